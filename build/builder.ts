@@ -1,0 +1,214 @@
+// spec → .deb: validate, normalise contents, render scripts and docs, stream data.tar,
+// build control.tar, write the ar archive, rename into place.
+
+import { mkdir, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { renderParagraph } from '../deb/control.js';
+import { CompressionError, memberName, parseCompression, type Compression } from '../deb/compression.js';
+import { versionWithoutEpoch } from '../deb/version.js';
+import { addParents, parseMtime, resolveContents, type ResolvedContents } from './contents.js';
+import { buildControlTar, type ControlMember } from './control-tar.js';
+import { writeDataTar } from './data-tar.js';
+import { tempPathFor, writeDebFile } from './deb-file.js';
+import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
+import { compareEntryPaths, type PackageEntry } from './entries.js';
+import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
+import { packageMetadata, type PackageMetadata } from './metadata.js';
+import { SpecError } from './spec-error.js';
+import type { Environment, LoadedSpec } from './spec.js';
+import { addSystemdSnippets, systemdUnits } from './systemd.js';
+import { render, shellQuote } from './templates.js';
+
+export interface BuildOptions {
+  outputDir: string;
+  env?: Environment;
+  /** Called with the payload size before writing and with each chunk's length while writing. */
+  onPayload?: (total: number) => ((bytes: number) => void) | undefined;
+}
+
+export interface BuildResult {
+  path: string;
+  filename: string;
+  package: string;
+  version: string;
+  architecture: string;
+  size: number;
+  sha256: string;
+  md5: string;
+  installedSize: number;
+  compression: Compression;
+  conffiles: string[];
+  files: number;
+  control: string;
+}
+
+interface GeneratedFile {
+  path: string;
+  data: Buffer;
+  mode?: number;
+  origin: string;
+}
+
+function resolveCompression(text: string | undefined): Compression {
+  try {
+    return parseCompression(text ?? 'gzip');
+  } catch (err) {
+    if (err instanceof CompressionError) throw new SpecError(['deb', 'compression'], err.message);
+    throw err;
+  }
+}
+
+/** SOURCE_DATE_EPOCH wins over everything but explicit file_info.mtime (reproducible builds). */
+function sourceDateEpoch(env: Environment): number | undefined {
+  const raw = env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[0-9]+$/.test(raw)) throw new SpecError([], `SOURCE_DATE_EPOCH='${raw}' is not a whole number of seconds`);
+  return Number(raw);
+}
+
+export async function buildPackage(loaded: LoadedSpec, opts: BuildOptions): Promise<BuildResult> {
+  const env = opts.env ?? process.env;
+  try {
+    return await build(loaded, opts, env);
+  } catch (err) {
+    throw err instanceof SpecError && !err.file ? loaded.locate(err) : err;
+  }
+}
+
+async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): Promise<BuildResult> {
+  const { spec, baseDir } = loaded;
+  const meta = packageMetadata(spec);
+  const compression = resolveCompression(spec.deb?.compression);
+  const forced = sourceDateEpoch(env);
+  const specMtime = spec.mtime !== undefined ? parseMtime(spec.mtime, ['mtime']) : undefined;
+  const epoch = forced ?? specMtime ?? loaded.mtime;
+
+  const contents = await resolveContents(spec.contents ?? [], {
+    baseDir,
+    defaultMtime: epoch,
+    ...(forced !== undefined ? { forcedMtime: forced } : specMtime !== undefined ? { forcedMtime: specMtime } : {}),
+    ...(spec.disable_globbing ? { disableGlobbing: true } : {}),
+  });
+  const units = await systemdUnits(spec.systemd ?? [], baseDir);
+  const generated: GeneratedFile[] = [
+    ...(await documentation(meta, loaded, epoch)),
+    ...units.map((u) => ({ path: u.path, data: u.data, origin: u.origin })),
+  ];
+  if (spec.deb?.lintian_overrides?.length) {
+    generated.push({
+      path: `/usr/share/lintian/overrides/${meta.name}`,
+      data: Buffer.from(spec.deb.lintian_overrides.map((o) => `${meta.name}: ${o}\n`).join('')),
+      origin: 'deb.lintian_overrides',
+    });
+  }
+  const entries = mergeGenerated(contents, generated, epoch);
+
+  const snippets = emptySnippets();
+  addSystemdSnippets(spec.systemd ?? [], snippets);
+  if (contents.ghosts.length > 0) {
+    snippets.postrm.push(render('maintscripts/ghost-postrm', { paths: contents.ghosts.map((g) => shellQuote(g.path)).join(' ') }).trimEnd());
+  }
+  const scripts = await renderMaintainerScripts(meta.name, spec.scripts, snippets, baseDir);
+
+  const filename = `${meta.name}_${versionWithoutEpoch(meta.version)}_${meta.architecture}.deb`;
+  const outputDir = resolve(opts.outputDir);
+  await mkdir(outputDir, { recursive: true });
+  const target = join(outputDir, filename);
+  const dataTmp = tempPathFor(target, 'data');
+  try {
+    const payload = entries.reduce((n, e) => n + (e.source?.kind === 'path' ? e.size : 0), 0);
+    const progress = opts.onPayload?.(payload);
+    const data = await writeDataTar(entries, compression, dataTmp, progress);
+
+    const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
+    const control = renderParagraph(withInstalledSize(meta.fields, data.installedSizeKiB));
+    const members: ControlMember[] = [{ name: 'control', data: Buffer.from(control), mode: 0o644 }];
+    if (data.md5sums !== '') members.push({ name: 'md5sums', data: Buffer.from(data.md5sums), mode: 0o644 });
+    if (conffiles.length > 0) members.push({ name: 'conffiles', data: Buffer.from(conffiles.map((c) => `${c}\n`).join('')), mode: 0o644 });
+    for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
+
+    const digest = await writeDebFile(
+      target,
+      buildControlTar(members, epoch),
+      { name: memberName('data.tar', compression.kind), path: dataTmp, size: data.compressedSize },
+      epoch,
+    );
+    return {
+      path: target,
+      filename,
+      package: meta.name,
+      version: meta.version,
+      architecture: meta.architecture,
+      size: digest.size,
+      sha256: digest.sha256,
+      md5: digest.md5,
+      installedSize: data.installedSizeKiB,
+      compression,
+      conffiles,
+      files: entries.filter((e) => e.type === 'file').length,
+      control,
+    };
+  } finally {
+    await unlink(dataTmp).catch(() => undefined);
+  }
+}
+
+function withInstalledSize(fields: [string, string][], kib: number): [string, string][] {
+  const out = [...fields];
+  // dpkg-gencontrol places Installed-Size right after Maintainer.
+  const at = out.findIndex(([k]) => k === 'Maintainer') + 1;
+  out.splice(at, 0, ['Installed-Size', String(kib)]);
+  return out;
+}
+
+async function documentation(meta: PackageMetadata, loaded: LoadedSpec, epoch: number): Promise<GeneratedFile[]> {
+  const { spec } = loaded;
+  const docDir = `/usr/share/doc/${meta.name}`;
+  const changelog = await buildChangelog({
+    pkg: meta.name,
+    version: meta.version,
+    maintainer: meta.maintainer,
+    date: epoch,
+    baseDir: loaded.baseDir,
+    ...(spec.changelog !== undefined ? { changelog: spec.changelog } : {}),
+  });
+  const copyright = renderCopyright({
+    name: meta.name,
+    maintainer: meta.maintainer,
+    year: new Date(epoch * 1000).getUTCFullYear(),
+    ...(spec.license !== undefined ? { license: spec.license } : {}),
+    ...(spec.vendor !== undefined ? { vendor: spec.vendor } : {}),
+    ...(spec.homepage !== undefined ? { homepage: spec.homepage } : {}),
+  });
+  return [
+    { path: `${docDir}/copyright`, data: Buffer.from(copyright), origin: 'generated copyright' },
+    // Policy 12.7: native packages name it changelog.gz, others changelog.Debian.gz.
+    { path: `${docDir}/${meta.native ? 'changelog.gz' : 'changelog.Debian.gz'}`, data: gzipDoc(changelog), origin: 'generated changelog' },
+  ];
+}
+
+/** Generated files go in unless the spec ships that path itself (the spec wins). */
+function mergeGenerated(contents: ResolvedContents, generated: GeneratedFile[], mtime: number): PackageEntry[] {
+  const byPath = new Map(contents.entries.map((e) => [e.path, e]));
+  for (const g of generated) {
+    if (byPath.has(g.path)) continue;
+    byPath.set(g.path, {
+      path: g.path,
+      type: 'file',
+      mode: g.mode ?? 0o644,
+      owner: 'root',
+      group: 'root',
+      uid: 0,
+      gid: 0,
+      mtime,
+      size: g.data.length,
+      source: { kind: 'data', data: g.data },
+      conffile: g.path.startsWith('/etc/'),
+      origin: g.origin,
+    });
+  }
+  addParents(byPath, mtime);
+  return [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
+}
+
+

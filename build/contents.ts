@@ -1,0 +1,297 @@
+// contents[] → the normalised entry list: globs expanded, trees walked, parents added,
+// /etc files marked as conffiles, modes/owners/mtimes fixed, duplicates refused, sorted.
+
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import fg from 'fast-glob';
+import { SpecError } from './spec-error.js';
+import type { ContentSpec, FileInfoSpec } from './spec-types.js';
+import { compareEntryPaths, type PackageEntry } from './entries.js';
+
+export interface ContentsOptions {
+  baseDir: string;
+  /** mtime for entries without their own (SOURCE_DATE_EPOCH, spec mtime or newest input). */
+  defaultMtime: number;
+  /** When set, every entry without an explicit mtime gets it (reproducible builds). */
+  forcedMtime?: number;
+  disableGlobbing?: boolean;
+}
+
+export interface Ghost {
+  path: string;
+  origin: string;
+}
+
+export interface ResolvedContents {
+  entries: PackageEntry[];
+  ghosts: Ghost[];
+}
+
+const ROOT_OWNER = { owner: 'root', group: 'root', uid: 0, gid: 0 };
+
+export function normaliseDst(dst: string, path: (string | number)[]): string {
+  if (!dst.startsWith('/')) throw new SpecError(path, `'${dst}' must be an absolute path (start with /)`);
+  if (dst.split('/').some((seg) => seg === '..' || seg === '.')) {
+    throw new SpecError(path, `'${dst}' must not contain . or .. segments`);
+  }
+  if (dst.includes('\0') || /[\n\r]/.test(dst)) throw new SpecError(path, 'must not contain NUL or newline characters');
+  const normal = posix.normalize(dst).replace(/\/+$/, '');
+  return normal === '' ? '/' : normal;
+}
+
+export function parseMode(text: string): number {
+  return parseInt(text.replace(/^0o/, ''), 8);
+}
+
+/** Seconds since the epoch or an RFC 3339 date. */
+export function parseMtime(text: string, path: (string | number)[]): number {
+  if (/^[0-9]+$/.test(text)) return Number(text);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new SpecError(path, `'${text}' is not a Unix time or an RFC 3339 date`);
+  return Math.floor(ms / 1000);
+}
+
+function ownership(info: FileInfoSpec | undefined): Pick<PackageEntry, 'owner' | 'group' | 'uid' | 'gid'> {
+  const owner = info?.owner ?? 'root';
+  const group = info?.group ?? 'root';
+  const numeric = (v: string): number => (/^[0-9]+$/.test(v) ? Number(v) : 0);
+  return {
+    // A numeric owner has no name; dpkg then uses the id as is.
+    owner: /^[0-9]+$/.test(owner) ? '' : owner,
+    group: /^[0-9]+$/.test(group) ? '' : group,
+    uid: owner === 'root' ? 0 : numeric(owner),
+    gid: group === 'root' ? 0 : numeric(group),
+  };
+}
+
+function hasGlob(pattern: string): boolean {
+  return fg.isDynamicPattern(pattern);
+}
+
+/** The static directory part of a glob ("etc/app/*.conf" → "etc/app"). */
+function globBase(pattern: string): string {
+  const parts = pattern.split('/');
+  const stat: string[] = [];
+  for (const p of parts) {
+    if (hasGlob(p)) break;
+    stat.push(p);
+  }
+  return stat.join('/') || '.';
+}
+
+export async function resolveContents(contents: ContentSpec[], opts: ContentsOptions): Promise<ResolvedContents> {
+  const byPath = new Map<string, PackageEntry>();
+  const ghosts: Ghost[] = [];
+
+  const add = (entry: PackageEntry, fieldPath: (string | number)[]): void => {
+    const existing = byPath.get(entry.path);
+    if (!existing) {
+      byPath.set(entry.path, entry);
+      return;
+    }
+    // Directories merge: an explicit one wins over one a tree walk or a parent produced.
+    if (existing.type === 'directory' && entry.type === 'directory') {
+      if (existing.implicit || (!entry.implicit && existing.origin !== entry.origin && entry.origin.startsWith('contents'))) {
+        byPath.set(entry.path, { ...entry, implicit: false });
+      }
+      return;
+    }
+    throw new SpecError(fieldPath, `duplicate destination '${entry.path}' (also produced by ${existing.origin})`);
+  };
+
+  for (let i = 0; i < contents.length; i++) {
+    const item = contents[i]!;
+    const at = ['contents', i];
+    if (item.packager !== undefined && item.packager !== 'deb') continue;
+    const type = item.type ?? 'file';
+    const dst = normaliseDst(item.dst, [...at, 'dst']);
+    const info = item.file_info;
+    const explicitMtime = info?.mtime !== undefined ? parseMtime(info.mtime, [...at, 'file_info', 'mtime']) : undefined;
+    const mtimeFor = (fsMtime: number | undefined): number =>
+      explicitMtime ?? opts.forcedMtime ?? fsMtime ?? opts.defaultMtime;
+    const mode = info?.mode !== undefined ? parseMode(info.mode) : undefined;
+    const origin = `contents[${i}]`;
+    const owners = ownership(info);
+
+    switch (type) {
+      case 'dir':
+        if (item.src !== undefined) throw new SpecError([...at, 'src'], 'a dir entry takes no src');
+        add({ path: dst, type: 'directory', mode: mode ?? 0o755, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
+        break;
+      case 'symlink': {
+        if (item.src === undefined || item.src === '') throw new SpecError([...at, 'src'], 'a symlink needs src (its target)');
+        if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot replace the root directory');
+        add({ path: dst, type: 'symlink', mode: 0o777, ...owners, mtime: mtimeFor(undefined), size: 0, linkTarget: item.src, conffile: false, origin }, at);
+        break;
+      }
+      case 'ghost':
+        if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot be the root directory');
+        ghosts.push({ path: dst, origin });
+        break;
+      case 'tree': {
+        const src = requireSrc(item, at, opts.baseDir);
+        const top = await statOrThrow(src, [...at, 'src']);
+        if (!top.isDirectory()) throw new SpecError([...at, 'src'], `'${item.src}' is not a directory (use type: file)`);
+        add({ path: dst, type: 'directory', mode: 0o755, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
+        for (const found of await walkTree(src)) {
+          const path = dst === '/' ? `/${found.rel}` : `${dst}/${found.rel}`;
+          const base = { path, ...owners, conffile: false, origin, mtime: mtimeFor(found.mtime) };
+          if (found.kind === 'dir') add({ ...base, type: 'directory', mode: 0o755, size: 0 }, at);
+          else if (found.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: found.target }, at);
+          else {
+            add(
+              {
+                ...base,
+                type: 'file',
+                mode: mode ?? (found.executable ? 0o755 : 0o644),
+                size: found.size,
+                source: { kind: 'path', path: found.abs },
+                conffile: path.startsWith('/etc/'),
+              },
+              at,
+            );
+          }
+        }
+        break;
+      }
+      case 'file':
+      case 'config':
+      case 'config|noreplace': {
+        if (item.src === undefined) throw new SpecError([...at, 'src'], 'is required for a file');
+        if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot be the root directory');
+        const files = await expandSource(item.src, dst, at, opts);
+        for (const f of files) {
+          add(
+            {
+              path: f.dst,
+              type: 'file',
+              mode: mode ?? (f.executable ? 0o755 : 0o644),
+              ...owners,
+              mtime: mtimeFor(f.mtime),
+              size: f.size,
+              source: { kind: 'path', path: f.abs },
+              conffile: type !== 'file' || f.dst.startsWith('/etc/'),
+              origin,
+            },
+            at,
+          );
+        }
+        break;
+      }
+    }
+  }
+
+  addParents(byPath, opts.forcedMtime ?? opts.defaultMtime);
+  const entries = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
+  for (const g of ghosts) {
+    if (byPath.has(g.path)) throw new SpecError(['contents', Number(g.origin.slice(9, -1)), 'dst'], `ghost '${g.path}' is also shipped by ${byPath.get(g.path)!.origin}`);
+  }
+  return { entries, ghosts };
+}
+
+/** Adds every missing ancestor directory (root:root 0755), including "/". */
+export function addParents(byPath: Map<string, PackageEntry>, mtime: number): void {
+  for (const entry of [...byPath.values()]) {
+    let dir = posix.dirname(entry.path);
+    while (true) {
+      const existing = byPath.get(dir);
+      if (existing && existing.type !== 'directory') {
+        throw new SpecError([], `'${dir}' is a ${existing.type} (${existing.origin}) but '${entry.path}' (${entry.origin}) needs it to be a directory`);
+      }
+      if (!existing) {
+        byPath.set(dir, { path: dir, type: 'directory', mode: 0o755, ...ROOT_OWNER, mtime, size: 0, conffile: false, origin: 'parent directory', implicit: true });
+      }
+      if (dir === '/') break;
+      dir = posix.dirname(dir);
+    }
+  }
+  if (!byPath.has('/')) {
+    byPath.set('/', { path: '/', type: 'directory', mode: 0o755, ...ROOT_OWNER, mtime, size: 0, conffile: false, origin: 'parent directory', implicit: true });
+  }
+}
+
+function requireSrc(item: ContentSpec, at: (string | number)[], baseDir: string): string {
+  if (item.src === undefined) throw new SpecError([...at, 'src'], 'is required');
+  return isAbsolute(item.src) ? item.src : resolve(baseDir, item.src);
+}
+
+async function statOrThrow(path: string, field: (string | number)[]) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code ?? String(err)})`;
+    throw new SpecError(field, `'${path}' ${why}`);
+  }
+}
+
+interface SourceFile {
+  abs: string;
+  dst: string;
+  size: number;
+  mtime: number;
+  executable: boolean;
+}
+
+async function expandSource(src: string, dst: string, at: (string | number)[], opts: ContentsOptions): Promise<SourceFile[]> {
+  const field = [...at, 'src'];
+  const pattern = isAbsolute(src) ? src : posix.join(opts.baseDir.split('\\').join('/'), src);
+  if (opts.disableGlobbing || !hasGlob(src)) {
+    const st = await statOrThrow(pattern, field);
+    if (st.isDirectory()) throw new SpecError(field, `'${src}' is a directory (use type: tree)`);
+    if (!st.isFile()) throw new SpecError(field, `'${src}' is not a regular file`);
+    await assertReadable(pattern, field);
+    return [{ abs: pattern, dst, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), executable: (st.mode & 0o111) !== 0 }];
+  }
+  const matches = await fg(pattern, { dot: true, onlyFiles: true, followSymbolicLinks: true, unique: true });
+  if (matches.length === 0) throw new SpecError(field, `no file matches '${src}'`);
+  const base = globBase(pattern);
+  const out: SourceFile[] = [];
+  for (const abs of matches.sort()) {
+    const st = await statOrThrow(abs, field);
+    await assertReadable(abs, field);
+    const rel = relative(base, abs).split('\\').join('/');
+    out.push({ abs, dst: dst === '/' ? `/${rel}` : `${dst}/${rel}`, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), executable: (st.mode & 0o111) !== 0 });
+  }
+  return out;
+}
+
+async function assertReadable(path: string, field: (string | number)[]): Promise<void> {
+  const { access, constants } = await import('node:fs/promises');
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new SpecError(field, `'${path}' is not readable`);
+  }
+}
+
+interface TreeItem {
+  rel: string;
+  abs: string;
+  kind: 'dir' | 'file' | 'symlink';
+  size: number;
+  mtime: number;
+  executable: boolean;
+  target?: string;
+}
+
+async function walkTree(root: string): Promise<TreeItem[]> {
+  const out: TreeItem[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const abs = join(dir, name);
+      const st = await lstat(abs);
+      const rel = relative(root, abs).split('\\').join('/');
+      const mtime = Math.floor(st.mtimeMs / 1000);
+      if (st.isSymbolicLink()) out.push({ rel, abs, kind: 'symlink', size: 0, mtime, executable: false, target: await readlink(abs) });
+      else if (st.isDirectory()) {
+        out.push({ rel, abs, kind: 'dir', size: 0, mtime, executable: false });
+        await visit(abs);
+      } else if (st.isFile()) out.push({ rel, abs, kind: 'file', size: st.size, mtime, executable: (st.mode & 0o111) !== 0 });
+      // Sockets, fifos and devices have no place in a package.
+    }
+  };
+  await visit(root);
+  return out;
+}

@@ -1,0 +1,100 @@
+// The spec as validated against schema/debpkg.schema.json (nfpm's field names).
+// Scalars arrive as strings (versions like 1.10 must not become numbers), except booleans.
+
+export type ContentType = 'file' | 'config' | 'config|noreplace' | 'dir' | 'symlink' | 'tree' | 'ghost';
+
+export interface FileInfoSpec {
+  mode?: string;
+  owner?: string;
+  group?: string;
+  mtime?: string;
+}
+
+export interface ContentSpec {
+  src?: string;
+  dst: string;
+  type?: ContentType;
+  packager?: string;
+  file_info?: FileInfoSpec;
+}
+
+export interface ScriptsSpec {
+  preinstall?: string;
+  postinstall?: string;
+  preremove?: string;
+  postremove?: string;
+}
+
+export interface DebSpec {
+  compression?: string;
+  breaks?: string[];
+  pre_depends?: string[];
+  predepends?: string[];
+  fields?: Record<string, string>;
+  lintian_overrides?: string[];
+}
+
+export interface SystemdUnitFields {
+  description?: string;
+  documentation?: string;
+  after?: string[];
+  wants?: string[];
+  requires?: string[];
+  type?: string;
+  user?: string;
+  group?: string;
+  working_directory?: string;
+  environment?: Record<string, string>;
+  environment_file?: string;
+  exec_start_pre?: string[];
+  exec_start: string;
+  exec_reload?: string;
+  restart?: string;
+  restart_sec?: string;
+  limit_nofile?: string;
+  wanted_by?: string[];
+}
+
+export interface SystemdSpec {
+  /** Unit name, e.g. "app.service". */
+  name: string;
+  /** A unit file shipped as is (mutually exclusive with `unit`). */
+  file?: string;
+  /** Fields rendered into a unit file from templates/systemd/service.mustache. */
+  unit?: SystemdUnitFields;
+  enable?: boolean;
+  start?: boolean;
+  restart_on_upgrade?: boolean;
+}
+
+export interface Spec {
+  name: string;
+  version: string;
+  version_schema?: 'semver' | 'none';
+  epoch?: string;
+  release?: string;
+  prerelease?: string;
+  version_metadata?: string;
+  arch?: string;
+  platform?: string;
+  maintainer: string;
+  description: string;
+  homepage?: string;
+  license?: string;
+  section?: string;
+  priority?: string;
+  vendor?: string;
+  depends?: string[];
+  recommends?: string[];
+  suggests?: string[];
+  conflicts?: string[];
+  replaces?: string[];
+  provides?: string[];
+  contents?: ContentSpec[];
+  scripts?: ScriptsSpec;
+  deb?: DebSpec;
+  changelog?: string;
+  mtime?: string;
+  disable_globbing?: boolean;
+  systemd?: SystemdSpec[];
+}

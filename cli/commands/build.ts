@@ -1,0 +1,35 @@
+// debpkg build [--config FILE] [--output DIR] [--json]
+
+import type { Argv } from 'yargs';
+import { buildPackage } from '../../build/builder.js';
+import { loadSpec } from '../../build/spec.js';
+import { payloadProgress } from '../progress.js';
+
+export interface BuildArgs {
+  config: string;
+  output: string;
+  json: boolean;
+}
+
+export function buildCommand(y: Argv): Argv {
+  return y.command<BuildArgs>(
+    'build',
+    'Build a .deb from a spec (nfpm field names)',
+    (a) =>
+      a
+        .option('config', { alias: 'f', type: 'string', default: 'debpkg.yaml', describe: 'spec file' })
+        .option('output', { alias: 'o', type: 'string', default: '.', describe: 'directory for the .deb' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the package metadata as JSON' }) as Argv<BuildArgs>,
+    async (args) => {
+      const loaded = await loadSpec(args.config);
+      const result = await buildPackage(loaded, { outputDir: args.output, onPayload: payloadProgress('data.tar') });
+      if (args.json) {
+        const { control, ...rest } = result;
+        process.stdout.write(`${JSON.stringify({ ...rest, control }, null, 2)}\n`);
+      } else {
+        process.stderr.write(`built ${result.package} ${result.version} (${result.architecture}), ${result.size} bytes\n`);
+        process.stdout.write(`${result.path}\n`);
+      }
+    },
+  );
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The debpkg command: build packages, inspect them, and (later) talk to the repo server.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { buildCommand } from './commands/build.js';
+import { inspectCommand } from './commands/inspect.js';
+import { exitCodeFor, reportError, EXIT } from './errors.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const cli = yargs(argv)
+    .scriptName('debpkg')
+    .usage('$0 <command> [options]')
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`debpkg: error: ${msg}\n(run debpkg --help for usage)\n`);
+      code = EXIT.badInput;
+    });
+  buildCommand(cli);
+  inspectCommand(cli);
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    reportError(err);
+    return exitCodeFor(err);
+  }
+  return code;
+}
+
+main(hideBin(process.argv)).then((code) => {
+  process.exitCode = code;
+});

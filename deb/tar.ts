@@ -1,0 +1,223 @@
+// Pure tar header encoding for .deb members.
+//
+// dpkg's extractor rejects PAX extended headers, so names that do not fit ustar's
+// name/prefix fields and link targets over 100 bytes use GNU long-name ('L') and
+// long-link ('K') records instead; sizes that overflow 11 octal digits use GNU base-256.
+
+export const BLOCK_SIZE = 512;
+
+export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
+
+export interface TarHeader {
+  /** Archive path, e.g. "./usr/bin/app" ("./usr/" for directories is added by the encoder). */
+  path: string;
+  type: TarEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  /** Seconds since the epoch (integer). */
+  mtime: number;
+  /** Bytes of content; 0 for anything but regular files. */
+  size: number;
+  /** Target of a symlink or hard link. */
+  linkTarget?: string;
+}
+
+const TYPEFLAG: Record<TarEntryType, string> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  directory: '5',
+};
+
+const GNU_LONGNAME = 'L';
+const GNU_LONGLINK = 'K';
+const LONGLINK_NAME = '././@LongLink';
+
+const NAME_LEN = 100;
+const PREFIX_LEN = 155;
+const MAX_OCTAL_SIZE = 8 ** 11 - 1;
+
+export class TarFormatError extends Error {}
+
+/** Directory entries carry a trailing slash, as GNU tar and dpkg-deb write them. */
+function archiveName(header: TarHeader): string {
+  return header.type === 'directory' && !header.path.endsWith('/') ? `${header.path}/` : header.path;
+}
+
+/** Encodes one entry's header block(s); content and padding follow separately. */
+export function encodeHeader(header: TarHeader): Buffer {
+  const name = Buffer.from(archiveName(header), 'utf8');
+  const link = Buffer.from(header.linkTarget ?? '', 'utf8');
+  if ((header.type === 'symlink' || header.type === 'hardlink') && link.length === 0) {
+    throw new TarFormatError(`${header.path}: ${header.type} without a target`);
+  }
+  if (header.type !== 'file' && header.size !== 0) {
+    throw new TarFormatError(`${header.path}: only regular files have a size`);
+  }
+  if (!Number.isSafeInteger(header.size) || header.size < 0) {
+    throw new TarFormatError(`${header.path}: invalid size ${header.size}`);
+  }
+  const blocks: Buffer[] = [];
+  let nameField: Buffer = name;
+  let prefixField: Buffer = Buffer.alloc(0);
+  if (name.length > NAME_LEN) {
+    const split = splitUstarName(name);
+    if (split) {
+      [prefixField, nameField] = split;
+    } else {
+      blocks.push(longRecord(GNU_LONGNAME, name, header));
+      nameField = name.subarray(0, NAME_LEN);
+    }
+  }
+  let linkField = link;
+  if (link.length > NAME_LEN) {
+    blocks.push(longRecord(GNU_LONGLINK, link, header));
+    linkField = link.subarray(0, NAME_LEN);
+  }
+  blocks.push(
+    headerBlock({
+      name: nameField,
+      prefix: prefixField,
+      linkname: linkField,
+      typeflag: TYPEFLAG[header.type],
+      mode: header.mode,
+      uid: header.uid,
+      gid: header.gid,
+      uname: header.uname,
+      gname: header.gname,
+      mtime: header.mtime,
+      size: header.size,
+    }),
+  );
+  return Buffer.concat(blocks);
+}
+
+/** Zero bytes that round content of `size` bytes up to a whole block. */
+export function paddingFor(size: number): Buffer {
+  const rest = size % BLOCK_SIZE;
+  return rest === 0 ? EMPTY : Buffer.alloc(BLOCK_SIZE - rest);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Two zero blocks end an archive. */
+export function endOfArchive(): Buffer {
+  return Buffer.alloc(2 * BLOCK_SIZE);
+}
+
+/** Splits at a '/' so that prefix ≤ 155 bytes and name ≤ 100 bytes, or returns null. */
+function splitUstarName(name: Buffer): [Buffer, Buffer] | null {
+  const slash = 0x2f;
+  // The name part should be as long as allowed, so search from the left edge of the window.
+  for (let i = Math.max(0, name.length - NAME_LEN - 1); i < name.length && i <= PREFIX_LEN; i++) {
+    if (name[i] !== slash) continue;
+    const prefix = name.subarray(0, i);
+    const rest = name.subarray(i + 1);
+    if (rest.length > 0 && rest.length <= NAME_LEN && prefix.length > 0) return [prefix, rest];
+  }
+  return null;
+}
+
+function longRecord(typeflag: string, value: Buffer, header: TarHeader): Buffer {
+  const data = Buffer.concat([value, Buffer.alloc(1)]); // NUL-terminated, as GNU tar writes it
+  const head = headerBlock({
+    name: Buffer.from(LONGLINK_NAME),
+    prefix: EMPTY,
+    linkname: EMPTY,
+    typeflag,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    uname: header.uname,
+    gname: header.gname,
+    mtime: 0,
+    size: data.length,
+  });
+  return Buffer.concat([head, data, paddingFor(data.length)]);
+}
+
+interface RawHeader {
+  name: Buffer;
+  prefix: Buffer;
+  linkname: Buffer;
+  typeflag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  mtime: number;
+  size: number;
+}
+
+function headerBlock(h: RawHeader): Buffer {
+  const block = Buffer.alloc(BLOCK_SIZE);
+  h.name.copy(block, 0);
+  writeOctal(block, 100, 8, h.mode & 0o7777, 'mode');
+  writeOctal(block, 108, 8, h.uid, 'uid');
+  writeOctal(block, 116, 8, h.gid, 'gid');
+  writeNumber(block, 124, 12, h.size, 'size');
+  writeNumber(block, 136, 12, h.mtime, 'mtime');
+  block.write(h.typeflag, 156, 'latin1');
+  h.linkname.copy(block, 157);
+  block.write('ustar\u000000', 257, 'latin1');
+  writeName(block, 265, 32, h.uname, 'uname');
+  writeName(block, 297, 32, h.gname, 'gname');
+  writeOctal(block, 329, 8, 0, 'devmajor');
+  writeOctal(block, 337, 8, 0, 'devminor');
+  h.prefix.copy(block, 345);
+  // The checksum is computed with its own field read as eight spaces.
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) sum += block[i] ?? 0;
+  block.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 'latin1');
+  return block;
+}
+
+function writeName(block: Buffer, offset: number, length: number, value: string, field: string): void {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length >= length) throw new TarFormatError(`${field} '${value}' is longer than ${length - 1} bytes`);
+  bytes.copy(block, offset);
+}
+
+function writeOctal(block: Buffer, offset: number, length: number, value: number, field: string): void {
+  const digits = length - 1;
+  const text = value.toString(8);
+  if (!Number.isInteger(value) || value < 0 || text.length > digits) {
+    throw new TarFormatError(`${field} ${value} does not fit the tar header`);
+  }
+  block.write(`${text.padStart(digits, '0')}\u0000`, offset, 'latin1');
+}
+
+/** Octal when it fits, else GNU base-256 (high bit set, big-endian two's complement). */
+function writeNumber(block: Buffer, offset: number, length: number, value: number, field: string): void {
+  if (value >= 0 && value <= MAX_OCTAL_SIZE) {
+    writeOctal(block, offset, length, value, field);
+    return;
+  }
+  if (!Number.isSafeInteger(value)) throw new TarFormatError(`${field} ${value} is not a safe integer`);
+  let n = BigInt(value);
+  const bytes = Buffer.alloc(length, value < 0 ? 0xff : 0);
+  for (let i = length - 1; i > 0; i--) {
+    bytes[i] = Number(BigInt.asUintN(8, n));
+    n >>= 8n;
+  }
+  bytes[0] = value < 0 ? 0xff : 0x80;
+  bytes.copy(block, offset);
+}
+
+/** Decodes a numeric header field written either way (used by readers and tests). */
+export function decodeNumber(field: Buffer): number {
+  const first = field[0] ?? 0;
+  if (first & 0x80) {
+    let n = BigInt(first & 0x7f);
+    if (first === 0xff) n = -1n;
+    for (let i = 1; i < field.length; i++) n = (n << 8n) | BigInt(field[i] ?? 0);
+    return Number(n);
+  }
+  const text = field.toString('latin1').replace(/[\0 ].*$/s, '').trim();
+  return text === '' ? 0 : parseInt(text, 8);
+}

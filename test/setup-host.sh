@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the real Debian tools the suite drives, only when missing (idempotent, fast when done).
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have dpkg-deb || need+=(dpkg)
+have dpkg-gencontrol || need+=(dpkg-dev)
+have lintian || need+=(lintian)
+have mmdebstrap || need+=(mmdebstrap)
+have xz || need+=(xz-utils)
+have zstd || need+=(zstd)
+have fakeroot || need+=(fakeroot)
+have ar || need+=(binutils)
+have tar || need+=(tar)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
