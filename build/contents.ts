@@ -20,6 +20,7 @@ export interface ContentsOptions {
 export interface Ghost {
   path: string;
   origin: string;
+  index: number;
 }
 
 export interface ResolvedContents {
@@ -89,11 +90,9 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
       byPath.set(entry.path, entry);
       return;
     }
-    // Directories merge: an explicit one wins over one a tree walk or a parent produced.
+    // Directories merge: an explicit one replaces an implied parent; otherwise the first stays.
     if (existing.type === 'directory' && entry.type === 'directory') {
-      if (existing.implicit || (!entry.implicit && existing.origin !== entry.origin && entry.origin.startsWith('contents'))) {
-        byPath.set(entry.path, { ...entry, implicit: false });
-      }
+      if (existing.implicit) byPath.set(entry.path, entry);
       return;
     }
     throw new SpecError(fieldPath, `duplicate destination '${entry.path}' (also produced by ${existing.origin})`);
@@ -121,12 +120,13 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
       case 'symlink': {
         if (item.src === undefined || item.src === '') throw new SpecError([...at, 'src'], 'a symlink needs src (its target)');
         if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot replace the root directory');
-        add({ path: dst, type: 'symlink', mode: 0o777, ...owners, mtime: mtimeFor(undefined), size: 0, linkTarget: item.src, conffile: false, origin }, at);
+        const linkTarget = policySymlinkTarget(dst, item.src);
+        add({ path: dst, type: 'symlink', mode: 0o777, ...owners, mtime: mtimeFor(undefined), size: 0, linkTarget, conffile: false, origin }, at);
         break;
       }
       case 'ghost':
         if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot be the root directory');
-        ghosts.push({ path: dst, origin });
+        ghosts.push({ path: dst, origin, index: i });
         break;
       case 'tree': {
         const src = requireSrc(item, at, opts.baseDir);
@@ -184,9 +184,21 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
   addParents(byPath, opts.forcedMtime ?? opts.defaultMtime);
   const entries = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
   for (const g of ghosts) {
-    if (byPath.has(g.path)) throw new SpecError(['contents', Number(g.origin.slice(9, -1)), 'dst'], `ghost '${g.path}' is also shipped by ${byPath.get(g.path)!.origin}`);
+    if (byPath.has(g.path)) throw new SpecError(['contents', g.index, 'dst'], `ghost '${g.path}' is also shipped by ${byPath.get(g.path)!.origin}`);
   }
   return { entries, ghosts };
+}
+
+/**
+ * Policy 10.5 (what dh_link does): a link within one top-level directory is relative,
+ * one across top-level directories is absolute.
+ */
+export function policySymlinkTarget(link: string, target: string): string {
+  if (!target.startsWith('/')) return target;
+  const top = (p: string): string => p.split('/')[1] ?? '';
+  const normal = posix.normalize(target);
+  if (top(link) !== top(normal) || normal === '/') return normal;
+  return posix.relative(posix.dirname(link), normal) || '.';
 }
 
 /** Adds every missing ancestor directory (root:root 0755), including "/". */

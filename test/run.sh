@@ -9,6 +9,7 @@ bash test/setup-host.sh
 npm ci --no-audit --no-fund
 npm run build
 
+export NO_COLOR=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
