@@ -13,6 +13,8 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('debpkg')
     .usage('$0 <command> [options]')
     .strict()
+    // A repeated flag means the last one wins, as in most Unix tools.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
     .help()
