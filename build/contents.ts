@@ -1,7 +1,7 @@
 // contents[] → the normalised entry list: globs expanded, trees walked, parents added,
 // /etc files marked as conffiles, modes/owners/mtimes fixed, duplicates refused, sorted.
 
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { access, constants, lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { SpecError } from './spec-error.js';
@@ -130,7 +130,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
         break;
       case 'tree': {
         const src = requireSrc(item, at, opts.baseDir);
-        const top = await statOrThrow(src, [...at, 'src']);
+        const top = await statOrThrow(src, [...at, 'src'], item.src);
         if (!top.isDirectory()) throw new SpecError([...at, 'src'], `'${item.src}' is not a directory (use type: file)`);
         add({ path: dst, type: 'directory', mode: 0o755, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
         for (const found of await walkTree(src)) {
@@ -227,13 +227,14 @@ function requireSrc(item: ContentSpec, at: (string | number)[], baseDir: string)
   return isAbsolute(item.src) ? item.src : resolve(baseDir, item.src);
 }
 
-async function statOrThrow(path: string, field: (string | number)[]) {
+/** Errors name the path as the spec wrote it, and where it was looked for. */
+async function statOrThrow(path: string, field: (string | number)[], written = path) {
   try {
     return await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code ?? String(err)})`;
-    throw new SpecError(field, `'${path}' ${why}`);
+    throw new SpecError(field, `'${written}' ${why}${written !== path ? ` (looked for ${path})` : ''}`);
   }
 }
 
@@ -249,10 +250,10 @@ async function expandSource(src: string, dst: string, at: (string | number)[], o
   const field = [...at, 'src'];
   const pattern = isAbsolute(src) ? src : posix.join(opts.baseDir.split('\\').join('/'), src);
   if (opts.disableGlobbing || !hasGlob(src)) {
-    const st = await statOrThrow(pattern, field);
+    const st = await statOrThrow(pattern, field, src);
     if (st.isDirectory()) throw new SpecError(field, `'${src}' is a directory (use type: tree)`);
     if (!st.isFile()) throw new SpecError(field, `'${src}' is not a regular file`);
-    await assertReadable(pattern, field);
+    await assertReadable(pattern, field, src);
     return [{ abs: pattern, dst, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), executable: (st.mode & 0o111) !== 0 }];
   }
   const matches = await fg(pattern, { dot: true, onlyFiles: true, followSymbolicLinks: true, unique: true });
@@ -268,12 +269,11 @@ async function expandSource(src: string, dst: string, at: (string | number)[], o
   return out;
 }
 
-async function assertReadable(path: string, field: (string | number)[]): Promise<void> {
-  const { access, constants } = await import('node:fs/promises');
+async function assertReadable(path: string, field: (string | number)[], written = path): Promise<void> {
   try {
     await access(path, constants.R_OK);
   } catch {
-    throw new SpecError(field, `'${path}' is not readable`);
+    throw new SpecError(field, `'${written}' is not readable (permission denied)`);
   }
 }
 

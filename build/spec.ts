@@ -1,7 +1,7 @@
 // Loading a spec: YAML → plain values (scalars kept as written) → ${ENV} expansion →
 // JSON-schema validation. Every error names the field path and its line in the file.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
@@ -43,7 +43,6 @@ export async function loadSpec(file: string, env: Environment = process.env): Pr
   } catch (err) {
     throw new SpecError([], `cannot read spec: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file);
   }
-  const { stat } = await import('node:fs/promises');
   const mtime = Math.floor((await stat(path)).mtimeMs / 1000);
   return parseSpec(text, file, env, { baseDir: dirname(path), mtime });
 }
@@ -69,7 +68,7 @@ export function parseSpec(
 
   const firstError = doc.errors[0];
   if (firstError) {
-    const pos = firstError.linePos?.[0];
+    const pos = firstError.linePos?.[0] ?? lineCounter.linePos(firstError.pos[0]);
     throw new SpecError([], `invalid YAML: ${firstError.message.split('\n')[0]}`, file, pos);
   }
   const raw = toPlain(doc, doc.contents, []);

@@ -49,9 +49,15 @@ export class Project {
   }
 
   /** Runs the real CLI; never throws, returns exit code and output. */
-  async cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  async cli(args: string[], env: Record<string, string> = {}, opts: { unprivileged?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    // Root reads every file whatever its mode, so permission tests run the CLI as nobody.
+    const asNobody = opts.unprivileged === true && process.getuid?.() === 0;
+    if (asNobody) await chmod(this.dir, 0o777);
+    const [cmd, argv] = asNobody
+      ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args]]
+      : [process.execPath, [CLI, ...args]];
     try {
-      const { stdout, stderr } = await execFileP(process.execPath, [CLI, ...args], {
+      const { stdout, stderr } = await execFileP(cmd, argv, {
         cwd: this.dir,
         env: { ...process.env, ...env },
         maxBuffer: 64 << 20,
