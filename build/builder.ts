@@ -1,15 +1,17 @@
 // spec → .deb: validate, normalise contents, render scripts and docs, stream data.tar,
 // build control.tar, write the ar archive, rename into place.
 
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { constants, gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { renderParagraph } from '../deb/control.js';
 import { CompressionError, memberName, parseCompression, type Compression } from '../deb/compression.js';
 import { versionWithoutEpoch } from '../deb/version.js';
 import { addParents, parseMtime, resolveContents, type ResolvedContents } from './contents.js';
 import { buildControlTar, type ControlMember } from './control-tar.js';
-import { writeDataTar } from './data-tar.js';
-import { tempPathFor, writeDebFile } from './deb-file.js';
+import { openDataSink } from './data-sink.js';
+import { installedSizeKiB, renderMd5sums, streamDataTar } from './data-tar.js';
+import { fileDigest, gzipSlotSize, padGzip, writeDebFile } from './deb-file.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
 import { compareEntryPaths, type PackageEntry } from './entries.js';
 import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
@@ -24,6 +26,8 @@ export interface BuildOptions {
   env?: Environment;
   /** Called with the payload size before writing and with each chunk's length while writing. */
   onPayload?: (total: number) => ((bytes: number) => void) | undefined;
+  /** Compute sha256/md5 of the finished package. */
+  digests?: boolean;
 }
 
 export interface BuildResult {
@@ -33,8 +37,9 @@ export interface BuildResult {
   version: string;
   architecture: string;
   size: number;
-  sha256: string;
-  md5: string;
+  /** Present when BuildOptions.digests is set (costs one more read of the package). */
+  sha256?: string;
+  md5?: string;
   installedSize: number;
   compression: Compression;
   conffiles: string[];
@@ -114,43 +119,47 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const outputDir = resolve(opts.outputDir);
   await mkdir(outputDir, { recursive: true });
   const target = join(outputDir, filename);
-  const dataTmp = tempPathFor(target, 'data');
-  try {
-    const payload = entries.reduce((n, e) => n + (e.source?.kind === 'path' ? e.size : 0), 0);
-    const progress = opts.onPayload?.(payload);
-    const data = await writeDataTar(entries, compression, dataTmp, progress);
 
-    const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
-    const control = renderParagraph(withInstalledSize(meta.fields, data.installedSizeKiB));
+  const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
+  const installedSize = installedSizeKiB(entries);
+  const control = renderParagraph(withInstalledSize(meta.fields, installedSize));
+  const controlTar = (md5: ReadonlyMap<string, string>): Buffer => {
     const members: ControlMember[] = [{ name: 'control', data: Buffer.from(control), mode: 0o644 }];
-    if (data.md5sums !== '') members.push({ name: 'md5sums', data: Buffer.from(data.md5sums), mode: 0o644 });
+    const md5sums = renderMd5sums(entries, md5);
+    if (md5sums !== '') members.push({ name: 'md5sums', data: Buffer.from(md5sums), mode: 0o644 });
     if (conffiles.length > 0) members.push({ name: 'conffiles', data: Buffer.from(conffiles.map((c) => `${c}\n`).join('')), mode: 0o644 });
     for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
+    return buildControlTar(members, epoch);
+  };
+  // Placeholder md5s have the real length, so the slot size is exact before any data is read.
+  const controlSlot = gzipSlotSize(controlTar(new Map()).length);
 
-    const digest = await writeDebFile(
-      target,
-      buildControlTar(members, epoch),
-      { name: memberName('data.tar', compression.kind), path: dataTmp, size: data.compressedSize },
-      epoch,
-    );
-    return {
-      path: target,
-      filename,
-      package: meta.name,
-      version: meta.version,
-      architecture: meta.architecture,
-      size: digest.size,
-      sha256: digest.sha256,
-      md5: digest.md5,
-      installedSize: data.installedSizeKiB,
-      compression,
-      conffiles,
-      files: entries.filter((e) => e.type === 'file').length,
-      control,
-    };
-  } finally {
-    await unlink(dataTmp).catch(() => undefined);
-  }
+  const payload = entries.reduce((n, e) => n + (e.source?.kind === 'path' ? e.size : 0), 0);
+  const progress = opts.onPayload?.(payload);
+  let md5 = new Map<string, string>();
+  const size = await writeDebFile(
+    target,
+    { controlSize: controlSlot, dataMember: memberName('data.tar', compression.kind), mtime: epoch },
+    async (fh) => {
+      md5 = (await streamDataTar(entries, openDataSink(compression, fh), progress)).md5;
+    },
+    () => padGzip(gzipSync(controlTar(md5), { level: constants.Z_BEST_COMPRESSION }), controlSlot),
+  );
+  const digest = opts.digests ? await fileDigest(target) : undefined;
+  return {
+    path: target,
+    filename,
+    package: meta.name,
+    version: meta.version,
+    architecture: meta.architecture,
+    size,
+    ...(digest ? { sha256: digest.sha256, md5: digest.md5 } : {}),
+    installedSize,
+    compression,
+    conffiles,
+    files: entries.filter((e) => e.type === 'file').length,
+    control,
+  };
 }
 
 function withInstalledSize(fields: [string, string][], kib: number): [string, string][] {

@@ -1,6 +1,5 @@
-// control.tar.gz, built in memory (it is small): control, md5sums, conffiles, scripts.
+// control.tar, built in memory (it is small): control, md5sums, conffiles, scripts.
 
-import { gzipSync, constants } from 'node:zlib';
 import { encodeHeader, endOfArchive, paddingFor } from '../deb/tar.js';
 
 export interface ControlMember {
@@ -17,5 +16,5 @@ export function buildControlTar(members: ControlMember[], mtime: number): Buffer
     parts.push(m.data, paddingFor(m.data.length));
   }
   parts.push(endOfArchive());
-  return gzipSync(Buffer.concat(parts), { level: constants.Z_BEST_COMPRESSION });
+  return Buffer.concat(parts);
 }

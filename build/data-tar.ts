@@ -1,21 +1,12 @@
-// data.tar streamed through the compressor into a temp file. md5sums and Installed-Size
-// are gathered on the way, so each payload byte is read once and memory stays flat.
+// data.tar streamed through the compressor straight into the .deb. md5sums are computed
+// on the way, so each payload byte is read once. File contents are read into a small ring
+// of reused buffers: memory stays flat at any payload size (no per-chunk allocations).
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { open } from 'node:fs/promises';
 import { encodeHeader, endOfArchive, paddingFor, type TarHeader } from '../deb/tar.js';
-import { createCompressor, type Compression } from '../deb/compression.js';
+import type { DataSink } from './data-sink.js';
 import { archivePath, type PackageEntry } from './entries.js';
-
-export interface DataTarResult {
-  /** "<md5>  <path without leading />" lines for regular files that are not conffiles. */
-  md5sums: string;
-  installedSizeKiB: number;
-  compressedSize: number;
-}
 
 export class SourceChangedError extends Error {}
 
@@ -41,57 +32,85 @@ export function installedSizeKiB(entries: PackageEntry[]): number {
   return kib;
 }
 
-const READ_CHUNK = 1 << 20;
-
-async function* tarChunks(
-  entries: PackageEntry[],
-  md5: Map<string, string>,
-  progress: ((bytes: number) => void) | undefined,
-): AsyncGenerator<Buffer> {
+/** md5sums lines ("<md5>  <path>") for regular files that are not conffiles, as dh_md5sums. */
+export function renderMd5sums(entries: PackageEntry[], md5: ReadonlyMap<string, string>): string {
+  let out = '';
   for (const e of entries) {
-    yield encodeHeader(tarHeaderFor(e));
-    if (e.type !== 'file') continue;
-    const hash = createHash('md5');
-    if (e.source?.kind === 'data') {
-      hash.update(e.source.data);
-      yield e.source.data;
-    } else if (e.source?.kind === 'path') {
-      let seen = 0;
-      for await (const chunk of createReadStream(e.source.path, { highWaterMark: READ_CHUNK })) {
-        const buf = chunk as Buffer;
-        seen += buf.length;
-        if (seen > e.size) break;
-        hash.update(buf);
-        progress?.(buf.length);
-        yield buf;
-      }
-      if (seen !== e.size) {
-        throw new SourceChangedError(`${e.source.path} changed size while the package was built (${e.origin})`);
-      }
-    }
-    md5.set(e.path, hash.digest('hex'));
-    const pad = paddingFor(e.size);
-    if (pad.length > 0) yield pad;
+    if (e.type !== 'file' || e.conffile) continue;
+    out += `${md5.get(e.path) ?? '0'.repeat(32)}  ${e.path.slice(1)}\n`;
   }
-  yield endOfArchive();
+  return out;
 }
 
-export async function writeDataTar(
+const RING_SLOTS = 4;
+const SLOT_SIZE = 256 << 10;
+
+export interface DataTarResult {
+  md5: Map<string, string>;
+}
+
+/** Streams the data archive of `entries` into `sink`, then ends it. */
+export async function streamDataTar(
   entries: PackageEntry[],
-  compression: Compression,
-  tmpPath: string,
+  sink: DataSink,
   progress?: (bytes: number) => void,
 ): Promise<DataTarResult> {
   const md5 = new Map<string, string>();
-  await pipeline(
-    Readable.from(tarChunks(entries, md5, progress), { objectMode: false, highWaterMark: READ_CHUNK }),
-    createCompressor(compression),
-    createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, highWaterMark: READ_CHUNK }),
-  );
-  let md5sums = '';
-  for (const e of entries) {
-    if (e.type !== 'file' || e.conffile) continue;
-    md5sums += `${md5.get(e.path)}  ${e.path.slice(1)}\n`;
+  const ring = Array.from({ length: RING_SLOTS }, () => Buffer.allocUnsafe(SLOT_SIZE));
+  const busy: (Promise<void> | undefined)[] = new Array(RING_SLOTS).fill(undefined);
+  let slot = 0;
+  // Small writes (headers, padding) are not awaited one by one; the last one is kept for errors.
+  let pending: Promise<void> = Promise.resolve();
+  const send = (chunk: Buffer): void => {
+    const p = sink.write(chunk);
+    p.catch(() => undefined);
+    pending = p;
+  };
+
+  try {
+    for (const e of entries) {
+      send(encodeHeader(tarHeaderFor(e)));
+      if (e.type !== 'file') continue;
+      const hash = createHash('md5');
+      if (e.source?.kind === 'data') {
+        hash.update(e.source.data);
+        send(e.source.data);
+      } else if (e.source?.kind === 'path') {
+        const fh = await open(e.source.path, 'r');
+        try {
+          let offset = 0;
+          while (true) {
+            await busy[slot];
+            const buf = ring[slot]!;
+            const { bytesRead } = await fh.read(buf, 0, SLOT_SIZE, null);
+            if (bytesRead === 0) break;
+            offset += bytesRead;
+            if (offset > e.size) break;
+            const chunk = buf.subarray(0, bytesRead);
+            hash.update(chunk);
+            const w = sink.write(chunk);
+            w.catch(() => undefined);
+            busy[slot] = w;
+            slot = (slot + 1) % RING_SLOTS;
+            progress?.(bytesRead);
+          }
+          if (offset !== e.size) {
+            throw new SourceChangedError(`${e.source.path} changed size while the package was built (${e.origin})`);
+          }
+        } finally {
+          await fh.close();
+        }
+      }
+      md5.set(e.path, hash.digest('hex'));
+      const pad = paddingFor(e.size);
+      if (pad.length > 0) send(pad);
+    }
+    send(endOfArchive());
+    await Promise.all([...busy, pending]);
+    await sink.end();
+  } catch (err) {
+    sink.abort();
+    throw err;
   }
-  return { md5sums, installedSizeKiB: installedSizeKiB(entries), compressedSize: (await stat(tmpPath)).size };
+  return { md5 };
 }

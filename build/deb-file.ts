@@ -1,21 +1,48 @@
-// The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*) written to a temp file
-// beside the target, fsynced, then renamed, so a reader never sees a partial package.
+// The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*), written in one pass into a
+// temp file beside the target, fsynced, then renamed, so a reader never sees a partial package.
+//
+// control.tar.gz precedes data.tar but needs the md5sums gathered while data.tar streams.
+// Its uncompressed size is known up front, so a slot of a safe upper bound is reserved and
+// the compressed archive is padded to fill it exactly with a gzip comment (RFC 1952 FCOMMENT,
+// read by every gzip implementation). The data member header is patched once its size is
+// known. The payload is thus written once, never copied from a second temp file.
 
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
-
-const COPY_CHUNK = 1 << 20;
-
-export interface DataMember {
-  name: string;
-  path: string;
-  size: number;
-}
+import { AR_HEADER_SIZE, AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
 
 export function tempPathFor(target: string, tag: string): string {
   return join(dirname(target), `.${basename(target)}.${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+}
+
+const GZIP_HEADER = 10;
+const GZIP_TRAILER = 8;
+const FCOMMENT = 0x10;
+
+/** Bytes to reserve for a gzip of `size` bytes: deflate's stored-block worst case + header + comment NUL. */
+export function gzipSlotSize(size: number): number {
+  return GZIP_HEADER + 1 + size + 5 * (Math.ceil(size / 16000) + 1) + 64 + GZIP_TRAILER;
+}
+
+/** Grows a gzip member to exactly `slot` bytes by adding a comment of spaces after the header. */
+export function padGzip(gz: Buffer, slot: number): Buffer {
+  if (gz[0] !== 0x1f || gz[1] !== 0x8b || ((gz[3] ?? 0) & 0x1e) !== 0) throw new Error('padGzip expects a plain gzip member');
+  const comment = slot - gz.length;
+  if (comment < 1) throw new Error(`compressed control archive (${gz.length} bytes) exceeds its slot (${slot})`);
+  const head = Buffer.from(gz.subarray(0, GZIP_HEADER));
+  head[3] = (head[3] ?? 0) | FCOMMENT;
+  const text = Buffer.alloc(comment, 0x20);
+  text[comment - 1] = 0;
+  return Buffer.concat([head, text, gz.subarray(GZIP_HEADER)]);
+}
+
+export interface DebLayoutPlan {
+  /** Exact size the control member will have. */
+  controlSize: number;
+  dataMember: string;
+  mtime: number;
 }
 
 export interface DebDigest {
@@ -24,63 +51,69 @@ export interface DebDigest {
   md5: string;
 }
 
-/** Writes the archive and returns its digests, hashed on the way (no second read). */
-export async function writeDebFile(target: string, control: Buffer, data: DataMember, mtime: number): Promise<DebDigest> {
+/**
+ * Writes the package: `writeData` appends data.tar.* at the descriptor's current offset
+ * (directly after the data member header); `control` then returns control.tar.gz of exactly
+ * `plan.controlSize` bytes. Returns the package size.
+ */
+export async function writeDebFile(
+  target: string,
+  plan: DebLayoutPlan,
+  writeData: (fh: FileHandle) => Promise<void>,
+  control: () => Buffer,
+): Promise<number> {
   const tmp = tempPathFor(target, 'partial');
-  const out = await open(tmp, 'wx', 0o644);
-  const hashes = [createHash('sha256'), createHash('md5')];
-  let size = 0;
-  const writeAll = async (buf: Buffer): Promise<void> => {
-    for (const h of hashes) h.update(buf);
-    size += buf.length;
-    await writeFully(out, buf);
-  };
+  const fh = await open(tmp, 'wx', 0o644);
+  let closed = false;
   try {
     const debianBinary = Buffer.from('2.0\n');
-    await writeAll(Buffer.concat([
+    const prefix = Buffer.concat([
       AR_MAGIC,
-      encodeMemberHeader('debian-binary', debianBinary.length, mtime),
+      encodeMemberHeader('debian-binary', debianBinary.length, plan.mtime),
       debianBinary,
-      encodeMemberHeader('control.tar.gz', control.length, mtime),
-      control,
-      memberPadding(control.length),
-      encodeMemberHeader(data.name, data.size, mtime),
-    ]));
-    await copyInto(writeAll, data.path, data.size);
-    await writeAll(memberPadding(data.size));
-    await out.sync();
-    await out.close();
+      encodeMemberHeader('control.tar.gz', plan.controlSize, plan.mtime),
+    ]);
+    const controlOffset = prefix.length;
+    const dataHeaderOffset = controlOffset + plan.controlSize + (plan.controlSize % 2);
+    const dataOffset = dataHeaderOffset + AR_HEADER_SIZE;
+    // Sequential writes move the descriptor's offset to where data.tar begins; the control
+    // slot and the data header are placeholders patched below.
+    await writeSequential(fh, prefix);
+    await writeSequential(fh, Buffer.alloc(dataOffset - controlOffset));
+    await writeData(fh);
+    const dataSize = (await fh.stat()).size - dataOffset;
+
+    await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataHeaderOffset);
+    await writeAt(fh, memberPadding(dataSize), dataOffset + dataSize);
+    const ctrl = control();
+    if (ctrl.length !== plan.controlSize) throw new Error(`control member is ${ctrl.length} bytes, ${plan.controlSize} were planned`);
+    await writeAt(fh, Buffer.concat([ctrl, memberPadding(ctrl.length)]), controlOffset);
+    await fh.sync();
+    await fh.close();
+    closed = true;
     await rename(tmp, target);
     await syncDir(dirname(target));
-    return { size, sha256: hashes[0]!.digest('hex'), md5: hashes[1]!.digest('hex') };
+    return dataOffset + dataSize + (dataSize % 2);
   } catch (err) {
-    await out.close().catch(() => undefined);
+    if (!closed) await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
 }
 
-async function writeFully(fh: FileHandle, buf: Buffer): Promise<void> {
+async function writeSequential(fh: FileHandle, buf: Buffer): Promise<void> {
   let off = 0;
   while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, null);
     off += bytesWritten;
   }
 }
 
-async function copyInto(write: (buf: Buffer) => Promise<void>, path: string, size: number): Promise<void> {
-  const src = await open(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(COPY_CHUNK);
-    let copied = 0;
-    while (copied < size) {
-      const { bytesRead } = await src.read(buf, 0, Math.min(COPY_CHUNK, size - copied), copied);
-      if (bytesRead === 0) throw new Error(`${path} ended after ${copied} of ${size} bytes`);
-      await write(buf.subarray(0, bytesRead));
-      copied += bytesRead;
-    }
-  } finally {
-    await src.close();
+async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
   }
 }
 
@@ -92,4 +125,16 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+export async function fileDigest(path: string): Promise<DebDigest> {
+  const sha = createHash('sha256');
+  const md5 = createHash('md5');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 << 10 })) {
+    sha.update(chunk as Buffer);
+    md5.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: sha.digest('hex'), md5: md5.digest('hex') };
 }

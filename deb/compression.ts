@@ -2,7 +2,7 @@
 // no xz and no zstd, so those stream through Debian's xz and zstd tools (both multi-threaded).
 
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough } from 'node:stream';
+import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import { constants, createGunzip, createGzip } from 'node:zlib';
 
 export type CompressionKind = 'gzip' | 'xz' | 'zstd' | 'none';
@@ -46,19 +46,38 @@ export function kindFromMemberName(name: string): CompressionKind | undefined {
   return undefined;
 }
 
-export function createCompressor(c: Compression): Duplex {
+/**
+ * A compressor as its two ends. Writers that reuse their buffers must write to `input`
+ * directly: its write callback fires only once the chunk is consumed (a Duplex wrapper
+ * around a child's stdin acknowledges writes before the pipe has taken them).
+ */
+export interface CompressorStreams {
+  input: Writable;
+  output: Readable;
+}
+
+export function openCompressor(c: Compression): CompressorStreams {
   switch (c.kind) {
-    case 'none':
-      return new PassThrough({ highWaterMark: 1 << 20 });
-    case 'gzip':
-      // Large chunks keep the per-call overhead of the thread pool small.
-      return createGzip({ level: c.level, chunkSize: 1 << 18, memLevel: 9 });
+    case 'none': {
+      const p = new PassThrough({ highWaterMark: 64 << 10 });
+      return { input: p, output: p };
+    }
+    case 'gzip': {
+      const z = createGzip({ level: c.level, chunkSize: 64 << 10, memLevel: 9 });
+      return { input: z, output: z };
+    }
     case 'xz':
-      // -T0 uses every core; xz's block splitting makes the output independent of the thread count.
-      return tool('xz', ['-z', '-c', `-${c.level}`, '-T0', '--block-size=8MiB']);
+      // -T0 uses every core; a fixed block size keeps the output independent of the thread count.
+      return toolStreams('xz', ['-z', '-c', `-${c.level}`, '-T0', '--block-size=8MiB']);
     case 'zstd':
-      return tool('zstd', ['-c', '-q', `-${c.level}`, '-T0', ...(c.level > 19 ? ['--ultra'] : [])]);
+      return toolStreams('zstd', ['-c', '-q', `-${c.level}`, '-T0']);
   }
+}
+
+/** The compressor as one Duplex, for callers that write fresh buffers. */
+export function createCompressor(c: Compression): Duplex {
+  const { input, output } = openCompressor(c);
+  return (input as unknown) === output ? (input as Duplex) : Duplex.from({ writable: input, readable: output });
 }
 
 export function createDecompressor(kind: CompressionKind): Duplex {
@@ -74,30 +93,40 @@ export function createDecompressor(kind: CompressionKind): Duplex {
   }
 }
 
-/**
- * A child process as a Duplex: stdin is the writable side, stdout the readable side. The
- * readable side ends only after the tool exits 0, so a corrupt input can never look complete.
- */
 function tool(command: string, args: string[]): Duplex {
+  const { input, output } = toolStreams(command, args);
+  return Duplex.from({ writable: input, readable: output });
+}
+
+/**
+ * A child process's stdin and stdout. The output side ends only after the tool exits 0,
+ * so a corrupt input can never look complete; a failure destroys both sides.
+ */
+function toolStreams(command: string, args: string[]): CompressorStreams {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 4096) stderr += d;
   });
-  const output = new PassThrough({ highWaterMark: 1 << 20 });
+  const output = new PassThrough({ highWaterMark: 64 << 10 });
   child.stdout.pipe(output, { end: false });
-  const duplex = Duplex.from({ writable: child.stdin, readable: output });
+  const fail = (err: Error): void => {
+    output.destroy(err);
+    child.stdin.destroy(err);
+  };
   child.on('error', (err: NodeJS.ErrnoException) => {
     const hint = err.code === 'ENOENT' ? ` (install it: apt-get install ${command === 'xz' ? 'xz-utils' : command})` : '';
-    duplex.destroy(new CompressionError(`${command}: ${err.message}${hint}`));
+    fail(new CompressionError(`${command}: ${err.message}${hint}`));
   });
   child.on('close', (code, signal) => {
     if (code === 0) output.end();
-    else duplex.destroy(new CompressionError(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+    else fail(new CompressionError(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
   });
-  duplex.on('close', () => {
+  // EPIPE when the tool dies early is reported by 'close' with the tool's own message.
+  child.stdin.on('error', () => undefined);
+  output.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   });
-  return duplex;
+  return { input: child.stdin, output };
 }

@@ -22,7 +22,7 @@ export function buildCommand(y: Argv): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'print the package metadata as JSON' }) as Argv<BuildArgs>,
     async (args) => {
       const loaded = await loadSpec(args.config);
-      const result = await buildPackage(loaded, { outputDir: args.output, onPayload: payloadProgress('data.tar') });
+      const result = await buildPackage(loaded, { outputDir: args.output, onPayload: payloadProgress('data.tar'), digests: args.json });
       if (args.json) {
         const { control, ...rest } = result;
         process.stdout.write(`${JSON.stringify({ ...rest, control }, null, 2)}\n`);

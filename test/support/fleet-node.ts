@@ -83,7 +83,8 @@ async function lockIsStale(lock: string): Promise<boolean> {
  * Path of a cached root tarball for `suite`, building it with mmdebstrap when missing or stale.
  * Concurrent callers serialise on an O_EXCL lock file; the build goes to a unique temp name
  * (ending in .tar, since mmdebstrap picks the format from the extension) then is renamed, so
- * readers never see a half-written tarball.
+ * readers never see a half-written tarball. (Two processes taking over the same stale lock
+ * at once can at worst both build; the renames keep the result whole either way.)
  */
 export async function ensureRootTarball(suite: Suite): Promise<string> {
   const dir = cacheDir();
