@@ -8,10 +8,25 @@
 // known. The payload is thus written once, never copied from a second temp file.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, unlinkSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AR_HEADER_SIZE, AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
+
+/** Temp files being written, so that a signal handler can remove them (see removePartialFiles). */
+const partials = new Set<string>();
+
+/** Synchronously removes every partial package still being written (for SIGINT/SIGTERM). */
+export function removePartialFiles(): void {
+  for (const p of partials) {
+    try {
+      unlinkSync(p);
+    } catch {
+      // already gone
+    }
+  }
+  partials.clear();
+}
 
 export function tempPathFor(target: string, tag: string): string {
   return join(dirname(target), `.${basename(target)}.${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
@@ -64,6 +79,7 @@ export async function writeDebFile(
 ): Promise<number> {
   const tmp = tempPathFor(target, 'partial');
   const fh = await open(tmp, 'wx', 0o644);
+  partials.add(tmp);
   let closed = false;
   try {
     const debianBinary = Buffer.from('2.0\n');
@@ -92,11 +108,13 @@ export async function writeDebFile(
     await fh.close();
     closed = true;
     await rename(tmp, target);
+    partials.delete(tmp);
     await syncDir(dirname(target));
     return dataOffset + dataSize + (dataSize % 2);
   } catch (err) {
     if (!closed) await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
+    partials.delete(tmp);
     throw err;
   }
 }

@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build.js';
 import { inspectCommand } from './commands/inspect.js';
 import { exitCodeFor, reportError, EXIT } from './errors.js';
+import { removePartialFiles } from '../build/deb-file.js';
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -34,6 +35,14 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeFor(err);
   }
   return code;
+}
+
+// An interrupted build leaves nothing behind: partial packages are removed before exiting.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    removePartialFiles();
+    process.exit(code);
+  });
 }
 
 main(hideBin(process.argv)).then((code) => {
