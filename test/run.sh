@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 
 bash test/setup-host.sh
 
+# Fleet-node chroots unpack ~7,000 files each: on a tmpfs that is ~25x faster than on disk.
+if [ -z "${DEBPKG_TEST_TMP:-}" ] && [ -d /dev/shm ] && ! findmnt -no OPTIONS /dev/shm 2>/dev/null | grep -qE '(^|,)(noexec|nodev)(,|$)'; then
+  free_kb=$(df -Pk /dev/shm | awk 'NR==2 {print $4}')
+  if [ "${free_kb:-0}" -gt $((6 * 1024 * 1024)) ]; then
+    export DEBPKG_TEST_TMP=/dev/shm/debpkg-tests
+    mkdir -p "$DEBPKG_TEST_TMP"
+  fi
+fi
+
 npm ci --no-audit --no-fund
 npm run build
 
