@@ -1,11 +1,12 @@
 // data.tar streamed through the compressor straight into the .deb. md5sums are computed
-// on the way, so each payload byte is read once. File contents are read into a small ring
-// of reused buffers: memory stays flat at any payload size (no per-chunk allocations).
+// on the way (in a worker thread), so each payload byte is read once. File contents are read
+// into a small ring of shared buffers: memory stays flat at any payload size.
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { encodeHeader, endOfArchive, paddingFor, type TarHeader } from '../deb/tar.js';
 import type { DataSink } from './data-sink.js';
+import { Md5Hasher } from './md5-pool.js';
 import { archivePath, type PackageEntry } from './entries.js';
 
 export class SourceChangedError extends Error {}
@@ -42,7 +43,7 @@ export function renderMd5sums(entries: PackageEntry[], md5: ReadonlyMap<string, 
   return out;
 }
 
-const RING_SLOTS = 4;
+const RING_SLOTS = 16;
 const SLOT_SIZE = 256 << 10;
 
 export interface DataTarResult {
@@ -56,8 +57,9 @@ export async function streamDataTar(
   progress?: (bytes: number) => void,
 ): Promise<DataTarResult> {
   const md5 = new Map<string, string>();
-  const ring = Array.from({ length: RING_SLOTS }, () => Buffer.allocUnsafe(SLOT_SIZE));
-  const busy: (Promise<void> | undefined)[] = new Array(RING_SLOTS).fill(undefined);
+  const pending5 = new Map<string, Promise<string>>();
+  const hasher = new Md5Hasher(RING_SLOTS, SLOT_SIZE);
+  const busy: (Promise<unknown> | undefined)[] = new Array(RING_SLOTS).fill(undefined);
   let slot = 0;
   // Small writes (headers, padding) are not awaited one by one; the last one is kept for errors.
   let pending: Promise<void> = Promise.resolve();
@@ -71,24 +73,23 @@ export async function streamDataTar(
     for (const e of entries) {
       send(encodeHeader(tarHeaderFor(e)));
       if (e.type !== 'file') continue;
-      const hash = createHash('md5');
       if (e.source?.kind === 'data') {
-        hash.update(e.source.data);
+        md5.set(e.path, createHash('md5').update(e.source.data).digest('hex'));
         send(e.source.data);
       } else if (e.source?.kind === 'path') {
+        const file = hasher.startFile();
         const fh = await open(e.source.path, 'r');
         try {
           let offset = 0;
           while (true) {
             await busy[slot];
-            const buf = ring[slot]!;
+            const buf = hasher.slots[slot]!;
             const { bytesRead } = await fh.read(buf, 0, SLOT_SIZE, null);
             if (bytesRead === 0) break;
             offset += bytesRead;
             if (offset > e.size) break;
-            const chunk = buf.subarray(0, bytesRead);
-            hash.update(chunk);
-            const w = sink.write(chunk);
+            // The slot is free again once both the archive and the hasher are done with it.
+            const w = Promise.all([sink.write(buf.subarray(0, bytesRead)), hasher.update(file, slot, bytesRead)]);
             w.catch(() => undefined);
             busy[slot] = w;
             slot = (slot + 1) % RING_SLOTS;
@@ -100,17 +101,24 @@ export async function streamDataTar(
         } finally {
           await fh.close();
         }
+        const digest = hasher.digest(file);
+        digest.catch(() => undefined);
+        pending5.set(e.path, digest);
+      } else {
+        md5.set(e.path, createHash('md5').digest('hex'));
       }
-      md5.set(e.path, hash.digest('hex'));
       const pad = paddingFor(e.size);
       if (pad.length > 0) send(pad);
     }
     send(endOfArchive());
     await Promise.all([...busy, pending]);
     await sink.end();
+    for (const [path, digest] of pending5) md5.set(path, await digest);
   } catch (err) {
     sink.abort();
     throw err;
+  } finally {
+    await hasher.close();
   }
   return { md5 };
 }

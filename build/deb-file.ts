@@ -96,7 +96,7 @@ export async function writeDebFile(
     // slot and the data header are placeholders patched below.
     await writeSequential(fh, prefix);
     await writeSequential(fh, Buffer.alloc(dataOffset - controlOffset));
-    await writeData(fh);
+    await withBackgroundSync(fh, () => writeData(fh));
     const dataSize = (await fh.stat()).size - dataOffset;
 
     await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataHeaderOffset);
@@ -116,6 +116,30 @@ export async function writeDebFile(
     await unlink(tmp).catch(() => undefined);
     partials.delete(tmp);
     throw err;
+  }
+}
+
+/**
+ * Flushes written data to disk while the package is still being produced, so the final
+ * fsync (needed for an atomic, durable rename) has little left to do.
+ */
+async function withBackgroundSync(fh: FileHandle, work: () => Promise<void>): Promise<void> {
+  let syncing: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    syncing ??= fh.datasync().then(
+      () => {
+        syncing = undefined;
+      },
+      () => {
+        syncing = undefined;
+      },
+    );
+  }, 200);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+    await syncing;
   }
 }
 

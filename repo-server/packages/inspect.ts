@@ -1,0 +1,76 @@
+// An uploaded file → a PackageRecord: the .deb is checked whole (ar layout, control, every
+// data.tar entry decompresses) and hashed in one read, before anything is stored.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { getField } from '../../deb/control.js';
+import { readControlArchive, readDataArchive, readDebLayout, DebFormatError } from '../../deb/reader.js';
+import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
+import type { PackageFile, PackageRecord } from '../storage/store.js';
+import { filesHash, packageKey } from './package-key.js';
+
+export class InvalidPackageError extends Error {}
+
+const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const ARCH = /^[a-z0-9][a-z0-9-]*$/;
+
+async function hashFile(path: string): Promise<Omit<PackageFile, 'filename'>> {
+  const md5 = createHash('md5');
+  const sha1 = createHash('sha1');
+  const sha256 = createHash('sha256');
+  const sha512 = createHash('sha512');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 << 10 })) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    md5.update(buf);
+    sha1.update(buf);
+    sha256.update(buf);
+    sha512.update(buf);
+  }
+  return { size, md5: md5.digest('hex'), sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), sha512: sha512.digest('hex') };
+}
+
+export async function inspectPackage(path: string): Promise<PackageRecord> {
+  let control;
+  try {
+    const layout = await readDebLayout(path);
+    control = await readControlArchive(path, layout);
+    // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
+    await readDataArchive(path, () => undefined, layout);
+  } catch (err) {
+    if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
+    throw err;
+  }
+  const field = (name: string): string => {
+    const v = getField(control.control, name);
+    if (v === undefined || v.trim() === '') throw new InvalidPackageError(`control file has no ${name} field`);
+    return v.trim();
+  };
+  const name = field('Package');
+  const version = field('Version');
+  const architecture = field('Architecture');
+  if (!NAME.test(name)) throw new InvalidPackageError(`invalid package name '${name}'`);
+  if (!ARCH.test(architecture)) throw new InvalidPackageError(`invalid architecture '${architecture}'`);
+  try {
+    parseVersion(version);
+  } catch (err) {
+    if (err instanceof VersionError) throw new InvalidPackageError(err.message);
+    throw err;
+  }
+  const sourceField = getField(control.control, 'Source')?.trim();
+  const m = sourceField ? /^([a-z0-9][a-z0-9+.-]+)(?:\s*\(([^)]+)\))?$/.exec(sourceField) : null;
+  const hashes = await hashFile(path);
+  const file: PackageFile = { filename: `${name}_${versionWithoutEpoch(version)}_${architecture}.deb`, ...hashes };
+  const hash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
+  return {
+    key: packageKey({ architecture, name, version, filesHash: hash }),
+    name,
+    version,
+    architecture,
+    source: m?.[1] ?? name,
+    sourceVersion: m?.[2] ?? version,
+    control: control.controlText.endsWith('\n') ? control.controlText : `${control.controlText}\n`,
+    file,
+  };
+}

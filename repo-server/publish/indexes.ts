@@ -1,0 +1,90 @@
+// Pure rendering of the apt archive's index files: Packages stanzas and Release files.
+
+import type { PackageRecord } from '../storage/store.js';
+
+/** pool/<component>/<letter or libX>/<source>/<file>, as Debian's archive lays it out. */
+export function poolPath(component: string, source: string, filename: string): string {
+  const letter = source.startsWith('lib') && source.length > 3 ? source.slice(0, 4) : source.slice(0, 1);
+  return `pool/${component}/${letter}/${source}/${filename}`;
+}
+
+/** One Packages stanza: the package's control paragraph plus where and what the file is. */
+export function packagesStanza(p: PackageRecord, filename: string): string {
+  const control = p.control.trimEnd();
+  return (
+    `${control}\nFilename: ${filename}\nSize: ${p.file.size}\nMD5sum: ${p.file.md5}\n` +
+    `SHA1: ${p.file.sha1}\nSHA256: ${p.file.sha256}\nSHA512: ${p.file.sha512}\n`
+  );
+}
+
+/** Release dates as Debian writes them: "Sun, 22 Nov 2026 03:58:51 UTC". */
+export function releaseDate(seconds: number): string {
+  return new Date(seconds * 1000).toUTCString().replace('GMT', 'UTC');
+}
+
+export interface IndexFileHash {
+  /** Path relative to dists/<dist>/. */
+  path: string;
+  size: number;
+  sha256: string;
+  sha512: string;
+}
+
+export interface ReleaseFields {
+  origin: string;
+  label: string;
+  suite: string;
+  codename: string;
+  date: number;
+  validUntil?: number;
+  architectures: string[];
+  components: string[];
+  description?: string;
+  notAutomatic?: string;
+  butAutomaticUpgrades?: string;
+  acquireByHash: boolean;
+  signedBy?: string;
+}
+
+export function renderRelease(f: ReleaseFields, files: IndexFileHash[]): string {
+  const lines: string[] = [];
+  const add = (k: string, v: string | undefined): void => {
+    if (v !== undefined && v !== '') lines.push(`${k}: ${v}`);
+  };
+  add('Origin', f.origin);
+  add('Label', f.label);
+  add('Suite', f.suite);
+  add('Codename', f.codename);
+  add('Date', releaseDate(f.date));
+  if (f.validUntil !== undefined) add('Valid-Until', releaseDate(f.validUntil));
+  add('Architectures', f.architectures.join(' '));
+  add('Components', f.components.join(' '));
+  add('Description', f.description);
+  add('NotAutomatic', f.notAutomatic);
+  add('ButAutomaticUpgrades', f.butAutomaticUpgrades);
+  if (f.acquireByHash) add('Acquire-By-Hash', 'yes');
+  add('Signed-By', f.signedBy);
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const width = Math.max(0, ...sorted.map((x) => String(x.size).length));
+  for (const [name, pick] of [
+    ['SHA256', (x: IndexFileHash) => x.sha256],
+    ['SHA512', (x: IndexFileHash) => x.sha512],
+  ] as const) {
+    lines.push(`${name}:`);
+    for (const x of sorted) lines.push(` ${pick(x)} ${String(x.size).padStart(width)} ${x.path}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The small per-directory Release file apt reads for pinning metadata. */
+export function renderComponentRelease(f: { archive: string; origin: string; label: string; component: string; architecture: string; acquireByHash: boolean }): string {
+  return [
+    `Archive: ${f.archive}`,
+    `Origin: ${f.origin}`,
+    `Label: ${f.label}`,
+    `Component: ${f.component}`,
+    `Architecture: ${f.architecture}`,
+    ...(f.acquireByHash ? ['Acquire-By-Hash: yes'] : []),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,263 @@
+// Publishing a distribution so that an `apt-get update` in flight never sees a half state.
+//
+// Each publish writes a whole new generation directory: index files (and their by-hash
+// copies), Release, InRelease, Release.gpg. By-hash files of recent generations are carried
+// into the new one, so a client still holding an older InRelease finds every index it names.
+// The one atomic step is a rename of the dists/<dist> symlink onto the new generation.
+// Unchanged component/architecture indexes are hard-linked from the previous generation.
+
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, open, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createCompressor } from '../../deb/compression.js';
+import type { Signer } from '../pgp/signer.js';
+import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
+import type { Pool } from '../storage/pool.js';
+import type { PackageRecord, PublishRecord } from '../storage/store.js';
+import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
+
+export interface PublisherOptions {
+  /** Generations whose by-hash files stay reachable (≥ 3: a client may hold any of the last 3 InRelease). */
+  keepGenerations: number;
+  /** ...and at least this long. */
+  keepSeconds: number;
+  /** Architectures used when a distribution holds only Architecture: all packages. */
+  defaultArchitectures: string[];
+  validForSeconds?: number;
+  compressXz: boolean;
+}
+
+interface ByHashEntry {
+  /** Path relative to the generation directory. */
+  path: string;
+  generation: number;
+  time: number;
+}
+
+interface Manifest {
+  generation: number;
+  time: number;
+  /** Per "component/binary-arch": digest of its package keys, to reuse unchanged indexes. */
+  indexes: Record<string, string>;
+  byHash: ByHashEntry[];
+}
+
+export interface PublishedGeneration {
+  generation: number;
+  date: number;
+  architectures: string[];
+  packages: number;
+}
+
+/** Where a published prefix lives under the public root ("." is the root itself). */
+export function prefixDir(publicDir: string, prefix: string): string {
+  return prefix === '.' ? publicDir : join(publicDir, prefix);
+}
+
+const INDEX_NAMES = (xz: boolean): string[] => ['Packages', 'Packages.gz', ...(xz ? ['Packages.xz'] : [])];
+
+async function digestFile(path: string): Promise<{ size: number; sha256: string; sha512: string }> {
+  const a = createHash('sha256');
+  const b = createHash('sha512');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 << 10 })) {
+    a.update(chunk as Buffer);
+    b.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: a.digest('hex'), sha512: b.digest('hex') };
+}
+
+async function writeCompressed(text: string, path: string, kind: 'gzip' | 'xz'): Promise<void> {
+  await pipeline(Readable.from([Buffer.from(text)]), createCompressor({ kind, level: kind === 'gzip' ? 9 : 6 }), createWriteStream(path));
+}
+
+export class Publisher {
+  constructor(
+    private readonly publicDir: string,
+    private readonly generationsDir: string,
+    private readonly pool: Pool,
+    private readonly signer: Signer,
+    private readonly options: PublisherOptions,
+  ) {}
+
+  private generationRoot(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): string {
+    const id = rec.prefix === '.' ? '_root' : rec.prefix.replace(/\//g, '_');
+    return join(this.generationsDir, id, rec.distribution);
+  }
+
+  async publish(rec: PublishRecord, components: Map<string, PackageRecord[]>, now = Math.floor(Date.now() / 1000)): Promise<PublishedGeneration> {
+    const root = prefixDir(this.publicDir, rec.prefix);
+    const genRoot = this.generationRoot(rec);
+    const generation = rec.generation + 1;
+    const genDir = join(genRoot, String(generation));
+    await rm(genDir, { recursive: true, force: true }); // leftovers of a crashed attempt
+    await mkdir(genDir, { recursive: true });
+    const previous = await this.readManifest(genRoot, rec.generation);
+    const prevDir = join(genRoot, String(rec.generation));
+
+    const architectures = this.architecturesFor(rec, components);
+    // Pool files first: every index we are about to publish must point at a file that exists.
+    let count = 0;
+    const poolLinks: Promise<void>[] = [];
+    for (const [component, pkgs] of components) {
+      for (const p of pkgs) {
+        count++;
+        poolLinks.push(this.pool.linkTo(p.file.sha256, join(root, poolPath(component, p.source, p.file.filename))));
+        if (poolLinks.length >= 64) await Promise.all(poolLinks.splice(0));
+      }
+    }
+    await Promise.all(poolLinks);
+
+    const files: IndexFileHash[] = [];
+    const byHash: ByHashEntry[] = [];
+    const indexes: Record<string, string> = {};
+    for (const [component, pkgs] of components) {
+      for (const arch of architectures) {
+        const dir = `${component}/binary-${arch}`;
+        const absDir = join(genDir, dir);
+        await mkdir(absDir, { recursive: true });
+        const selected = pkgs
+          .filter((p) => p.architecture === arch || p.architecture === 'all')
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        const digest = createHash('sha256').update(selected.map((p) => p.key).join('\n')).update(`\0${this.options.compressXz}`).digest('hex');
+        indexes[dir] = digest;
+        const names = INDEX_NAMES(this.options.compressXz);
+        if (previous?.indexes[dir] === digest) {
+          // Unchanged since the last generation: reuse its files (hard links, no recompression).
+          for (const n of names) await linkIfMissing(join(prevDir, dir, n), join(absDir, n));
+        } else {
+          const text = selected.map((p) => packagesStanza(p, poolPath(component, p.source, p.file.filename))).join('\n');
+          await writeFile(join(absDir, 'Packages'), text);
+          await writeCompressed(text, join(absDir, 'Packages.gz'), 'gzip');
+          if (this.options.compressXz) await writeCompressed(text, join(absDir, 'Packages.xz'), 'xz');
+        }
+        await writeFile(
+          join(absDir, 'Release'),
+          renderComponentRelease({ archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, component, architecture: arch, acquireByHash: rec.acquireByHash }),
+        );
+        for (const n of [...names, 'Release']) {
+          const d = await digestFile(join(absDir, n));
+          files.push({ path: `${dir}/${n}`, ...d });
+          if (rec.acquireByHash && n !== 'Release') {
+            for (const [algo, hex] of [['SHA256', d.sha256], ['SHA512', d.sha512]] as const) {
+              const rel = `${dir}/by-hash/${algo}/${hex}`;
+              await linkIfMissing(join(absDir, n), join(genDir, rel));
+              byHash.push({ path: rel, generation, time: now });
+            }
+          }
+        }
+      }
+    }
+    // Carry the by-hash files of recent generations, so older InRelease files stay usable.
+    if (previous) {
+      const mine = new Set(byHash.map((b) => b.path));
+      for (const b of previous.byHash) {
+        if (mine.has(b.path)) continue;
+        const young = generation - b.generation < this.options.keepGenerations || now - b.time < this.options.keepSeconds;
+        if (!young) continue;
+        try {
+          await linkIfMissing(join(prevDir, b.path), join(genDir, b.path));
+          byHash.push(b);
+          mine.add(b.path);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+    }
+
+    const date = Math.max(now, rec.lastDate + 1);
+    const release = renderRelease(
+      {
+        origin: rec.origin,
+        label: rec.label,
+        suite: rec.suite,
+        codename: rec.codename,
+        date,
+        ...(this.options.validForSeconds ? { validUntil: date + this.options.validForSeconds } : {}),
+        architectures,
+        components: [...components.keys()],
+        notAutomatic: rec.notAutomatic,
+        butAutomaticUpgrades: rec.butAutomaticUpgrades,
+        acquireByHash: rec.acquireByHash,
+        signedBy: rec.signedBy,
+      },
+      files,
+    );
+    await writeFile(join(genDir, 'Release'), release);
+    await writeFile(join(genDir, 'InRelease'), await this.signer.clearsign(release));
+    await writeFile(join(genDir, 'Release.gpg'), await this.signer.detachSign(release));
+    const manifest: Manifest = { generation, time: now, indexes, byHash };
+    await writeFile(join(genDir, 'manifest.json'), JSON.stringify(manifest));
+    await this.syncTree(genDir);
+
+    await this.swap(root, rec.distribution, genDir);
+    await this.prune(genRoot, generation, now);
+    return { generation, date, architectures, packages: count };
+  }
+
+  /** The atomic step: dists/<dist> now names the new generation. */
+  private async swap(root: string, distribution: string, genDir: string): Promise<void> {
+    const link = join(root, 'dists', distribution);
+    await mkdir(dirname(link), { recursive: true });
+    const existing = await lstat(link).catch(() => undefined);
+    if (existing && !existing.isSymbolicLink()) await rm(link, { recursive: true, force: true });
+    const tmp = tempName(link);
+    await symlink(relative(dirname(link), genDir), tmp);
+    await rename(tmp, link);
+    await fsyncDir(dirname(link));
+  }
+
+  /** Removes generations that are neither among the last kept ones nor young enough. */
+  private async prune(genRoot: string, current: number, now: number): Promise<void> {
+    for (const name of await readdir(genRoot)) {
+      const n = Number(name);
+      if (!Number.isInteger(n) || n >= current) continue;
+      if (current - n < this.options.keepGenerations) continue;
+      const m = await this.readManifest(genRoot, n);
+      if (m && now - m.time < this.options.keepSeconds) continue;
+      await rm(join(genRoot, name), { recursive: true, force: true });
+    }
+  }
+
+  async unpublish(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): Promise<void> {
+    const link = join(prefixDir(this.publicDir, rec.prefix), 'dists', rec.distribution);
+    await rm(link, { force: true, recursive: true });
+    await rm(this.generationRoot(rec), { recursive: true, force: true });
+  }
+
+  private async readManifest(genRoot: string, generation: number): Promise<Manifest | undefined> {
+    if (generation <= 0) return undefined;
+    return readFile(join(genRoot, String(generation), 'manifest.json'), 'utf8').then(
+      (t) => JSON.parse(t) as Manifest,
+      () => undefined,
+    );
+  }
+
+  private architecturesFor(rec: PublishRecord, components: Map<string, PackageRecord[]>): string[] {
+    if (rec.architectures.length > 0) return [...rec.architectures].sort();
+    const found = new Set<string>();
+    for (const pkgs of components.values()) for (const p of pkgs) if (p.architecture !== 'all') found.add(p.architecture);
+    return (found.size > 0 ? [...found] : this.options.defaultArchitectures).sort();
+  }
+
+  /** fsync every file and directory of a new generation before it becomes visible. */
+  private async syncTree(dir: string): Promise<void> {
+    const visit = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) await visit(p);
+        else if (e.isFile()) {
+          const fh = await open(p, 'r');
+          await fh.sync();
+          await fh.close();
+        }
+      }
+      await fsyncDir(d);
+    };
+    await visit(dir);
+  }
+}

@@ -1,0 +1,65 @@
+// The package pool: content-addressed by SHA-256, so identical uploads share one file and a
+// file's name proves its content. Reference counting is derived from the metadata store.
+
+import { readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fsyncDir, linkIfMissing } from './atomic.js';
+import { mkdir, open } from 'node:fs/promises';
+
+export class Pool {
+  constructor(readonly dir: string) {}
+
+  pathFor(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`invalid sha256 '${sha256}'`);
+    return join(this.dir, sha256.slice(0, 2), sha256.slice(2, 4), `${sha256}.deb`);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return stat(this.pathFor(sha256)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * Moves a verified file into the pool (durably: fsync of file and directory). The source
+   * is consumed; when the pool already holds the content, the source is just removed.
+   */
+  async adopt(source: string, sha256: string): Promise<string> {
+    const target = this.pathFor(sha256);
+    if (await this.has(sha256)) {
+      await unlink(source).catch(() => undefined);
+      return target;
+    }
+    await mkdir(dirname(target), { recursive: true });
+    const fh = await open(source, 'r');
+    await fh.sync();
+    await fh.close();
+    await rename(source, target);
+    await fsyncDir(dirname(target));
+    return target;
+  }
+
+  /** Adds a hard link of a pool file elsewhere (the published tree). */
+  async linkTo(sha256: string, path: string): Promise<void> {
+    await linkIfMissing(this.pathFor(sha256), path);
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathFor(sha256), { force: true });
+  }
+
+  /** Every sha256 in the pool (for garbage collection of files no record names). */
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    for (const a of await readdir(this.dir).catch(() => [] as string[])) {
+      for (const b of await readdir(join(this.dir, a)).catch(() => [] as string[])) {
+        for (const f of await readdir(join(this.dir, a, b)).catch(() => [] as string[])) {
+          const m = /^([0-9a-f]{64})\.deb$/.exec(f);
+          if (m) out.push(m[1]!);
+        }
+      }
+    }
+    return out;
+  }
+}
