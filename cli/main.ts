@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build.js';
 import { inspectCommand } from './commands/inspect.js';
+import { serveCommand } from './commands/serve.js';
 import { exitCodeFor, reportError, EXIT } from './errors.js';
 import { removePartialFiles } from '../build/deb-file.js';
 
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   buildCommand(cli);
   inspectCommand(cli);
+  serveCommand(cli);
   try {
     await cli.parseAsync();
   } catch (err) {

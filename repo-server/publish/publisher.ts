@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +40,8 @@ interface ByHashEntry {
 interface Manifest {
   generation: number;
   time: number;
+  /** The Release Date (the next one must be strictly later: apt ignores an older Release). */
+  date: number;
   /** Per "component/binary-arch": digest of its package keys, to reuse unchanged indexes. */
   indexes: Record<string, string>;
   byHash: ByHashEntry[];
@@ -89,15 +91,23 @@ export class Publisher {
     return join(this.generationsDir, id, rec.distribution);
   }
 
-  async publish(rec: PublishRecord, components: Map<string, PackageRecord[]>, now = Math.floor(Date.now() / 1000)): Promise<PublishedGeneration> {
+  async publish(
+    rec: PublishRecord,
+    components: Map<string, PackageRecord[]>,
+    { now = Math.floor(Date.now() / 1000), sign = true }: { now?: number; sign?: boolean } = {},
+  ): Promise<PublishedGeneration> {
     const root = prefixDir(this.publicDir, rec.prefix);
     const genRoot = this.generationRoot(rec);
-    const generation = rec.generation + 1;
+    // The file system, not the metadata, says what is live: a crash between the swap and the
+    // metadata commit must not make the next publish overwrite the live generation.
+    const live = await this.liveGeneration(root, rec.distribution);
+    await mkdir(genRoot, { recursive: true });
+    const existing = (await readdir(genRoot)).map(Number).filter((n) => Number.isInteger(n));
+    const generation = Math.max(live, rec.generation, ...existing) + 1;
     const genDir = join(genRoot, String(generation));
-    await rm(genDir, { recursive: true, force: true }); // leftovers of a crashed attempt
     await mkdir(genDir, { recursive: true });
-    const previous = await this.readManifest(genRoot, rec.generation);
-    const prevDir = join(genRoot, String(rec.generation));
+    const previous = await this.readManifest(genRoot, live);
+    const prevDir = join(genRoot, String(live));
 
     const architectures = this.architecturesFor(rec, components);
     // Pool files first: every index we are about to publish must point at a file that exists.
@@ -169,7 +179,7 @@ export class Publisher {
       }
     }
 
-    const date = Math.max(now, rec.lastDate + 1);
+    const date = Math.max(now, rec.lastDate + 1, (previous?.date ?? 0) + 1);
     const release = renderRelease(
       {
         origin: rec.origin,
@@ -188,15 +198,24 @@ export class Publisher {
       files,
     );
     await writeFile(join(genDir, 'Release'), release);
-    await writeFile(join(genDir, 'InRelease'), await this.signer.clearsign(release));
-    await writeFile(join(genDir, 'Release.gpg'), await this.signer.detachSign(release));
-    const manifest: Manifest = { generation, time: now, indexes, byHash };
+    if (sign) {
+      await writeFile(join(genDir, 'InRelease'), await this.signer.clearsign(release));
+      await writeFile(join(genDir, 'Release.gpg'), await this.signer.detachSign(release));
+    }
+    const manifest: Manifest = { generation, time: now, date, indexes, byHash };
     await writeFile(join(genDir, 'manifest.json'), JSON.stringify(manifest));
     await this.syncTree(genDir);
 
     await this.swap(root, rec.distribution, genDir);
     await this.prune(genRoot, generation, now);
     return { generation, date, architectures, packages: count };
+  }
+
+  /** The generation dists/<dist> points at (0 when unpublished). */
+  private async liveGeneration(root: string, distribution: string): Promise<number> {
+    const target = await readlink(join(root, 'dists', distribution)).catch(() => undefined);
+    const n = target === undefined ? NaN : Number(target.split('/').pop());
+    return Number.isInteger(n) ? n : 0;
   }
 
   /** The atomic step: dists/<dist> now names the new generation. */
@@ -215,7 +234,11 @@ export class Publisher {
   private async prune(genRoot: string, current: number, now: number): Promise<void> {
     for (const name of await readdir(genRoot)) {
       const n = Number(name);
-      if (!Number.isInteger(n) || n >= current) continue;
+      if (!Number.isInteger(n) || n === current) continue;
+      if (n > current) {
+        await rm(join(genRoot, name), { recursive: true, force: true }); // an attempt that crashed
+        continue;
+      }
       if (current - n < this.options.keepGenerations) continue;
       const m = await this.readManifest(genRoot, n);
       if (m && now - m.time < this.options.keepSeconds) continue;

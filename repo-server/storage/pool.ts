@@ -1,7 +1,7 @@
 // The package pool: content-addressed by SHA-256, so identical uploads share one file and a
 // file's name proves its content. Reference counting is derived from the metadata store.
 
-import { readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir, linkIfMissing } from './atomic.js';
 import { mkdir, open } from 'node:fs/promises';
@@ -22,20 +22,17 @@ export class Pool {
   }
 
   /**
-   * Moves a verified file into the pool (durably: fsync of file and directory). The source
-   * is consumed; when the pool already holds the content, the source is just removed.
+   * Puts a verified file into the pool durably (fsync of file and directory) as a hard link,
+   * so the source stays until the caller has committed the metadata that names it.
    */
   async adopt(source: string, sha256: string): Promise<string> {
     const target = this.pathFor(sha256);
-    if (await this.has(sha256)) {
-      await unlink(source).catch(() => undefined);
-      return target;
-    }
+    if (await this.has(sha256)) return target;
     await mkdir(dirname(target), { recursive: true });
     const fh = await open(source, 'r');
     await fh.sync();
     await fh.close();
-    await rename(source, target);
+    await linkIfMissing(source, target);
     await fsyncDir(dirname(target));
     return target;
   }

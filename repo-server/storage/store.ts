@@ -94,6 +94,10 @@ interface SnapshotFile {
   publishes: PublishRecord[];
 }
 
+export function identity(p: Pick<PackageRecord, 'name' | 'version' | 'architecture'>): string {
+  return `${p.name} ${p.version} ${p.architecture}`;
+}
+
 export function publishId(prefix: string, distribution: string): string {
   return `${prefix}\u0000${distribution}`;
 }
@@ -106,6 +110,8 @@ export class Store {
   readonly repoPackages = new Map<string, Set<string>>();
   readonly snapshots = new Map<string, SnapshotRecord>();
   readonly publishes = new Map<string, PublishRecord>();
+  /** "name version arch" → keys of packages with that identity (conflict checks). */
+  readonly byIdentity = new Map<string, Set<string>>();
 
   private journal!: FileHandle;
   private journalNumber = 0;
@@ -132,7 +138,7 @@ export class Store {
       },
     );
     if (snapshot) {
-      for (const p of snapshot.packages) this.packages.set(p.key, p);
+      for (const p of snapshot.packages) this.apply({ op: 'pkg', rec: p });
       for (const r of snapshot.repos) {
         const { packages, ...repo } = r;
         this.repos.set(repo.name, repo);
@@ -177,12 +183,20 @@ export class Store {
 
   private apply(op: Op): void {
     switch (op.op) {
-      case 'pkg':
+      case 'pkg': {
         this.packages.set(op.rec.key, op.rec);
+        const id = identity(op.rec);
+        const set = this.byIdentity.get(id) ?? new Set<string>();
+        set.add(op.rec.key);
+        this.byIdentity.set(id, set);
         break;
-      case 'pkg-del':
+      }
+      case 'pkg-del': {
+        const rec = this.packages.get(op.key);
         this.packages.delete(op.key);
+        if (rec) this.byIdentity.get(identity(rec))?.delete(op.key);
         break;
+      }
       case 'repo':
         this.repos.set(op.repo.name, op.repo);
         if (!this.repoPackages.has(op.repo.name)) this.repoPackages.set(op.repo.name, new Set());

@@ -1,0 +1,223 @@
+// aptly 1.6's REST API (same paths, PascalCase JSON, aptly's status codes) as a thin HTTP
+// shell over the service operations.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { unlink } from 'node:fs/promises';
+import type { Context } from '../service/context.js';
+import { ApiError, badRequest } from '../service/errors.js';
+import { prefixFromUrl } from '../service/names.js';
+import { filterPackages, listResponse, packageDetails } from '../service/packages.js';
+import { createPublish, dropPublish, getPublish, publishJson, updatePublish } from '../service/publishing.js';
+import { changeRefs, createRepo, dropRepo, editRepo, getRepo, importUploads, repoJson } from '../service/repos.js';
+import {
+  diffSnapshots,
+  dropSnapshot,
+  editSnapshot,
+  getSnapshot,
+  mergeSnapshots,
+  snapshotFromRefs,
+  snapshotFromRepo,
+  snapshotJson,
+} from '../service/snapshots.js';
+import type { Tasks } from '../service/tasks.js';
+import { Uploads } from '../service/uploads.js';
+import { respond } from './respond.js';
+
+type Params = Record<string, string>;
+type Query = Record<string, string | undefined>;
+const body = (req: FastifyRequest): Record<string, unknown> => {
+  const b = req.body;
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw badRequest('request body must be a JSON object');
+  return b as Record<string, unknown>;
+};
+const flag = (v: string | undefined): boolean => v === '1' || v === 'true';
+
+export const APTLY_API_VERSION = '1.6.0';
+
+export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks): void {
+  const uploads = new Uploads(ctx.uploadsDir);
+
+  app.get('/api/version', async () => ({ Version: APTLY_API_VERSION, Server: 'debpkg' }));
+
+  // ---- files (upload area)
+  app.get('/api/files', async () => uploads.listDirs());
+  app.get('/api/files/:dir', async (req) => uploads.listFiles((req.params as Params).dir!));
+  app.post('/api/files/:dir', async (req, reply) => {
+    const dir = (req.params as Params).dir!;
+    uploads.path(dir);
+    if (!req.isMultipart()) throw badRequest('expected multipart/form-data with one or more files');
+    const staged: { tmp: string; name: string }[] = [];
+    try {
+      for await (const part of req.parts()) {
+        if (part.type !== 'file') continue;
+        staged.push(await uploads.stage(dir, part.filename, part.file as Readable, ctx.config.maxUploadBytes));
+      }
+      if (staged.length === 0) throw badRequest('no file in the request');
+      // All or nothing: files become visible only once every part was received whole.
+      return reply.code(200).send(await uploads.commit(dir, staged));
+    } catch (err) {
+      await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
+      throw err;
+    }
+  });
+  app.put('/api/files/:dir/:file', async (req) => {
+    const { dir, file } = req.params as Params;
+    const staged = await uploads.stage(dir!, file!, req.body as Readable, ctx.config.maxUploadBytes);
+    try {
+      return await uploads.commit(dir!, [staged]);
+    } catch (err) {
+      await unlink(staged.tmp).catch(() => undefined);
+      throw err;
+    }
+  });
+  app.delete('/api/files/:dir', async (req) => {
+    await uploads.remove((req.params as Params).dir!);
+    return {};
+  });
+  app.delete('/api/files/:dir/:file', async (req) => {
+    const { dir, file } = req.params as Params;
+    await uploads.remove(dir!, file!);
+    return {};
+  });
+
+  // ---- local repos
+  app.get('/api/repos', async () => [...ctx.store.repos.values()].map(repoJson));
+  app.post('/api/repos', async (req, reply) => reply.code(201).send(repoJson(await createRepo(ctx, body(req)))));
+  app.get('/api/repos/:name', async (req) => repoJson(getRepo(ctx, (req.params as Params).name!)));
+  app.put('/api/repos/:name', async (req) => repoJson(await editRepo(ctx, (req.params as Params).name!, body(req))));
+  app.delete('/api/repos/:name', async (req, reply) => {
+    const name = (req.params as Params).name!;
+    return respond(req, reply, tasks, `Delete repo ${name}`, async () => {
+      await dropRepo(ctx, name, flag((req.query as Query).force));
+      return { code: 200, value: {} };
+    });
+  });
+  app.get('/api/repos/:name/packages', async (req) => {
+    const repo = getRepo(ctx, (req.params as Params).name!);
+    const q = req.query as Query;
+    return listResponse(filterPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], q.q), q.format);
+  });
+  for (const [method, action] of [['POST', 'add'], ['DELETE', 'remove']] as const) {
+    app.route({
+      method,
+      url: '/api/repos/:name/packages',
+      handler: async (req, reply) => {
+        const name = (req.params as Params).name!;
+        return respond(req, reply, tasks, `${action === 'add' ? 'Add' : 'Delete'} packages to repo ${name}`, async () => ({
+          code: 200,
+          value: repoJson(await changeRefs(ctx, name, body(req), action)),
+        }));
+      },
+    });
+  }
+  const fromFile = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const { name, dir, file } = req.params as Params;
+    const q = req.query as Query;
+    return respond(req, reply, tasks, `Add packages from dir ${dir} to repo ${name}`, async (out) => {
+      const report = await importUploads(ctx, name!, dir!, file, { forceReplace: flag(q.forceReplace), noRemove: flag(q.noRemove) });
+      if (report.Report.Added.length > 0) out(`Added: ${report.Report.Added.join(', ')}`);
+      return { code: 200, value: report };
+    });
+  };
+  app.post('/api/repos/:name/file/:dir', fromFile);
+  app.post('/api/repos/:name/file/:dir/:file', fromFile);
+  app.post('/api/repos/:name/snapshots', async (req, reply) => {
+    const name = (req.params as Params).name!;
+    return respond(req, reply, tasks, `Create snapshot of repo ${name}`, async () => ({
+      code: 201,
+      value: snapshotJson(await snapshotFromRepo(ctx, name, body(req))),
+    }));
+  });
+
+  // ---- snapshots
+  app.get('/api/snapshots', async () => [...ctx.store.snapshots.values()].map(snapshotJson));
+  app.post('/api/snapshots', async (req, reply) => reply.code(201).send(snapshotJson(await snapshotFromRefs(ctx, body(req)))));
+  app.post('/api/snapshots/merge', async (req, reply) => {
+    const q = req.query as Query;
+    return reply.code(201).send(snapshotJson(await mergeSnapshots(ctx, body(req), !flag(q.noRemove) || flag(q.latest))));
+  });
+  app.get('/api/snapshots/:name', async (req) => snapshotJson(getSnapshot(ctx, (req.params as Params).name!)));
+  app.put('/api/snapshots/:name', async (req) => snapshotJson(await editSnapshot(ctx, (req.params as Params).name!, body(req))));
+  app.delete('/api/snapshots/:name', async (req, reply) => {
+    const name = (req.params as Params).name!;
+    return respond(req, reply, tasks, `Delete snapshot ${name}`, async () => {
+      await dropSnapshot(ctx, name, flag((req.query as Query).force));
+      return { code: 200, value: {} };
+    });
+  });
+  app.get('/api/snapshots/:name/packages', async (req) => {
+    const s = getSnapshot(ctx, (req.params as Params).name!);
+    const q = req.query as Query;
+    return listResponse(filterPackages(ctx.store, s.packages, q.q), q.format);
+  });
+  app.get('/api/snapshots/:name/diff/:with', async (req) => {
+    const { name, with: other } = req.params as Params;
+    return diffSnapshots(ctx, name!, other!, flag((req.query as Query).onlyMatching));
+  });
+
+  // ---- packages
+  app.get('/api/packages', async (req) => {
+    const q = req.query as Query;
+    return listResponse(filterPackages(ctx.store, ctx.store.packages.keys(), q.q), q.format);
+  });
+  app.get('/api/packages/:key', async (req) => {
+    const p = ctx.store.packages.get((req.params as Params).key!);
+    if (!p) throw new ApiError(404, 'package not found');
+    return packageDetails(p);
+  });
+
+  // ---- publish
+  app.get('/api/publish', async () => [...ctx.store.publishes.values()].map(publishJson));
+  app.post('/api/publish/:prefix', async (req, reply) => {
+    const prefix = prefixFromUrl((req.params as Params).prefix!);
+    return respond(req, reply, tasks, `Publish ${prefix}`, async () => ({ code: 201, value: publishJson(await createPublish(ctx, prefix, body(req))) }));
+  });
+  app.post('/api/publish', async (req, reply) =>
+    respond(req, reply, tasks, 'Publish .', async () => ({ code: 201, value: publishJson(await createPublish(ctx, '.', body(req))) })),
+  );
+  app.get('/api/publish/:prefix/:distribution', async (req) => {
+    const { prefix, distribution } = req.params as Params;
+    return publishJson(getPublish(ctx, prefixFromUrl(prefix!), distribution!));
+  });
+  app.put('/api/publish/:prefix/:distribution', async (req, reply) => {
+    const { prefix, distribution } = req.params as Params;
+    return respond(req, reply, tasks, `Update published ${prefix}/${distribution}`, async () => ({
+      code: 200,
+      value: publishJson(await updatePublish(ctx, prefixFromUrl(prefix!), distribution!, body(req))),
+    }));
+  });
+  app.delete('/api/publish/:prefix/:distribution', async (req, reply) => {
+    const { prefix, distribution } = req.params as Params;
+    return respond(req, reply, tasks, `Delete published ${prefix}/${distribution}`, async () => {
+      await dropPublish(ctx, prefixFromUrl(prefix!), distribution!);
+      return { code: 200, value: {} };
+    });
+  });
+
+  // ---- tasks
+  app.get('/api/tasks', async () => tasks.list().map((t) => tasks.json(t)));
+  app.post('/api/tasks-clear', async () => {
+    tasks.clear();
+    return {};
+  });
+  app.get('/api/tasks-wait', async () => {
+    await tasks.waitAll();
+    return {};
+  });
+  const task = (req: FastifyRequest) => tasks.get(Number((req.params as Params).id));
+  app.get('/api/tasks/:id', async (req) => tasks.json(task(req)));
+  app.get('/api/tasks/:id/wait', async (req) => {
+    const t = task(req);
+    await t.done;
+    return tasks.json(t);
+  });
+  app.get('/api/tasks/:id/output', async (req) => task(req).output.join('\n'));
+  app.get('/api/tasks/:id/detail', async (req) => task(req).result?.value ?? {});
+  app.get('/api/tasks/:id/return_value', async (req) => task(req).result?.value ?? {});
+  app.delete('/api/tasks/:id', async (req) => {
+    tasks.delete(Number((req.params as Params).id));
+    return {};
+  });
+}

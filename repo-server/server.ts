@@ -1,0 +1,132 @@
+// The repo server: aptly-compatible API + signed, client-consistent publishing + static
+// serving of the published tree. One process, embedded storage under the data directory.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import { registerAuth } from './api/auth.js';
+import { errorBody } from './api/respond.js';
+import { registerRoutes } from './api/routes.js';
+import { registerPublicFiles } from './api/public-files.js';
+import { loadOrCreateSigningKey } from './pgp/signer.js';
+import { Publisher } from './publish/publisher.js';
+import { writeFileAtomic } from './storage/atomic.js';
+import { KeyedMutex, Mutex } from './storage/mutex.js';
+import { Pool } from './storage/pool.js';
+import { Store } from './storage/store.js';
+import type { Context, ServerConfig } from './service/context.js';
+import { Tasks } from './service/tasks.js';
+
+export type { ServerConfig } from './service/context.js';
+
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    dataDir: process.env.DEBPKG_DATA ?? './var',
+    host: '127.0.0.1',
+    port: 8080,
+    adminToken: '',
+    nodeTokens: [],
+    openReads: false,
+    maxUploadBytes: 2 * 1024 ** 3,
+    keepGenerations: 5,
+    keepSeconds: 600,
+    defaultArchitectures: ['amd64', 'arm64'],
+    compressXz: true,
+    ...overrides,
+  };
+}
+
+/** $DEBPKG_ADMIN_TOKEN, else <data>/admin.token (created 0600 on first start). */
+export async function adminToken(dataDir: string, fromEnv = process.env.DEBPKG_ADMIN_TOKEN): Promise<string> {
+  if (fromEnv) return fromEnv;
+  const path = join(dataDir, 'admin.token');
+  const existing = await readFile(path, 'utf8').catch(() => undefined);
+  if (existing?.trim()) return existing.trim();
+  const token = randomBytes(24).toString('base64url');
+  await writeFileAtomic(path, `${token}\n`, 0o600);
+  return token;
+}
+
+export interface RepoServer {
+  app: FastifyInstance;
+  context: Context;
+  close(): Promise<void>;
+}
+
+export async function createRepoServer(partial: Partial<ServerConfig> & { logger?: boolean | object } = {}): Promise<RepoServer> {
+  const { logger = true, ...rest } = partial;
+  const config = defaultConfig(rest);
+  const data = resolve(config.dataDir);
+  config.dataDir = data;
+  for (const d of ['db', 'pool', 'upload', 'public', 'generations', 'keys']) await mkdir(join(data, d), { recursive: true });
+  if (!config.adminToken) config.adminToken = await adminToken(data);
+  const signer = await loadOrCreateSigningKey(join(data, 'keys'), { name: 'debpkg archive signing key' });
+  const store = await Store.open(join(data, 'db'));
+  const pool = new Pool(join(data, 'pool'));
+  const publicDir = join(data, 'public');
+  const publisher = new Publisher(publicDir, join(data, 'generations'), pool, signer, {
+    keepGenerations: config.keepGenerations,
+    keepSeconds: config.keepSeconds,
+    defaultArchitectures: config.defaultArchitectures,
+    compressXz: config.compressXz,
+  });
+  await collectGarbage(store, pool, join(data, 'upload'));
+
+  const app = Fastify({
+    logger: logger === false ? false : { level: process.env.DEBPKG_LOG_LEVEL ?? 'info', ...(typeof logger === 'object' ? logger : {}) },
+    bodyLimit: 16 << 20,
+    // Uploads can be large and slow; the default 10 s would cut them.
+    requestTimeout: 0,
+  });
+  const context: Context = {
+    config,
+    store,
+    pool,
+    publisher,
+    signer,
+    writes: new Mutex(),
+    publishLocks: new KeyedMutex(),
+    uploadsDir: join(data, 'upload'),
+    publicDir,
+    log: app.log,
+  };
+  const tasks = new Tasks();
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = errorBody(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(status).send(body);
+  });
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
+  registerAuth(app, config);
+  registerRoutes(app, context, tasks);
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/', index: false, list: false, dotfiles: 'deny', wildcard: true, cacheControl: false });
+  registerPublicFiles(app, context);
+
+  return {
+    app,
+    context,
+    close: async () => {
+      await app.close();
+      await tasks.waitAll();
+      await store.close();
+    },
+  };
+}
+
+/** Files the metadata does not name are leftovers of a crash between write and commit. */
+async function collectGarbage(store: Store, pool: Pool, uploadDir: string): Promise<void> {
+  const named = new Set([...store.packages.values()].map((p) => p.file.sha256));
+  for (const sha of await pool.list()) if (!named.has(sha)) await pool.remove(sha);
+  // Half-written uploads (temp names) never became visible; drop them.
+  const { readdir } = await import('node:fs/promises');
+  for (const d of await readdir(uploadDir).catch(() => [] as string[])) {
+    for (const f of await readdir(join(uploadDir, d)).catch(() => [] as string[])) {
+      if (f.startsWith('.') && f.includes('.tmp-')) await rm(join(uploadDir, d, f), { force: true });
+    }
+  }
+}

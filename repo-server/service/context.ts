@@ -1,0 +1,42 @@
+// Everything an operation needs, passed explicitly (no globals): the store, the pool, the
+// publisher, the locks and the configuration.
+
+import type { FastifyBaseLogger } from 'fastify';
+import type { Signer } from '../pgp/signer.js';
+import type { Publisher } from '../publish/publisher.js';
+import type { Pool } from '../storage/pool.js';
+import type { Store } from '../storage/store.js';
+import type { KeyedMutex, Mutex } from '../storage/mutex.js';
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  adminToken: string;
+  /** Tokens that may only register/heartbeat units (color registry). */
+  nodeTokens: string[];
+  /** Whether GET /api/... needs a token too. */
+  openReads: boolean;
+  maxUploadBytes: number;
+  keepGenerations: number;
+  keepSeconds: number;
+  defaultArchitectures: string[];
+  compressXz: boolean;
+  /** Public base URL written into .sources snippets (default: the request's host). */
+  publicUrl?: string;
+}
+
+export interface Context {
+  config: ServerConfig;
+  store: Store;
+  pool: Pool;
+  publisher: Publisher;
+  signer: Signer;
+  /** Serialises metadata changes (store commits). */
+  writes: Mutex;
+  /** One publish at a time per prefix/distribution. */
+  publishLocks: KeyedMutex;
+  uploadsDir: string;
+  publicDir: string;
+  log: FastifyBaseLogger;
+}

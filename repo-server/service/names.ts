@@ -1,0 +1,44 @@
+// Names that end up in paths are validated here and nowhere trusted as paths otherwise.
+
+import { badRequest } from './errors.js';
+
+const SAFE = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,199}$/;
+
+/** Upload directories and file names: one safe path segment, never "." or "..". */
+export function safeSegment(value: string, what: string): string {
+  if (!SAFE.test(value) || value.includes('..')) throw badRequest(`invalid ${what} '${value}': use letters, digits and . _ + ~ - (not starting with . or -)`);
+  return value;
+}
+
+/** Repo and snapshot names (aptly allows spaces; they never become paths here). */
+export function objectName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 200 || /[\0\n\r/]/.test(value)) {
+    throw badRequest(`invalid ${what} name`);
+  }
+  return value;
+}
+
+export function distributionName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) throw badRequest(`invalid distribution '${value}'`);
+  return value;
+}
+
+export function componentName(value: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(value)) throw badRequest(`invalid component '${value}'`);
+  return value;
+}
+
+/** Publish prefixes: "." or slash-separated safe segments. */
+export function publishPrefix(value: string): string {
+  if (value === '.') return value;
+  const parts = value.split('/');
+  if (parts.some((p) => !SAFE.test(p) || p.includes('..')) || parts.length > 8) throw badRequest(`invalid publish prefix '${value}'`);
+  if (parts[0] === 'api' || parts[0] === 'keys') throw badRequest(`publish prefix '${value}' collides with a server path`);
+  return value;
+}
+
+/** aptly's URL form of a prefix: ":." is ".", "_" is "/", "__" is "_". */
+export function prefixFromUrl(param: string): string {
+  if (param === ':.') return '.';
+  return param.replace(/__|_/g, (m) => (m === '__' ? '_' : '/'));
+}

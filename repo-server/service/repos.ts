@@ -1,0 +1,211 @@
+// Local repositories: create/edit/drop, and adding packages from the upload area or by key.
+// A request is all or nothing: one bad or conflicting file and nothing is stored.
+
+import { unlink, rmdir } from 'node:fs/promises';
+import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
+import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
+import type { Context } from './context.js';
+import { ApiError, badRequest, conflict, notFound } from './errors.js';
+import { objectName } from './names.js';
+import { Uploads } from './uploads.js';
+
+export interface RepoJson {
+  Name: string;
+  Comment: string;
+  DefaultDistribution: string;
+  DefaultComponent: string;
+}
+
+export function repoJson(r: RepoRecord): RepoJson {
+  return { Name: r.name, Comment: r.comment, DefaultDistribution: r.defaultDistribution, DefaultComponent: r.defaultComponent };
+}
+
+export function getRepo(ctx: Context, name: string): RepoRecord {
+  const repo = ctx.store.repos.get(name);
+  if (!repo) throw notFound(`local repo with name ${name} not found`);
+  return repo;
+}
+
+const str = (v: unknown, field: string): string => {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw badRequest(`${field} must be a string`);
+  return v;
+};
+
+export async function createRepo(ctx: Context, body: Record<string, unknown>): Promise<RepoRecord> {
+  const name = objectName(body.Name, 'repo');
+  const repo: RepoRecord = {
+    name,
+    comment: str(body.Comment, 'Comment'),
+    defaultDistribution: str(body.DefaultDistribution, 'DefaultDistribution'),
+    defaultComponent: str(body.DefaultComponent, 'DefaultComponent'),
+  };
+  const from = str(body.FromSnapshot, 'FromSnapshot');
+  return ctx.writes.run(async () => {
+    if (ctx.store.repos.has(name)) throw conflict(`local repo with name ${name} already exists`);
+    const ops: Op[] = [{ op: 'repo', repo }];
+    if (from !== '') {
+      const snap = ctx.store.snapshots.get(from);
+      if (!snap) throw notFound(`source snapshot not found: ${from}`);
+      ops.push({ op: 'repo-add', name, keys: snap.packages });
+    }
+    await ctx.store.commit(ops);
+    return repo;
+  });
+}
+
+export async function editRepo(ctx: Context, name: string, body: Record<string, unknown>): Promise<RepoRecord> {
+  return ctx.writes.run(async () => {
+    const repo = getRepo(ctx, name);
+    const next: RepoRecord = { ...repo };
+    if (body.Comment !== undefined) next.comment = str(body.Comment, 'Comment');
+    if (body.DefaultDistribution !== undefined) next.defaultDistribution = str(body.DefaultDistribution, 'DefaultDistribution');
+    if (body.DefaultComponent !== undefined) next.defaultComponent = str(body.DefaultComponent, 'DefaultComponent');
+    const ops: Op[] = [];
+    if (body.Name !== undefined && body.Name !== name) {
+      const newName = objectName(body.Name, 'repo');
+      if (ctx.store.repos.has(newName)) throw conflict(`local repo with name ${newName} already exists`);
+      if (publishedFrom(ctx, 'local', name)) throw conflict('unable to rename, local repo is published');
+      next.name = newName;
+      ops.push({ op: 'repo', repo: next }, { op: 'repo-add', name: newName, keys: [...(ctx.store.repoPackages.get(name) ?? [])] }, { op: 'repo-del', name });
+    } else {
+      ops.push({ op: 'repo', repo: next });
+    }
+    await ctx.store.commit(ops);
+    return next;
+  });
+}
+
+function publishedFrom(ctx: Context, kind: 'local' | 'snapshot', name: string): boolean {
+  for (const p of ctx.store.publishes.values()) if (p.sourceKind === kind && p.sources.some((s) => s.name === name)) return true;
+  return false;
+}
+
+export async function dropRepo(ctx: Context, name: string, force: boolean): Promise<void> {
+  await ctx.writes.run(async () => {
+    getRepo(ctx, name);
+    if (publishedFrom(ctx, 'local', name)) throw conflict('unable to drop, local repo is published');
+    if (!force && [...ctx.store.snapshots.values()].some((s) => s.sourceKind === 'local' && s.sources.includes(name))) {
+      throw conflict('unable to drop, local repo has snapshots, use ?force=1 to override');
+    }
+    await ctx.store.commit([{ op: 'repo-del', name }]);
+  });
+}
+
+export interface ImportReport {
+  FailedFiles: string[];
+  Report: { Warnings: string[]; Added: string[]; Removed: string[] };
+}
+
+const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.architecture}`;
+
+/** POST /api/repos/:name/file/:dir[/:file]. */
+export async function importUploads(
+  ctx: Context,
+  name: string,
+  dir: string,
+  file: string | undefined,
+  opts: { forceReplace: boolean; noRemove: boolean },
+): Promise<ImportReport> {
+  getRepo(ctx, name);
+  const uploads = new Uploads(ctx.uploadsDir);
+  const files = file !== undefined ? [file] : await uploads.listFiles(dir);
+  if (file !== undefined) await uploads.listFiles(dir); // 404 for a missing directory
+  if (files.length === 0) throw badRequest(`no files in upload directory ${dir}`);
+  const failed: string[] = [];
+  const warnings: string[] = [];
+  const inspected: { path: string; rec: PackageRecord }[] = [];
+  for (const f of files) {
+    const path = uploads.path(dir, f);
+    if (!f.endsWith('.deb')) {
+      failed.push(`${dir}/${f}`);
+      warnings.push(`${dir}/${f}: not a .deb file (only binary packages are supported)`);
+      continue;
+    }
+    try {
+      inspected.push({ path, rec: await inspectPackage(path) });
+    } catch (err) {
+      if (err instanceof InvalidPackageError) {
+        failed.push(`${dir}/${f}`);
+        warnings.push(`${dir}/${f}: ${err.message}`);
+      } else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw notFound(`file ${dir}/${f} not found`);
+      } else throw err;
+    }
+  }
+  if (failed.length > 0) {
+    throw new ApiError(400, `unable to import: ${warnings.join('; ')}`, { FailedFiles: failed, Report: { Warnings: warnings, Added: [], Removed: [] } });
+  }
+  const report = await ctx.writes.run(async () => {
+    const repo = getRepo(ctx, name);
+    const members = ctx.store.repoPackages.get(repo.name) ?? new Set<string>();
+    const added: string[] = [];
+    const removed: string[] = [];
+    const ops: Op[] = [];
+    const toAdd: string[] = [];
+    const toRemove: string[] = [];
+    const conflicts: string[] = [];
+    const batch = new Map<string, PackageRecord>();
+    for (const { rec } of inspected) {
+      const same = [...(ctx.store.byIdentity.get(identity(rec)) ?? []), ...(batch.has(identity(rec)) ? [batch.get(identity(rec))!.key] : [])];
+      const others = same.filter((k) => k !== rec.key);
+      if (others.length > 0 && !opts.forceReplace) {
+        conflicts.push(`${shortName(rec)}: a different package with this name, version and architecture already exists (${others[0]})`);
+        continue;
+      }
+      batch.set(identity(rec), rec);
+      for (const k of others) {
+        if (members.has(k)) {
+          toRemove.push(k);
+          removed.push(`${shortName(rec)} removed due to conflict with package being added`);
+        }
+      }
+      if (!ctx.store.packages.has(rec.key)) ops.push({ op: 'pkg', rec });
+      if (!members.has(rec.key)) {
+        toAdd.push(rec.key);
+        added.push(`${shortName(rec)} added`);
+      } else {
+        warnings.push(`${shortName(rec)} already in the repo`);
+      }
+    }
+    if (conflicts.length > 0) {
+      throw conflict(`conflicting packages: ${conflicts.join('; ')}`, {
+        FailedFiles: files.map((f) => `${dir}/${f}`),
+        Report: { Warnings: conflicts, Added: [], Removed: [] },
+      });
+    }
+    // Pool files first (durably), then the metadata that names them.
+    for (const { path, rec } of inspected) await ctx.pool.adopt(path, rec.file.sha256);
+    if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
+    if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
+    await ctx.store.commit(ops);
+    return { added, removed };
+  });
+  if (!opts.noRemove) {
+    for (const { path } of inspected) await unlink(path).catch(() => undefined);
+    await rmdir(uploads.path(dir)).catch(() => undefined);
+  }
+  return { FailedFiles: [], Report: { Warnings: warnings, Added: report.added, Removed: report.removed } };
+}
+
+/** POST/DELETE /api/repos/:name/packages with {"PackageRefs": [...]}. */
+export async function changeRefs(ctx: Context, name: string, body: Record<string, unknown>, action: 'add' | 'remove'): Promise<RepoRecord> {
+  const refs = body.PackageRefs;
+  if (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string')) throw badRequest('PackageRefs must be a list of package keys');
+  return ctx.writes.run(async () => {
+    const repo = getRepo(ctx, name);
+    for (const r of refs as string[]) if (!ctx.store.packages.has(r)) throw notFound(`packages ${r}: key not found`);
+    const keys = refs as string[];
+    if (action === 'add') {
+      const members = ctx.store.repoPackages.get(name)!;
+      for (const k of keys) {
+        const rec = ctx.store.packages.get(k)!;
+        for (const other of ctx.store.byIdentity.get(identity(rec)) ?? []) {
+          if (other !== k && members.has(other)) throw conflict(`package ${k} conflicts with ${other} already in the repo`);
+        }
+      }
+    }
+    await ctx.store.commit([{ op: action === 'add' ? 'repo-add' : 'repo-rm', name, keys }]);
+    return repo;
+  });
+}

@@ -1,0 +1,75 @@
+// aptly's task API: any write may run in the background with ?_async=true (202 + task ID),
+// then be waited for and its output and return value read.
+
+import { ApiError } from './errors.js';
+
+export const TaskState = { idle: 0, running: 1, succeeded: 2, failed: 3 } as const;
+
+export interface TaskResult {
+  code: number;
+  value: unknown;
+}
+
+interface Task {
+  id: number;
+  name: string;
+  state: number;
+  output: string[];
+  result?: TaskResult;
+  done: Promise<void>;
+}
+
+export class Tasks {
+  private readonly tasks = new Map<number, Task>();
+  private next = 1;
+
+  start(name: string, work: (out: (line: string) => void) => Promise<TaskResult>): Task {
+    const task: Task = { id: this.next++, name, state: TaskState.running, output: [], done: Promise.resolve() };
+    const out = (line: string): void => {
+      task.output.push(line);
+    };
+    task.done = work(out).then(
+      (r) => {
+        task.result = r;
+        task.state = r.code < 400 ? TaskState.succeeded : TaskState.failed;
+      },
+      (err: unknown) => {
+        const status = err instanceof ApiError ? err.status : 500;
+        task.result = { code: status, value: { error: (err as Error).message } };
+        task.output.push(`error: ${(err as Error).message}`);
+        task.state = TaskState.failed;
+      },
+    );
+    this.tasks.set(task.id, task);
+    return task;
+  }
+
+  json(t: Task): Record<string, unknown> {
+    return { ID: t.id, Name: t.name, State: t.state };
+  }
+
+  get(id: number): Task {
+    const t = this.tasks.get(id);
+    if (!t) throw new ApiError(404, `task ${id} not found`);
+    return t;
+  }
+
+  list(): Task[] {
+    return [...this.tasks.values()];
+  }
+
+  delete(id: number): void {
+    const t = this.get(id);
+    if (t.state === TaskState.running) throw new ApiError(409, `task ${id} is still running`);
+    this.tasks.delete(id);
+  }
+
+  /** Drops finished tasks (POST /api/tasks-clear). */
+  clear(): void {
+    for (const [id, t] of this.tasks) if (t.state !== TaskState.running) this.tasks.delete(id);
+  }
+
+  async waitAll(): Promise<void> {
+    await Promise.all([...this.tasks.values()].map((t) => t.done));
+  }
+}

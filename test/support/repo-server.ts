@@ -1,0 +1,59 @@
+// An in-process repo server on 127.0.0.1 with a fresh data directory, plus a tiny API client.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { createRepoServer, type RepoServer, type ServerConfig } from '../../repo-server/server.js';
+
+export const TEST_TOKEN = 'test-admin-token';
+
+export class TestRepoServer {
+  private constructor(
+    readonly server: RepoServer,
+    readonly dataDir: string,
+    readonly url: string,
+  ) {}
+
+  static async start(config: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestRepoServer> {
+    const dir = dataDir ?? (await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-repo-')));
+    const server = await createRepoServer({ dataDir: dir, adminToken: TEST_TOKEN, logger: false, keepSeconds: 0, ...config });
+    const address = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    return new TestRepoServer(server, dir, address);
+  }
+
+  async api(method: string, path: string, body?: unknown, token: string | null = TEST_TOKEN): Promise<{ status: number; json: unknown; text: string }> {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload: string | FormData | undefined;
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(`${this.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  }
+
+  /** Uploads .deb files into an upload dir and adds them to a repo; throws unless 200. */
+  async addPackages(repo: string, debs: string[], dir = `up-${Math.random().toString(36).slice(2, 8)}`): Promise<void> {
+    const form = new FormData();
+    for (const d of debs) form.append('file', new Blob([await readFile(d)]), d.split('/').pop()!);
+    const up = await this.api('POST', `/api/files/${dir}`, form);
+    if (up.status !== 200) throw new Error(`upload failed: ${up.status} ${up.text}`);
+    const add = await this.api('POST', `/api/repos/${encodeURIComponent(repo)}/file/${dir}`);
+    if (add.status !== 200) throw new Error(`add failed: ${add.status} ${add.text}`);
+  }
+
+  async stop(keepData = false): Promise<void> {
+    await this.server.close();
+    if (!keepData) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
