@@ -6,6 +6,10 @@ import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build.js';
 import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
+import { uploadCommand } from './commands/upload.js';
+import { repoCommand } from './commands/repo.js';
+import { snapshotCommand } from './commands/snapshot.js';
+import { publishCommand } from './commands/publish.js';
 import { exitCodeFor, reportError, EXIT } from './errors.js';
 import { removePartialFiles } from '../build/deb-file.js';
 
@@ -30,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
   buildCommand(cli);
   inspectCommand(cli);
   serveCommand(cli);
+  uploadCommand(cli);
+  repoCommand(cli);
+  snapshotCommand(cli);
+  publishCommand(cli);
   try {
     await cli.parseAsync();
   } catch (err) {

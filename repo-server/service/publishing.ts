@@ -73,7 +73,18 @@ function componentPackages(ctx: Context, rec: PublishRecord): Map<string, Packag
   return out;
 }
 
+/**
+ * Release Dates must strictly increase (apt ignores an older Release) yet never run ahead of
+ * the clock (apt rejects a Release that is "not valid yet"). With one-second resolution that
+ * allows one publish per second per distribution: wait for the next second when needed.
+ */
+async function waitForNextSecond(lastDate: number): Promise<void> {
+  const wait = (lastDate + 1) * 1000 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<PublishRecord> {
+  await waitForNextSecond(rec.lastDate);
   const components = componentPackages(ctx, rec);
   const result = await ctx.publisher.publish(rec, components, { sign });
   const next: PublishRecord = { ...rec, generation: result.generation, lastDate: result.date };
@@ -127,27 +138,55 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
   });
 }
 
+/** Plain re-publishes waiting for the same distribution share one run (queued updates coalesce). */
+const waitingByServer = new WeakMap<Context, Map<string, Promise<PublishRecord>>>();
+
+function isPlainUpdate(body: Record<string, unknown>): boolean {
+  return Object.keys(body).every((k) => k === 'ForceOverwrite' || k === 'SkipCleanup');
+}
+
 /** PUT /api/publish/:prefix/:distribution: re-publish a local repo, or switch snapshots. */
 export async function updatePublish(ctx: Context, prefixParam: string, distribution: string, body: Record<string, unknown>): Promise<PublishRecord> {
   const prefix = publishPrefix(prefixParam);
-  return ctx.publishLocks.run(publishId(prefix, distribution), async () => {
-    const rec = getPublish(ctx, prefix, distribution);
-    const next: PublishRecord = { ...rec };
-    if (rec.sourceKind === 'snapshot' && body.Snapshots !== undefined) {
-      const switched = parseSources(ctx, 'snapshot', body.Snapshots, () => 'main');
-      const byComponent = new Map(rec.sources.map((s) => [s.component, s] as const));
-      for (const s of switched) {
-        if (!byComponent.has(s.component)) throw badRequest(`component ${s.component} is not in this publish`);
-        byComponent.set(s.component, s);
-      }
-      next.sources = [...byComponent.values()];
+  const id = publishId(prefix, distribution);
+  let waitingUpdates = waitingByServer.get(ctx);
+  if (!waitingUpdates) {
+    waitingUpdates = new Map();
+    waitingByServer.set(ctx, waitingUpdates);
+  }
+  if (isPlainUpdate(body)) {
+    const waiting = waitingUpdates.get(id);
+    if (waiting) return waiting;
+    const mine = ctx.publishLocks.run(id, async () => {
+      // From here on this run is under way: later requests queue a new one, which will see
+      // every change committed after this point.
+      waitingUpdates!.delete(id);
+      return republish(ctx, prefix, distribution, body);
+    });
+    waitingUpdates.set(id, mine);
+    mine.catch(() => waitingUpdates!.delete(id));
+    return mine;
+  }
+  return ctx.publishLocks.run(id, () => republish(ctx, prefix, distribution, body));
+}
+
+async function republish(ctx: Context, prefix: string, distribution: string, body: Record<string, unknown>): Promise<PublishRecord> {
+  const rec = getPublish(ctx, prefix, distribution);
+  const next: PublishRecord = { ...rec };
+  if (rec.sourceKind === 'snapshot' && body.Snapshots !== undefined) {
+    const switched = parseSources(ctx, 'snapshot', body.Snapshots, () => 'main');
+    const byComponent = new Map(rec.sources.map((s) => [s.component, s] as const));
+    for (const s of switched) {
+      if (!byComponent.has(s.component)) throw badRequest(`component ${s.component} is not in this publish`);
+      byComponent.set(s.component, s);
     }
-    if (typeof body.AcquireByHash === 'boolean') next.acquireByHash = body.AcquireByHash;
-    if (typeof body.SkipContents === 'boolean') next.skipContents = body.SkipContents;
-    if (typeof body.MultiDist === 'boolean') next.multiDist = body.MultiDist;
-    if (typeof body.SignedBy === 'string') next.signedBy = body.SignedBy;
-    return run(ctx, next, !signingSkipped(body));
-  });
+    next.sources = [...byComponent.values()];
+  }
+  if (typeof body.AcquireByHash === 'boolean') next.acquireByHash = body.AcquireByHash;
+  if (typeof body.SkipContents === 'boolean') next.skipContents = body.SkipContents;
+  if (typeof body.MultiDist === 'boolean') next.multiDist = body.MultiDist;
+  if (typeof body.SignedBy === 'string') next.signedBy = body.SignedBy;
+  return run(ctx, next, !signingSkipped(body));
 }
 
 /** DELETE /api/publish/:prefix/:distribution. */

@@ -1,0 +1,145 @@
+// debpkg publish repo|snapshot|update|switch|list|drop: signed apt distributions on the server.
+
+import type { Argv } from 'yargs';
+import { clientFrom, clientOptions, listArg, out, printJson, say, seg, type ClientArgs, type PublishInfo } from '../client.js';
+import { UsageError } from '../errors.js';
+
+/**
+ * aptly's URL form of a publish prefix, the inverse of prefixFromUrl in
+ * repo-server/service/names.ts: "." is ":.", "_" is "__", "/" is "_".
+ */
+export function prefixToUrl(prefix: string): string {
+  const p = prefix.replace(/^\/+|\/+$/g, '');
+  if (p === '' || p === '.') return ':.';
+  return p.replace(/[_/]/g, (m) => (m === '_' ? '__' : '_'));
+}
+
+interface PrefixArgs extends ClientArgs {
+  prefix: string;
+}
+
+interface CreateArgs extends PrefixArgs {
+  distribution?: string;
+  component?: string;
+  architectures?: string;
+  origin?: string;
+  label?: string;
+}
+
+const describePublish = (p: PublishInfo): string =>
+  `${p.Path}  ${p.SourceKind}: ${p.Sources.map((s) => `${s.Component}=${s.Name}`).join(', ')}${p.Architectures.length ? `  [${p.Architectures.join(', ')}]` : ''}`;
+
+function prefixOption<T>(a: Argv<T>): Argv<T & PrefixArgs> {
+  return a.option('prefix', { type: 'string', default: '.', describe: 'publish prefix (a path under the server root)' }) as Argv<T & PrefixArgs>;
+}
+
+function createOptions<T>(a: Argv<T>): Argv<T & CreateArgs> {
+  return prefixOption(a)
+    .option('distribution', { type: 'string', describe: 'distribution (default: the repo default)' })
+    .option('component', { type: 'string', describe: 'component, or a comma list (one per snapshot)' })
+    .option('architectures', { type: 'string', describe: 'comma list, e.g. amd64,arm64 (default: the server default)' })
+    .option('origin', { type: 'string', describe: 'Release Origin field' })
+    .option('label', { type: 'string', describe: 'Release Label field' }) as Argv<T & CreateArgs>;
+}
+
+/** The Release fields shared by `publish repo` and `publish snapshot`. */
+function releaseFields(args: CreateArgs): Record<string, unknown> {
+  const archs = listArg(args.architectures);
+  return {
+    ...(args.distribution !== undefined ? { Distribution: args.distribution } : {}),
+    ...(archs.length > 0 ? { Architectures: archs } : {}),
+    ...(args.origin !== undefined ? { Origin: args.origin } : {}),
+    ...(args.label !== undefined ? { Label: args.label } : {}),
+  };
+}
+
+/** Pairs names with --component values: none (server default), or exactly one per name. */
+function sources(names: string[], component: string | undefined): { Name: string; Component?: string }[] {
+  const components = listArg(component);
+  if (components.length > 0 && components.length !== names.length) {
+    throw new UsageError(`--component lists ${components.length} component(s) for ${names.length} source(s)`);
+  }
+  return names.map((Name, i) => (components[i] !== undefined ? { Name, Component: components[i] } : { Name }));
+}
+
+async function report(args: ClientArgs, pub: PublishInfo, verb: string): Promise<void> {
+  if (args.json) return printJson(pub);
+  say(`${verb} ${describePublish(pub)}`);
+  out(pub.Path);
+}
+
+export function publishCommand(y: Argv): Argv {
+  return y.command('publish', 'Publish local repos or snapshots as signed apt distributions', (p) =>
+    clientOptions(p)
+      .command<CreateArgs & { repo: string }>(
+        'repo <repo>',
+        'Publish a local repo',
+        (a) => createOptions(a.positional('repo', { type: 'string', demandOption: true })) as Argv<CreateArgs & { repo: string }>,
+        async (args) => {
+          const pub = await (await clientFrom(args)).post<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
+            SourceKind: 'local',
+            Sources: sources([args.repo], args.component),
+            ...releaseFields(args),
+          });
+          await report(args, pub, 'published');
+        },
+      )
+      .command<CreateArgs & { names: string[] }>(
+        'snapshot <names..>',
+        'Publish snapshots (one component each: --component c1,c2)',
+        (a) => createOptions(a.positional('names', { type: 'string', array: true, demandOption: true })) as Argv<CreateArgs & { names: string[] }>,
+        async (args) => {
+          const names = args.names.map(String);
+          const pub = await (await clientFrom(args)).post<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
+            SourceKind: 'snapshot',
+            Sources: sources(names, args.component),
+            ...releaseFields(args),
+          });
+          await report(args, pub, 'published');
+        },
+      )
+      .command<PrefixArgs & { distribution: string }>(
+        'update <distribution>',
+        'Re-publish a distribution from the current contents of its local repos',
+        (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
+        async (args) => {
+          const pub = await (await clientFrom(args)).put<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {});
+          await report(args, pub, 'updated');
+        },
+      )
+      .command<PrefixArgs & { distribution: string; snapshots: string[]; component?: string }>(
+        'switch <distribution> <snapshots..>',
+        'Switch a snapshot publish to other snapshots (one per component)',
+        (a) =>
+          prefixOption(
+            a
+              .positional('distribution', { type: 'string', demandOption: true })
+              .positional('snapshots', { type: 'string', array: true, demandOption: true })
+              .option('component', { type: 'string', describe: 'comma list, one component per snapshot (default: main)' }),
+          ) as Argv<PrefixArgs & { distribution: string; snapshots: string[]; component?: string }>,
+        async (args) => {
+          const pub = await (await clientFrom(args)).put<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {
+            Snapshots: sources(args.snapshots.map(String), args.component),
+          });
+          await report(args, pub, 'switched');
+        },
+      )
+      .command<ClientArgs>('list', 'List published distributions', (a) => a, async (args) => {
+        const pubs = await (await clientFrom(args)).get<PublishInfo[]>('/api/publish');
+        if (args.json) return printJson(pubs);
+        for (const pub of pubs) out(describePublish(pub));
+        if (pubs.length === 0) say('nothing is published');
+      })
+      .command<PrefixArgs & { distribution: string }>(
+        'drop <distribution>',
+        'Remove a published distribution',
+        (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
+        async (args) => {
+          const res = await (await clientFrom(args)).delete<unknown>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`);
+          if (args.json) return printJson(res);
+          say(`dropped published ${args.prefix === '.' ? '.' : args.prefix}/${args.distribution}`);
+        },
+      )
+      .demandCommand(1, 'name a publish subcommand (see debpkg publish --help)'),
+  );
+}
