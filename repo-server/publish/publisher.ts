@@ -17,6 +17,7 @@ import type { Signer } from '../pgp/signer.js';
 import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { Pool } from '../storage/pool.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
+import { ChunkedGzipIndex } from './chunked-gzip.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
 
 export interface PublisherOptions {
@@ -42,8 +43,8 @@ interface Manifest {
   time: number;
   /** The Release Date (the next one must be strictly later: apt ignores an older Release). */
   date: number;
-  /** Per "component/binary-arch": digest of its package keys, to reuse unchanged indexes. */
-  indexes: Record<string, string>;
+  /** Per "component/binary-arch": digest of its package keys and the files it has. */
+  indexes: Record<string, { digest: string; names: string[] }>;
   byHash: ByHashEntry[];
 }
 
@@ -59,7 +60,11 @@ export function prefixDir(publicDir: string, prefix: string): string {
   return prefix === '.' ? publicDir : join(publicDir, prefix);
 }
 
-const INDEX_NAMES = (xz: boolean): string[] => ['Packages', 'Packages.gz', ...(xz ? ['Packages.xz'] : [])];
+/**
+ * Large indexes ship Packages.gz only (as Debian's own archive does without the plain file):
+ * it is rebuilt from cached chunks, so publishing stays cheap however large the repo grows.
+ */
+const SMALL_INDEX = 2000;
 
 async function digestFile(path: string): Promise<{ size: number; sha256: string; sha512: string }> {
   const a = createHash('sha256');
@@ -73,11 +78,14 @@ async function digestFile(path: string): Promise<{ size: number; sha256: string;
   return { size, sha256: a.digest('hex'), sha512: b.digest('hex') };
 }
 
-async function writeCompressed(text: string, path: string, kind: 'gzip' | 'xz'): Promise<void> {
-  await pipeline(Readable.from([Buffer.from(text)]), createCompressor({ kind, level: kind === 'gzip' ? 9 : 6 }), createWriteStream(path));
+async function writeXz(text: Buffer, path: string): Promise<void> {
+  await pipeline(Readable.from([text]), createCompressor({ kind: 'xz', level: 6 }), createWriteStream(path));
 }
 
 export class Publisher {
+  /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
+  private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
+
   constructor(
     private readonly publicDir: string,
     private readonly generationsDir: string,
@@ -124,7 +132,7 @@ export class Publisher {
 
     const files: IndexFileHash[] = [];
     const byHash: ByHashEntry[] = [];
-    const indexes: Record<string, string> = {};
+    const indexes: Manifest['indexes'] = {};
     for (const [component, pkgs] of components) {
       for (const arch of architectures) {
         const dir = `${component}/binary-${arch}`;
@@ -134,17 +142,39 @@ export class Publisher {
           .filter((p) => p.architecture === arch || p.architecture === 'all')
           .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         const digest = createHash('sha256').update(selected.map((p) => p.key).join('\n')).update(`\0${this.options.compressXz}`).digest('hex');
-        indexes[dir] = digest;
-        const names = INDEX_NAMES(this.options.compressXz);
-        if (previous?.indexes[dir] === digest) {
+        const reused = previous?.indexes[dir];
+        let names: string[];
+        if (reused?.digest === digest) {
           // Unchanged since the last generation: reuse its files (hard links, no recompression).
+          names = reused.names;
           for (const n of names) await linkIfMissing(join(prevDir, dir, n), join(absDir, n));
         } else {
-          const text = selected.map((p) => packagesStanza(p, poolPath(component, p.source, p.file.filename))).join('\n');
-          await writeFile(join(absDir, 'Packages'), text);
-          await writeCompressed(text, join(absDir, 'Packages.gz'), 'gzip');
-          if (this.options.compressXz) await writeCompressed(text, join(absDir, 'Packages.xz'), 'xz');
+          const cacheKey = `${genRoot}\0${dir}`;
+          let cache = this.indexCaches.get(cacheKey);
+          if (!cache) {
+            cache = new ChunkedGzipIndex();
+            this.indexCaches.set(cacheKey, cache);
+          }
+          const small = selected.length <= SMALL_INDEX;
+          const built = await cache.build(
+            selected.map((p) => {
+              const path = poolPath(component, p.source, p.file.filename);
+              return { id: `${p.key}\0${path}`, name: p.name, render: () => packagesStanza(p, path) };
+            }),
+            small,
+          );
+          names = ['Packages.gz'];
+          await writeFile(join(absDir, 'Packages.gz'), built.gzip);
+          if (built.text) {
+            names.unshift('Packages');
+            await writeFile(join(absDir, 'Packages'), built.text);
+            if (this.options.compressXz) {
+              names.push('Packages.xz');
+              await writeXz(built.text, join(absDir, 'Packages.xz'));
+            }
+          }
         }
+        indexes[dir] = { digest, names };
         await writeFile(
           join(absDir, 'Release'),
           renderComponentRelease({ archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, component, architecture: arch, acquireByHash: rec.acquireByHash }),

@@ -1,0 +1,162 @@
+// Packages.gz built from independently compressed chunks, so that adding one package to a
+// 100,000-package index recompresses one chunk instead of the whole file.
+//
+// Chunk boundaries are content-defined (a hash of the package name decides where a chunk
+// starts), so an insertion changes only the chunk it lands in. Each chunk is a raw deflate
+// stream ended by a sync flush; concatenated they form one valid deflate stream inside one
+// ordinary gzip member. The CRC of the whole is combined from the chunks' CRCs.
+
+import { constants, crc32, deflateRaw } from 'node:zlib';
+
+// ---- CRC-32 combination (GF(2) matrix method): crc(A‖B) from crc(A), crc(B) and |B|.
+
+function gf2Times(mat: Uint32Array, vec: number): number {
+  let sum = 0;
+  let v = vec >>> 0;
+  for (let i = 0; v !== 0; i++, v >>>= 1) if (v & 1) sum ^= mat[i]!;
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, mat: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
+}
+
+export function crc32Combine(crc1: number, crc2: number, len2: number): number {
+  if (len2 <= 0) return crc1 >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = 0xedb88320; // the operator for one zero bit
+  for (let n = 1; n < 32; n++) odd[n] = (1 << (n - 1)) >>> 0;
+  gf2Square(even, odd); // two zero bits
+  gf2Square(odd, even); // four zero bits
+  let crc = crc1 >>> 0;
+  let len = len2;
+  // Apply len zero bytes to crc1, one bit of len at a time (first square gives one byte).
+  while (true) {
+    gf2Square(even, odd);
+    if (len % 2 === 1) crc = gf2Times(even, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    gf2Square(odd, even);
+    if (len % 2 === 1) crc = gf2Times(odd, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+  }
+  return (crc ^ crc2) >>> 0;
+}
+
+// ---- chunks
+
+export interface IndexItem {
+  /** Identity of the stanza's content (the aptly package key + its pool path). */
+  id: string;
+  /** Name used for content-defined boundaries. */
+  name: string;
+  render(): string;
+}
+
+interface Chunk {
+  deflated: Buffer;
+  crc: number;
+  length: number;
+}
+
+/** FNV-1a 32 of the name: a boundary falls before roughly one package in 32. */
+function startsChunk(name: string): boolean {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % 32 === 0;
+}
+
+const MAX_CHUNK_ITEMS = 256;
+
+function deflateChunk(data: Buffer, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    deflateRaw(data, { level, memLevel: 9, finishFlush: constants.Z_SYNC_FLUSH }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+}
+
+export interface ChunkedIndex {
+  text?: Buffer;
+  gzip: Buffer;
+  /** Uncompressed size. */
+  length: number;
+  chunks: number;
+  compressed: number;
+}
+
+/** Keeps the compressed chunks of the last build of one index (component/architecture). */
+export class ChunkedGzipIndex {
+  private cache = new Map<string, Chunk>();
+
+  constructor(private readonly level = 9) {}
+
+  /**
+   * Builds Packages.gz for `items` (already sorted). Every stanza is followed by a blank line.
+   * With `keepText`, the uncompressed index is returned too (small indexes ship it).
+   */
+  async build(items: IndexItem[], keepText: boolean): Promise<ChunkedIndex> {
+    const groups: IndexItem[][] = [];
+    let current: IndexItem[] = [];
+    for (const item of items) {
+      if (current.length > 0 && (startsChunk(item.name) || current.length >= MAX_CHUNK_ITEMS)) {
+        groups.push(current);
+        current = [];
+      }
+      current.push(item);
+    }
+    if (current.length > 0) groups.push(current);
+
+    const next = new Map<string, Chunk>();
+    const chunks: Chunk[] = [];
+    const texts: Buffer[] = [];
+    let compressed = 0;
+    const pending: Promise<void>[] = [];
+    for (const group of groups) {
+      const key = group.map((i) => i.id).join('\n');
+      const cached = this.cache.get(key) ?? next.get(key);
+      const needText = keepText || !cached;
+      const text = needText ? Buffer.from(group.map((i) => `${i.render()}\n`).join('')) : undefined;
+      if (text && keepText) texts.push(text);
+      if (cached) {
+        chunks.push(cached);
+        next.set(key, cached);
+        continue;
+      }
+      const slot: Chunk = { deflated: Buffer.alloc(0), crc: crc32(text!), length: text!.length };
+      chunks.push(slot);
+      next.set(key, slot);
+      compressed++;
+      pending.push(
+        deflateChunk(text!, this.level).then((d) => {
+          slot.deflated = d;
+        }),
+      );
+      if (pending.length >= 4) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+    this.cache = next;
+
+    let crc = 0;
+    let length = 0;
+    for (const c of chunks) {
+      crc = crc32Combine(crc, c.crc, c.length);
+      length += c.length;
+    }
+    const header = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, this.level >= 9 ? 2 : 0, 0x03]);
+    const finalBlock = Buffer.from([0x03, 0x00]); // an empty final block ends the deflate stream
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc, 0);
+    trailer.writeUInt32LE(length % 2 ** 32, 4);
+    return {
+      ...(keepText ? { text: Buffer.concat(texts) } : {}),
+      gzip: Buffer.concat([header, ...chunks.map((c) => c.deflated), finalBlock, trailer]),
+      length,
+      chunks: chunks.length,
+      compressed,
+    };
+  }
+}
