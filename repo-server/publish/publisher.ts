@@ -85,6 +85,8 @@ async function writeXz(text: Buffer, path: string): Promise<void> {
 export class Publisher {
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
   private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
+  /** Published pool paths linked by this process: a re-publish skips 100k link() calls. */
+  private readonly linked = new Set<string>();
 
   constructor(
     private readonly publicDir: string,
@@ -124,7 +126,9 @@ export class Publisher {
     for (const [component, pkgs] of components) {
       for (const p of pkgs) {
         count++;
-        poolLinks.push(this.pool.linkTo(p.file.sha256, join(root, poolPath(component, p.source, p.file.filename))));
+        const target = join(root, poolPath(component, p.source, p.file.filename));
+        if (this.linked.has(target)) continue;
+        poolLinks.push(this.pool.linkTo(p.file.sha256, target).then(() => void this.linked.add(target)));
         if (poolLinks.length >= 64) await Promise.all(poolLinks.splice(0));
       }
     }
@@ -277,6 +281,7 @@ export class Publisher {
   }
 
   async unpublish(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): Promise<void> {
+    this.linked.clear();
     const link = join(prefixDir(this.publicDir, rec.prefix), 'dists', rec.distribution);
     await rm(link, { force: true, recursive: true });
     await rm(this.generationRoot(rec), { recursive: true, force: true });
