@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import { EXIT, UsageError } from './errors.js';
@@ -126,7 +125,8 @@ export class ApiClient {
       const crlf = Buffer.from('\r\n');
       for (const p of parts) {
         yield p.head;
-        for await (const chunk of createReadStream(p.path, { highWaterMark: 1 << 20 })) {
+        // Small chunks: less garbage piles up between collections, so peak memory stays low.
+        for await (const chunk of createReadStream(p.path, { highWaterMark: 16 << 10 })) {
           tick?.((chunk as Buffer).length);
           yield chunk as Buffer;
         }
@@ -140,13 +140,13 @@ export class ApiClient {
       'content-length': String(total),
     };
     try {
-      return await this.send<string[]>('POST', `/api/files/${encodeURIComponent(dir)}`, undefined, headers, Readable.from(multipart()));
+      return await this.send<string[]>('POST', `/api/files/${encodeURIComponent(dir)}`, undefined, headers, pullStream(multipart()));
     } finally {
       tick?.(Infinity);
     }
   }
 
-  private async send<T>(method: string, path: string, query: Query | undefined, headers: Record<string, string>, body: string | Readable | undefined): Promise<T> {
+  private async send<T>(method: string, path: string, query: Query | undefined, headers: Record<string, string>, body: string | ReadableStream<Uint8Array> | undefined): Promise<T> {
     const url = new URL(`${this.baseUrl}${path}`);
     for (const [k, v] of Object.entries(query ?? {})) {
       if (v === undefined || v === false || v === '') continue;
@@ -155,8 +155,10 @@ export class ApiClient {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
-      // duplex: 'half' is what fetch requires for a streamed request body.
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body, duplex: 'half' as const } : {}) });
+      // duplex: 'half' is what fetch requires for a streamed body. Without redirect: 'error'
+      // and window: null, Node's fetch clones the request to be able to follow redirects,
+      // which tees the body stream and keeps every byte sent in memory.
+      res = await fetch(url, { method, headers, redirect: 'error', window: null, ...(body !== undefined ? { body, duplex: 'half' as const } : {}) });
     } catch (err) {
       const code = causeCode(err);
       if (code && UNREACHABLE.has(code)) throw new ClientError(`cannot reach the repo server at ${this.baseUrl} (${code})`, EXIT.failure);
@@ -183,6 +185,27 @@ export class ApiClient {
     // 4xx: the request was wrong (bad name, missing object, conflict); 5xx: the server failed.
     throw new ClientError(`${serverMessage} (HTTP ${res.status})`, res.status < 500 ? EXIT.badInput : EXIT.failure, res.status, json);
   }
+}
+
+/**
+ * A web stream pulling one chunk at a time (highWaterMark 0: no read-ahead). fetch sends a web
+ * stream as is, where a Node Readable or iterable body gets every chunk copied first; the
+ * chunks here are fresh buffers from createReadStream, so handing them over is safe.
+ */
+function pullStream(source: AsyncGenerator<Buffer>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await source.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await source.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 const PROGRESS_THRESHOLD = 16 << 20;
@@ -241,6 +264,18 @@ export async function clientFrom(args: ClientArgs): Promise<ApiClient> {
     if (token === '') throw new UsageError(`--token-file ${file} is empty`);
   }
   return new ApiClient(args.server, token);
+}
+
+/**
+ * main.ts keeps the last of a repeated flag, which also cuts variadic positionals down to
+ * their last word; commands with list arguments re-enable duplicates and collapse every
+ * other key back to its last value.
+ */
+export function withLists<T>(y: Argv<T>, lists: string[]): Argv<T> {
+  return y.parserConfiguration({ 'duplicate-arguments-array': true }).middleware((argv) => {
+    const all = argv as Record<string, unknown>;
+    for (const [k, v] of Object.entries(all)) if (k !== '_' && !lists.includes(k) && Array.isArray(v)) all[k] = v[v.length - 1];
+  }, true);
 }
 
 export const seg = (s: string): string => encodeURIComponent(s);

@@ -1,7 +1,7 @@
 // debpkg publish repo|snapshot|update|switch|list|drop: signed apt distributions on the server.
 
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, listArg, out, printJson, say, seg, type ClientArgs, type PublishInfo } from '../client.js';
+import { clientFrom, clientOptions, listArg, out, printJson, say, seg, withLists, type ClientArgs, type PublishInfo } from '../client.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -87,7 +87,7 @@ export function publishCommand(y: Argv): Argv {
       .command<CreateArgs & { names: string[] }>(
         'snapshot <names..>',
         'Publish snapshots (one component each: --component c1,c2)',
-        (a) => createOptions(a.positional('names', { type: 'string', array: true, demandOption: true })) as Argv<CreateArgs & { names: string[] }>,
+        (a) => createOptions(withLists(a, ['names']).positional('names', { type: 'string', array: true, demandOption: true })) as Argv<CreateArgs & { names: string[] }>,
         async (args) => {
           const names = args.names.map(String);
           const pub = await (await clientFrom(args)).post<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
@@ -112,7 +112,7 @@ export function publishCommand(y: Argv): Argv {
         'Switch a snapshot publish to other snapshots (one per component)',
         (a) =>
           prefixOption(
-            a
+            withLists(a, ['snapshots'])
               .positional('distribution', { type: 'string', demandOption: true })
               .positional('snapshots', { type: 'string', array: true, demandOption: true })
               .option('component', { type: 'string', describe: 'comma list, one component per snapshot (default: main)' }),

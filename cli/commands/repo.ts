@@ -1,7 +1,7 @@
 // debpkg repo create|list|show|drop|packages|add|remove: local repos on the repo server.
 
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, out, printJson, say, seg, type ClientArgs, type ImportReport, type RepoInfo } from '../client.js';
+import { clientFrom, clientOptions, out, printJson, say, seg, withLists, type ClientArgs, type ImportReport, type RepoInfo } from '../client.js';
 import { UsageError } from '../errors.js';
 
 interface NameArgs extends ClientArgs {
@@ -114,7 +114,7 @@ export function repoCommand(y: Argv): Argv {
         'remove <name>',
         'Remove packages from a local repo by key',
         (a) =>
-          a
+          withLists(a, ['ref'])
             .positional('name', { type: 'string', demandOption: true })
             .option('ref', { type: 'string', array: true, describe: "package keys, e.g. 'Pall demo 1.0-1 0123abcd'" }) as Argv<NameArgs & { ref?: string[] }>,
         async (args) => {

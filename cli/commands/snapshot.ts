@@ -1,7 +1,7 @@
 // debpkg snapshot create|list|show|packages|diff|drop|merge: immutable package sets.
 
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, out, printJson, say, seg, type ClientArgs, type DiffEntry, type SnapshotInfo } from '../client.js';
+import { clientFrom, clientOptions, out, printJson, say, seg, withLists, type ClientArgs, type DiffEntry, type SnapshotInfo } from '../client.js';
 import { printPackages } from './repo.js';
 
 interface NameArgs extends ClientArgs {
@@ -104,7 +104,7 @@ export function snapshotCommand(y: Argv): Argv {
         'merge <dest> <sources..>',
         'Merge snapshots into a new one (later sources win per package name and architecture)',
         (a) =>
-          a
+          withLists(a, ['sources'])
             .positional('dest', { type: 'string', demandOption: true })
             .positional('sources', { type: 'string', array: true, demandOption: true }) as Argv<ClientArgs & { dest: string; sources: string[] }>,
         async (args) => {

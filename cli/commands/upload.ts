@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, out, printJson, say, seg, type ClientArgs, type ImportReport } from '../client.js';
+import { clientFrom, clientOptions, out, withLists, printJson, say, seg, type ClientArgs, type ImportReport } from '../client.js';
 import { UsageError } from '../errors.js';
 
 interface UploadArgs extends ClientArgs {
@@ -20,7 +20,7 @@ export function uploadCommand(y: Argv): Argv {
     'Upload .deb files to the repo server (and add them to a repo with --repo)',
     (a) =>
       clientOptions(
-        a
+        withLists(a, ['files'])
           .positional('files', { type: 'string', array: true, demandOption: true, describe: '.deb files' })
           .option('dir', { type: 'string', describe: 'upload directory on the server (default: a fresh random one)' })
           .option('repo', { type: 'string', describe: 'add the uploaded files to this local repo' }),
