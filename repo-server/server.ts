@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { FastStatic } from './api/fast-static.js';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { registerAuth } from './api/auth.js';
@@ -75,11 +77,21 @@ export async function createRepoServer(partial: Partial<ServerConfig> & { logger
   });
   await collectGarbage(store, pool, join(data, 'upload'));
 
+  const fast = new FastStatic(publicDir);
   const app = Fastify({
+    // Small published files are answered before the framework sees the request.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!fast.tryServe(req, res)) handler(req, res);
+      });
+      server.requestTimeout = 0; // uploads can be large and slow
+      server.keepAliveTimeout = 72_000;
+      return server;
+    },
     logger: logger === false ? false : { level: process.env.DEBPKG_LOG_LEVEL ?? 'info', ...(typeof logger === 'object' ? logger : {}) },
     bodyLimit: 16 << 20,
-    // Uploads can be large and slow; the default 10 s would cut them.
-    requestTimeout: 0,
+    // Per-request logs would cost more than serving a small file; API writes are logged below.
+    disableRequestLogging: true,
   });
   const context: Context = {
     config,
@@ -102,6 +114,11 @@ export async function createRepoServer(partial: Partial<ServerConfig> & { logger
   });
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api write');
+    }
+  });
   registerAuth(app, config);
   registerRoutes(app, context, tasks);
   await app.register(fastifyStatic, { root: publicDir, prefix: '/', index: false, list: false, dotfiles: 'deny', wildcard: true, cacheControl: false });

@@ -3,6 +3,7 @@
 
 import { unlink, rmdir } from 'node:fs/promises';
 import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
+import { forEachLimit } from '../storage/atomic.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';
@@ -114,16 +115,17 @@ export async function importUploads(
   if (files.length === 0) throw badRequest(`no files in upload directory ${dir}`);
   const failed: string[] = [];
   const warnings: string[] = [];
-  const inspected: { path: string; rec: PackageRecord }[] = [];
-  for (const f of files) {
+  const results: ({ path: string; rec: PackageRecord } | undefined)[] = new Array(files.length);
+  // Inspection is I/O and zlib work on the thread pool: several files at once.
+  await forEachLimit(files, 8, async (f, i) => {
     const path = uploads.path(dir, f);
     if (!f.endsWith('.deb')) {
       failed.push(`${dir}/${f}`);
       warnings.push(`${dir}/${f}: not a .deb file (only binary packages are supported)`);
-      continue;
+      return;
     }
     try {
-      inspected.push({ path, rec: await inspectPackage(path) });
+      results[i] = { path, rec: await inspectPackage(path) };
     } catch (err) {
       if (err instanceof InvalidPackageError) {
         failed.push(`${dir}/${f}`);
@@ -132,7 +134,9 @@ export async function importUploads(
         throw notFound(`file ${dir}/${f} not found`);
       } else throw err;
     }
-  }
+  });
+  const inspected = results.filter((r): r is { path: string; rec: PackageRecord } => r !== undefined);
+  failed.sort();
   if (failed.length > 0) {
     throw new ApiError(400, `unable to import: ${warnings.join('; ')}`, { FailedFiles: failed, Report: { Warnings: warnings, Added: [], Removed: [] } });
   }
@@ -175,7 +179,7 @@ export async function importUploads(
       });
     }
     // Pool files first (durably), then the metadata that names them.
-    for (const { path, rec } of inspected) await ctx.pool.adopt(path, rec.file.sha256);
+    await forEachLimit(inspected, 16, ({ path, rec }) => ctx.pool.adopt(path, rec.file.sha256).then(() => undefined));
     if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
     if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
     await ctx.store.commit(ops);

@@ -6,7 +6,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fsyncDir, tempName } from '../storage/atomic.js';
+import { forEachLimit, fsyncDir, tempName } from '../storage/atomic.js';
 import { ApiError, notFound } from './errors.js';
 import { safeSegment } from './names.js';
 
@@ -19,8 +19,8 @@ export class Uploads {
   }
 
   /**
-   * Streams one file into a temp name beside its target (fsynced). Nothing is visible until
-   * commit(); on failure the temp file is removed here.
+   * Streams one file into a temp name beside its target. Nothing is visible until commit();
+   * on failure the temp file is removed here.
    */
   async stage(dir: string, file: string, body: Readable, limit: number): Promise<{ tmp: string; name: string }> {
     const target = this.path(dir, file);
@@ -35,9 +35,6 @@ export class Uploads {
       await pipeline(body, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
       // multipart parsers mark a cut-off stream as truncated instead of failing it
       if ((body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
-      const fh = await open(tmp, 'r');
-      await fh.sync();
-      await fh.close();
       return { tmp, name: file };
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -45,8 +42,19 @@ export class Uploads {
     }
   }
 
-  /** Renames staged files into place and makes the directory durable; returns "dir/file" names. */
+  /**
+   * Makes staged files durable (fsyncs run in parallel), renames them into place and syncs
+   * the directory once; returns "dir/file" names.
+   */
   async commit(dir: string, staged: { tmp: string; name: string }[]): Promise<string[]> {
+    await forEachLimit(staged, 16, async (s) => {
+      const fh = await open(s.tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
     for (const s of staged) await rename(s.tmp, this.path(dir, s.name));
     await fsyncDir(this.path(dir));
     return staged.map((s) => `${dir}/${s.name}`);

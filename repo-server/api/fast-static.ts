@@ -1,0 +1,125 @@
+// The hot path of an apt repository: small files (InRelease, indexes, most packages) served
+// straight from a memory cache before the request reaches the framework. Conditional requests
+// are answered with 304. Everything else (ranges, large files, API calls, unknown paths) falls
+// through to fastify and @fastify/static.
+
+import { readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, normalize } from 'node:path';
+
+interface Entry {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  body: Buffer;
+  etag: string;
+  lastModified: string;
+}
+
+export interface FastStaticOptions {
+  /** Files up to this size are cached and served from memory. */
+  maxFileBytes: number;
+  /** Total cache budget; least recently used entries go first. */
+  maxCacheBytes: number;
+}
+
+const TYPES: [RegExp, string][] = [
+  [/\/(InRelease|Release)$/, 'text/plain; charset=utf-8'],
+  [/\.gpg$/, 'application/pgp-signature'],
+  [/\.deb$/, 'application/vnd.debian.binary-package'],
+  [/\.gz$/, 'application/gzip'],
+  [/\.xz$/, 'application/x-xz'],
+];
+
+export class FastStatic {
+  private readonly cache = new Map<string, Entry>();
+  private bytes = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly options: FastStaticOptions = { maxFileBytes: 256 << 10, maxCacheBytes: 64 << 20 },
+  ) {}
+
+  /** Serves the request if it is a small file of the tree; returns false to pass it on. */
+  tryServe(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (req.headers.range !== undefined) return false;
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    let path: string;
+    try {
+      path = decodeURIComponent(q === -1 ? raw : raw.slice(0, q));
+    } catch {
+      return false;
+    }
+    if (path.startsWith('/api/') || path.startsWith('/keys/') || path.endsWith('.sources') || path.includes('\0')) return false;
+    // Refuse dot segments and dotfiles outright: fall through, the static plugin denies them.
+    if (/(^|\/)\./.test(path) || normalize(path) !== path) return false;
+    const file = join(this.root, path);
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      return false;
+    }
+    if (!st.isFile() || st.size > this.options.maxFileBytes) return false;
+    let entry = this.cache.get(file);
+    if (!entry || entry.ino !== st.ino || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs) {
+      if (entry) this.evict(file);
+      let body: Buffer;
+      try {
+        body = readFileSync(file);
+      } catch {
+        return false;
+      }
+      entry = {
+        ino: st.ino,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        body,
+        // Same shape as the static plugin's weak ETag, so both paths agree.
+        etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`,
+        lastModified: st.mtime.toUTCString(),
+      };
+      this.cache.set(file, entry);
+      this.bytes += body.length;
+      this.trim();
+    } else {
+      // refresh its place in the LRU order
+      this.cache.delete(file);
+      this.cache.set(file, entry);
+    }
+    const headers: Record<string, string | number> = {
+      'content-type': TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream',
+      etag: entry.etag,
+      'last-modified': entry.lastModified,
+      'accept-ranges': 'bytes',
+    };
+    const inm = req.headers['if-none-match'];
+    const ims = req.headers['if-modified-since'];
+    const fresh = inm !== undefined ? inm.split(/\s*,\s*/).includes(entry.etag) || inm === '*' : ims !== undefined && Date.parse(ims) >= Math.floor(entry.mtimeMs / 1000) * 1000;
+    if (fresh) {
+      res.writeHead(304, headers);
+      res.end();
+      return true;
+    }
+    headers['content-length'] = entry.body.length;
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : entry.body);
+    return true;
+  }
+
+  private evict(file: string): void {
+    const e = this.cache.get(file);
+    if (!e) return;
+    this.cache.delete(file);
+    this.bytes -= e.body.length;
+  }
+
+  private trim(): void {
+    for (const key of this.cache.keys()) {
+      if (this.bytes <= this.options.maxCacheBytes) break;
+      this.evict(key);
+    }
+  }
+}
