@@ -1,9 +1,6 @@
 // debpkg build [--config FILE] [--output DIR] [--json]
 
 import type { Argv } from 'yargs';
-import { buildPackage } from '../../build/builder.js';
-import { loadSpec } from '../../build/spec.js';
-import { payloadProgress } from '../progress.js';
 
 export interface BuildArgs {
   config: string;
@@ -21,6 +18,12 @@ export function buildCommand(y: Argv): Argv {
         .option('output', { alias: 'o', type: 'string', default: '.', describe: 'directory for the .deb' })
         .option('json', { type: 'boolean', default: false, describe: 'print the package metadata as JSON' }) as Argv<BuildArgs>,
     async (args) => {
+      // Loaded here, not at start-up: every other command stays quick to start.
+      const [{ buildPackage }, { loadSpec }, { payloadProgress }] = await Promise.all([
+        import('../../build/builder.js'),
+        import('../../build/spec.js'),
+        import('../progress.js'),
+      ]);
       const loaded = await loadSpec(args.config);
       const result = await buildPackage(loaded, { outputDir: args.output, onPayload: payloadProgress('data.tar'), digests: args.json });
       if (args.json) {

@@ -2,7 +2,7 @@
 
 import { stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { readControlArchive, readDataArchive, readDebLayout, type TarListing } from '../../deb/reader.js';
+import type { TarListing } from '../../deb/reader.js';
 import { UsageError } from '../errors.js';
 
 interface InspectArgs {
@@ -28,6 +28,7 @@ export function inspectCommand(y: Argv): Argv {
         .positional('file', { type: 'string', demandOption: true, describe: '.deb file' })
         .option('json', { type: 'boolean', default: false }) as Argv<InspectArgs>,
     async (args) => {
+      const { readControlArchive, readDataArchive, readDebLayout } = await import('../../deb/reader.js');
       const size = await stat(args.file).then(
         (s) => s.size,
         () => {
