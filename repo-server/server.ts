@@ -77,7 +77,7 @@ export async function createRepoServer(partial: Partial<ServerConfig> & { logger
   });
   await collectGarbage(store, pool, join(data, 'upload'));
 
-  const fast = new FastStatic(publicDir);
+  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20 });
   const app = Fastify({
     // Small published files are answered before the framework sees the request.
     serverFactory: (handler) => {
@@ -121,7 +121,10 @@ export async function createRepoServer(partial: Partial<ServerConfig> & { logger
   });
   registerAuth(app, config);
   registerRoutes(app, context, tasks);
-  await app.register(fastifyStatic, { root: publicDir, prefix: '/', index: false, list: false, dotfiles: 'deny', wildcard: true, cacheControl: false });
+  // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
+  // directory on each request, which is slow in a pool directory with thousands of files.
+  await app.register(fastifyStatic, { root: publicDir, serve: false, index: false, list: false, dotfiles: 'deny', cacheControl: false });
+  app.get('/*', (req, reply) => reply.sendFile((req.params as { '*': string })['*']));
   registerPublicFiles(app, context);
 
   return {

@@ -179,7 +179,7 @@ export async function importUploads(
       });
     }
     // Pool files first (durably), then the metadata that names them.
-    await forEachLimit(inspected, 16, ({ path, rec }) => ctx.pool.adopt(path, rec.file.sha256).then(() => undefined));
+    await ctx.pool.adoptAll(inspected.map(({ path, rec }) => ({ source: path, sha256: rec.file.sha256 })));
     if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
     if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
     await ctx.store.commit(ops);

@@ -3,8 +3,8 @@
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncDir, linkIfMissing } from './atomic.js';
-import { mkdir, open } from 'node:fs/promises';
+import { forEachLimit, fsyncDir, linkIfMissing } from './atomic.js';
+import { mkdir } from 'node:fs/promises';
 
 export class Pool {
   constructor(readonly dir: string) {}
@@ -22,19 +22,20 @@ export class Pool {
   }
 
   /**
-   * Puts a verified file into the pool durably (fsync of file and directory) as a hard link,
-   * so the source stays until the caller has committed the metadata that names it.
+   * Puts verified, already durable files (uploads are fsynced when they land) into the pool as
+   * hard links, so the sources stay until the caller has committed the metadata that names
+   * them; each pool directory touched is fsynced once.
    */
-  async adopt(source: string, sha256: string): Promise<string> {
-    const target = this.pathFor(sha256);
-    if (await this.has(sha256)) return target;
-    await mkdir(dirname(target), { recursive: true });
-    const fh = await open(source, 'r');
-    await fh.sync();
-    await fh.close();
-    await linkIfMissing(source, target);
-    await fsyncDir(dirname(target));
-    return target;
+  async adoptAll(files: { source: string; sha256: string }[]): Promise<void> {
+    const dirs = new Set<string>();
+    await forEachLimit(files, 16, async ({ source, sha256 }) => {
+      const target = this.pathFor(sha256);
+      if (await this.has(sha256)) return;
+      await mkdir(dirname(target), { recursive: true });
+      await linkIfMissing(source, target);
+      dirs.add(dirname(target));
+    });
+    await forEachLimit([...dirs], 16, (d) => fsyncDir(d));
   }
 
   /** Adds a hard link of a pool file elsewhere (the published tree). */
