@@ -7,11 +7,11 @@
 // read by every gzip implementation). The data member header is patched once its size is
 // known. The payload is thus written once, never copied from a second temp file.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AR_HEADER_SIZE, AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
+import { digestFile, fsyncDir } from '../deb/files.js';
 
 /** Temp files being written, so that a signal handler can remove them (see removePartialFiles). */
 const partials = new Set<string>();
@@ -109,7 +109,7 @@ export async function writeDebFile(
     closed = true;
     await rename(tmp, target);
     partials.delete(tmp);
-    await syncDir(dirname(target));
+    await fsyncDir(dirname(target));
     return dataOffset + dataSize + (dataSize % 2);
   } catch (err) {
     if (!closed) await fh.close().catch(() => undefined);
@@ -159,24 +159,7 @@ async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<v
   }
 }
 
-/** Makes the rename durable: the directory entry is on disk too. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 export async function fileDigest(path: string): Promise<DebDigest> {
-  const sha = createHash('sha256');
-  const md5 = createHash('md5');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 << 10 })) {
-    sha.update(chunk as Buffer);
-    md5.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: sha.digest('hex'), md5: md5.digest('hex') };
+  const d = await digestFile(path, ['sha256', 'md5']);
+  return { size: d.size, sha256: d.sha256, md5: d.md5 };
 }

@@ -1,9 +1,8 @@
 // An uploaded file → a PackageRecord: the .deb is checked whole (ar layout, control, every
 // data.tar entry decompresses) and hashed in one read, before anything is stored.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { getField } from '../../deb/control.js';
+import { digestFile } from '../../deb/files.js';
 import { readControlArchive, readDataArchive, readDebLayout, DebFormatError } from '../../deb/reader.js';
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
 import type { PackageFile, PackageRecord } from '../storage/store.js';
@@ -13,23 +12,6 @@ export class InvalidPackageError extends Error {}
 
 const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
-
-async function hashFile(path: string): Promise<Omit<PackageFile, 'filename'>> {
-  const md5 = createHash('md5');
-  const sha1 = createHash('sha1');
-  const sha256 = createHash('sha256');
-  const sha512 = createHash('sha512');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 << 10 })) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    md5.update(buf);
-    sha1.update(buf);
-    sha256.update(buf);
-    sha512.update(buf);
-  }
-  return { size, md5: md5.digest('hex'), sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), sha512: sha512.digest('hex') };
-}
 
 export async function inspectPackage(path: string): Promise<PackageRecord> {
   let control;
@@ -60,7 +42,7 @@ export async function inspectPackage(path: string): Promise<PackageRecord> {
   }
   const sourceField = getField(control.control, 'Source')?.trim();
   const m = sourceField ? /^([a-z0-9][a-z0-9+.-]+)(?:\s*\(([^)]+)\))?$/.exec(sourceField) : null;
-  const hashes = await hashFile(path);
+  const hashes = await digestFile(path, ['md5', 'sha1', 'sha256', 'sha512']);
   const file: PackageFile = { filename: `${name}_${versionWithoutEpoch(version)}_${architecture}.deb`, ...hashes };
   const hash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
   return {

@@ -7,12 +7,13 @@
 // Unchanged component/architecture indexes are hard-linked from the previous generation.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor } from '../../deb/compression.js';
+import { digestFile } from '../../deb/files.js';
 import type { Signer } from '../pgp/signer.js';
 import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { Pool } from '../storage/pool.js';
@@ -65,18 +66,6 @@ export function prefixDir(publicDir: string, prefix: string): string {
  * it is rebuilt from cached chunks, so publishing stays cheap however large the repo grows.
  */
 const SMALL_INDEX = 2000;
-
-async function digestFile(path: string): Promise<{ size: number; sha256: string; sha512: string }> {
-  const a = createHash('sha256');
-  const b = createHash('sha512');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 << 10 })) {
-    a.update(chunk as Buffer);
-    b.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: a.digest('hex'), sha512: b.digest('hex') };
-}
 
 async function writeXz(text: Buffer, path: string): Promise<void> {
   await pipeline(Readable.from([text]), createCompressor({ kind: 'xz', level: 6 }), createWriteStream(path));
@@ -184,7 +173,7 @@ export class Publisher {
           renderComponentRelease({ archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, component, architecture: arch, acquireByHash: rec.acquireByHash }),
         );
         for (const n of [...names, 'Release']) {
-          const d = await digestFile(join(absDir, n));
+          const d = await digestFile(join(absDir, n), ['sha256', 'sha512']);
           files.push({ path: `${dir}/${n}`, ...d });
           if (rec.acquireByHash && n !== 'Release') {
             for (const [algo, hex] of [['SHA256', d.sha256], ['SHA512', d.sha512]] as const) {

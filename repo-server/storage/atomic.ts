@@ -2,6 +2,7 @@
 // leaves either the old or the new content, never a torn file.
 
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { fsyncDir } from '../../deb/files.js';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -9,14 +10,7 @@ export function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { fsyncDir } from '../../deb/files.js';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
