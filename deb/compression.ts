@@ -3,7 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
-import { constants, createGunzip, createGzip } from 'node:zlib';
+import { constants, createGunzip, createGzip, gunzip } from 'node:zlib';
 
 export type CompressionKind = 'gzip' | 'xz' | 'zstd' | 'none';
 
@@ -129,4 +129,22 @@ function toolStreams(command: string, args: string[]): CompressorStreams {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   });
   return { input: child.stdin, output };
+}
+
+/** Decompresses a whole buffer (small members: control.tar, small packages' data.tar). */
+export async function decompressBuffer(kind: CompressionKind, data: Buffer): Promise<Buffer> {
+  if (kind === 'none') return data;
+  if (kind === 'gzip') {
+    return new Promise((resolve, reject) => gunzip(data, (err, out) => (err ? reject(err) : resolve(out))));
+  }
+  const d = createDecompressor(kind);
+  const parts: Buffer[] = [];
+  d.on('data', (c: Buffer) => parts.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    d.once('end', resolve);
+    d.once('error', reject);
+  });
+  d.end(data);
+  await done;
+  return Buffer.concat(parts);
 }

@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
-import { createDecompressor, kindFromMemberName } from './compression.js';
+import { createDecompressor, decompressBuffer, kindFromMemberName } from './compression.js';
+import { readTarBuffer, TarFormatError } from './tar.js';
 import { parseParagraph, type Paragraph } from './control.js';
 
 export class DebFormatError extends Error {}
@@ -180,6 +181,10 @@ export async function readControlArchive(path: string, layout?: DebLayout): Prom
     if (name.includes('/')) return;
     files.set(name, (await collect(body, CONTROL_FILE_LIMIT, `control member ${name}`)).toString('utf8'));
   });
+  return controlFromFiles(files);
+}
+
+function controlFromFiles(files: Map<string, string>): ControlArchive {
   const controlText = files.get('control');
   if (controlText === undefined) throw new DebFormatError('control archive has no control file');
   let control: Paragraph;
@@ -208,4 +213,66 @@ export async function readDataArchive(
   await walkTar(path, data, async (e, body) => {
     await onEntry(e, body);
   });
+}
+
+/** ar members of a package held in memory. */
+export function readArBuffer(buf: Buffer): ArMember[] {
+  if (buf.length < AR_MAGIC.length || !buf.subarray(0, AR_MAGIC.length).equals(AR_MAGIC)) {
+    throw new DebFormatError('not a Debian package (no ar archive signature)');
+  }
+  const members: ArMember[] = [];
+  let pos = AR_MAGIC.length;
+  while (pos < buf.length) {
+    if (buf.length - pos === 1 && buf[pos] === 0x0a) break;
+    if (buf.length - pos < AR_HEADER_SIZE) throw new DebFormatError(`truncated ar member header at offset ${pos}`);
+    let h;
+    try {
+      h = decodeMemberHeader(buf.subarray(pos, pos + AR_HEADER_SIZE));
+    } catch (err) {
+      throw new DebFormatError((err as Error).message);
+    }
+    const offset = pos + AR_HEADER_SIZE;
+    if (offset + h.size > buf.length) throw new DebFormatError(`ar member '${h.name}' is truncated (${h.size} bytes declared, ${buf.length - offset} present)`);
+    members.push({ name: h.name, offset, size: h.size });
+    pos = offset + h.size + (h.size % 2);
+    if (members.length > 64) throw new DebFormatError('too many ar members for a Debian package');
+  }
+  return members;
+}
+
+/**
+ * The whole of readDebLayout + readControlArchive + a full check of the data archive, for a
+ * package held in memory: one read of the file instead of several streams (small packages).
+ */
+export async function readDebBuffer(buf: Buffer): Promise<ControlArchive> {
+  const members = readArBuffer(buf);
+  const first = members[0];
+  if (!first || first.name !== 'debian-binary') throw new DebFormatError("first ar member must be 'debian-binary'");
+  const version = buf.subarray(first.offset, first.offset + Math.min(first.size, 16)).toString('latin1');
+  if (!/^2\.[0-9]+\n/.test(version)) throw new DebFormatError(`unsupported package format version '${version.trim()}'`);
+  const rest = members.slice(1).filter((m) => !m.name.startsWith('_'));
+  const control = rest[0];
+  const data = rest[1];
+  if (!control || !/^control\.tar(\.(gz|xz|zst))?$/.test(control.name)) throw new DebFormatError('second ar member must be control.tar[.gz|.xz|.zst]');
+  if (!data || !/^data\.tar(\.(gz|xz|zst))?$/.test(data.name)) throw new DebFormatError('third ar member must be data.tar[.gz|.xz|.zst]');
+  const unpack = async (m: ArMember): Promise<Buffer> => {
+    try {
+      return await decompressBuffer(kindFromMemberName(m.name)!, buf.subarray(m.offset, m.offset + m.size));
+    } catch (err) {
+      throw new DebFormatError(`${m.name}: ${(err as Error).message}`);
+    }
+  };
+  const files = new Map<string, string>();
+  try {
+    for (const e of readTarBuffer(await unpack(control))) {
+      const name = e.path.replace(/^\.\//, '');
+      if (e.type === 'file' && !name.includes('/') && name !== '') files.set(name, e.data.toString('utf8'));
+    }
+    // Walk every data.tar entry: a corrupt payload is refused now, not on the node.
+    for (const entry of readTarBuffer(await unpack(data))) void entry;
+  } catch (err) {
+    if (err instanceof TarFormatError) throw new DebFormatError(err.message);
+    throw err;
+  }
+  return controlFromFiles(files);
 }

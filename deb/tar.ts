@@ -221,3 +221,90 @@ export function decodeNumber(field: Buffer): number {
   const text = field.toString('latin1').replace(/[\0 ].*$/s, '').trim();
   return text === '' ? 0 : parseInt(text, 8);
 }
+
+export interface TarMember {
+  path: string;
+  type: TarEntryType | 'other';
+  mode: number;
+  size: number;
+  linkTarget?: string;
+  /** The member's bytes (a view into the archive buffer). */
+  data: Buffer;
+}
+
+/**
+ * Walks an in-memory tar archive: ustar (with prefix), GNU long-name/long-link records, and
+ * PAX path/linkpath/size records (other tools write those). Throws TarFormatError on a bad
+ * checksum or a truncated archive.
+ */
+export function* readTarBuffer(buf: Buffer): Generator<TarMember> {
+  let off = 0;
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  let pax: Record<string, string> = {};
+  while (off + BLOCK_SIZE <= buf.length) {
+    const block = buf.subarray(off, off + BLOCK_SIZE);
+    if (block.every((b) => b === 0)) return;
+    const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ].*$/s, '').trim() || '0', 8);
+    let sum = 0;
+    for (let i = 0; i < BLOCK_SIZE; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+    if (sum !== stored) throw new TarFormatError(`bad tar header checksum at offset ${off}`);
+    const typeflag = String.fromCharCode(block[156]!);
+    let size = decodeNumber(block.subarray(124, 136));
+    if (pax.size !== undefined) size = Number(pax.size);
+    const start = off + BLOCK_SIZE;
+    const end = start + size;
+    if (end > buf.length) throw new TarFormatError(`tar member at offset ${off} is truncated`);
+    const data = buf.subarray(start, end);
+    off = start + Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE;
+    const cstr = (b: Buffer): string => b.subarray(0, b.indexOf(0) === -1 ? b.length : b.indexOf(0)).toString('utf8');
+    if (typeflag === GNU_LONGNAME) {
+      longName = cstr(data);
+      continue;
+    }
+    if (typeflag === GNU_LONGLINK) {
+      longLink = cstr(data);
+      continue;
+    }
+    if (typeflag === 'x' || typeflag === 'g') {
+      if (typeflag === 'x') pax = parsePax(data);
+      continue;
+    }
+    const magic = block.subarray(257, 263).toString('latin1');
+    const prefix = magic === 'ustar\u0000' ? cstr(block.subarray(345, 500)) : '';
+    const name = cstr(block.subarray(0, 100));
+    const path = pax.path ?? longName ?? (prefix ? `${prefix}/${name}` : name);
+    const link = pax.linkpath ?? longLink ?? cstr(block.subarray(157, 257));
+    const type = (Object.keys(TYPEFLAG) as TarEntryType[]).find((k) => TYPEFLAG[k] === typeflag) ?? (typeflag === '\0' ? 'file' : 'other');
+    yield {
+      path,
+      type,
+      mode: decodeNumber(block.subarray(100, 108)),
+      size,
+      ...(link ? { linkTarget: link } : {}),
+      data,
+    };
+    longName = undefined;
+    longLink = undefined;
+    pax = {};
+  }
+  // No end-of-archive blocks is tolerated (GNU tar does too); a partial block is not.
+  if (off !== buf.length) throw new TarFormatError('tar archive is truncated');
+}
+
+/** PAX records: "<len> key=value\n" repeated. */
+function parsePax(data: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let off = 0;
+  while (off < data.length) {
+    const space = data.indexOf(0x20, off);
+    if (space === -1) break;
+    const len = Number(data.subarray(off, space).toString('latin1'));
+    if (!Number.isInteger(len) || len <= 0) throw new TarFormatError('malformed PAX record');
+    const record = data.subarray(space + 1, off + len - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    off += len;
+  }
+  return out;
+}

@@ -3,7 +3,9 @@
 
 import { getField } from '../../deb/control.js';
 import { digestFile } from '../../deb/files.js';
-import { readControlArchive, readDataArchive, readDebLayout, DebFormatError } from '../../deb/reader.js';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { readControlArchive, readDataArchive, readDebBuffer, readDebLayout, DebFormatError } from '../../deb/reader.js';
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
 import type { PackageFile, PackageRecord } from '../storage/store.js';
 import { filesHash, packageKey } from './package-key.js';
@@ -13,13 +15,32 @@ export class InvalidPackageError extends Error {}
 const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
 
+/** Packages up to this size are read once into memory and checked there. */
+const IN_MEMORY = 8 << 20;
+
+const hashBuffer = (buf: Buffer): Omit<PackageFile, 'filename'> => ({
+  size: buf.length,
+  md5: createHash('md5').update(buf).digest('hex'),
+  sha1: createHash('sha1').update(buf).digest('hex'),
+  sha256: createHash('sha256').update(buf).digest('hex'),
+  sha512: createHash('sha512').update(buf).digest('hex'),
+});
+
 export async function inspectPackage(path: string): Promise<PackageRecord> {
   let control;
+  let hashes: Omit<PackageFile, 'filename'> | undefined;
   try {
-    const layout = await readDebLayout(path);
-    control = await readControlArchive(path, layout);
-    // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
-    await readDataArchive(path, () => undefined, layout);
+    const { size } = await stat(path);
+    if (size <= IN_MEMORY) {
+      const buf = await readFile(path);
+      control = await readDebBuffer(buf);
+      hashes = hashBuffer(buf);
+    } else {
+      const layout = await readDebLayout(path);
+      control = await readControlArchive(path, layout);
+      // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
+      await readDataArchive(path, () => undefined, layout);
+    }
   } catch (err) {
     if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
     throw err;
@@ -42,7 +63,7 @@ export async function inspectPackage(path: string): Promise<PackageRecord> {
   }
   const sourceField = getField(control.control, 'Source')?.trim();
   const m = sourceField ? /^([a-z0-9][a-z0-9+.-]+)(?:\s*\(([^)]+)\))?$/.exec(sourceField) : null;
-  const hashes = await digestFile(path, ['md5', 'sha1', 'sha256', 'sha512']);
+  hashes ??= await digestFile(path, ['md5', 'sha1', 'sha256', 'sha512']);
   const file: PackageFile = { filename: `${name}_${versionWithoutEpoch(version)}_${architecture}.deb`, ...hashes };
   const hash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
   return {

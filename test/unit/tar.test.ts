@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeNumber, encodeHeader, endOfArchive, paddingFor, TarFormatError, type TarHeader } from '../../deb/tar.js';
+import { decodeNumber, encodeHeader, endOfArchive, paddingFor, readTarBuffer, TarFormatError, type TarHeader } from '../../deb/tar.js';
 import { sh } from '../support/project.js';
 
 const base = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: 1700000000 };
@@ -104,6 +104,30 @@ test('refuses what cannot be encoded', () => {
   assert.throws(() => encodeHeader({ ...base, path: './l', type: 'symlink', mode: 0o777, size: 0 }), (e: unknown) => e instanceof TarFormatError);
   assert.throws(() => encodeHeader({ ...base, path: './d', type: 'directory', mode: 0o755, size: 5 }), (e: unknown) => e instanceof TarFormatError);
   assert.throws(() => encodeHeader({ ...base, uname: 'u'.repeat(40), path: './f', type: 'file', mode: 0o644, size: 0 } as TarHeader), (e: unknown) => e instanceof TarFormatError);
+});
+
+test('readTarBuffer reads what we write and what GNU tar writes in PAX and GNU formats', async () => {
+  const long = `./${'dir/'.repeat(70)}${'é'.repeat(30)}.txt`;
+  const ours = Buffer.concat([...file('./a', 'hello'), ...file(long, 'deep'), endOfArchive()]);
+  const read = [...readTarBuffer(ours)].map((m) => [m.path, m.data.toString()]);
+  assert.equal(read, [['./a', 'hello'], [long, 'deep']]);
+  const dir = await mkdtemp(join(tmpdir(), 'tar-read-'));
+  try {
+    const name = `${'n'.repeat(120)}/${'m'.repeat(120)}.txt`;
+    await sh(`mkdir -p ${dir}/src/${'n'.repeat(120)} && printf pax > ${dir}/src/${name}`);
+    for (const format of ['pax', 'gnu']) {
+      await sh(`cd ${dir}/src && tar --format=${format} -cf ${dir}/${format}.tar ${name}`);
+      const members = [...readTarBuffer(await readFile(join(dir, `${format}.tar`)))];
+      assert.equal(members.map((m) => [m.path, m.data.toString()]), [[name, 'pax']], format);
+    }
+    const truncated = ours.subarray(0, 700);
+    assert.throws(() => [...readTarBuffer(truncated)], (e: unknown) => e instanceof TarFormatError);
+    const corrupt = Buffer.from(ours);
+    corrupt[10] = 0x41;
+    assert.throws(() => [...readTarBuffer(corrupt)], (e: unknown) => e instanceof TarFormatError);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
