@@ -21,10 +21,14 @@ import { Pool } from './storage/pool.js';
 import { Store } from './storage/store.js';
 import type { Context, ServerConfig } from './service/context.js';
 import { Tasks } from './service/tasks.js';
+import { DEFAULT_COLOR_CONFIG, openColorGroups, type ColorGroups } from './colors/color-groups.js';
+import { registerColorRoutes } from './colors/routes.js';
 
 export type { ServerConfig } from './service/context.js';
 
-export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+export type ServerOverrides = Partial<Omit<ServerConfig, 'color'>> & { color?: Partial<ServerConfig['color']> };
+
+export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
   return {
     dataDir: process.env.DEBPKG_DATA ?? './var',
     host: '127.0.0.1',
@@ -38,13 +42,24 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     defaultArchitectures: ['amd64', 'arm64'],
     compressXz: true,
     ...overrides,
+    color: { ...DEFAULT_COLOR_CONFIG, ...overrides.color },
   };
 }
 
 /** $DEBPKG_ADMIN_TOKEN, else <data>/admin.token (created 0600 on first start). */
-export async function adminToken(dataDir: string, fromEnv = process.env.DEBPKG_ADMIN_TOKEN): Promise<string> {
+export function adminToken(dataDir: string, fromEnv = process.env.DEBPKG_ADMIN_TOKEN): Promise<string> {
+  return tokenFile(dataDir, 'admin.token', fromEnv);
+}
+
+/** Node tokens (register/heartbeat only): $DEBPKG_NODE_TOKEN (comma-separated), else <data>/node.token. */
+export async function nodeTokens(dataDir: string, fromEnv = process.env.DEBPKG_NODE_TOKEN): Promise<string[]> {
+  if (fromEnv) return fromEnv.split(',').map((t) => t.trim()).filter(Boolean);
+  return [await tokenFile(dataDir, 'node.token', undefined)];
+}
+
+async function tokenFile(dataDir: string, name: string, fromEnv: string | undefined): Promise<string> {
   if (fromEnv) return fromEnv;
-  const path = join(dataDir, 'admin.token');
+  const path = join(dataDir, name);
   const existing = await readFile(path, 'utf8').catch(() => undefined);
   if (existing?.trim()) return existing.trim();
   const token = randomBytes(24).toString('base64url');
@@ -55,16 +70,18 @@ export async function adminToken(dataDir: string, fromEnv = process.env.DEBPKG_A
 export interface RepoServer {
   app: FastifyInstance;
   context: Context;
+  colors: ColorGroups;
   close(): Promise<void>;
 }
 
-export async function createRepoServer(partial: Partial<ServerConfig> & { logger?: boolean | object } = {}): Promise<RepoServer> {
+export async function createRepoServer(partial: ServerOverrides & { logger?: boolean | object } = {}): Promise<RepoServer> {
   const { logger = true, ...rest } = partial;
   const config = defaultConfig(rest);
   const data = resolve(config.dataDir);
   config.dataDir = data;
   for (const d of ['db', 'pool', 'upload', 'public', 'generations', 'keys']) await mkdir(join(data, d), { recursive: true });
   if (!config.adminToken) config.adminToken = await adminToken(data);
+  if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(data);
   const signer = await loadOrCreateSigningKey(join(data, 'keys'), { name: 'debpkg archive signing key' });
   const store = await Store.open(join(data, 'db'));
   const pool = new Pool(join(data, 'pool'));
@@ -121,6 +138,8 @@ export async function createRepoServer(partial: Partial<ServerConfig> & { logger
   });
   registerAuth(app, config);
   registerRoutes(app, context, tasks);
+  const colors = await openColorGroups(data, config.color, app.log);
+  registerColorRoutes(app, colors, config);
   // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
   // directory on each request, which is slow in a pool directory with thousands of files.
   await app.register(fastifyStatic, { root: publicDir, serve: false, index: false, list: false, dotfiles: 'deny', cacheControl: false });
@@ -130,9 +149,11 @@ export async function createRepoServer(partial: Partial<ServerConfig> & { logger
   return {
     app,
     context,
+    colors,
     close: async () => {
       await app.close();
       await tasks.waitAll();
+      await colors.close();
       await store.close();
     },
   };

@@ -7,6 +7,7 @@ import type { Publisher } from '../publish/publisher.js';
 import type { Pool } from '../storage/pool.js';
 import type { Store } from '../storage/store.js';
 import type { KeyedMutex, Mutex } from '../storage/mutex.js';
+import type { ColorConfig } from '../colors/color-groups.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -24,6 +25,8 @@ export interface ServerConfig {
   compressXz: boolean;
   /** Public base URL written into .sources snippets (default: the request's host). */
   publicUrl?: string;
+  /** Color registry, swap gates and the load-balancer adapter. */
+  color: ColorConfig;
 }
 
 export interface Context {

@@ -4,9 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { createRepoServer, type RepoServer, type ServerConfig } from '../../repo-server/server.js';
+import { createRepoServer, type RepoServer, type ServerOverrides } from '../../repo-server/server.js';
 
 export const TEST_TOKEN = 'test-admin-token';
+/** May only register/heartbeat units (color registry). */
+export const TEST_NODE_TOKEN = 'test-node-token';
 
 export class TestRepoServer {
   private constructor(
@@ -15,9 +17,9 @@ export class TestRepoServer {
     readonly url: string,
   ) {}
 
-  static async start(config: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestRepoServer> {
+  static async start(config: ServerOverrides = {}, dataDir?: string): Promise<TestRepoServer> {
     const dir = dataDir ?? (await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-repo-')));
-    const server = await createRepoServer({ dataDir: dir, adminToken: TEST_TOKEN, logger: false, keepSeconds: 0, ...config });
+    const server = await createRepoServer({ dataDir: dir, adminToken: TEST_TOKEN, nodeTokens: [TEST_NODE_TOKEN], logger: false, keepSeconds: 0, ...config });
     const address = await server.app.listen({ host: '127.0.0.1', port: 0 });
     return new TestRepoServer(server, dir, address);
   }

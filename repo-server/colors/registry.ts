@@ -1,0 +1,262 @@
+// The color registry: per service, its units (TTL leases renewed by agent heartbeats), the
+// active color, the traffic weights and the audit log of swaps. Heartbeats only touch memory;
+// anything an operator would miss after a restart (membership, health, traffic, history) is
+// saved through the RegistryStore.
+
+import { EventEmitter } from 'node:events';
+import { Mutex } from '../storage/mutex.js';
+import { notFound } from '../service/errors.js';
+import type { Color, Health, Unit, Weights } from './model.js';
+import type { GateResult } from './gate.js';
+import type { RegistryStore } from './registry-store.js';
+
+export interface Traffic {
+  active: Color | null;
+  weights: Weights;
+}
+
+export interface ServiceRecord extends Traffic {
+  name: string;
+  listen?: string;
+  previewAllow: string[];
+  healthPath: string;
+  /** Healthy units the target color needs before traffic moves; default: all alive ones, ≥ 1. */
+  minHealthy?: number;
+  /** Traffic before the last swap: what rollback restores. */
+  previous?: Traffic;
+  units: Unit[];
+}
+
+export type SwapResult = 'done' | 'refused' | 'reverted' | 'failed';
+
+export interface SwapStep {
+  weight: number;
+  at: string;
+  gate?: GateResult;
+}
+
+export interface SwapRecord {
+  id: number;
+  service: string;
+  kind: 'swap' | 'rollback' | 'initial';
+  user: string;
+  started: string;
+  finished: string;
+  from: Traffic;
+  to: Color;
+  strategy: string;
+  steps: SwapStep[];
+  result: SwapResult;
+  reason?: string;
+}
+
+export interface HeartbeatInput {
+  address: string;
+  port: number;
+  color: Color;
+  version: string;
+  package: string;
+  health: Health;
+  weight: number;
+  healthPath: string;
+}
+
+export interface RegistryOptions {
+  ttlMs: number;
+  intervalMs: number;
+  /** Dead units stay visible (Alive: false) this long before they are forgotten. */
+  forgetMs: number;
+  now?: () => number;
+}
+
+const HISTORY_KEEP = 1000;
+
+/** Emits 'change' whenever what the load balancer should do may have changed. */
+export class Registry extends EventEmitter {
+  private readonly services = new Map<string, ServiceRecord>();
+  private history: SwapRecord[] = [];
+  private readonly saves = new Mutex();
+  private dirty = false;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Nodes alive at the last sweep, to notice expiries. */
+  private aliveAtLastSweep = new Set<string>();
+  readonly now: () => number;
+
+  private constructor(
+    private readonly store: RegistryStore,
+    readonly options: RegistryOptions,
+  ) {
+    super();
+    this.now = options.now ?? Date.now;
+  }
+
+  static async open(store: RegistryStore, options: RegistryOptions): Promise<Registry> {
+    const r = new Registry(store, options);
+    const snap = await store.load();
+    const now = r.now();
+    for (const s of snap?.services ?? []) {
+      // A restart is not the units' fault: give every known unit one fresh TTL to heartbeat.
+      r.services.set(s.name, { ...s, units: s.units.map((u) => ({ ...u, lastSeen: Math.max(u.lastSeen, now) })) });
+    }
+    r.history = snap?.history ?? [];
+    r.aliveAtLastSweep = r.aliveKeys();
+    r.sweeper = setInterval(() => r.sweep(), Math.min(1000, options.ttlMs / 4));
+    r.sweeper.unref();
+    return r;
+  }
+
+  close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    return this.flush();
+  }
+
+  alive(u: Unit, now = this.now()): boolean {
+    return now - u.lastSeen <= this.options.ttlMs;
+  }
+
+  list(): ServiceRecord[] {
+    return [...this.services.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(name: string): ServiceRecord {
+    const s = this.services.get(name);
+    if (!s) throw notFound(`service '${name}' is not registered`);
+    return s;
+  }
+
+  find(name: string): ServiceRecord | undefined {
+    return this.services.get(name);
+  }
+
+  private ensure(name: string): ServiceRecord {
+    let s = this.services.get(name);
+    if (!s) {
+      s = { name, previewAllow: ['127.0.0.0/8'], healthPath: '/healthz', active: null, weights: { blue: 0, green: 0 }, units: [] };
+      this.services.set(name, s);
+    }
+    return s;
+  }
+
+  /** Register or renew a unit's lease. */
+  heartbeat(service: string, node: string, input: HeartbeatInput): Unit {
+    const s = this.ensure(service);
+    const now = this.now();
+    const i = s.units.findIndex((u) => u.node === node);
+    const before = i >= 0 ? s.units[i] : undefined;
+    const unit: Unit = { service, node, ...input, lastSeen: now };
+    if (i >= 0) s.units[i] = unit;
+    else s.units.push(unit);
+    const changed =
+      !before ||
+      !this.alive(before, now) ||
+      (['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const).some((k) => before[k] !== unit[k]);
+    if (changed) {
+      if (!before && s.healthPath === '/healthz' && unit.healthPath !== '/healthz') s.healthPath = unit.healthPath;
+      // A service's very first healthy color takes the traffic: there is nothing to swap from.
+      if (s.active === null && unit.health === 'healthy') this.setInitial(s, unit.color);
+      this.aliveAtLastSweep.add(`${service}/${node}`);
+      this.changed();
+    }
+    return unit;
+  }
+
+  deregister(service: string, node: string): boolean {
+    const s = this.services.get(service);
+    const i = s ? s.units.findIndex((u) => u.node === node) : -1;
+    if (!s || i < 0) return false;
+    s.units.splice(i, 1);
+    this.changed();
+    return true;
+  }
+
+  configure(name: string, edit: Partial<Pick<ServiceRecord, 'listen' | 'previewAllow' | 'healthPath' | 'minHealthy'>>): ServiceRecord {
+    const s = this.ensure(name);
+    Object.assign(s, edit);
+    this.changed();
+    return s;
+  }
+
+  remove(name: string): boolean {
+    const ok = this.services.delete(name);
+    if (ok) this.changed();
+    return ok;
+  }
+
+  /** Traffic moves go through here (swap engine only). */
+  setTraffic(name: string, traffic: Traffic, previous?: Traffic): void {
+    const s = this.get(name);
+    s.active = traffic.active;
+    s.weights = { ...traffic.weights };
+    if (previous) s.previous = { active: previous.active, weights: { ...previous.weights } };
+    this.changed();
+  }
+
+  record(r: Omit<SwapRecord, 'id'>): SwapRecord {
+    const rec: SwapRecord = { id: (this.history.at(-1)?.id ?? 0) + 1, ...r };
+    this.history.push(rec);
+    if (this.history.length > HISTORY_KEEP) this.history = this.history.slice(-HISTORY_KEEP);
+    this.dirty = true;
+    this.save();
+    return rec;
+  }
+
+  historyOf(service: string): SwapRecord[] {
+    return this.history.filter((h) => h.service === service);
+  }
+
+  private setInitial(s: ServiceRecord, c: Color): void {
+    const from: Traffic = { active: s.active, weights: { ...s.weights } };
+    s.active = c;
+    s.weights = { blue: c === 'blue' ? 100 : 0, green: c === 'green' ? 100 : 0 };
+    const at = new Date(this.now()).toISOString();
+    this.record({ service: s.name, kind: 'initial', user: 'registry', started: at, finished: at, from, to: c, strategy: 'initial', steps: [{ weight: 100, at }], result: 'done', reason: 'first healthy unit of the service' });
+  }
+
+  private aliveKeys(): Set<string> {
+    const now = this.now();
+    const keys = new Set<string>();
+    for (const s of this.services.values()) for (const u of s.units) if (this.alive(u, now)) keys.add(`${s.name}/${u.node}`);
+    return keys;
+  }
+
+  /** Expired leases leave the LB pool; long-dead units are forgotten. */
+  sweep(): void {
+    const now = this.now();
+    const alive = this.aliveKeys();
+    let expired = false;
+    for (const k of this.aliveAtLastSweep) if (!alive.has(k)) expired = true;
+    this.aliveAtLastSweep = alive;
+    let forgot = false;
+    for (const s of this.services.values()) {
+      const keep = s.units.filter((u) => now - u.lastSeen <= this.options.forgetMs);
+      if (keep.length !== s.units.length) {
+        s.units = keep;
+        forgot = true;
+      }
+    }
+    if (expired || forgot) this.changed();
+  }
+
+  private changed(): void {
+    this.dirty = true;
+    this.save();
+    this.emit('change');
+  }
+
+  private save(): void {
+    // The in-memory state stays authoritative; a failed write is retried with the next change.
+    this.flush().catch((err: unknown) => {
+      this.dirty = true;
+      this.emit('save-failed', err);
+    });
+  }
+
+  /** Saves the latest state; concurrent calls collapse into one write. */
+  flush(): Promise<void> {
+    return this.saves.run(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      await this.store.save({ services: this.list(), history: this.history });
+    });
+  }
+}

@@ -1,0 +1,129 @@
+// The swap engine: for each step of the plan, gate → move weights → wait for the LB to follow
+// → record. A gate that fails before the first move leaves traffic untouched ("refused"); one
+// that fails later puts traffic back where it was before the swap ("reverted"). The old color
+// stays registered at weight 0, so rollback is one weight change.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, conflict } from '../service/errors.js';
+import { KeyedMutex } from '../storage/mutex.js';
+import { swapJson } from './json.js';
+import { checkGate, type GateOptions } from './gate.js';
+import type { LbSync } from './lb-sync.js';
+import type { Color, Weights } from './model.js';
+import type { Registry, SwapRecord, SwapStep, Traffic } from './registry.js';
+import type { SwapPlan } from './strategy.js';
+
+export interface SwapRequest extends SwapPlan {
+  to: Color;
+  minHealthy?: number;
+  user: string;
+}
+
+export class GateRefused extends ApiError {
+  constructor(readonly record: SwapRecord) {
+    super(409, `swap of ${record.service} to ${record.to} refused: ${record.reason ?? 'gate failed'}`, { Code: 'gate_refused', Record: swapJson(record) });
+  }
+}
+
+function trafficFor(to: Color, percent: number, from: Traffic): Traffic {
+  const on = (c: Color): number => (c === to ? percent : 100 - percent);
+  const weights: Weights = { blue: on('blue'), green: on('green') };
+  return { active: percent === 100 ? to : (from.active ?? to), weights };
+}
+
+function describeGate(step: SwapStep): string {
+  const g = step.gate;
+  if (!g) return 'gate failed';
+  const bad = g.units.filter((u) => !(u.alive && u.reported === 'healthy' && u.probe !== 'failed')).map((u) => `${u.node}: ${u.detail ?? u.probe}`);
+  return `${g.healthy} of ${g.required} required ${g.color} units healthy${bad.length ? ` (${bad.join('; ')})` : ''}`;
+}
+
+export class SwapEngine {
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly lb: LbSync,
+    private readonly gateOptions: Omit<GateOptions, 'alive'>,
+  ) {}
+
+  private gate(service: string, color: Color, minHealthy: number | undefined) {
+    return checkGate(this.registry.get(service), color, minHealthy, { ...this.gateOptions, alive: (u) => this.registry.alive(u) });
+  }
+
+  private stamp(): string {
+    return new Date(this.registry.now()).toISOString();
+  }
+
+  /** Moves traffic and waits for the LB; on an LB failure the registry goes back to `back`. */
+  private async move(service: string, traffic: Traffic, back: Traffic, previous?: Traffic): Promise<void> {
+    this.registry.setTraffic(service, traffic, previous);
+    try {
+      await this.lb.sync();
+    } catch (err) {
+      this.registry.setTraffic(service, back);
+      await this.lb.sync().catch(() => undefined);
+      throw new ApiError(502, `load balancer did not take the change: ${(err as Error).message}`);
+    }
+  }
+
+  swap(service: string, req: SwapRequest): Promise<SwapRecord> {
+    return this.locks.run(service, async () => {
+      const s = this.registry.get(service);
+      const from: Traffic = { active: s.active, weights: { ...s.weights } };
+      const started = this.stamp();
+      const steps: SwapStep[] = [];
+      const finish = (result: SwapRecord['result'], reason?: string): SwapRecord =>
+        this.registry.record({ service, kind: 'swap', user: req.user, started, finished: this.stamp(), from, to: req.to, strategy: req.strategy, steps, result, ...(reason ? { reason } : {}) });
+      for (const [i, percent] of req.steps.entries()) {
+        const gate = await this.gate(service, req.to, req.minHealthy);
+        const step: SwapStep = { weight: percent, at: this.stamp(), gate };
+        steps.push(step);
+        if (!gate.passed) {
+          if (i === 0) throw new GateRefused(finish('refused', describeGate(step)));
+          await this.move(service, from, from);
+          throw new GateRefused(finish('reverted', `${describeGate(step)}; traffic put back`));
+        }
+        try {
+          await this.move(service, trafficFor(req.to, percent, from), i === 0 ? from : this.current(service), i === 0 ? from : undefined);
+        } catch (err) {
+          finish('failed', (err as Error).message);
+          throw err;
+        }
+        if (i < req.steps.length - 1 && req.waitMs > 0) await sleep(req.waitMs);
+      }
+      return finish('done');
+    });
+  }
+
+  rollback(service: string, user: string, force = false): Promise<SwapRecord> {
+    return this.locks.run(service, async () => {
+      const s = this.registry.get(service);
+      if (!s.previous) throw conflict(`service '${service}' has no earlier traffic state to roll back to`);
+      const from: Traffic = { active: s.active, weights: { ...s.weights } };
+      const target = s.previous;
+      const to: Color = target.weights.blue >= target.weights.green ? 'blue' : 'green';
+      const started = this.stamp();
+      const steps: SwapStep[] = [];
+      const finish = (result: SwapRecord['result'], reason?: string): SwapRecord =>
+        this.registry.record({ service, kind: 'rollback', user, started, finished: this.stamp(), from, to, strategy: 'rollback', steps, result, ...(reason ? { reason } : {}) });
+      // Rolling back onto a color with nothing healthy would trade a bad state for an outage.
+      const gate = force ? undefined : await this.gate(service, to, 1);
+      const step: SwapStep = { weight: target.weights[to], at: this.stamp(), ...(gate ? { gate } : {}) };
+      steps.push(step);
+      if (gate && !gate.passed) throw new GateRefused(finish('refused', describeGate(step)));
+      try {
+        await this.move(service, target, from, from);
+      } catch (err) {
+        finish('failed', (err as Error).message);
+        throw err;
+      }
+      return finish('done');
+    });
+  }
+
+  private current(service: string): Traffic {
+    const s = this.registry.get(service);
+    return { active: s.active, weights: { ...s.weights } };
+  }
+}
