@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
@@ -55,6 +56,16 @@ export class ClientError extends Error {
   }
 }
 
+function whoami(): string {
+  let user = process.env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry for this uid (containers): keep $USER
+  }
+  return `${user}@${hostname()}`;
+}
+
 export type Query = Record<string, string | boolean | undefined>;
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -83,6 +94,16 @@ export class ApiClient {
 
   get<T>(path: string, query?: Query): Promise<T> {
     return this.request<T>('GET', path, undefined, query);
+  }
+
+  /** A plain-text resource (rendered LB configs); errors as for JSON requests. */
+  async getText(path: string, query?: Query): Promise<string> {
+    const headers: Record<string, string> = { accept: 'text/plain' };
+    let text = '';
+    await this.send<unknown>('GET', path, query, headers, undefined, (t) => {
+      text = t;
+    });
+    return text;
   }
 
   post<T>(path: string, body?: unknown, query?: Query): Promise<T> {
@@ -146,13 +167,22 @@ export class ApiClient {
     }
   }
 
-  private async send<T>(method: string, path: string, query: Query | undefined, headers: Record<string, string>, body: string | ReadableStream<Uint8Array> | undefined): Promise<T> {
+  private async send<T>(
+    method: string,
+    path: string,
+    query: Query | undefined,
+    headers: Record<string, string>,
+    body: string | ReadableStream<Uint8Array> | undefined,
+    onText?: (text: string) => void,
+  ): Promise<T> {
     const url = new URL(`${this.baseUrl}${path}`);
     for (const [k, v] of Object.entries(query ?? {})) {
       if (v === undefined || v === false || v === '') continue;
       url.searchParams.set(k, v === true ? '1' : v);
     }
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    // For the server's audit log (swaps): who ran the command, on which machine.
+    headers['x-debpkg-user'] = whoami();
     let res: Response;
     try {
       // duplex: 'half' is what fetch requires for a streamed body. Without redirect: 'error'
@@ -166,6 +196,7 @@ export class ApiClient {
       throw new ClientError(`request to ${this.baseUrl} failed: ${detail}`, EXIT.failure);
     }
     const text = await res.text();
+    if (res.ok) onText?.(text);
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
@@ -181,6 +212,9 @@ export class ApiClient {
         401,
         json,
       );
+    }
+    if (res.status === 409 && (json as { Code?: unknown } | undefined)?.Code === 'gate_refused') {
+      throw new ClientError(serverMessage, EXIT.refused, 409, json);
     }
     // 4xx: the request was wrong (bad name, missing object, conflict); 5xx: the server failed.
     throw new ClientError(`${serverMessage} (HTTP ${res.status})`, res.status < 500 ? EXIT.badInput : EXIT.failure, res.status, json);

@@ -8,6 +8,8 @@ export const EXIT = {
   failure: 1,
   /** The input was wrong: the spec, a flag, a file that is not a package. */
   badInput: 2,
+  /** A swap or rollback was refused by its health gate; traffic is unchanged. */
+  refused: 3,
 } as const;
 
 export class UsageError extends Error {}

@@ -10,6 +10,7 @@ import { uploadCommand } from './commands/upload.js';
 import { repoCommand } from './commands/repo.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { publishCommand } from './commands/publish.js';
+import { colorCommands } from './commands/color.js';
 import { exitCodeFor, reportError, EXIT } from './errors.js';
 import { removePartialFiles } from '../build/deb-file.js';
 
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   repoCommand(cli);
   snapshotCommand(cli);
   publishCommand(cli);
+  colorCommands(cli);
   try {
     await cli.parseAsync();
   } catch (err) {

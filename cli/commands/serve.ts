@@ -8,6 +8,19 @@ interface ServeArgs {
   listen: string;
   'open-reads': boolean;
   'public-url'?: string;
+  lb: string;
+  'lb-manage': boolean;
+  'lb-dir'?: string;
+  'lb-config'?: string;
+  'lb-socket'?: string;
+  'lb-reload'?: string;
+  'unit-ttl': string;
+}
+
+function seconds(text: string, flag: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s)?$/.exec(text);
+  if (!m) throw new UsageError(`${flag} must be a duration like 10s or 500ms, got '${text}'`);
+  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : 1000));
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -26,7 +39,14 @@ export function serveCommand(y: Argv): Argv {
         .option('data', { type: 'string', default: process.env.DEBPKG_DATA ?? './var', describe: 'data directory' })
         .option('listen', { type: 'string', default: '127.0.0.1:8080', describe: 'HOST:PORT to listen on' })
         .option('open-reads', { type: 'boolean', default: false, describe: 'allow GET /api/... without a token' })
-        .option('public-url', { type: 'string', describe: 'base URL written into .sources snippets' }) as Argv<ServeArgs>,
+        .option('public-url', { type: 'string', describe: 'base URL written into .sources snippets' })
+        .option('lb', { type: 'string', choices: ['none', 'haproxy', 'nginx'], default: 'none', describe: 'load balancer the color swaps drive' })
+        .option('lb-manage', { type: 'boolean', default: true, describe: 'run the load balancer as a child process (else drive a running one)' })
+        .option('lb-dir', { type: 'string', describe: 'directory for the LB config, socket and state (default <data>/lb/<adapter>)' })
+        .option('lb-config', { type: 'string', describe: 'LB config file to write (e.g. /etc/haproxy/haproxy.cfg)' })
+        .option('lb-socket', { type: 'string', describe: 'HAProxy admin socket (e.g. /run/haproxy/admin.sock)' })
+        .option('lb-reload', { type: 'string', describe: "command that reloads an LB we do not manage, e.g. 'systemctl reload haproxy'" })
+        .option('unit-ttl', { type: 'string', default: '10s', describe: 'a unit without a heartbeat for this long leaves the pool' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
       const { createRepoServer } = await import('../../repo-server/server.js');
@@ -36,6 +56,21 @@ export function serveCommand(y: Argv): Argv {
         port,
         openReads: args['open-reads'],
         ...(args['public-url'] ? { publicUrl: args['public-url'] } : {}),
+        color: {
+          ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),
+          ...(args.lb === 'none'
+            ? {}
+            : {
+                lb: {
+                  adapter: args.lb as 'haproxy' | 'nginx',
+                  manage: args['lb-manage'],
+                  ...(args['lb-dir'] ? { dir: args['lb-dir'] } : {}),
+                  ...(args['lb-config'] ? { configFile: args['lb-config'] } : {}),
+                  ...(args['lb-socket'] ? { socket: args['lb-socket'] } : {}),
+                  ...(args['lb-reload'] ? { reloadCommand: args['lb-reload'].split(/\s+/).filter(Boolean) } : {}),
+                },
+              }),
+        },
       });
       const stop = async (signal: string): Promise<void> => {
         server.app.log.info({ signal }, 'shutting down');
