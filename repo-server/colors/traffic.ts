@@ -24,11 +24,28 @@ export function lbService(s: ServiceRecord, alive: (u: Unit) => boolean): LbServ
     for (const u of members) raw.set(u, total > 0 ? (s.weights[c] * u.weight) / total : 0);
   }
   const top = Math.max(0, ...raw.values());
-  const servers: LbServer[] = units.map((u) => {
-    const r = raw.get(u) ?? 0;
-    const weight = r > 0 && top > 0 ? Math.max(1, Math.round((r / top) * LB_MAX_WEIGHT)) : 0;
-    return { name: serverName(u), color: u.color, address: u.address, port: u.port, weight };
-  });
+  const scale = top > 0 ? LB_MAX_WEIGHT / top : 0;
+  // Largest remainder per color: the color's total is rounded once, so a small share spread
+  // over many units is not inflated by rounding each unit up to weight 1.
+  const weightOf = new Map<Unit, number>();
+  for (const c of COLORS) {
+    const members = units.filter((u) => (raw.get(u) ?? 0) > 0 && u.color === c);
+    if (members.length === 0) continue;
+    const ideal = members.map((u) => (raw.get(u) ?? 0) * scale);
+    const target = Math.max(1, Math.round(ideal.reduce((n, x) => n + x, 0)));
+    const floors = ideal.map((x) => Math.min(LB_MAX_WEIGHT, Math.floor(x)));
+    let left = target - floors.reduce((n, x) => n + x, 0);
+    const order = ideal.map((x, i) => ({ i, rem: x - Math.floor(x) })).sort((a, b) => b.rem - a.rem || a.i - b.i);
+    for (const { i } of order) {
+      if (left <= 0) break;
+      if (floors[i]! < LB_MAX_WEIGHT) {
+        floors[i]!++;
+        left--;
+      }
+    }
+    members.forEach((u, i) => weightOf.set(u, floors[i]!));
+  }
+  const servers: LbServer[] = units.map((u) => ({ name: serverName(u), color: u.color, address: u.address, port: u.port, weight: weightOf.get(u) ?? 0 }));
   return {
     name: s.name,
     ...(s.listen ? { listen: s.listen } : {}),
