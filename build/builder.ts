@@ -12,6 +12,7 @@ import { buildControlTar, type ControlMember } from './control-tar.js';
 import { openDataSink } from './data-sink.js';
 import { installedSizeKiB, renderMd5sums, streamDataTar } from './data-tar.js';
 import { fileDigest, gzipSlotSize, padGzip, writeDebFile } from './deb-file.js';
+import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
 import { compareEntryPaths, type PackageEntry } from './entries.js';
 import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
@@ -82,7 +83,8 @@ export async function buildPackage(loaded: LoadedSpec, opts: BuildOptions): Prom
 
 async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): Promise<BuildResult> {
   const { spec, baseDir } = loaded;
-  const meta = packageMetadata(spec);
+  const meta = packageMetadata(withAgentDepends(spec));
+  const color = colorUnit(spec, meta);
   const compression = resolveCompression(spec.deb?.compression);
   const forced = sourceDateEpoch(env);
   const specMtime = spec.mtime !== undefined ? parseMtime(spec.mtime, ['mtime']) : undefined;
@@ -98,6 +100,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const generated: GeneratedFile[] = [
     ...(await documentation(meta, loaded, epoch)),
     ...units.map((u) => ({ path: u.path, data: u.data, origin: u.origin })),
+    ...(color ? colorFiles(color) : []),
   ];
   if (spec.deb?.lintian_overrides?.length) {
     generated.push({
@@ -110,6 +113,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
 
   const snippets = emptySnippets();
   addSystemdSnippets(spec.systemd ?? [], snippets);
+  if (color) addColorSnippets(color, snippets);
   if (contents.ghosts.length > 0) {
     snippets.postrm.push(render('maintscripts/ghost-postrm', { paths: contents.ghosts.map((g) => shellQuote(g.path)).join(' ') }).trimEnd());
   }

@@ -67,6 +67,25 @@ export interface SystemdSpec {
   restart_on_upgrade?: boolean;
 }
 
+export interface ColorHealthSpec {
+  /** HTTP path the agent GETs on 127.0.0.1:<port> (default /healthz). */
+  path?: string;
+  /** Heartbeat and health-check interval, e.g. 2s or 500ms (default 2s). */
+  interval?: string;
+  /** Timeout of one health check (default 1s). */
+  timeout?: string;
+}
+
+/** Blue/green membership: ships a registration agent (docs/color-groups.md §1). */
+export interface ColorSpec {
+  /** Service name in the registry (default: the package name). */
+  service?: string;
+  port: string;
+  health?: ColorHealthSpec;
+  /** Relative capacity of one unit within its color, 1-256 (default 100). */
+  weight?: string;
+}
+
 export interface Spec {
   name: string;
   version: string;
@@ -97,4 +116,5 @@ export interface Spec {
   mtime?: string;
   disable_globbing?: boolean;
   systemd?: SystemdSpec[];
+  color?: ColorSpec;
 }

@@ -195,6 +195,17 @@ function describePattern(path: FieldPath): string {
       return 'a user/group name or numeric id';
     case 'name':
       return 'a systemd unit name like app.service';
+    case 'service':
+      return 'a registry service name: lowercase letters, digits and -, at most 63 characters';
+    case 'port':
+      return 'a TCP port 1-65535';
+    case 'weight':
+      return 'a whole number 1-256';
+    case 'interval':
+    case 'timeout':
+      return 'a duration like 2s, 1.5s or 500ms';
+    case 'path':
+      return 'an absolute URL path of A-Z a-z 0-9 . _ ~ / - (no query string)';
     default:
       return 'a different format';
   }

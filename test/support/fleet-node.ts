@@ -25,6 +25,8 @@ export interface RunResult {
 }
 
 const MAX_AGE_MS = 14 * 24 * 3600 * 1000;
+/** Packages added to --variant=apt: curl, so nodes can run the color-group agent. Part of the cache name. */
+const INCLUDE = ['curl'];
 const LOCK_STALE_MS = 30 * 60 * 1000; // a build takes ~20 s; anything older is a crashed builder
 
 export function cacheDir(): string {
@@ -88,10 +90,11 @@ async function lockIsStale(lock: string): Promise<boolean> {
  */
 export async function ensureRootTarball(suite: Suite): Promise<string> {
   const dir = cacheDir();
-  const final = path.join(dir, `${suite}.tar`);
+  const key = [suite, ...INCLUDE].join('+');
+  const final = path.join(dir, `${key}.tar`);
   if (await isFresh(final)) return final;
   await fs.mkdir(dir, { recursive: true });
-  const lock = path.join(dir, `${suite}.lock`);
+  const lock = path.join(dir, `${key}.lock`);
   for (;;) {
     try {
       await fs.writeFile(lock, String(process.pid), { flag: 'wx' });
@@ -105,13 +108,14 @@ export async function ensureRootTarball(suite: Suite): Promise<string> {
   }
   try {
     if (await isFresh(final)) return final;
-    const tmp = path.join(dir, `${suite}.${process.pid}.${randomBytes(4).toString('hex')}.partial.tar`);
-    const r = await exec(['mmdebstrap', '--variant=apt', suite, tmp], HOST_ENV).catch(
+    const tmp = path.join(dir, `${key}.${process.pid}.${randomBytes(4).toString('hex')}.partial.tar`);
+    const include = INCLUDE.length > 0 ? [`--include=${INCLUDE.join(',')}`] : [];
+    const r = await exec(['mmdebstrap', '--variant=apt', ...include, suite, tmp], HOST_ENV).catch(
       (e: Error): RunResult => ({ code: 127, stdout: '', stderr: e.message }),
     );
     if (r.code !== 0) {
       await fs.rm(tmp, { force: true, recursive: true });
-      throw new Error(`mmdebstrap --variant=apt ${suite} failed (exit ${r.code}):\n${tail(r.stderr)}`);
+      throw new Error(`mmdebstrap --variant=apt ${include.join(' ')} ${suite} failed (exit ${r.code}):\n${tail(r.stderr)}`);
     }
     await fs.rename(tmp, final);
     return final;
