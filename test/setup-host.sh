@@ -17,6 +17,12 @@ have gpg-agent || need+=(gnupg)
 have sqv || need+=(sqv)
 have ar || need+=(binutils)
 have tar || need+=(tar)
+# images test: Debian's packer (1.6.6 on bookworm), ansible-core, the community.general chroot
+# connection (shipped by Debian's `ansible` collection package, not by ansible-core) and ansible-lint
+have packer || need+=(packer)
+have ansible-playbook || need+=(ansible-core)
+[ -f /usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/connection/chroot.py ] || need+=(ansible)
+have ansible-lint || need+=(ansible-lint)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
