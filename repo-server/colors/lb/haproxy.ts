@@ -108,7 +108,12 @@ export class HaproxyAdapter implements LbAdapter {
     if (topologyOf(state) !== this.runningTopology) {
       await this.reload(state);
     }
-    let changed = false;
+    // Commands are gathered first and sent raises-first: lowering the old color before the
+    // new one is up would leave a moment with every weight at 0 (503s).
+    const adds: string[][] = [];
+    const raises: string[] = [];
+    const lowers: string[] = [];
+    const removals: string[] = [];
     for (const [backend, desired] of desiredBackends(state)) {
       const current = parseServersState(await runtimeCommand(this.opts.socket, `show servers state ${backend}`));
       const byName = new Map(current.map((s) => [s.name, s]));
@@ -116,34 +121,25 @@ export class HaproxyAdapter implements LbAdapter {
         const id = `${backend}/${name}`;
         const have = byName.get(name);
         if (!have) {
-          await this.cmd(`add server ${id} ${hostPort(want.address, want.port)} weight ${want.weight} ${CHECK_OPTIONS}`);
-          await this.cmd(`enable health ${id}`);
-          await this.cmd(`enable server ${id}`);
-          changed = true;
+          adds.push([`add server ${id} ${hostPort(want.address, want.port)} weight ${want.weight} ${CHECK_OPTIONS}`, `enable health ${id}`, `enable server ${id}`]);
           continue;
         }
         this.pendingDelete.delete(id);
-        if (have.address !== want.address || have.port !== want.port) {
-          await this.cmd(`set server ${id} addr ${want.address} port ${want.port}`);
-          changed = true;
-        }
-        if (have.weight !== want.weight) {
-          await this.cmd(`set server ${id} weight ${want.weight}`);
-          changed = true;
-        }
-        if (have.adminState & 0x01) {
-          await this.cmd(`set server ${id} state ready`);
-          changed = true;
-        }
+        if (have.address !== want.address || have.port !== want.port) raises.push(`set server ${id} addr ${want.address} port ${want.port}`);
+        if (have.adminState & 0x01) raises.push(`set server ${id} state ready`);
+        if (have.weight < want.weight) raises.push(`set server ${id} weight ${want.weight}`);
+        else if (have.weight > want.weight) lowers.push(`set server ${id} weight ${want.weight}`);
       }
       for (const have of current) {
         if (desired.has(have.name)) continue;
         const id = `${backend}/${have.name}`;
-        if (!(have.adminState & 0x01)) await this.cmd(`set server ${id} state maint`);
+        if (!(have.adminState & 0x01)) removals.push(`set server ${id} state maint`);
         this.pendingDelete.add(id);
-        changed = true;
       }
     }
+    for (const group of adds) for (const c of group) await this.cmd(c);
+    for (const c of [...raises, ...lowers, ...removals]) await this.cmd(c);
+    const changed = adds.length + raises.length + lowers.length + removals.length > 0 || this.pendingDelete.size > 0;
     await this.deletePending();
     if (changed) await this.writeFiles(state);
   }
