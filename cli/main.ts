@@ -11,7 +11,8 @@ import { repoCommand } from './commands/repo.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { publishCommand } from './commands/publish.js';
 import { colorCommands } from './commands/color.js';
-import { exitCodeFor, reportError, EXIT } from './errors.js';
+import { agentCommand } from './commands/agent.js';
+import { exitCodeFor, reportError, EXIT, UsageError } from './errors.js';
 import { removePartialFiles } from '../build/deb-file.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -29,8 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     .version()
     .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`debpkg: error: ${msg}\n(run debpkg --help for usage)\n`);
-      code = EXIT.badInput;
+      // Throwing stops yargs: a usage error must never go on to run the command.
+      throw new UsageError(`${msg}\n(run debpkg --help for usage)`);
     });
   buildCommand(cli);
   inspectCommand(cli);
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   snapshotCommand(cli);
   publishCommand(cli);
   colorCommands(cli);
+  agentCommand(cli);
   try {
     await cli.parseAsync();
   } catch (err) {
