@@ -17,6 +17,8 @@ have gpg-agent || need+=(gnupg)
 have sqv || need+=(sqv)
 have ar || need+=(binutils)
 have tar || need+=(tar)
+# color-node test: the agent and maintainer scripts must be POSIX sh (dash is Essential)
+have checkbashisms || need+=(devscripts)
 # images test: Debian's packer (1.6.6 on bookworm), ansible-core, the community.general chroot
 # connection (shipped by Debian's `ansible` collection package, not by ansible-core) and ansible-lint
 have packer || need+=(packer)
