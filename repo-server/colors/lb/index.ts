@@ -5,6 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import type { LbAdapter, LbState } from './adapter.js';
 import { HaproxyAdapter } from './haproxy.js';
 import { renderHaproxy } from './haproxy-config.js';
+import { NginxAdapter } from './nginx.js';
+import { renderNginx } from './nginx-config.js';
 
 export const ADAPTERS = ['haproxy', 'nginx'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
@@ -39,7 +41,10 @@ export async function openAdapter(cfg: LbConfig, dataDir: string, initial: LbSta
       initial,
     );
   }
-  throw new Error(`load balancer adapter '${cfg.adapter}' is not available`);
+  return NginxAdapter.open(
+    { runDir: p.dir, configFile: cfg.configFile ?? join(p.dir, 'nginx.conf'), manage: cfg.manage, log },
+    initial,
+  );
 }
 
 /** Renders a config for any adapter, whichever one is running (debpkg lb render). */
@@ -48,5 +53,6 @@ export function renderFor(adapter: string, state: LbState, cfg: LbConfig | undef
     const p = lbPaths(cfg?.adapter === 'haproxy' ? cfg : { adapter: 'haproxy', manage: false }, dataDir);
     return renderHaproxy(state, { socket: p.socket, stateFile: p.stateFile });
   }
+  if (adapter === 'nginx') return renderNginx(state, { runDir: lbPaths(cfg?.adapter === 'nginx' ? cfg : { adapter: 'nginx', manage: false }, dataDir).dir });
   return undefined;
 }
