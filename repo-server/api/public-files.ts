@@ -41,12 +41,15 @@ export function registerPublicFiles(app: FastifyInstance, ctx: Context): void {
     if (!pub) return;
     const query = req.query as Record<string, string | undefined>;
     const url = prefix === '.' ? baseUrl(req, ctx) : `${baseUrl(req, ctx)}/${prefix}`;
+    const keyring = query.keyring && query.keyring.startsWith('/') && !query.keyring.includes('..') && !query.keyring.includes(',') ? query.keyring : DEFAULT_KEYRING;
     await reply.type('text/plain; charset=utf-8').send(
       renderSources({
         url,
         suite: pub.distribution,
         components: pub.sources.map((s) => s.component),
-        signedBy: query.keyring && query.keyring.startsWith('/') && !query.keyring.includes('..') ? query.keyring : DEFAULT_KEYRING,
+        // With the publish's SignedBy fingerprints after the keyring, apt (2.6 and 3.0) takes
+        // the key from the keyring but accepts only signatures by those keys.
+        signedBy: pub.signedBy ? `${keyring},${pub.signedBy}` : keyring,
       }),
     );
   });

@@ -7,14 +7,26 @@ import { unlink } from 'node:fs/promises';
 import type { Context } from '../service/context.js';
 import { ApiError, badRequest } from '../service/errors.js';
 import { prefixFromUrl } from '../service/names.js';
-import { filterPackages, listResponse, packageDetails } from '../service/packages.js';
+import { packageDetails, showPackages, type ListOptions } from '../service/packages.js';
+import {
+  addStagedSource,
+  dropStagedSources,
+  removeStagedSource,
+  replaceStagedSources,
+  sourcesJson,
+  stagedSources,
+  updateStagedSource,
+} from '../service/publish-sources.js';
 import { createPublish, dropPublish, getPublish, publishJson, updatePublish } from '../service/publishing.js';
+import { copyPackages } from '../service/repo-copy.js';
 import { changeRefs, createRepo, dropRepo, editRepo, getRepo, importUploads, repoJson } from '../service/repos.js';
+import { pullIntoSnapshot } from '../service/snapshot-pull.js';
 import {
   diffSnapshots,
   dropSnapshot,
   editSnapshot,
   getSnapshot,
+  mergeMode,
   mergeSnapshots,
   snapshotFromRefs,
   snapshotFromRepo,
@@ -33,6 +45,7 @@ const body = (req: FastifyRequest): Record<string, unknown> => {
   return b as Record<string, unknown>;
 };
 const flag = (v: string | undefined): boolean => v === '1' || v === 'true';
+const listOptions = (q: Query): ListOptions => ({ q: q.q, withDeps: q.withDeps, maximumVersion: q.maximumVersion, format: q.format });
 
 export const APTLY_API_VERSION = '1.6.0';
 
@@ -62,15 +75,23 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       throw err;
     }
   });
-  app.put('/api/files/:dir/:file', async (req) => {
-    const { dir, file } = req.params as Params;
-    const staged = await uploads.stage(dir!, file!, req.body as Readable, ctx.config.maxUploadBytes);
-    try {
-      return await uploads.commit(dir!, [staged]);
-    } catch (err) {
-      await unlink(staged.tmp).catch(() => undefined);
-      throw err;
-    }
+  // The raw body of any content type streams to the file (curl --data-binary sends
+  // application/x-www-form-urlencoded); the parser is scoped to this one route.
+  void app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    raw.put('/api/files/:dir/:file', async (req) => {
+      const { dir, file } = req.params as Params;
+      uploads.path(dir!, file!);
+      if (req.body === undefined || req.body === null) throw badRequest('PUT /api/files/:dir/:file needs the file as the request body');
+      const staged = await uploads.stage(dir!, file!, req.body as Readable, ctx.config.maxUploadBytes);
+      try {
+        return await uploads.commit(dir!, [staged]);
+      } catch (err) {
+        await unlink(staged.tmp).catch(() => undefined);
+        throw err;
+      }
+    });
   });
   app.delete('/api/files/:dir', async (req) => {
     await uploads.remove((req.params as Params).dir!);
@@ -96,8 +117,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   });
   app.get('/api/repos/:name/packages', async (req) => {
     const repo = getRepo(ctx, (req.params as Params).name!);
-    const q = req.query as Query;
-    return listResponse(filterPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], q.q), q.format);
+    return showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req.query as Query));
   });
   for (const [method, action] of [['POST', 'add'], ['DELETE', 'remove']] as const) {
     app.route({
@@ -123,6 +143,13 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   };
   app.post('/api/repos/:name/file/:dir', fromFile);
   app.post('/api/repos/:name/file/:dir/:file', fromFile);
+  app.post('/api/repos/:name/copy/:src/:file', async (req, reply) => {
+    const { name, src, file } = req.params as Params;
+    return respond(req, reply, tasks, `Copy packages from repo ${src} to repo ${name}`, async () => ({
+      code: 200,
+      value: await copyPackages(ctx, name!, src!, file!, body(req)),
+    }));
+  });
   app.post('/api/repos/:name/snapshots', async (req, reply) => {
     const name = (req.params as Params).name!;
     return respond(req, reply, tasks, `Create snapshot of repo ${name}`, async () => ({
@@ -134,9 +161,30 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   // ---- snapshots
   app.get('/api/snapshots', async () => [...ctx.store.snapshots.values()].map(snapshotJson));
   app.post('/api/snapshots', async (req, reply) => reply.code(201).send(snapshotJson(await snapshotFromRefs(ctx, body(req)))));
+  app.post('/api/snapshots/:name/merge', async (req, reply) => {
+    const name = (req.params as Params).name!;
+    const q = req.query as Query;
+    const mode = mergeMode(flag(q.latest), flag(q['no-remove']));
+    const b = body(req);
+    return respond(req, reply, tasks, `Merge snapshot ${name}`, async () => ({ code: 201, value: snapshotJson(await mergeSnapshots(ctx, name, b, mode)) }));
+  });
+  // The form the debpkg CLI used before aptly 1.6's :name/merge (Destination in the body).
   app.post('/api/snapshots/merge', async (req, reply) => {
     const q = req.query as Query;
-    return reply.code(201).send(snapshotJson(await mergeSnapshots(ctx, body(req), !flag(q.noRemove) || flag(q.latest))));
+    const b = body(req);
+    if (typeof b.Destination !== 'string') throw badRequest('Destination is required');
+    const mode = mergeMode(flag(q.latest), flag(q['no-remove']) || flag(q.noRemove));
+    return reply.code(201).send(snapshotJson(await mergeSnapshots(ctx, b.Destination, b, mode)));
+  });
+  app.post('/api/snapshots/:name/pull', async (req, reply) => {
+    const name = (req.params as Params).name!;
+    const q = req.query as Query;
+    const flags = { allMatches: flag(q['all-matches']), dryRun: flag(q['dry-run']), noDeps: flag(q['no-deps']), noRemove: flag(q['no-remove']) };
+    const b = body(req);
+    return respond(req, reply, tasks, `Pull into snapshot ${name}`, async () => {
+      const r = await pullIntoSnapshot(ctx, name, b, flags);
+      return 'dryRun' in r ? { code: 200, value: r.dryRun } : { code: 201, value: snapshotJson(r.snapshot) };
+    });
   });
   app.get('/api/snapshots/:name', async (req) => snapshotJson(getSnapshot(ctx, (req.params as Params).name!)));
   app.put('/api/snapshots/:name', async (req) => snapshotJson(await editSnapshot(ctx, (req.params as Params).name!, body(req))));
@@ -149,8 +197,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   });
   app.get('/api/snapshots/:name/packages', async (req) => {
     const s = getSnapshot(ctx, (req.params as Params).name!);
-    const q = req.query as Query;
-    return listResponse(filterPackages(ctx.store, s.packages, q.q), q.format);
+    return showPackages(ctx.store, s.packages, listOptions(req.query as Query));
   });
   app.get('/api/snapshots/:name/diff/:with', async (req) => {
     const { name, with: other } = req.params as Params;
@@ -158,10 +205,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   });
 
   // ---- packages
-  app.get('/api/packages', async (req) => {
-    const q = req.query as Query;
-    return listResponse(filterPackages(ctx.store, ctx.store.packages.keys(), q.q), q.format);
-  });
+  app.get('/api/packages', async (req) => showPackages(ctx.store, ctx.store.packages.keys(), listOptions(req.query as Query)));
   app.get('/api/packages/:key', async (req) => {
     const p = ctx.store.packages.get((req.params as Params).key!);
     if (!p) throw new ApiError(404, 'package not found');
@@ -187,6 +231,51 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       code: 200,
       value: publishJson(await updatePublish(ctx, prefixFromUrl(prefix!), distribution!, body(req))),
     }));
+  });
+  app.post('/api/publish/:prefix/:distribution/update', async (req, reply) => {
+    const { prefix, distribution } = req.params as Params;
+    const b = body(req);
+    return respond(req, reply, tasks, `Update published ${prefix}/${distribution}`, async () => ({
+      code: 200,
+      value: publishJson(await updatePublish(ctx, prefixFromUrl(prefix!), distribution!, b, true)),
+    }));
+  });
+  // The staged source list (applied by .../update).
+  const pub = (req: FastifyRequest): [string, string] => {
+    const { prefix, distribution } = req.params as Params;
+    return [prefixFromUrl(prefix!), distribution!];
+  };
+  app.get('/api/publish/:prefix/:distribution/sources', async (req) => sourcesJson(stagedSources(ctx, ...pub(req))));
+  app.post('/api/publish/:prefix/:distribution/sources', async (req, reply) => {
+    const b = body(req);
+    return respond(req, reply, tasks, `Stage source for ${pub(req).join('/')}`, async () => ({ code: 201, value: publishJson(await addStagedSource(ctx, ...pub(req), b)) }));
+  });
+  app.put('/api/publish/:prefix/:distribution/sources', async (req, reply) =>
+    respond(req, reply, tasks, `Stage sources for ${pub(req).join('/')}`, async () => ({
+      code: 200,
+      value: sourcesJson((await replaceStagedSources(ctx, ...pub(req), req.body)).staged ?? []),
+    })),
+  );
+  app.delete('/api/publish/:prefix/:distribution/sources', async (req, reply) =>
+    respond(req, reply, tasks, `Drop staged sources of ${pub(req).join('/')}`, async () => {
+      await dropStagedSources(ctx, ...pub(req));
+      return { code: 200, value: {} };
+    }),
+  );
+  app.put('/api/publish/:prefix/:distribution/sources/:component', async (req, reply) => {
+    const b = body(req);
+    const component = (req.params as Params).component!;
+    return respond(req, reply, tasks, `Stage source ${component} for ${pub(req).join('/')}`, async () => {
+      await updateStagedSource(ctx, ...pub(req), component, b);
+      return { code: 200, value: {} };
+    });
+  });
+  app.delete('/api/publish/:prefix/:distribution/sources/:component', async (req, reply) => {
+    const component = (req.params as Params).component!;
+    return respond(req, reply, tasks, `Unstage source ${component} of ${pub(req).join('/')}`, async () => {
+      await removeStagedSource(ctx, ...pub(req), component);
+      return { code: 200, value: {} };
+    });
   });
   app.delete('/api/publish/:prefix/:distribution', async (req, reply) => {
     const { prefix, distribution } = req.params as Params;

@@ -8,14 +8,14 @@
 
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor } from '../../deb/compression.js';
 import { digestFile } from '../../deb/files.js';
 import type { Signer } from '../pgp/signer.js';
-import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
+import { forEachLimit, fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { Pool } from '../storage/pool.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { ChunkedGzipIndex } from './chunked-gzip.js';
@@ -49,6 +49,17 @@ interface Manifest {
   byHash: ByHashEntry[];
 }
 
+/** Two different files would be published under one pool path (aptly: "file already exists and is different"). */
+export class PoolClashError extends Error {
+  constructor(readonly paths: string[]) {
+    super(
+      `a different file is already published as ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''}: ` +
+        'distributions sharing a prefix need MultiDist to carry different builds of the same package',
+    );
+    this.name = 'PoolClashError';
+  }
+}
+
 export interface PublishedGeneration {
   generation: number;
   date: number;
@@ -74,8 +85,8 @@ async function writeXz(text: Buffer, path: string): Promise<void> {
 export class Publisher {
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
   private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
-  /** Published pool paths linked by this process: a re-publish skips 100k link() calls. */
-  private readonly linked = new Set<string>();
+  /** Published pool paths linked by this process (→ sha256): a re-publish skips 100k link() calls. */
+  private readonly linked = new Map<string, string>();
 
   constructor(
     private readonly publicDir: string,
@@ -109,19 +120,33 @@ export class Publisher {
     const prevDir = join(genRoot, String(live));
 
     const architectures = this.architecturesFor(rec, components);
+    // MultiDist (aptly 1.6): pool/<dist>/<component>/..., so distributions sharing a prefix may
+    // carry different builds under the same file name.
+    const poolArea = (component: string): string => (rec.multiDist ? `${rec.distribution}/${component}` : component);
     // Pool files first: every index we are about to publish must point at a file that exists.
     let count = 0;
-    const poolLinks: Promise<void>[] = [];
+    const wanted = new Map<string, string>(); // published pool path → sha256
+    const clashes: string[] = [];
     for (const [component, pkgs] of components) {
       for (const p of pkgs) {
         count++;
-        const target = join(root, poolPath(component, p.source, p.file.filename));
-        if (this.linked.has(target)) continue;
-        poolLinks.push(this.pool.linkTo(p.file.sha256, target).then(() => void this.linked.add(target)));
-        if (poolLinks.length >= 64) await Promise.all(poolLinks.splice(0));
+        const target = join(root, poolPath(poolArea(component), p.source, p.file.filename));
+        if (this.linked.get(target) === p.file.sha256) continue;
+        const other = wanted.get(target);
+        if (other !== undefined && other !== p.file.sha256) clashes.push(relative(root, target));
+        wanted.set(target, p.file.sha256);
       }
     }
-    await Promise.all(poolLinks);
+    // A different file already published under the same name would make apt fail with a hash
+    // mismatch (the index names the new one): refuse before linking anything.
+    await forEachLimit([...wanted], 32, async ([target, sha256]) => {
+      if (!(await this.sameAsPool(target, sha256))) clashes.push(relative(root, target));
+    });
+    if (clashes.length > 0) throw new PoolClashError(clashes.sort());
+    await forEachLimit([...wanted], 64, async ([target, sha256]) => {
+      await this.pool.linkTo(sha256, target);
+      this.linked.set(target, sha256);
+    });
 
     const files: IndexFileHash[] = [];
     const byHash: ByHashEntry[] = [];
@@ -134,7 +159,10 @@ export class Publisher {
         const selected = pkgs
           .filter((p) => p.architecture === arch || p.architecture === 'all')
           .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        const digest = createHash('sha256').update(selected.map((p) => p.key).join('\n')).update(`\0${this.options.compressXz}`).digest('hex');
+        const digest = createHash('sha256')
+          .update(selected.map((p) => p.key).join('\n'))
+          .update(`\0${this.options.compressXz}\0${poolArea(component)}`)
+          .digest('hex');
         const reused = previous?.indexes[dir];
         let names: string[];
         if (reused?.digest === digest) {
@@ -151,7 +179,7 @@ export class Publisher {
           const small = selected.length <= SMALL_INDEX;
           const built = await cache.build(
             selected.map((p) => {
-              const path = poolPath(component, p.source, p.file.filename);
+              const path = poolPath(poolArea(component), p.source, p.file.filename);
               return { id: `${p.key}\0${path}`, name: p.name, render: () => packagesStanza(p, path) };
             }),
             small,
@@ -232,6 +260,19 @@ export class Publisher {
     await this.swap(root, rec.distribution, genDir);
     await this.prune(genRoot, generation, now);
     return { generation, date, architectures, packages: count };
+  }
+
+  /** Whether `target` is absent or already holds the pool file `sha256` (same inode, or same bytes). */
+  private async sameAsPool(target: string, sha256: string): Promise<boolean> {
+    const there = await stat(target).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!there) return true;
+    const pooled = await stat(this.pool.pathFor(sha256));
+    if (there.ino === pooled.ino && there.dev === pooled.dev) return true;
+    // Another inode: a pool file re-added after garbage collection keeps its name and bytes.
+    return there.size === pooled.size && (await digestFile(target, ['sha256'])).sha256 === sha256;
   }
 
   /** The generation dists/<dist> points at (0 when unpublished). */

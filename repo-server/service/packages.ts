@@ -1,9 +1,11 @@
 // Package listings in aptly's shapes (keys, or details) with its q= query language.
 
 import { parseParagraph } from '../../deb/control.js';
+import { compareVersions } from '../../deb/version.js';
 import { compileQuery, packageFields, QueryError } from '../packages/query.js';
 import type { PackageRecord, Store } from '../storage/store.js';
-import { badRequest } from './errors.js';
+import { architecturesOf, byNameNewestFirst, PackageSet, withDependencies } from './dependencies.js';
+import { ApiError, badRequest } from './errors.js';
 
 export function packageDetails(p: PackageRecord): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -29,24 +31,63 @@ function fieldsOf(p: PackageRecord): ReturnType<typeof packageFields> {
   return packageFields(map);
 }
 
-/** Filters keys with an aptly query; an empty or absent query keeps everything. */
-export function filterPackages(store: Store, keys: Iterable<string>, q: string | undefined): PackageRecord[] {
-  let test: ((p: PackageRecord) => boolean) | undefined;
-  if (q !== undefined && q.trim() !== '') {
-    try {
-      const compiled = compileQuery(q);
-      test = (p) => compiled(fieldsOf(p));
-    } catch (err) {
-      if (err instanceof QueryError) throw badRequest(err.message);
-      throw err;
-    }
+/** An aptly query as a predicate; `status` is what a malformed query answers (aptly: 400 or 422). */
+export function queryPredicate(q: string, status = 400): (p: PackageRecord) => boolean {
+  try {
+    const compiled = compileQuery(q);
+    return (p) => compiled(fieldsOf(p));
+  } catch (err) {
+    if (err instanceof QueryError) throw new ApiError(status, `unable to parse query '${q}': ${err.message}`);
+    throw err;
   }
+}
+
+const byKey = (a: PackageRecord, b: PackageRecord): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** The records behind package keys (keys of since-deleted packages are skipped). */
+export function recordsOf(store: Store, keys: Iterable<string>): PackageRecord[] {
   const out: PackageRecord[] = [];
   for (const k of keys) {
     const p = store.packages.get(k);
-    if (p && (!test || test(p))) out.push(p);
+    if (p) out.push(p);
   }
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out;
+}
+
+/** Filters keys with an aptly query; an empty or absent query keeps everything. */
+export function filterPackages(store: Store, keys: Iterable<string>, q: string | undefined): PackageRecord[] {
+  const all = recordsOf(store, keys);
+  if (q === undefined || q.trim() === '') return all.sort(byKey);
+  return all.filter(queryPredicate(q)).sort(byKey);
+}
+
+export interface ListOptions {
+  q?: string | undefined;
+  /** "1": also list what the matches depend on (within the same list). */
+  withDeps?: string | undefined;
+  /** "1": per package name only its highest version. */
+  maximumVersion?: string | undefined;
+  format?: string | undefined;
+}
+
+/** aptly's showPackages: q, withDeps, maximumVersion and format for any package list. */
+export function showPackages(store: Store, keys: Iterable<string>, opts: ListOptions): unknown[] {
+  const all = recordsOf(store, keys);
+  let list = all;
+  if (opts.q !== undefined && opts.q.trim() !== '') {
+    list = all.filter(queryPredicate(opts.q));
+    if (opts.withDeps === '1') {
+      const architectures = architecturesOf(all);
+      if (architectures.length === 0) throw badRequest('unable to determine list of architectures, please specify explicitly');
+      list = withDependencies(list, new PackageSet(all), [], architectures);
+    }
+  }
+  if (opts.maximumVersion === '1') {
+    const newest = new Map<string, PackageRecord>();
+    for (const p of [...list].sort(byNameNewestFirst)) if (!newest.has(p.name)) newest.set(p.name, p);
+    list = list.filter((p) => compareVersions(p.version, newest.get(p.name)!.version) === 0);
+  }
+  return listResponse([...list].sort(byKey), opts.format);
 }
 
 /** aptly's response: keys by default, full records with format=details. */

@@ -1,11 +1,15 @@
 // Published distributions (aptly's /api/publish): create from local repos or snapshots,
-// update or switch, drop. One publish per prefix/distribution at a time; the rest queue.
+// update or switch, drop. One publish per prefix/distribution at a time; updates that queue
+// meanwhile are folded into the next publish, in arrival order (see coalescer.ts).
 
-import type { PackageRecord, PublishRecord, PublishSource } from '../storage/store.js';
+import { PoolClashError } from '../publish/publisher.js';
+import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
+import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
 import { badRequest, conflict, notFound } from './errors.js';
-import { componentName, distributionName, publishPrefix } from './names.js';
+import { distributionName, publishPrefix } from './names.js';
+import { applyChange, optionalFlag, parseChange, parseSources, signedBy, signingSkipped, text, type PublishChange } from './publish-options.js';
 import { getRepo } from './repos.js';
 import { getSnapshot } from './snapshots.js';
 
@@ -15,7 +19,7 @@ export function publishJson(p: PublishRecord): Record<string, unknown> {
     Distribution: p.distribution,
     SourceKind: p.sourceKind,
     Sources: p.sources.map((s) => ({ Component: s.component, Name: s.name })),
-    Architectures: p.architectures,
+    Architectures: p.architectures.length > 0 ? p.architectures : (p.publishedArchitectures ?? []),
     Origin: p.origin,
     Label: p.label,
     Suite: p.suite,
@@ -35,27 +39,6 @@ export function getPublish(ctx: Context, prefix: string, distribution: string): 
   const p = ctx.store.publishes.get(publishId(prefix, distribution));
   if (!p) throw notFound(`published repo with prefix/distribution ${prefix}/${distribution} not found`);
   return p;
-}
-
-const text = (v: unknown, field: string, fallback = ''): string => {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string') throw badRequest(`${field} must be a string`);
-  return v;
-};
-
-function parseSources(ctx: Context, kind: 'local' | 'snapshot', raw: unknown, fallbackComponent: (name: string) => string): PublishSource[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw badRequest('Sources must list at least one {Component, Name}');
-  const seen = new Set<string>();
-  return raw.map((s: unknown) => {
-    const o = (s ?? {}) as Record<string, unknown>;
-    const name = text(o.Name, 'Sources[].Name');
-    if (kind === 'local') getRepo(ctx, name);
-    else getSnapshot(ctx, name);
-    const component = componentName(text(o.Component, 'Sources[].Component') || fallbackComponent(name));
-    if (seen.has(component)) throw badRequest(`component ${component} is listed twice`);
-    seen.add(component);
-    return { component, name };
-  });
 }
 
 /** The packages each component publishes, read in one synchronous pass (a consistent view). */
@@ -86,16 +69,14 @@ async function waitForNextSecond(lastDate: number): Promise<void> {
 async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<PublishRecord> {
   await waitForNextSecond(rec.lastDate);
   const components = componentPackages(ctx, rec);
-  const result = await ctx.publisher.publish(rec, components, { sign });
-  const next: PublishRecord = { ...rec, generation: result.generation, lastDate: result.date };
+  const result = await ctx.publisher.publish(rec, components, { sign }).catch((err: unknown) => {
+    if (err instanceof PoolClashError) throw conflict(err.message, { Paths: err.paths });
+    throw err;
+  });
+  const next: PublishRecord = { ...rec, generation: result.generation, lastDate: result.date, publishedArchitectures: result.architectures };
   await ctx.writes.run(() => ctx.store.commit([{ op: 'pub', pub: next }]));
   ctx.log.info({ prefix: rec.prefix, distribution: rec.distribution, generation: result.generation, packages: result.packages }, 'published');
   return next;
-}
-
-function signingSkipped(body: Record<string, unknown>): boolean {
-  const signing = body.Signing as Record<string, unknown> | undefined;
-  return signing?.Skip === true;
 }
 
 /** POST /api/publish/:prefix. */
@@ -103,11 +84,12 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
   const prefix = publishPrefix(prefixParam);
   const kind = text(body.SourceKind, 'SourceKind', 'local');
   if (kind !== 'local' && kind !== 'snapshot') throw badRequest(`SourceKind must be "local" or "snapshot"`);
-  const sources = parseSources(ctx, kind, body.Sources, (name) => (kind === 'local' ? getRepo(ctx, name).defaultComponent : '') || 'main');
+  const sources = parseSources(ctx, kind, body.Sources, 'Sources', (name) => (kind === 'local' ? getRepo(ctx, name).defaultComponent : '') || 'main');
   let distribution = text(body.Distribution, 'Distribution');
   if (distribution === '' && kind === 'local') distribution = getRepo(ctx, sources[0]!.name).defaultDistribution;
   if (distribution === '') throw badRequest('Distribution is required (or set DefaultDistribution on the repo)');
   distributionName(distribution);
+  if (body.Architectures !== undefined && body.Architectures !== null && !Array.isArray(body.Architectures)) throw badRequest('Architectures must be a list');
   const architectures = Array.isArray(body.Architectures) ? (body.Architectures as unknown[]).map((a) => String(a)) : [];
   for (const a of architectures) if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) throw badRequest(`invalid architecture '${a}'`);
   const rec: PublishRecord = {
@@ -123,75 +105,72 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
     codename: text(body.Codename, 'Codename', distribution),
     notAutomatic: text(body.NotAutomatic, 'NotAutomatic'),
     butAutomaticUpgrades: text(body.ButAutomaticUpgrades, 'ButAutomaticUpgrades'),
-    acquireByHash: body.AcquireByHash === undefined ? true : body.AcquireByHash === true,
-    skipContents: body.SkipContents === true,
-    multiDist: body.MultiDist === true,
-    signedBy: text(body.SignedBy, 'SignedBy'),
+    acquireByHash: optionalFlag(body.AcquireByHash, 'AcquireByHash') ?? true,
+    skipContents: optionalFlag(body.SkipContents, 'SkipContents') ?? false,
+    multiDist: optionalFlag(body.MultiDist, 'MultiDist') ?? false,
+    signedBy: signedBy(body.SignedBy),
     generation: 0,
     lastDate: 0,
   };
-  return ctx.publishLocks.run(publishId(prefix, distribution), async () => {
-    if (ctx.store.publishes.has(publishId(prefix, distribution)) && body.ForceOverwrite !== true) {
-      throw conflict(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
+  const sign = !signingSkipped(body);
+  const id = publishId(prefix, distribution);
+  queueOf(ctx).barrier(id);
+  return ctx.publishLocks.run(id, async () => {
+    // aptly answers 400 here (not 409).
+    if (ctx.store.publishes.has(id) && body.ForceOverwrite !== true) {
+      throw badRequest(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
     }
-    return run(ctx, rec, !signingSkipped(body));
+    return run(ctx, rec, sign);
   });
 }
 
-/** Plain re-publishes waiting for the same distribution share one run (queued updates coalesce). */
-const waitingByServer = new WeakMap<Context, Map<string, Promise<PublishRecord>>>();
+/** The queue of updates per published distribution, one per server. */
+const queues = new WeakMap<Context, Coalescer<PublishChange, PublishRecord>>();
 
-function isPlainUpdate(body: Record<string, unknown>): boolean {
-  return Object.keys(body).every((k) => k === 'ForceOverwrite' || k === 'SkipCleanup');
+export function queueOf(ctx: Context): Coalescer<PublishChange, PublishRecord> {
+  let q = queues.get(ctx);
+  if (!q) {
+    q = new Coalescer(ctx.publishLocks, (id, batch) => publishBatch(ctx, id, batch));
+    queues.set(ctx, q);
+  }
+  return q;
 }
 
-/** PUT /api/publish/:prefix/:distribution: re-publish a local repo, or switch snapshots. */
-export async function updatePublish(ctx: Context, prefixParam: string, distribution: string, body: Record<string, unknown>): Promise<PublishRecord> {
-  const prefix = publishPrefix(prefixParam);
-  const id = publishId(prefix, distribution);
-  let waitingUpdates = waitingByServer.get(ctx);
-  if (!waitingUpdates) {
-    waitingUpdates = new Map();
-    waitingByServer.set(ctx, waitingUpdates);
-  }
-  if (isPlainUpdate(body)) {
-    const waiting = waitingUpdates.get(id);
-    if (waiting) return waiting;
-    const mine = ctx.publishLocks.run(id, async () => {
-      // From here on this run is under way: later requests queue a new one, which will see
-      // every change committed after this point.
-      waitingUpdates!.delete(id);
-      return republish(ctx, prefix, distribution, body);
-    });
-    waitingUpdates.set(id, mine);
-    mine.catch(() => waitingUpdates!.delete(id));
-    return mine;
-  }
-  return ctx.publishLocks.run(id, () => republish(ctx, prefix, distribution, body));
-}
-
-async function republish(ctx: Context, prefix: string, distribution: string, body: Record<string, unknown>): Promise<PublishRecord> {
-  const rec = getPublish(ctx, prefix, distribution);
-  const next: PublishRecord = { ...rec };
-  if (rec.sourceKind === 'snapshot' && body.Snapshots !== undefined) {
-    const switched = parseSources(ctx, 'snapshot', body.Snapshots, () => 'main');
-    const byComponent = new Map(rec.sources.map((s) => [s.component, s] as const));
-    for (const s of switched) {
-      if (!byComponent.has(s.component)) throw badRequest(`component ${s.component} is not in this publish`);
-      byComponent.set(s.component, s);
+/** All changes that queued for one distribution, applied in order, then one publish. */
+async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChange, PublishRecord>[]): Promise<void> {
+  let rec = ctx.store.publishes.get(id);
+  if (!rec) throw notFound('published repository was dropped while the update queued');
+  const applied: Queued<PublishChange, PublishRecord>[] = [];
+  for (const item of batch) {
+    try {
+      rec = applyChange(ctx, rec, item.change);
+      applied.push(item);
+    } catch (err) {
+      item.reject(err);
     }
-    next.sources = [...byComponent.values()];
   }
-  if (typeof body.AcquireByHash === 'boolean') next.acquireByHash = body.AcquireByHash;
-  if (typeof body.SkipContents === 'boolean') next.skipContents = body.SkipContents;
-  if (typeof body.MultiDist === 'boolean') next.multiDist = body.MultiDist;
-  if (typeof body.SignedBy === 'string') next.signedBy = body.SignedBy;
-  return run(ctx, next, !signingSkipped(body));
+  if (applied.length === 0) return;
+  // The last request decides about signing: the tree reflects the last update.
+  const published = await run(ctx, rec, applied[applied.length - 1]!.change.sign);
+  for (const item of applied) item.resolve(published);
+}
+
+/**
+ * PUT /api/publish/:prefix/:distribution (re-publish a local repo, or switch snapshots) and
+ * POST .../update (apply the staged sources). Validated now, so a bad request fails at once
+ * and alone; then queued.
+ */
+export function updatePublish(ctx: Context, prefixParam: string, distribution: string, body: Record<string, unknown>, applyStaged = false): Promise<PublishRecord> {
+  const prefix = publishPrefix(prefixParam);
+  const rec = getPublish(ctx, prefix, distribution);
+  const change = parseChange(ctx, rec, body, applyStaged);
+  return queueOf(ctx).submit(publishId(prefix, distribution), change);
 }
 
 /** DELETE /api/publish/:prefix/:distribution. */
 export async function dropPublish(ctx: Context, prefixParam: string, distribution: string): Promise<void> {
   const prefix = publishPrefix(prefixParam);
+  queueOf(ctx).barrier(publishId(prefix, distribution));
   await ctx.publishLocks.run(publishId(prefix, distribution), async () => {
     getPublish(ctx, prefix, distribution);
     await ctx.publisher.unpublish({ prefix, distribution });

@@ -1,14 +1,15 @@
 // Snapshots: immutable package lists taken from a repo (or merged from other snapshots).
 
 import { compareVersions } from '../../deb/version.js';
-import type { SnapshotRecord } from '../storage/store.js';
+import { identity, type PackageRecord, type SnapshotRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { objectName } from './names.js';
+import { recordsOf } from './packages.js';
 import { getRepo } from './repos.js';
 
 export function snapshotJson(s: SnapshotRecord): Record<string, unknown> {
-  return { Name: s.name, CreatedAt: s.createdAt, Description: s.description, Origin: '', NotAutomatic: '', ButAutomaticUpgrades: '' };
+  return { Name: s.name, CreatedAt: s.createdAt, SourceKind: s.sourceKind, Description: s.description, Origin: '', NotAutomatic: '', ButAutomaticUpgrades: '' };
 }
 
 export function getSnapshot(ctx: Context, name: string): SnapshotRecord {
@@ -17,7 +18,7 @@ export function getSnapshot(ctx: Context, name: string): SnapshotRecord {
   return s;
 }
 
-async function save(ctx: Context, snap: SnapshotRecord): Promise<SnapshotRecord> {
+export async function save(ctx: Context, snap: SnapshotRecord): Promise<SnapshotRecord> {
   return ctx.writes.run(async () => {
     if (ctx.store.snapshots.has(snap.name)) throw conflict(`snapshot with name ${snap.name} already exists`);
     await ctx.store.commit([{ op: 'snap', snap }]);
@@ -45,29 +46,62 @@ export async function snapshotFromRefs(ctx: Context, body: Record<string, unknow
   return save(ctx, { name, description, createdAt: new Date().toISOString(), sourceKind: 'snapshot', sources, packages: [...new Set(refs)].sort() });
 }
 
-/** POST /api/snapshots/merge: later sources win per name/arch (aptly's default "latest"). */
-export async function mergeSnapshots(ctx: Context, body: Record<string, unknown>, latest: boolean): Promise<SnapshotRecord> {
-  const name = objectName(body.Destination, 'snapshot');
-  const sources = Array.isArray(body.Sources) ? (body.Sources as unknown[]).map(String) : [];
-  if (sources.length === 0) throw badRequest('Sources must name at least one snapshot');
-  const chosen = new Map<string, string>();
-  for (const s of sources) {
-    for (const k of getSnapshot(ctx, s).packages) {
-      const p = ctx.store.packages.get(k);
-      if (!p) continue;
-      const id = `${p.name} ${p.architecture}`;
-      const prev = chosen.get(id);
-      const prevRec = prev ? ctx.store.packages.get(prev) : undefined;
-      if (!prevRec || !latest || compareVersions(p.version, prevRec.version) > 0) chosen.set(id, k);
+export type MergeMode = 'override' | 'no-remove' | 'latest';
+
+/** aptly's merge query flags: latest=1 and no-remove=1 exclude each other. */
+export function mergeMode(latest: boolean, noRemove: boolean): MergeMode {
+  if (latest && noRemove) throw badRequest('no-remove and latest are mutually exclusive');
+  return latest ? 'latest' : noRemove ? 'no-remove' : 'override';
+}
+
+/**
+ * aptly's RefList.Merge from left to right: by default a later source replaces every version
+ * of a name/architecture the earlier ones had; "no-remove" keeps them all; "latest" keeps the
+ * union, then only the newest version of each name/architecture. The same name, version and
+ * architecture with different files: the later source wins in every mode.
+ */
+export function mergePackageLists(ctx: Context, lists: string[][], mode: MergeMode): string[] {
+  const byIdentity = new Map<string, string>(); // "name version arch" → key
+  for (const [i, keys] of lists.entries()) {
+    const incoming = recordsOf(ctx.store, keys);
+    if (i > 0 && mode === 'override') {
+      const replaced = new Set(incoming.map((p) => `${p.name} ${p.architecture}`));
+      for (const [id, k] of byIdentity) {
+        const p = ctx.store.packages.get(k)!;
+        if (replaced.has(`${p.name} ${p.architecture}`)) byIdentity.delete(id);
+      }
     }
+    for (const p of incoming) byIdentity.set(identity(p), p.key);
   }
+  let keys = [...byIdentity.values()];
+  if (mode === 'latest') {
+    const newest = new Map<string, PackageRecord>();
+    for (const p of recordsOf(ctx.store, keys)) {
+      const id = `${p.name} ${p.architecture}`;
+      const prev = newest.get(id);
+      if (!prev || compareVersions(p.version, prev.version) > 0) newest.set(id, p);
+    }
+    keys = [...newest.values()].map((p) => p.key);
+  }
+  return keys.sort();
+}
+
+/** POST /api/snapshots/:name/merge (and the older POST /api/snapshots/merge with Destination). */
+export async function mergeSnapshots(ctx: Context, name: string, body: Record<string, unknown>, mode: MergeMode): Promise<SnapshotRecord> {
+  objectName(name, 'snapshot');
+  if (body.Sources !== undefined && (!Array.isArray(body.Sources) || body.Sources.some((s) => typeof s !== 'string'))) {
+    throw badRequest('Sources must be a list of snapshot names');
+  }
+  const sources = (body.Sources ?? []) as string[];
+  if (sources.length === 0) throw badRequest('At least one source snapshot is required');
+  const lists = sources.map((s) => getSnapshot(ctx, s).packages);
   return save(ctx, {
     name,
     description: `Merged from sources: ${sources.map((s) => `'${s}'`).join(', ')}`,
     createdAt: new Date().toISOString(),
     sourceKind: 'snapshot',
     sources,
-    packages: [...chosen.values()].sort(),
+    packages: mergePackageLists(ctx, lists, mode),
   });
 }
 

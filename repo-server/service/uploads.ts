@@ -4,7 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { forEachLimit, fsyncDir, tempName } from '../storage/atomic.js';
 import { ApiError, notFound } from './errors.js';
@@ -27,14 +27,18 @@ export class Uploads {
     await mkdir(this.path(dir), { recursive: true });
     const tmp = tempName(target);
     try {
+      // Past the limit the rest is read and dropped rather than the connection cut, so the
+      // client (still sending) gets to read the 413.
       let size = 0;
-      body.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) body.destroy(new ApiError(413, `upload exceeds the limit of ${limit} bytes`));
+      const guard = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          done(null, size > limit ? undefined : chunk);
+        },
       });
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+      await pipeline(body, guard, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
       // multipart parsers mark a cut-off stream as truncated instead of failing it
-      if ((body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
+      if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
       return { tmp, name: file };
     } catch (err) {
       await unlink(tmp).catch(() => undefined);

@@ -71,6 +71,10 @@ export interface PublishRecord {
   /** Publish generation and its Release Date (strictly increasing). */
   generation: number;
   lastDate: number;
+  /** Architectures of the live generation (when none were fixed at creation). */
+  publishedArchitectures?: string[];
+  /** aptly 1.6's staged source list (/sources), applied by POST .../update. */
+  staged?: PublishSource[];
 }
 
 export type Op =

@@ -1,0 +1,137 @@
+// What a publish request may ask for, validated before anything is queued or stored, and how
+// an update changes a published distribution's record.
+
+import type { PublishRecord, PublishSource } from '../storage/store.js';
+import type { Context } from './context.js';
+import { badRequest } from './errors.js';
+import { componentName } from './names.js';
+import { getRepo } from './repos.js';
+import { getSnapshot } from './snapshots.js';
+
+export const text = (v: unknown, field: string, fallback = ''): string => {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'string') throw badRequest(`${field} must be a string`);
+  return v;
+};
+
+export const optionalFlag = (v: unknown, field: string): boolean | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw badRequest(`${field} must be true or false`);
+  return v;
+};
+
+/**
+ * Release's Signed-By: apt (debReleaseIndex::Load) accepts only 40-hex-digit fingerprints and
+ * fails `apt-get update` on anything else, so anything else is refused here.
+ */
+export function signedBy(v: unknown): string {
+  const value = text(v, 'SignedBy').trim();
+  if (value === '') return '';
+  const fingerprints = value.split(/[\s,]+/).filter(Boolean);
+  for (const f of fingerprints) {
+    if (!/^[0-9A-Fa-f]{40}$/.test(f)) throw badRequest(`SignedBy: '${f}' is not a 40-hex-digit OpenPGP fingerprint (apt rejects a Release file with anything else)`);
+  }
+  // Upper case, as apt compares them.
+  return fingerprints.map((f) => f.toUpperCase()).join(',');
+}
+
+/** Signing.Skip: publish without InRelease/Release.gpg. */
+export function signingSkipped(body: Record<string, unknown>): boolean {
+  const signing = body.Signing;
+  if (signing === undefined || signing === null) return false;
+  if (typeof signing !== 'object' || Array.isArray(signing)) throw badRequest('Signing must be an object');
+  return (signing as Record<string, unknown>).Skip === true;
+}
+
+/** Throws 404 unless the repo (local) or snapshot exists. */
+export function checkSource(ctx: Context, kind: PublishRecord['sourceKind'], name: string): void {
+  if (kind === 'local') getRepo(ctx, name);
+  else getSnapshot(ctx, name);
+}
+
+/** One {Component, Name} object of a Sources/Snapshots list or a /sources request. */
+export function parseSource(ctx: Context, kind: PublishRecord['sourceKind'], raw: unknown, field: string, fallbackComponent: (name: string) => string): PublishSource {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`${field} must be {"Component": ..., "Name": ...}`);
+  const o = raw as Record<string, unknown>;
+  const name = text(o.Name, `${field}.Name`);
+  if (name === '') throw badRequest(`${field}.Name is required`);
+  checkSource(ctx, kind, name);
+  const component = componentName(text(o.Component, `${field}.Component`) || fallbackComponent(name));
+  return { component, name };
+}
+
+export function parseSources(ctx: Context, kind: PublishRecord['sourceKind'], raw: unknown, field: string, fallbackComponent: (name: string) => string): PublishSource[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw badRequest(`${field} must list at least one {Component, Name}`);
+  const seen = new Set<string>();
+  return raw.map((s: unknown) => {
+    const source = parseSource(ctx, kind, s, `${field}[]`, fallbackComponent);
+    if (seen.has(source.component)) throw badRequest(`component ${source.component} is listed twice`);
+    seen.add(source.component);
+    return source;
+  });
+}
+
+export const byComponent = (a: PublishSource, b: PublishSource): number => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0);
+
+/** One queued update of a published distribution (PUT .../:distribution or POST .../update). */
+export interface PublishChange {
+  /** Components switched to other snapshots. */
+  switches: PublishSource[];
+  /** Replace the sources with the staged list, if one exists. */
+  applyStaged: boolean;
+  acquireByHash?: boolean;
+  skipContents?: boolean;
+  multiDist?: boolean;
+  signedBy?: string;
+  sign: boolean;
+}
+
+/** Validates an update body against the current record (before it is queued). */
+export function parseChange(ctx: Context, rec: PublishRecord, body: Record<string, unknown>, applyStaged: boolean): PublishChange {
+  const change: PublishChange = { switches: [], applyStaged, sign: !signingSkipped(body) };
+  if (body.Snapshots !== undefined && body.Snapshots !== null && !(Array.isArray(body.Snapshots) && body.Snapshots.length === 0)) {
+    if (applyStaged) throw badRequest('Snapshots is not a field of POST .../update; stage sources with .../sources');
+    if (rec.sourceKind === 'local') throw badRequest("snapshots shouldn't be given when updating local repo");
+    change.switches = parseSources(ctx, 'snapshot', body.Snapshots, 'Snapshots', () => 'main');
+    for (const s of change.switches) {
+      if (!rec.sources.some((c) => c.component === s.component)) throw badRequest(`component ${s.component} is not in this publish`);
+    }
+  }
+  for (const k of ['ForceOverwrite', 'SkipCleanup', 'SkipBz2'] as const) optionalFlag(body[k], k);
+  const acquireByHash = optionalFlag(body.AcquireByHash, 'AcquireByHash');
+  const skipContents = optionalFlag(body.SkipContents, 'SkipContents');
+  const multiDist = optionalFlag(body.MultiDist, 'MultiDist');
+  if (acquireByHash !== undefined) change.acquireByHash = acquireByHash;
+  if (skipContents !== undefined) change.skipContents = skipContents;
+  if (multiDist !== undefined) change.multiDist = multiDist;
+  if (body.SignedBy !== undefined && body.SignedBy !== null) change.signedBy = signedBy(body.SignedBy);
+  return change;
+}
+
+/**
+ * The record after a change. Sources are checked again: a snapshot or repo may have gone
+ * while the change queued (that request then fails alone).
+ */
+export function applyChange(ctx: Context, rec: PublishRecord, change: PublishChange): PublishRecord {
+  const next: PublishRecord = { ...rec };
+  if (change.switches.length > 0) {
+    const sources = new Map(rec.sources.map((s) => [s.component, s] as const));
+    for (const s of change.switches) {
+      getSnapshot(ctx, s.name);
+      if (!sources.has(s.component)) throw badRequest(`component ${s.component} is not in this publish`);
+      sources.set(s.component, s);
+    }
+    next.sources = [...sources.values()];
+  }
+  if (change.applyStaged && rec.staged) {
+    if (rec.staged.length === 0) throw badRequest('the staged source list is empty: a distribution needs at least one component');
+    for (const s of rec.staged) checkSource(ctx, rec.sourceKind, s.name);
+    next.sources = [...rec.staged].sort(byComponent);
+    delete next.staged;
+  }
+  if (change.acquireByHash !== undefined) next.acquireByHash = change.acquireByHash;
+  if (change.skipContents !== undefined) next.skipContents = change.skipContents;
+  if (change.multiDist !== undefined) next.multiDist = change.multiDist;
+  if (change.signedBy !== undefined) next.signedBy = change.signedBy;
+  return next;
+}
