@@ -47,8 +47,9 @@ async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; det
 
 export async function checkGate(s: ServiceRecord, color: Color, minHealthy: number | undefined, opts: GateOptions): Promise<GateResult> {
   const members = s.units.filter((u) => u.color === color);
-  const aliveCount = members.filter((u) => opts.alive(u)).length;
-  const required = minHealthy ?? s.minHealthy ?? Math.max(1, aliveCount);
+  // "All registered": a unit whose lease ran out without deregistering is unknown, and unknown
+  // counts as unhealthy; a unit that deregistered cleanly is no longer a member.
+  const required = minHealthy ?? s.minHealthy ?? Math.max(1, members.length);
   const units = await Promise.all(
     members.map(async (u): Promise<GateUnit> => {
       const alive = opts.alive(u);

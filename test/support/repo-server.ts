@@ -17,10 +17,10 @@ export class TestRepoServer {
     readonly url: string,
   ) {}
 
-  static async start(config: ServerOverrides = {}, dataDir?: string): Promise<TestRepoServer> {
+  static async start(config: ServerOverrides = {}, dataDir?: string, port = 0): Promise<TestRepoServer> {
     const dir = dataDir ?? (await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-repo-')));
     const server = await createRepoServer({ dataDir: dir, adminToken: TEST_TOKEN, nodeTokens: [TEST_NODE_TOKEN], logger: false, keepSeconds: 0, ...config });
-    const address = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = await server.app.listen({ host: '127.0.0.1', port });
     return new TestRepoServer(server, dir, address);
   }
 
