@@ -144,7 +144,8 @@ export function startLoad(opts: LoadOptions): LoadRun {
         if (wait > 0) await sleep(wait);
         if (stopping || now() >= deadline) break;
         next += intervalMs;
-        const slow = slowEvery > 0 && n % slowEvery === 0;
+        // Offset by client so slow requests are spread over time, not all clients at once.
+        const slow = slowEvery > 0 && (n + id) % slowEvery === 0;
         const at = now();
         try {
           const r = await request(base, slow ? slowPath : path, agent, keepalive, opts);

@@ -42,6 +42,8 @@ export class NginxError extends Error {}
 const START_TIMEOUT_MS = 10_000;
 const TEST_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
+/** Longer than nginx's 500 ms between bind() retries during a reload. */
+const REFUSAL_QUIET_MS = 1000;
 
 export class NginxAdapter implements LbAdapter {
   readonly name = 'nginx' as const;
@@ -189,6 +191,8 @@ export class NginxAdapter implements LbAdapter {
     const deadline = performance.now() + drainMs;
     let newWorkers: number[] = [];
     let remaining = oldWorkers;
+    let logSize = logStart;
+    let logQuietSince = performance.now();
     while (performance.now() < deadline) {
       await sleep(POLL_MS);
       if ((await livePid(this.pidFile)) !== master) throw new NginxError(`nginx master ${master} exited during the reload: ${await this.logSince(logStart)}`);
@@ -196,11 +200,21 @@ export class NginxAdapter implements LbAdapter {
       const alive = await Promise.all(remaining.map(async (p) => ((await isLiveChild(p, master)) ? p : undefined)));
       remaining = alive.filter((p): p is number => p !== undefined);
       if (newWorkers.length > 0 && remaining.length === 0) return { oldWorkers, newWorkers };
-      if (newWorkers.length === 0) {
-        // A config that passed `nginx -t` can still fail in the master (a listen address taken
-        // meanwhile): it logs [emerg] and keeps the old workers.
-        const refused = (await this.logSince(logStart)).split('\n').filter((l) => l.includes(`[emerg] ${master}#`));
-        if (refused.length > 0) throw new NginxReloadRefused(`nginx kept its old config: ${refused.map((l) => l.replace(/^.*?\[emerg\] \d+#\d+: /, '')).join(' | ')}`);
+      if (newWorkers.length > 0) continue;
+      // A config that passed `nginx -t` can still fail in the master (a listen address taken
+      // meanwhile): it logs [emerg] and keeps the old workers. An address in use is retried
+      // (5 tries, 500 ms apart) before "still could not bind()", so an [emerg] counts as the
+      // verdict only once the log has been quiet for longer than that interval.
+      const size = await stat(this.errorLog).then((st) => st.size).catch(() => logSize);
+      if (size !== logSize) {
+        logSize = size;
+        logQuietSince = performance.now();
+      }
+      const emerg = (await this.logSince(logStart)).split('\n').filter((l) => l.includes(`[emerg] ${master}#`));
+      const final = emerg.some((l) => l.includes('still could not bind')) || performance.now() - logQuietSince > REFUSAL_QUIET_MS;
+      if (emerg.length > 0 && final) {
+        const reasons = [...new Set(emerg.map((l) => l.replace(/^.*?\[emerg\] \d+#\d+: /, '')))];
+        throw new NginxReloadRefused(`nginx kept its old config: ${reasons.join(' | ')}`);
       }
     }
     throw new NginxError(
@@ -233,7 +247,9 @@ export class NginxAdapter implements LbAdapter {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGQUIT');
-      await Promise.race([exited, sleep((this.tuning.workerShutdownTimeoutS + 5) * 1000)]);
+      const bound = new AbortController();
+      await Promise.race([exited, sleep((this.tuning.workerShutdownTimeoutS + 5) * 1000, undefined, { signal: bound.signal }).catch(() => undefined)]);
+      bound.abort(); // the bound's timer must not keep the process alive
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       return;
     }
