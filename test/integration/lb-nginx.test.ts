@@ -26,20 +26,28 @@ interface Unit {
   color: Color;
   port: number;
   server: http.Server;
+  /** When set, every request is answered with this status (a unit going away). */
+  failWith?: number;
 }
 
 /** A unit: answers with its color and the path it got; /slow takes SLOW_MS. */
 async function startUnit(name: string, color: Color): Promise<Unit> {
-  const server = http.createServer((req, res) => {
+  const unit: Unit = { name, color, port: 0, server: http.createServer((req, res) => {
+    if (unit.failWith !== undefined) {
+      res.writeHead(unit.failWith, { 'x-color': color, 'x-unit': name });
+      res.end();
+      return;
+    }
     const reply = (): void => {
       res.writeHead(200, { 'x-color': color, 'x-unit': name, 'x-path': req.url ?? '' });
       res.end(`${color} ${name}\n`);
     };
     if (req.url === '/slow') setTimeout(reply, SLOW_MS);
     else reply();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { name, color, port: (server.address() as AddressInfo).port, server };
+  }) };
+  await new Promise<void>((r) => unit.server.listen(0, '127.0.0.1', r));
+  unit.port = (unit.server.address() as AddressInfo).port;
+  return unit;
 }
 
 async function freePort(): Promise<number> {
@@ -99,7 +107,7 @@ test.after(async () => {
   const master = lb ? await livePid(lb.pidFile) : undefined;
   await lb?.close();
   if (master !== undefined) assert.is(await livePid(lb.pidFile), undefined, 'close() stopped the managed nginx');
-  await Promise.all(units.map((u) => new Promise((r) => u.server.close(r))));
+  await Promise.all(units.map((u) => new Promise((r) => (u.server.listening ? u.server.close(r) : r(undefined)))));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -261,6 +269,18 @@ test(`${SWAPS} swaps under load, client keep-alive off: no request fails`, async
   lb = await NginxAdapter.open({ runDir: dir, manage: true, tuning: { workerProcesses: 2, workerShutdownTimeoutS: 10, clientKeepaliveTimeoutS: 0 }, drainTimeoutMs: 15_000 });
   const { failed } = await measureSwaps('client keep-alive off');
   assert.is(failed.length, 0, `failed: ${failed.map((x) => x.error ?? x.status).join(', ')}`);
+});
+
+test('units of the active color answering 503 or refusing connections: GETs go on to the other unit (proxy_next_upstream)', async () => {
+  await lb.apply(state('green'));
+  const g1 = units.find((u) => u.name === 'g1')!;
+  g1.failWith = 503;
+  const answers = await Promise.all(Array.from({ length: 20 }, () => get(port, '/')));
+  assert.equal([...new Set(answers.map((a) => `${a.status} ${a.color}`))], ['200 green']);
+  g1.server.closeAllConnections();
+  await new Promise((r) => g1.server.close(r));
+  const again = await Promise.all(Array.from({ length: 20 }, () => get(port, '/')));
+  assert.equal([...new Set(again.map((a) => `${a.status} ${a.color}`))], ['200 green']);
 });
 
 test.run();
