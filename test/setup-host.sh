@@ -25,6 +25,9 @@ have packer || need+=(packer)
 have ansible-playbook || need+=(ansible-core)
 [ -f /usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/connection/chroot.py ] || need+=(ansible)
 have ansible-lint || need+=(ansible-lint)
+# lb-nginx test: a real nginx (run on 127.0.0.1 from a temp dir, never /etc/nginx); wrk for LB load checks
+have nginx || need+=(nginx)
+have wrk || need+=(wrk)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
