@@ -15,9 +15,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Suite } from '../support/fleet-node.js';
+import { startBackend, type Backend } from '../support/color-backends.js';
 import { execCollect, ImageRoot } from '../support/image-root.js';
 import { Project, REPO_ROOT } from '../support/project.js';
 import { TestRepoServer } from '../support/repo-server.js';
+import { runtimeCommand } from '../../repo-server/colors/lb/haproxy-runtime.js';
 
 const ANSIBLE_DIR = join(REPO_ROOT, 'ansible');
 const PACKER_DIR = join(REPO_ROOT, 'packer');
@@ -135,14 +137,15 @@ interface PlaybookRun {
  * ansible-playbook against one chroot (or localhost) with the json stdout callback; throws
  * with the failed tasks unless every host finished without failures.
  */
-async function playbook(work: string, file: string, host: string, vars: Record<string, unknown>): Promise<PlaybookRun> {
+async function playbook(work: string, file: string, host: string, vars: Record<string, unknown>, groups: string[] = []): Promise<PlaybookRun> {
   const inventory = join(work, `inventory-${Math.random().toString(36).slice(2, 8)}.json`);
   const hostVars =
     host === 'localhost'
       ? { ansible_connection: 'local', ansible_python_interpreter: '/usr/bin/python3' }
       : // Root already; become would need sudo inside the image.
         { ansible_connection: 'community.general.chroot', ansible_python_interpreter: '/usr/bin/python3', ansible_become: false };
-  await writeFile(inventory, JSON.stringify({ all: { hosts: { [host]: hostVars } } }));
+  const children = Object.fromEntries(groups.map((g) => [g, { hosts: { [host]: {} } }]));
+  await writeFile(inventory, JSON.stringify({ all: { hosts: { [host]: hostVars }, children } }));
   const varsFile = join(work, `vars-${Math.random().toString(36).slice(2, 8)}.json`);
   await writeFile(varsFile, JSON.stringify(vars));
   const r = await execCollect(['ansible-playbook', '-i', inventory, '-e', `@${varsFile}`, join(ANSIBLE_DIR, file)], {
@@ -410,6 +413,79 @@ test('bookworm: foundation bake configures the repo only; boot.yml installs the 
     assert.is(again.changed, 0, `second boot.yml changed: ${again.changedTasks.join(', ')}`);
   } finally {
     await teardown(f, image);
+  }
+});
+
+test('bookworm: fleet.yml seeds HAProxy for the repo server (idempotent); the server drives it unmanaged: units register, a swap moves traffic to green', async () => {
+  const work = await scratch('debpkg-lb-');
+  let image: ImageRoot | undefined;
+  let server: TestRepoServer | undefined;
+  const backends: Backend[] = [];
+  try {
+    image = await ImageRoot.create('bookworm');
+    // Paths that name the same file inside the root and on the host (inside, <root> links to
+    // /), so HAProxy in the root and the repo server on the host share config and socket.
+    await image.run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && ln -s / "$1"', 'sh', image.root]);
+    const lb = {
+      debpkg_lb_config: `${image.root}/etc/haproxy/debpkg.cfg`,
+      debpkg_lb_socket: `${image.root}/run/haproxy/admin.sock`,
+      debpkg_lb_dir: `${image.root}/var/lib/debpkg/lb/haproxy`,
+      debpkg_lb_start: false,
+    };
+    const first = await playbook(work, 'fleet.yml', image.root, lb, ['debpkg_lb']);
+    assert.ok(first.changedTasks.some((t) => t.endsWith('Seed the HAProxy config the repo server owns')), first.changedTasks.join(', '));
+    const second = await playbook(work, 'fleet.yml', image.root, lb, ['debpkg_lb']);
+    assert.is(second.changed, 0, `second run changed: ${second.changedTasks.join(', ')}`);
+    assert.match((await image.readFile('/etc/default/haproxy')) ?? '', new RegExp(`^CONFIG="${lb.debpkg_lb_config}"$`, 'm'));
+
+    // HAProxy as Debian's unit starts it (tmpfiles creates /run/haproxy at boot).
+    await image.run(['mkdir', '-p', '/run/haproxy']);
+    const haproxy = image.start(['haproxy', '-W', '-db', '-f', lb.debpkg_lb_config]);
+    let level = '';
+    for (let i = 0; i < 100 && level === ''; i++) {
+      level = (await runtimeCommand(lb.debpkg_lb_socket, 'show cli level', 500).catch(() => '')).trim();
+      if (level === '') await sleep(100);
+    }
+    assert.is(level, 'admin', 'the runtime API socket has the admin level swaps need');
+
+    // The repo server as the role's comment runs it: --no-lb-manage with the role's paths.
+    server = await TestRepoServer.start({
+      nodeTokens: [NODE_TOKEN],
+      color: {
+        lb: { adapter: 'haproxy', manage: false, configFile: lb.debpkg_lb_config, socket: lb.debpkg_lb_socket, dir: lb.debpkg_lb_dir, reloadCommand: ['kill', '-USR2', String(haproxy.pid)] },
+      },
+    });
+    backends.push(await startBackend('b1', 'blue', '127.0.0.1'), await startBackend('g1', 'green', '127.0.0.1'));
+    const port = await freePort();
+    const svc = await server.api('PUT', '/api/services/web', { Listen: `127.0.0.1:${port}`, PreviewAllow: ['127.0.0.1/32'] });
+    assert.is(svc.status, 200, svc.text);
+    for (const b of backends) {
+      const r = await server.api('PUT', `/api/units/web/${b.node}`, { Address: b.address, Port: b.port, Color: b.color, Version: '1.0-1', Package: 'web', Health: 'healthy' }, NODE_TOKEN);
+      assert.is(r.status, 200, r.text);
+    }
+    const colorAt = async (): Promise<string> => {
+      const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+      return res?.headers.get('x-color') ?? `none (${res?.status ?? 'no answer'})`;
+    };
+    const waitFor = async (color: string): Promise<string> => {
+      let seen = '';
+      for (let i = 0; i < 50 && seen !== color; i++) {
+        seen = await colorAt();
+        if (seen !== color) await sleep(100);
+      }
+      return seen;
+    };
+    assert.is(await waitFor('blue'), 'blue', 'the first color to register takes the traffic');
+    const swap = await server.api('POST', '/api/services/web/swap', { To: 'green' });
+    assert.is(swap.status, 200, swap.text);
+    assert.is(await waitFor('green'), 'green', 'traffic follows the swap');
+    for (let i = 0; i < 5; i++) assert.is(await colorAt(), 'green');
+    assert.match((await readFile(lb.debpkg_lb_config, 'utf8')), /^backend web$/m, 'the repo server owns the seeded config now');
+  } finally {
+    await server?.stop();
+    await Promise.all(backends.map((b) => b.close()));
+    await image?.destroy();
+    await rm(work, { recursive: true, force: true });
   }
 });
 

@@ -150,8 +150,13 @@ export class ImageRoot {
 
   /** Stop what start() left running, then remove the root (nothing is ever mounted inside). */
   async destroy(): Promise<void> {
-    for (const child of this.children) child.kill('SIGKILL');
-    await Promise.all([...this.children].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
+    // SIGTERM first: an haproxy master takes its workers down with it, an agent deregisters.
+    const running = [...this.children];
+    const exits = running.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))));
+    for (const child of running) child.kill('SIGTERM');
+    const killer = setTimeout(() => running.forEach((c) => c.kill('SIGKILL')), 3000);
+    await Promise.all(exits);
+    clearTimeout(killer);
     await fs.rm(this.dir, { recursive: true, force: true });
     live.delete(this.dir);
   }
