@@ -95,6 +95,8 @@ build {
     playbook_dir    = local.ansible_dir
     command         = "sudo ANSIBLE_FORCE_COLOR=0 PYTHONUNBUFFERED=1 ansible-playbook"
     extra_arguments = ["--extra-vars", "@/root/debpkg-bake-vars.json"]
+    # ansible.cfg in ansible/ applies: Packer runs ansible-playbook from the staging directory.
+    clean_staging_directory = true
   }
 
   # A lean, identity-free image: no Ansible (unless kept), no apt lists, cloud-init runs again
@@ -104,7 +106,7 @@ build {
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
     inline = [
       "set -eu",
-      "rm -f /root/debpkg-bake-vars.json",
+      "rm -rf /root/debpkg-bake-vars.json /root/.ansible",
       "if [ \"$KEEP_ANSIBLE\" != true ]; then DEBIAN_FRONTEND=noninteractive apt-get purge -y -q --autoremove ansible-core; fi",
       "apt-get clean",
       "rm -rf /var/lib/apt/lists/*",
