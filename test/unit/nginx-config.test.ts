@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LbServer, LbService, LbState } from '../../repo-server/colors/lb/adapter.js';
 import { DEFAULT_TUNING, NginxConfigError, renderNginx, upstreamNames } from '../../repo-server/colors/lb/nginx-config.js';
+import { defaultNginxBin } from '../../repo-server/colors/lb/nginx.js';
 
 const RUN = '/run/debpkg-lb';
 
@@ -150,7 +151,7 @@ test('real nginx -t accepts what is rendered (weights, zero weights, IPv6, empty
     const file = join(dir, 'nginx.conf');
     mkdirSync(join(dir, 'temp')); // the adapter creates it; nginx makes only the last level
     writeFileSync(file, renderNginx(state, { runDir: dir }, { ...DEFAULT_TUNING, workerProcesses: 1 }));
-    const r = spawnSync('nginx', ['-t', '-q', '-p', `${dir}/`, '-e', join(dir, 'error.log'), '-c', file], { encoding: 'utf8' });
+    const r = spawnSync(defaultNginxBin(), ['-t', '-q', '-p', `${dir}/`, '-e', join(dir, 'error.log'), '-c', file], { encoding: 'utf8' });
     assert.is(r.error, undefined, 'nginx must be installed (test/setup-host.sh)');
     assert.is(r.status, 0, r.stderr);
   } finally {

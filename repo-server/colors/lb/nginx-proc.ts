@@ -19,13 +19,19 @@ export async function procStat(pid: number): Promise<ProcStat | undefined> {
   return { pid, state: rest[0] ?? '?', ppid: Number(rest[1]) };
 }
 
-/** The pid in nginx's pid file when that process is alive, else undefined. */
+/**
+ * The pid in nginx's pid file when that process is alive and is an nginx master, else undefined.
+ * A stale pid file may name a recycled pid: SIGHUP to an unrelated process would end it.
+ */
 export async function livePid(pidFile: string): Promise<number | undefined> {
   const text = await readFile(pidFile, 'utf8').catch(() => undefined);
   const pid = text === undefined ? NaN : Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
   const st = await procStat(pid);
-  return st && st.state !== 'Z' ? pid : undefined;
+  if (!st || st.state === 'Z') return undefined;
+  // nginx rewrites its argv to "nginx: master process <command line>".
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.startsWith('nginx: master process') ? pid : undefined;
 }
 
 /** Whether `pid` is a live (not zombie) child of `parent`; a reused pid is not. */

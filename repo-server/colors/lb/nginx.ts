@@ -4,6 +4,7 @@
 // can no request reach the old config any more, so only then does apply() resolve.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,7 +65,7 @@ export class NginxAdapter implements LbAdapter {
     this.pidFile = join(opts.runDir, 'nginx.pid');
     this.errorLog = join(opts.runDir, 'error.log');
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
-    this.bin = opts.bin ?? 'nginx';
+    this.bin = opts.bin ?? defaultNginxBin();
   }
 
   /** A managed adapter starts nginx with `initial` (or adopts the master its pid file names). */
@@ -260,6 +261,11 @@ export class NginxAdapter implements LbAdapter {
     const deadline = Date.now() + (this.tuning.workerShutdownTimeoutS + 5) * 1000;
     while (Date.now() < deadline && (await livePid(this.pidFile)) === pid) await sleep(50);
   }
+}
+
+/** Debian's nginx is /usr/sbin/nginx, which is not on an ordinary user's PATH. */
+export function defaultNginxBin(): string {
+  return existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
 /** The master rejected the new config at reload time and still runs the old one. */
