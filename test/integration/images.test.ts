@@ -313,6 +313,8 @@ async function bootAndRegister(f: Fixture, image: ImageRoot): Promise<void> {
   assert.is(unit.Address, '127.0.0.1');
   assert.is(unit.Port, f.port);
   assert.ok(unit.Alive);
+  // The detector behind "no process inside the image after the bake" sees the agent now.
+  assert.ok((await image.processesInside()).includes(agent.pid ?? -1), 'processesInside() finds the running agent');
 
   // A machine that shuts down deregisters (the agent's SIGTERM path).
   const exited = new Promise((r) => agent.once('exit', r));
