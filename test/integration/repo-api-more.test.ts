@@ -9,6 +9,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPackage } from '../../build/builder.js';
 import { parseSpec } from '../../build/spec.js';
+import { FleetNode, SUITES, type Suite } from '../support/fleet-node.js';
 import { Project } from '../support/project.js';
 import { TestRepoServer } from '../support/repo-server.js';
 
@@ -464,5 +465,85 @@ test('queued concurrent publish updates all succeed, fold into few publishes, th
     assert.match(await fetchText(`${s.url}/qs/dists/snap/Release`), /^Components: main$/m);
   });
 });
+
+// ---- what apt makes of it, on bookworm (apt 2.6, gpgv) and trixie (apt 3.0, sqv)
+
+/** A package whose program prints `message` (builds of one version may differ in it). */
+async function demoDeb(p: Project, version: string, message: string): Promise<string> {
+  const bin = `bin/demo-${Math.random().toString(36).slice(2, 8)}`;
+  await p.write(bin, { content: `#!/bin/sh\necho "${message}"\n`, mode: 0o755 });
+  const yaml = `name: repo-demo\nversion: "${version}"\nrelease: "1"\narch: all\nmaintainer: Apt Tester <apt@example.org>\ndescription: repo demo\ncontents:\n  - { src: ${bin}, dst: /usr/bin/repo-demo }\n`;
+  const loaded = parseSpec(yaml, 'debpkg.yaml', { SOURCE_DATE_EPOCH: '1700000000' }, { baseDir: p.dir, mtime: 1700000000 });
+  return (await buildPackage(loaded, { outputDir: p.path(`out/${Math.random().toString(36).slice(2, 10)}`), env: { SOURCE_DATE_EPOCH: '1700000000' } })).path;
+}
+
+async function useDistribution(node: FleetNode, s: TestRepoServer, path: string): Promise<void> {
+  await node.run(['/usr/lib/apt/apt-helper', 'download-file', `${s.url}/${path}.sources`, '/etc/apt/sources.list.d/debpkg.sources']);
+}
+const aptGet = (node: FleetNode, args: string[]) => node.run(['apt-get', '-q', '-y', ...args], { allowFail: true });
+const clean = (r: { code: number; stdout: string; stderr: string }, what: string): void => {
+  assert.is(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+  assert.not.match(r.stdout + r.stderr, /^(W|E): /m, `${what}: ${r.stdout}${r.stderr}`);
+};
+
+function aptTest(suite: Suite): void {
+  test(`${suite}: MultiDist builds side by side, staged source switch + update, SignedBy pins the key in .sources`, async () => {
+    const p = await Project.create();
+    const s = await TestRepoServer.start();
+    const node = await FleetNode.create(suite);
+    try {
+      for (const r of ['stable-repo', 'testing-repo', 'next-repo']) await s.api('POST', '/api/repos', { Name: r });
+      await s.addPackages('stable-repo', [await demoDeb(p, '1.0', 'stable build')]);
+      await addRebuilds(s, 'testing-repo', [await demoDeb(p, '1.0', 'testing build')]);
+      await s.addPackages('next-repo', [await demoDeb(p, '1.1', 'next version')]);
+      const fpr = s.server.context.signer.fingerprint;
+      for (const [dist, repo] of [['stable', 'stable-repo'], ['testing', 'testing-repo']] as const) {
+        const r = await s.api('POST', '/api/publish/multi', { Sources: [{ Name: repo }], Distribution: dist, MultiDist: true, SignedBy: fpr });
+        assert.is(r.status, 201, r.text);
+      }
+
+      await node.run(['mkdir', '-p', '/etc/apt/keyrings']);
+      await node.run(['/usr/lib/apt/apt-helper', 'download-file', `${s.url}/keys/archive.asc`, '/etc/apt/keyrings/debpkg.asc']);
+      await useDistribution(node, s, 'multi/stable');
+      assert.match(await node.readFile('/etc/apt/sources.list.d/debpkg.sources'), new RegExp(`^Signed-By: /etc/apt/keyrings/debpkg\\.asc,${fpr}$`, 'm'));
+      clean(await aptGet(node, ['update']), 'update (stable)');
+      clean(await aptGet(node, ['install', 'repo-demo']), 'install (stable)');
+      assert.is((await node.run(['repo-demo'])).stdout, 'stable build\n');
+
+      // The same name/version/arch, another build: only MultiDist lets both be published.
+      await useDistribution(node, s, 'multi/testing');
+      clean(await aptGet(node, ['update']), 'update (testing)');
+      clean(await aptGet(node, ['install', '--reinstall', 'repo-demo']), 'reinstall (testing)');
+      assert.is((await node.run(['repo-demo'])).stdout, 'testing build\n');
+
+      // Switch stable's main component to another repo in the staged list, then publish it.
+      assert.is((await s.api('PUT', '/api/publish/multi/stable/sources/main', { Name: 'next-repo' })).status, 200);
+      const upd = await s.api('POST', '/api/publish/multi/stable/update', {});
+      assert.is(upd.status, 200, upd.text);
+      await useDistribution(node, s, 'multi/stable');
+      clean(await aptGet(node, ['update']), 'update after the source switch');
+      clean(await aptGet(node, ['install', '--only-upgrade', 'repo-demo']), 'upgrade after the source switch');
+      assert.is((await node.run(['repo-demo'])).stdout, 'next version\n');
+
+      // SignedBy naming another key: the node that follows the .sources refuses our Release.
+      assert.is((await s.api('PUT', '/api/publish/multi/stable', { SignedBy: 'AB'.repeat(20) })).status, 200);
+      await useDistribution(node, s, 'multi/stable');
+      const refused = await aptGet(node, ['update']);
+      // With index files from before, apt keeps them, warns and exits 0; the new Release is refused.
+      assert.match(refused.stdout + refused.stderr, /^Err:1 .* InRelease$/m, refused.stdout + refused.stderr);
+      assert.match(refused.stdout + refused.stderr, /No good signature from required signer|signatures couldn't be verified/, refused.stdout + refused.stderr);
+      assert.match(refused.stdout + refused.stderr, /The repository is not updated/, refused.stdout + refused.stderr);
+      assert.is((await s.api('PUT', '/api/publish/multi/stable', { SignedBy: fpr })).status, 200);
+      await useDistribution(node, s, 'multi/stable');
+      clean(await aptGet(node, ['update']), 'update with our key pinned again');
+    } finally {
+      await node.destroy();
+      await s.stop();
+      await p.destroy();
+    }
+  });
+}
+
+for (const suite of SUITES) aptTest(suite);
 
 test.run();
