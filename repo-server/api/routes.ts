@@ -53,6 +53,9 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   const uploads = new Uploads(ctx.uploadsDir);
 
   app.get('/api/version', async () => ({ Version: APTLY_API_VERSION, Server: 'debpkg' }));
+  // aptly 1.6's probes (behind the token unless reads are open; /api/version is always open).
+  app.get('/api/ready', async () => ({ Status: 'Aptly is ready' }));
+  app.get('/api/healthy', async () => ({ Status: 'Aptly is healthy' }));
 
   // ---- files (upload area)
   app.get('/api/files', async () => uploads.listDirs());
@@ -295,18 +298,24 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     await tasks.waitAll();
     return {};
   });
-  const task = (req: FastifyRequest) => tasks.get(Number((req.params as Params).id));
+  const task = (req: FastifyRequest, status = 404) => tasks.get(Number((req.params as Params).id), status);
   app.get('/api/tasks/:id', async (req) => tasks.json(task(req)));
   app.get('/api/tasks/:id/wait', async (req) => {
-    const t = task(req);
+    const t = task(req, 400);
     await t.done;
     return tasks.json(t);
   });
-  app.get('/api/tasks/:id/output', async (req) => task(req).output.join('\n'));
-  app.get('/api/tasks/:id/detail', async (req) => task(req).result?.value ?? {});
-  app.get('/api/tasks/:id/return_value', async (req) => task(req).result?.value ?? {});
-  app.delete('/api/tasks/:id', async (req) => {
-    tasks.delete(Number((req.params as Params).id));
-    return {};
-  });
+  // JSON bodies as aptly's: the output as one string, the return value as {Code, Value}.
+  app.get('/api/tasks/:id/output', async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(task(req).output.join('\n'))));
+  app.get('/api/tasks/:id/detail', async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(task(req).result?.detail ?? {})));
+  app.get('/api/tasks/:id/return_value', async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(tasks.returnValue(task(req)))));
+  app.delete('/api/tasks/:id', async (req) => tasks.json(tasks.delete(Number((req.params as Params).id))));
+  // aptly's self-test task: answers 418 with [1, 2, 3] (as a task with ?_async=true).
+  app.post('/api/tasks-dummy', async (req, reply) =>
+    respond(req, reply, tasks, 'Dummy task', async (out) => {
+      out('Dummy task started');
+      out('Dummy task finished');
+      return { code: 418, value: [1, 2, 3], detail: [1, 2, 3] };
+    }),
+  );
 }

@@ -8,6 +8,8 @@ export const TaskState = { idle: 0, running: 1, succeeded: 2, failed: 3 } as con
 export interface TaskResult {
   code: number;
   value: unknown;
+  /** What GET /api/tasks/:id/detail shows (aptly: progress counters of a publish). */
+  detail?: unknown;
 }
 
 interface Task {
@@ -31,11 +33,13 @@ export class Tasks {
     task.done = work(out).then(
       (r) => {
         task.result = r;
-        task.state = r.code < 400 ? TaskState.succeeded : TaskState.failed;
+        // As aptly: a task that returns (whatever its code) succeeded; one that throws failed.
+        task.state = TaskState.succeeded;
       },
       (err: unknown) => {
         const status = err instanceof ApiError ? err.status : 500;
-        task.result = { code: status, value: { error: (err as Error).message } };
+        // As aptly: no value, the error is in the output.
+        task.result = { code: status, value: null };
         task.output.push(`error: ${(err as Error).message}`);
         task.state = TaskState.failed;
       },
@@ -48,20 +52,27 @@ export class Tasks {
     return { ID: t.id, Name: t.name, State: t.state };
   }
 
-  get(id: number): Task {
+  get(id: number, status = 404): Task {
     const t = this.tasks.get(id);
-    if (!t) throw new ApiError(404, `task ${id} not found`);
+    if (!t) throw new ApiError(status, `task with id ${id} not found`);
     return t;
+  }
+
+  /** aptly's /return_value: {"Code", "Value"} once finished. */
+  returnValue(t: Task): { Code: number; Value: unknown } | null {
+    return t.result ? { Code: t.result.code, Value: t.result.value } : null;
   }
 
   list(): Task[] {
     return [...this.tasks.values()];
   }
 
-  delete(id: number): void {
-    const t = this.get(id);
-    if (t.state === TaskState.running) throw new ApiError(409, `task ${id} is still running`);
+  /** aptly answers 400 for an unknown or still running task. */
+  delete(id: number): Task {
+    const t = this.get(id, 400);
+    if (t.state === TaskState.running) throw new ApiError(400, `task with id ${id} is still running`);
     this.tasks.delete(id);
+    return t;
   }
 
   /** Drops finished tasks (POST /api/tasks-clear). */

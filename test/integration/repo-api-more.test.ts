@@ -458,11 +458,40 @@ test('queued concurrent publish updates all succeed, fold into few publishes, th
     const state = async (r: { json: unknown }): Promise<number> => ((await s.api('GET', `/api/tasks/${(r.json as { ID: number }).ID}/wait`)).json as { State: number }).State;
     assert.is(await state(applyStaged), 2);
     assert.is(await state(orphan), 3);
-    assert.match((await s.api('GET', `/api/tasks/${(orphan.json as { ID: number }).ID}/return_value`)).text, /component extra is not in this publish/);
+    assert.match((await s.api('GET', `/api/tasks/${(orphan.json as { ID: number }).ID}/output`)).json as string, /component extra is not in this publish/);
     assert.is(await state(last), 2);
     const snap = (await s.api('GET', '/api/publish/qs/snap')).json as Json;
     assert.equal([snap.Sources, snap.SignedBy], [[{ Component: 'main', Name: 's2' }], fingerprints[3]]);
     assert.match(await fetchText(`${s.url}/qs/dists/snap/Release`), /^Components: main$/m);
+  });
+});
+
+test('tasks in aptly shapes: dummy task, output, detail, return_value, delete; ready and healthy', async () => {
+  await withServer(async (s) => {
+    assert.equal([(await s.api('GET', '/api/ready')).json, (await s.api('GET', '/api/healthy')).json], [{ Status: 'Aptly is ready' }, { Status: 'Aptly is healthy' }]);
+    const sync = await s.api('POST', '/api/tasks-dummy');
+    assert.equal([sync.status, sync.json], [418, [1, 2, 3]]);
+    const started = await s.api('POST', '/api/tasks-dummy?_async=true');
+    assert.is(started.status, 202);
+    const id = (started.json as { ID: number }).ID;
+    assert.equal((await s.api('GET', `/api/tasks/${id}/wait`)).json, { ID: id, Name: 'Dummy task', State: 2 });
+    assert.is((await s.api('GET', `/api/tasks/${id}/output`)).json, 'Dummy task started\nDummy task finished');
+    assert.equal((await s.api('GET', `/api/tasks/${id}/detail`)).json, [1, 2, 3]);
+    assert.equal((await s.api('GET', `/api/tasks/${id}/return_value`)).json, { Code: 418, Value: [1, 2, 3] });
+    assert.equal((await s.api('GET', '/api/tasks')).json, [{ ID: id, Name: 'Dummy task', State: 2 }]);
+
+    const failing = await s.api('POST', '/api/snapshots/x/merge?_async=true', { Sources: ['nope'] });
+    const fid = (failing.json as { ID: number }).ID;
+    assert.is(((await s.api('GET', `/api/tasks/${fid}/wait`)).json as { State: number }).State, 3);
+    assert.equal((await s.api('GET', `/api/tasks/${fid}/return_value`)).json, { Code: 404, Value: null });
+    assert.match((await s.api('GET', `/api/tasks/${fid}/output`)).json as string, /snapshot with name nope not found/);
+
+    assert.equal((await s.api('DELETE', `/api/tasks/${id}`)).json, { ID: id, Name: 'Dummy task', State: 2 });
+    await expectError(s, 'GET', `/api/tasks/${id}`, undefined, 404);
+    await expectError(s, 'GET', `/api/tasks/${id}/wait`, undefined, 400);
+    await expectError(s, 'DELETE', `/api/tasks/${id}`, undefined, 400);
+    assert.is((await s.api('POST', '/api/tasks-clear')).status, 200);
+    assert.equal((await s.api('GET', '/api/tasks')).json, []);
   });
 });
 
