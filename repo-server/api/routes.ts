@@ -3,7 +3,6 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { unlink } from 'node:fs/promises';
 import type { Context } from '../service/context.js';
 import { ApiError, badRequest } from '../service/errors.js';
 import { prefixFromUrl } from '../service/names.js';
@@ -33,7 +32,7 @@ import {
   snapshotJson,
 } from '../service/snapshots.js';
 import type { Tasks } from '../service/tasks.js';
-import { Uploads } from '../service/uploads.js';
+import { Uploads, type Staged } from '../service/uploads.js';
 import { respond } from './respond.js';
 
 type Params = Record<string, string>;
@@ -64,7 +63,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     const dir = (req.params as Params).dir!;
     uploads.path(dir);
     if (!req.isMultipart()) throw badRequest('expected multipart/form-data with one or more files');
-    const staged: { tmp: string; name: string }[] = [];
+    const staged: Staged[] = [];
     try {
       for await (const part of req.parts()) {
         if (part.type !== 'file') continue;
@@ -74,7 +73,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       // All or nothing: files become visible only once every part was received whole.
       return reply.code(200).send(await uploads.commit(dir, staged));
     } catch (err) {
-      await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
+      await uploads.discard(staged);
       throw err;
     }
   });
@@ -91,7 +90,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       try {
         return await uploads.commit(dir!, [staged]);
       } catch (err) {
-        await unlink(staged.tmp).catch(() => undefined);
+        await uploads.discard([staged]);
         throw err;
       }
     });

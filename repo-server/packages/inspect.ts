@@ -5,7 +5,7 @@ import { getField } from '../../deb/control.js';
 import { digestFile } from '../../deb/files.js';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { readControlArchive, readDataArchive, readDebBuffer, readDebLayout, DebFormatError } from '../../deb/reader.js';
+import { readControlArchive, readDataArchive, readDebBuffer, readDebLayout, DebFormatError, type ControlArchive } from '../../deb/reader.js';
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
 import type { PackageFile, PackageRecord } from '../storage/store.js';
 import { filesHash, packageKey } from './package-key.js';
@@ -26,25 +26,79 @@ const hashBuffer = (buf: Buffer): Omit<PackageFile, 'filename'> => ({
   sha512: createHash('sha512').update(buf).digest('hex'),
 });
 
-export async function inspectPackage(path: string): Promise<PackageRecord> {
-  let control;
-  let hashes: Omit<PackageFile, 'filename'> | undefined;
+interface Remembered {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  rec: PackageRecord;
+}
+
+/** Inspections done while an upload was still in memory, by final upload path. */
+const remembered = new Map<string, Remembered>();
+const REMEMBER_MAX = 50_000;
+
+/**
+ * Inspects an upload from the bytes already in memory and keeps the result for the add that
+ * usually follows: the add then needs one stat instead of a read, a decompression and four
+ * hashes. A file that is not a valid package is simply not remembered (the add reports it).
+ */
+export async function rememberUpload(path: string, st: { ino: number; size: number; mtimeMs: number }, buf: Buffer): Promise<void> {
+  let rec: PackageRecord;
   try {
-    const { size } = await stat(path);
-    if (size <= IN_MEMORY) {
-      const buf = await readFile(path);
-      control = await readDebBuffer(buf);
-      hashes = hashBuffer(buf);
-    } else {
-      const layout = await readDebLayout(path);
-      control = await readControlArchive(path, layout);
-      // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
-      await readDataArchive(path, () => undefined, layout);
+    rec = await inspectBuffer(buf);
+  } catch {
+    return;
+  }
+  if (remembered.size >= REMEMBER_MAX) remembered.clear();
+  remembered.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, rec });
+}
+
+export function forgetUpload(path: string): void {
+  remembered.delete(path);
+}
+
+export async function inspectPackage(path: string): Promise<PackageRecord> {
+  const st = await stat(path);
+  const known = remembered.get(path);
+  if (known) {
+    remembered.delete(path);
+    // Same inode, size and mtime: the very file that was inspected when it arrived.
+    if (known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.rec;
+  }
+  if (st.size <= IN_MEMORY) {
+    try {
+      return await inspectBuffer(await readFile(path));
+    } catch (err) {
+      if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
+      throw err;
     }
+  }
+  let control;
+  try {
+    const layout = await readDebLayout(path);
+    control = await readControlArchive(path, layout);
+    // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
+    await readDataArchive(path, () => undefined, layout);
   } catch (err) {
     if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
     throw err;
   }
+  return recordOf(control, await digestFile(path, ['md5', 'sha1', 'sha256', 'sha512']));
+}
+
+/** A whole .deb in memory: layout, control and every data entry checked, hashed in one pass. */
+export async function inspectBuffer(buf: Buffer): Promise<PackageRecord> {
+  let control;
+  try {
+    control = await readDebBuffer(buf);
+  } catch (err) {
+    if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
+    throw err;
+  }
+  return recordOf(control, hashBuffer(buf));
+}
+
+function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>): PackageRecord {
   const field = (name: string): string => {
     const v = getField(control.control, name);
     if (v === undefined || v.trim() === '') throw new InvalidPackageError(`control file has no ${name} field`);
@@ -63,7 +117,6 @@ export async function inspectPackage(path: string): Promise<PackageRecord> {
   }
   const sourceField = getField(control.control, 'Source')?.trim();
   const m = sourceField ? /^([a-z0-9][a-z0-9+.-]+)(?:\s*\(([^)]+)\))?$/.exec(sourceField) : null;
-  hashes ??= await digestFile(path, ['md5', 'sha1', 'sha256', 'sha512']);
   const file: PackageFile = { filename: `${name}_${versionWithoutEpoch(version)}_${architecture}.deb`, ...hashes };
   const hash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
   return {

@@ -1,16 +1,32 @@
 // The upload area of aptly's Files API: <data>/upload/<dir>/<file>. Every name is a
 // validated single path segment; files land atomically (temp + fsync + rename).
 
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { forEachLimit, fsyncDir, tempName } from '../storage/atomic.js';
+import type { Readable } from 'node:stream';
+import { fsyncDir, tempName } from '../storage/atomic.js';
+import { forgetUpload, rememberUpload } from '../packages/inspect.js';
 import { ApiError, notFound } from './errors.js';
 import { safeSegment } from './names.js';
 
+export interface Staged {
+  tmp: string;
+  name: string;
+  /** Settles once the bytes are durable under `tmp` (or the write failed). */
+  written: Promise<void>;
+}
+
+/** Parts up to this size are received into memory and written in one go, in the background. */
+const SMALL = 1 << 20;
+/** Background writes in flight at once (bounds memory to ~SMALL × this). */
+const WRITES = 16;
+
 export class Uploads {
+  /** Upload directories known to exist (each is created once, not per file). */
+  private readonly ensured = new Set<string>();
+  private writing = 0;
+  private readonly slots: (() => void)[] = [];
+
   constructor(readonly dir: string) {}
 
   path(dir: string, file?: string): string {
@@ -18,50 +34,98 @@ export class Uploads {
     return file === undefined ? d : join(d, safeSegment(file, 'file name'));
   }
 
-  /**
-   * Streams one file into a temp name beside its target. Nothing is visible until commit();
-   * on failure the temp file is removed here.
-   */
-  async stage(dir: string, file: string, body: Readable, limit: number): Promise<{ tmp: string; name: string }> {
-    const target = this.path(dir, file);
-    await mkdir(this.path(dir), { recursive: true });
-    const tmp = tempName(target);
-    try {
-      // Past the limit the rest is read and dropped rather than the connection cut, so the
-      // client (still sending) gets to read the 413.
-      let size = 0;
-      const guard = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          size += chunk.length;
-          done(null, size > limit ? undefined : chunk);
-        },
-      });
-      await pipeline(body, guard, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
-      // multipart parsers mark a cut-off stream as truncated instead of failing it
-      if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
-      return { tmp, name: file };
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+  private async slot(): Promise<void> {
+    if (this.writing >= WRITES) await new Promise<void>((r) => this.slots.push(r));
+    this.writing++;
+  }
+
+  private release(): void {
+    this.writing--;
+    this.slots.shift()?.();
   }
 
   /**
-   * Makes staged files durable (fsyncs run in parallel), renames them into place and syncs
-   * the directory once; returns "dir/file" names.
+   * Receives one file under a temp name beside its target. Small files are taken into memory
+   * and written (with fsync) in the background while the next part arrives; a .deb among them is
+   * inspected from memory on the way. Nothing is visible until commit(); on a failure here the
+   * temp file is removed.
    */
-  async commit(dir: string, staged: { tmp: string; name: string }[]): Promise<string[]> {
-    await forEachLimit(staged, 16, async (s) => {
-      const fh = await open(s.tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
+  async stage(dir: string, file: string, body: Readable, limit: number): Promise<Staged> {
+    const target = this.path(dir, file);
+    const d = this.path(dir);
+    if (!this.ensured.has(d)) {
+      await mkdir(d, { recursive: true });
+      this.ensured.add(d);
+    }
+    const tmp = tempName(target);
+    forgetUpload(target);
+    // Manual iteration: leaving a for-await loop would destroy the part's stream.
+    const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let fh: FileHandle | undefined;
+    try {
+      for (;;) {
+        const { value, done } = await it.next();
+        if (done) break;
+        size += value.length;
+        // Past the limit the rest is read and dropped rather than the connection cut, so the
+        // client (still sending) gets to read the 413.
+        if (size > limit) continue;
+        if (fh) await fh.write(value);
+        else {
+          chunks.push(value);
+          if (size > SMALL) {
+            fh = await open(tmp, 'wx', 0o644);
+            for (const c of chunks.splice(0)) await fh.write(c);
+          }
+        }
       }
-    });
+      // multipart parsers mark a cut-off stream as truncated instead of failing it
+      if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
+      if (fh) {
+        await fh.sync();
+        await fh.close();
+        fh = undefined;
+        return { tmp, name: file, written: Promise.resolve() };
+      }
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await this.slot();
+    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const written = (async () => {
+      try {
+        const out = await open(tmp, 'wx', 0o644);
+        try {
+          await out.writeFile(buf);
+          await out.sync();
+          if (file.endsWith('.deb')) await rememberUpload(target, await out.stat(), buf);
+        } finally {
+          await out.close();
+        }
+      } finally {
+        this.release();
+      }
+    })();
+    written.catch(() => undefined); // observed by commit() or discard()
+    return { tmp, name: file, written };
+  }
+
+  /** Renames staged files into place once all are durable, and syncs the directory once. */
+  async commit(dir: string, staged: Staged[]): Promise<string[]> {
+    await Promise.all(staged.map((s) => s.written));
     for (const s of staged) await rename(s.tmp, this.path(dir, s.name));
     await fsyncDir(this.path(dir));
     return staged.map((s) => `${dir}/${s.name}`);
+  }
+
+  /** Drops staged files of a failed request (after their background writes have settled). */
+  async discard(staged: Staged[]): Promise<void> {
+    await Promise.all(staged.map((s) => s.written.catch(() => undefined)));
+    await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
   }
 
   async listDirs(): Promise<string[]> {
@@ -82,6 +146,7 @@ export class Uploads {
     const p = this.path(dir, file);
     const exists = await stat(p).then(() => true, () => false);
     if (!exists) throw notFound(`${file === undefined ? 'directory' : 'file'} not found`);
+    if (file === undefined) this.ensured.delete(p);
     await rm(p, { recursive: true, force: true });
   }
 }
