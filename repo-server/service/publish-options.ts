@@ -71,6 +71,35 @@ export function parseSources(ctx: Context, kind: PublishRecord['sourceKind'], ra
   });
 }
 
+/**
+ * aptly's walkUpTree: the DefaultDistribution/DefaultComponent of the local repos a source
+ * comes from, through any number of snapshots of snapshots.
+ */
+export function rootDefaults(ctx: Context, kind: PublishRecord['sourceKind'], name: string): { distributions: string[]; components: string[] } {
+  const distributions: string[] = [];
+  const components: string[] = [];
+  const seen = new Set<string>();
+  const todo: [PublishRecord['sourceKind'] | 'repo', string][] = [[kind, name]];
+  for (let item = todo.shift(); item; item = todo.shift()) {
+    const [k, n] = item;
+    if (seen.has(`${k}\0${n}`)) continue;
+    seen.add(`${k}\0${n}`);
+    if (k === 'local') {
+      const repo = ctx.store.repos.get(n);
+      if (repo?.defaultDistribution) distributions.push(repo.defaultDistribution.replace(/\//g, '-'));
+      if (repo?.defaultComponent) components.push(repo.defaultComponent);
+    } else if (k === 'snapshot') {
+      const snap = ctx.store.snapshots.get(n);
+      // Snapshots from mirrors ("repo") have no local defaults here.
+      if (snap && snap.sourceKind !== 'repo') for (const src of snap.sources) todo.push([snap.sourceKind, src]);
+    }
+  }
+  return { distributions, components };
+}
+
+/** The one value all roots agree on, if they do. */
+export const agreed = (values: string[]): string | undefined => (values.length > 0 && values.every((v) => v === values[0]) ? values[0] : undefined);
+
 export const byComponent = (a: PublishSource, b: PublishSource): number => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0);
 
 /** One queued update of a published distribution (PUT .../:distribution or POST .../update). */

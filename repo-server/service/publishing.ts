@@ -9,8 +9,7 @@ import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
-import { applyChange, optionalFlag, parseChange, parseSources, signedBy, signingSkipped, text, type PublishChange } from './publish-options.js';
-import { getRepo } from './repos.js';
+import { agreed, applyChange, optionalFlag, parseChange, parseSources, rootDefaults, signedBy, signingSkipped, text, type PublishChange } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
 
 export function publishJson(p: PublishRecord): Record<string, unknown> {
@@ -84,10 +83,19 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
   const prefix = publishPrefix(prefixParam);
   const kind = text(body.SourceKind, 'SourceKind', 'local');
   if (kind !== 'local' && kind !== 'snapshot') throw badRequest(`SourceKind must be "local" or "snapshot"`);
-  const sources = parseSources(ctx, kind, body.Sources, 'Sources', (name) => (kind === 'local' ? getRepo(ctx, name).defaultComponent : '') || 'main');
+  // As aptly: a missing Component or Distribution comes from the DefaultComponent and
+  // DefaultDistribution of the local repos behind the sources (through snapshots), when they agree.
+  const count = Array.isArray(body.Sources) ? body.Sources.length : 0;
+  const sources = parseSources(ctx, kind, body.Sources, 'Sources', (name) => {
+    const component = agreed(rootDefaults(ctx, kind, name).components) ?? (count === 1 ? 'main' : undefined);
+    if (component === undefined) throw badRequest(`unable to figure out component name for ${name}: give Component`);
+    return component;
+  });
   let distribution = text(body.Distribution, 'Distribution');
-  if (distribution === '' && kind === 'local') distribution = getRepo(ctx, sources[0]!.name).defaultDistribution;
-  if (distribution === '') throw badRequest('Distribution is required (or set DefaultDistribution on the repo)');
+  if (distribution === '') {
+    distribution = agreed(sources.flatMap((s) => rootDefaults(ctx, kind, s.name).distributions)) ?? '';
+    if (distribution === '') throw badRequest('unable to guess distribution name, please specify explicitly');
+  }
   distributionName(distribution);
   if (body.Architectures !== undefined && body.Architectures !== null && !Array.isArray(body.Architectures)) throw badRequest('Architectures must be a list');
   const architectures = Array.isArray(body.Architectures) ? (body.Architectures as unknown[]).map((a) => String(a)) : [];

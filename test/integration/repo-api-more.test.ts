@@ -324,6 +324,18 @@ test('publish: show, aptly JSON shape, SignedBy validated into Release and .sour
     // aptly answers 400 for a prefix/distribution already in use.
     await expectError(s, 'POST', '/api/publish/pre_fix', { Sources: [{ Name: 'r' }] }, 400, /already used/);
 
+    // Distribution and Component default from the repos behind the sources, through snapshots.
+    await s.api('POST', '/api/repos', { Name: 'contrib-repo', DefaultDistribution: 'bookworm/updates', DefaultComponent: 'contrib' });
+    await s.api('POST', '/api/repos/contrib-repo/snapshots', { Name: 'c1' });
+    await s.api('POST', '/api/snapshots/c2/merge', { Sources: ['c1'] });
+    const guessed = await s.api('POST', '/api/publish/guess', { SourceKind: 'snapshot', Sources: [{ Name: 'c2' }] });
+    assert.is(guessed.status, 201, guessed.text);
+    assert.equal([(guessed.json as Json).Distribution, (guessed.json as Json).Sources], ['bookworm-updates', [{ Component: 'contrib', Name: 'c2' }]]);
+    await s.api('POST', '/api/repos', { Name: 'plain' });
+    await expectError(s, 'POST', '/api/publish/guess2', { Sources: [{ Name: 'plain' }] }, 400, /unable to guess distribution/);
+    await expectError(s, 'POST', '/api/publish/guess2', { Sources: [{ Name: 'plain' }, { Name: 'r' }], Distribution: 'x' }, 400, /unable to figure out component name for plain/);
+    assert.is(((await s.api('GET', '/api/publish')).json as Json[]).length, 2, 'failed publishes stored nothing');
+
     const cleared = await s.api('PUT', '/api/publish/pre_fix/wheezy', { SignedBy: '' });
     assert.is(cleared.status, 200, cleared.text);
     assert.not.match(await fetchText(`${s.url}/pre/fix/dists/wheezy/Release`), /^Signed-By:/m);
