@@ -4,7 +4,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit, fsyncDir, linkIfMissing } from './atomic.js';
-import { mkdir } from 'node:fs/promises';
+import { link, mkdir } from 'node:fs/promises';
 
 export class Pool {
   constructor(readonly dir: string) {}
@@ -30,9 +30,16 @@ export class Pool {
     const dirs = new Set<string>();
     await forEachLimit(files, 16, async ({ source, sha256 }) => {
       const target = this.pathFor(sha256);
-      if (await this.has(sha256)) return;
-      await mkdir(dirname(target), { recursive: true });
-      await linkIfMissing(source, target);
+      // Link first: the directory usually exists, and EEXIST means the content is already pooled.
+      try {
+        await link(source, target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return;
+        if (code !== 'ENOENT') throw err;
+        await mkdir(dirname(target), { recursive: true });
+        await linkIfMissing(source, target);
+      }
       dirs.add(dirname(target));
     });
     await forEachLimit([...dirs], 16, (d) => fsyncDir(d));
