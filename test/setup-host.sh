@@ -28,6 +28,8 @@ have ansible-lint || need+=(ansible-lint)
 # lb-nginx test: a real nginx (run on 127.0.0.1 from a temp dir, never /etc/nginx); wrk for LB load checks
 have nginx || need+=(nginx)
 have wrk || need+=(wrk)
+# lb-haproxy and color-e2e tests: a real HAProxy (runtime API, dynamic servers: 2.6 on bookworm)
+have haproxy || need+=(haproxy)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
