@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Suite } from '../support/fleet-node.js';
 import { startBackend, type Backend } from '../support/color-backends.js';
-import { execCollect, ImageRoot } from '../support/image-root.js';
+import { execCollect, ImageRoot, prefetchImageTarballs } from '../support/image-root.js';
 import { Project, REPO_ROOT } from '../support/project.js';
 import { TestRepoServer } from '../support/repo-server.js';
 import { runtimeCommand } from '../../repo-server/colors/lb/haproxy-runtime.js';
@@ -28,6 +28,10 @@ const SERVICE = 'img-demo';
 const AGENT = `/usr/lib/debpkg-agent/${SERVICE}/agent`;
 const PINNED = '1.0-1';
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8', HOME: process.env.HOME ?? '/root' };
+
+// A fresh machine builds both base-image tarballs (~1 min each) side by side, starting when this
+// file's tests start (not at import: uvu imports every file before running any).
+test.before(() => prefetchImageTarballs(['bookworm', 'trixie']));
 
 async function scratch(prefix: string): Promise<string> {
   return mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), prefix));

@@ -51,7 +51,24 @@ async function isFresh(file: string): Promise<boolean> {
  * The cached base-image tarball for `suite`. Built to a unique temp name then renamed, so a
  * reader never sees a partial file; two concurrent first runs may both build (same result).
  */
-export async function ensureImageTarball(suite: Suite): Promise<string> {
+export function ensureImageTarball(suite: Suite): Promise<string> {
+  let p = building.get(suite);
+  if (!p) {
+    p = buildImageTarball(suite);
+    building.set(suite, p);
+    p.catch(() => building.delete(suite)); // a later caller retries (and sees the error)
+  }
+  return p;
+}
+
+/** Starts the tarballs a test file needs at once: a first run builds them side by side. */
+export function prefetchImageTarballs(suites: Suite[]): void {
+  for (const suite of suites) ensureImageTarball(suite).catch(() => {});
+}
+
+const building = new Map<Suite, Promise<string>>();
+
+async function buildImageTarball(suite: Suite): Promise<string> {
   const dir = cacheDir();
   const final = path.join(dir, `image-${suite}+${IMAGE_INCLUDE.join('+')}.tar`);
   if (await isFresh(final)) return final;
