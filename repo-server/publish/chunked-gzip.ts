@@ -8,41 +8,55 @@
 
 import { constants, crc32, deflateRaw } from 'node:zlib';
 
-// ---- CRC-32 combination (GF(2) matrix method): crc(A‖B) from crc(A), crc(B) and |B|.
+// ---- CRC-32 combination: crc(A‖B) from crc(A), crc(B) and |B|, as zlib 1.2.12+ does it —
+// multiply crc(A) by x^(8·|B|) modulo the CRC polynomial, using a table of x^(2^k). Each
+// combine is a few dozen 32-step multiplications (the older matrix-squaring method costs ~30×
+// more, which showed up at 100k-package indexes).
 
-function gf2Times(mat: Uint32Array, vec: number): number {
-  let sum = 0;
-  let v = vec >>> 0;
-  for (let i = 0; v !== 0; i++, v >>>= 1) if (v & 1) sum ^= mat[i]!;
-  return sum >>> 0;
+const POLY = 0xedb88320; // reflected CRC-32 polynomial
+
+/** a(x)·b(x) mod p(x), bit-reflected. */
+function multModP(a: number, b: number): number {
+  if (a === 0) return 0;
+  let m = 0x80000000;
+  let p = 0;
+  let bb = b >>> 0;
+  for (;;) {
+    if (a & m) {
+      p ^= bb;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    bb = bb & 1 ? (bb >>> 1) ^ POLY : bb >>> 1;
+  }
+  return p >>> 0;
 }
 
-function gf2Square(square: Uint32Array, mat: Uint32Array): void {
-  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
+/** X2N[k] = x^(2^k) mod p(x). */
+const X2N: number[] = (() => {
+  const t: number[] = [];
+  let p = 0x40000000; // x^1
+  t.push(p);
+  for (let k = 1; k < 32; k++) t.push((p = multModP(p, p)));
+  return t;
+})();
+
+/** x^(n·2^k) mod p(x). */
+function x2nModP(n: number, k: number): number {
+  let p = 0x80000000; // x^0
+  let len = n;
+  let i = k;
+  while (len > 0) {
+    if (len % 2 === 1) p = multModP(X2N[i & 31]!, p);
+    len = Math.floor(len / 2);
+    i++;
+  }
+  return p;
 }
 
 export function crc32Combine(crc1: number, crc2: number, len2: number): number {
   if (len2 <= 0) return crc1 >>> 0;
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  odd[0] = 0xedb88320; // the operator for one zero bit
-  for (let n = 1; n < 32; n++) odd[n] = (1 << (n - 1)) >>> 0;
-  gf2Square(even, odd); // two zero bits
-  gf2Square(odd, even); // four zero bits
-  let crc = crc1 >>> 0;
-  let len = len2;
-  // Apply len zero bytes to crc1, one bit of len at a time (first square gives one byte).
-  while (true) {
-    gf2Square(even, odd);
-    if (len % 2 === 1) crc = gf2Times(even, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-    gf2Square(odd, even);
-    if (len % 2 === 1) crc = gf2Times(odd, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-  }
-  return (crc ^ crc2) >>> 0;
+  return (multModP(x2nModP(len2, 3), crc1 >>> 0) ^ crc2) >>> 0;
 }
 
 // ---- chunks
