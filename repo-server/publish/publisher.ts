@@ -18,7 +18,7 @@ import type { Signer } from '../pgp/signer.js';
 import { forEachLimit, fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { Pool } from '../storage/pool.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
-import { ChunkedGzipIndex } from './chunked-gzip.js';
+import { ChunkedGzipIndex, type IndexItem } from './chunked-gzip.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
 
 export interface PublisherOptions {
@@ -78,6 +78,11 @@ export function prefixDir(publicDir: string, prefix: string): string {
  */
 const SMALL_INDEX = 2000;
 
+/** SHA-256 and SHA-512 of a buffer already in memory (no read-back of what was just written). */
+function digestBuffer(buf: Buffer): Promise<{ size: number; sha256: string; sha512: string }> {
+  return Promise.resolve({ size: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), sha512: createHash('sha512').update(buf).digest('hex') });
+}
+
 async function writeXz(text: Buffer, path: string): Promise<void> {
   await pipeline(Readable.from([text]), createCompressor({ kind: 'xz', level: 6 }), createWriteStream(path));
 }
@@ -87,6 +92,25 @@ export class Publisher {
   private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
   /** Published pool paths linked by this process (→ sha256): a re-publish skips 100k link() calls. */
   private readonly linked = new Map<string, string>();
+  /**
+   * Per published tree and pool area, the records already linked there, and per pool area each
+   * record's index item: a re-publish of 100k packages then does a WeakSet/WeakMap lookup per
+   * package instead of building paths and ids (records are immutable objects of the store).
+   */
+  private readonly linkedRecords = new Map<string, WeakSet<PackageRecord>>();
+  private readonly items = new Map<string, WeakMap<PackageRecord, IndexItem>>();
+
+  private itemFor(area: string, p: PackageRecord): IndexItem {
+    let byRec = this.items.get(area);
+    if (!byRec) this.items.set(area, (byRec = new WeakMap()));
+    let item = byRec.get(p);
+    if (!item) {
+      const path = poolPath(area, p.source, p.file.filename);
+      item = { id: `${p.key}\0${path}`, name: p.name, render: () => packagesStanza(p, path) };
+      byRec.set(p, item);
+    }
+    return item;
+  }
 
   constructor(
     private readonly publicDir: string,
@@ -127,9 +151,15 @@ export class Publisher {
     let count = 0;
     const wanted = new Map<string, string>(); // published pool path → sha256
     const clashes: string[] = [];
+    const linkedNow: [WeakSet<PackageRecord>, PackageRecord][] = [];
     for (const [component, pkgs] of components) {
+      const treeKey = `${root}\0${poolArea(component)}`;
+      let done = this.linkedRecords.get(treeKey);
+      if (!done) this.linkedRecords.set(treeKey, (done = new WeakSet()));
       for (const p of pkgs) {
         count++;
+        if (done.has(p)) continue;
+        linkedNow.push([done, p]);
         // Plain concatenation: path.join's normalisation costs ~1 µs × every package × every
         // publish, and these parts are validated names without dot segments.
         const target = `${root}/${poolPath(poolArea(component), p.source, p.file.filename)}`;
@@ -149,6 +179,7 @@ export class Publisher {
       await this.pool.linkTo(sha256, target);
       this.linked.set(target, sha256);
     });
+    for (const [set, p] of linkedNow) set.add(p);
 
     const files: IndexFileHash[] = [];
     const byHash: ByHashEntry[] = [];
@@ -167,6 +198,8 @@ export class Publisher {
           .digest('hex');
         const reused = previous?.indexes[dir];
         let names: string[];
+        // Contents of files written just now, hashed from memory rather than read back.
+        const fresh = new Map<string, Buffer>();
         if (reused?.digest === digest) {
           // Unchanged since the last generation: reuse its files (hard links, no recompression).
           names = reused.names;
@@ -180,17 +213,16 @@ export class Publisher {
           }
           const small = selected.length <= SMALL_INDEX;
           const built = await cache.build(
-            selected.map((p) => {
-              const path = poolPath(poolArea(component), p.source, p.file.filename);
-              return { id: `${p.key}\0${path}`, name: p.name, render: () => packagesStanza(p, path) };
-            }),
+            selected.map((p) => this.itemFor(poolArea(component), p)),
             small,
           );
           names = ['Packages.gz'];
           await writeFile(join(absDir, 'Packages.gz'), built.gzip);
+          fresh.set('Packages.gz', built.gzip);
           if (built.text) {
             names.unshift('Packages');
             await writeFile(join(absDir, 'Packages'), built.text);
+            fresh.set('Packages', built.text);
             if (this.options.compressXz) {
               names.push('Packages.xz');
               await writeXz(built.text, join(absDir, 'Packages.xz'));
@@ -203,7 +235,8 @@ export class Publisher {
           renderComponentRelease({ archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, component, architecture: arch, acquireByHash: rec.acquireByHash }),
         );
         for (const n of [...names, 'Release']) {
-          const d = await digestFile(join(absDir, n), ['sha256', 'sha512']);
+          const inMemory = fresh.get(n);
+          const d = inMemory ? await digestBuffer(inMemory) : await digestFile(join(absDir, n), ['sha256', 'sha512']);
           files.push({ path: `${dir}/${n}`, ...d });
           if (rec.acquireByHash && n !== 'Release') {
             for (const [algo, hex] of [['SHA256', d.sha256], ['SHA512', d.sha512]] as const) {
@@ -314,6 +347,7 @@ export class Publisher {
 
   async unpublish(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): Promise<void> {
     this.linked.clear();
+    this.linkedRecords.clear();
     const link = join(prefixDir(this.publicDir, rec.prefix), 'dists', rec.distribution);
     await rm(link, { force: true, recursive: true });
     await rm(this.generationRoot(rec), { recursive: true, force: true });

@@ -49,4 +49,19 @@ test('chunked Packages.gz is one valid gzip member; one insertion recompresses o
   }
 });
 
+test('a replaced package inside a chunk (same first item, same count) is recompressed, not reused', async () => {
+  const names = Array.from({ length: 3000 }, (_, i) => `pkg-${String(i).padStart(5, '0')}`);
+  const index = new ChunkedGzipIndex();
+  await index.build(items(names), false);
+  // Same names and count, one stanza changed in the middle of its chunk (a new version).
+  const changed = items(names).map((it) =>
+    it.name === 'pkg-01500' ? { id: 'Ppkg-01500 v2', name: it.name, render: () => 'Package: pkg-01500\nVersion: 2.0\nDescription: pkg-01500 package\n' } : it,
+  );
+  const second = await index.build(changed, false);
+  assert.is(second.compressed, 1);
+  const text = gunzipSync(second.gzip).toString();
+  assert.ok(text.includes('Package: pkg-01500\nVersion: 2.0\n'));
+  assert.not.ok(text.includes('Package: pkg-01500\nVersion: 1.0\n'));
+});
+
 test.run();
