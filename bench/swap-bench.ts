@@ -3,7 +3,6 @@
 // 20 redblack swaps, then a 10% canary. Writes the `swap` section of docs/benchmarks.md.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,18 +10,11 @@ import { createRepoServer } from '../repo-server/server.js';
 import { startBackend } from '../test/support/color-backends.js';
 import { colorShare, failures, now, startLoad, switchTime } from '../test/support/load.js';
 import { updateSection } from './report.js';
+import { freePort } from '../test/support/ports.js';
 
 const SWAPS = Number(process.env.SWAPS ?? 20);
 const TOKEN = 'bench-admin';
 const NODE_TOKEN = 'bench-node';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 

@@ -27,10 +27,6 @@ export class LbSync {
     });
   }
 
-  render(): string | undefined {
-    return this.adapter?.render(this.desired());
-  }
-
   async close(): Promise<void> {
     await this.mutex.run(async () => undefined);
     await this.adapter?.close();

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { Mutex } from '../storage/mutex.js';
 import { notFound } from '../service/errors.js';
-import type { Color, Health, Unit, Weights } from './model.js';
+import type { Color, Unit, Weights } from './model.js';
 import type { GateResult } from './gate.js';
 import type { RegistryStore } from './registry-store.js';
 
@@ -50,16 +50,8 @@ export interface SwapRecord {
   reason?: string;
 }
 
-export interface HeartbeatInput {
-  address: string;
-  port: number;
-  color: Color;
-  version: string;
-  package: string;
-  health: Health;
-  weight: number;
-  healthPath: string;
-}
+/** What an agent reports: the unit minus what the registry knows itself. */
+export type HeartbeatInput = Omit<Unit, 'service' | 'node' | 'lastSeen'>;
 
 export interface RegistryOptions {
   ttlMs: number;
@@ -122,10 +114,6 @@ export class Registry extends EventEmitter {
     const s = this.services.get(name);
     if (!s) throw notFound(`service '${name}' is not registered`);
     return s;
-  }
-
-  find(name: string): ServiceRecord | undefined {
-    return this.services.get(name);
   }
 
   private ensure(name: string): ServiceRecord {

@@ -5,12 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetNode, type Suite } from '../support/fleet-node.js';
 import { failures, now, startLoad, switchTime } from '../support/load.js';
 import { Project } from '../support/project.js';
 import { TestRepoServer, TEST_NODE_TOKEN } from '../support/repo-server.js';
+import { freePort } from '../support/ports.js';
 
 const SERVICE = 'shop';
 const TTL_MS = 4000;
@@ -30,14 +30,6 @@ createServer((req, res) => {
   res.end('shop ' + color + ' ' + version + '\\n');
 }).listen(Number(process.env.PORT), process.env.ADDRESS);
 `;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Unit {
   name: string;

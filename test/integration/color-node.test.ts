@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { FleetNode, SUITES, type Suite } from '../support/fleet-node.js';
 import { Project, REPO_ROOT, sh } from '../support/project.js';
 import { TEST_NODE_TOKEN, TestRepoServer } from '../support/repo-server.js';
+import { freePort } from '../support/ports.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples/hello-web/debpkg.yaml');
 const SERVICE = 'color-node';
@@ -29,14 +30,6 @@ async function listening(server: Server | ReturnType<typeof createHttpServer>): 
     server.listen(0, '127.0.0.1', resolve);
   });
   return (server.address() as AddressInfo).port;
-}
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createTcpServer();
-  const port = await listening(s);
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Accepts connections and never answers: a server that hangs. */
@@ -224,7 +217,7 @@ test('bad color sections are refused with the field and line, exit 2, no package
 
 function withoutServer(suite: Suite): void {
   test(`${suite}: install without node config enables the agent and registers nothing; remove, purge`, async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { p, deb } = await buildColorPackage(port);
     const node = await FleetNode.create(suite);
     try {
@@ -287,13 +280,13 @@ function withoutServer(suite: Suite): void {
   });
 
   test(`${suite}: an unreachable or stalled server never fails install or removal, and removal stays bounded`, async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { p, deb } = await buildColorPackage(port);
     const node = await FleetNode.create(suite);
     const stalled = await stalledServer();
     try {
       const conf = (server: string): string => `DEBPKG_SERVER=${server}\nDEBPKG_NODE_TOKEN=${TEST_NODE_TOKEN}\nDEBPKG_NODE_ID=node-${suite}\n`;
-      await configure(node, 'green', conf(`http://127.0.0.1:${await closedPort()}`));
+      await configure(node, 'green', conf(`http://127.0.0.1:${await freePort()}`));
       let r = await install(node, deb);
       assert.is(r.code, 0, r.stderr);
       const a = await node.run([AGENT, 'register'], { allowFail: true });
@@ -383,7 +376,7 @@ function withServer(suite: Suite): void {
       const conf = (url: string): string => `# written at first boot\nDEBPKG_SERVER="${url}/"\nDEBPKG_NODE_TOKEN=${TEST_NODE_TOKEN}\n`;
 
       // Server down: the install succeeds, and an agent started now only logs and retries.
-      await configure(node, 'blue', conf(`http://127.0.0.1:${await closedPort()}`));
+      await configure(node, 'blue', conf(`http://127.0.0.1:${await freePort()}`));
       let r = await install(node, deb);
       assert.is(r.code, 0, r.stderr);
       const first = startAgent(node);

@@ -9,7 +9,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +19,7 @@ import { execCollect, ImageRoot, prefetchImageTarballs } from '../support/image-
 import { Project, REPO_ROOT } from '../support/project.js';
 import { TestRepoServer } from '../support/repo-server.js';
 import { runtimeCommand } from '../../repo-server/colors/lb/haproxy-runtime.js';
+import { freePort } from '../support/ports.js';
 
 const ANSIBLE_DIR = join(REPO_ROOT, 'ansible');
 const PACKER_DIR = join(REPO_ROOT, 'packer');
@@ -178,15 +178,6 @@ async function playbook(work: string, file: string, host: string, vars: Record<s
 
 // ---------------------------------------------------------------------------------------------
 // The repo server and a color-group package
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const address = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** img-demo: a static site (python3 -m http.server serves /healthz) in a color group. */
 async function buildDemo(p: Project, version: string, port: number): Promise<string> {

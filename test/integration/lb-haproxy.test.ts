@@ -3,24 +3,16 @@
 // PUT the node agent sends); color-e2e.test.ts runs the packaged agent itself.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type Backend } from '../support/color-backends.js';
 import { colorShare, failures, now, startLoad, switchTime, type Sample } from '../support/load.js';
 import { TestRepoServer, TEST_NODE_TOKEN } from '../support/repo-server.js';
 import { runtimeCommand, parseServersState } from '../../repo-server/colors/lb/haproxy-runtime.js';
 import { lbPaths } from '../../repo-server/colors/lb/index.js';
+import { freePort } from '../support/ports.js';
 
 const TTL_MS = 3000;
 const SWAPS = 20;
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 let server: TestRepoServer;
 let backends: Backend[] = [];

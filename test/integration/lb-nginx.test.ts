@@ -15,6 +15,7 @@ import { NginxAdapter, NginxError, NginxReloadRefused } from '../../repo-server/
 import { childrenOf, livePid } from '../../repo-server/colors/lb/nginx-proc.js';
 import type { Color } from '../../repo-server/colors/model.js';
 import { colorShare, failures, now, startLoad, switchTime, type Sample } from '../support/load.js';
+import { freePort } from '../support/ports.js';
 
 const SLOW_MS = 300;
 const SWAPS = 20;
@@ -48,14 +49,6 @@ async function startUnit(name: string, color: Color): Promise<Unit> {
   await new Promise<void>((r) => unit.server.listen(0, '127.0.0.1', r));
   unit.port = (unit.server.address() as AddressInfo).port;
   return unit;
-}
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function get(port: number, path: string, localAddress?: string): Promise<{ status: number; color: string | undefined; path: string | undefined }> {

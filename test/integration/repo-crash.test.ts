@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildPackage } from '../../build/builder.js';
 import { parseSpec } from '../../build/spec.js';
 import { CLI, Project, sh } from '../support/project.js';
+import { freePort } from '../support/ports.js';
 
 const TOKEN = 'crash-test-token';
 const ROUNDS = 8;
@@ -25,16 +26,6 @@ async function makeDebs(p: Project, count: number): Promise<string[]> {
     out.push((await buildPackage(loaded, { outputDir: p.path('out'), env: { SOURCE_DATE_EPOCH: '1700000000' } })).path);
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function startServer(data: string, port: number): Promise<ChildProcess> {

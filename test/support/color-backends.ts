@@ -10,7 +10,6 @@ export interface Backend {
   address: string;
   port: number;
   healthy: boolean;
-  served: number;
   close(): Promise<void>;
 }
 
@@ -21,7 +20,6 @@ export async function startBackend(node: string, color: 'blue' | 'green', addres
       res.end(body);
     };
     if (req.url === '/healthz') return send(b.healthy ? 200 : 503, b.healthy ? 'ok' : 'failing');
-    b.served++;
     if (req.url?.startsWith('/slow')) {
       setTimeout(() => send(200, `${color} ${node} slow\n`), slowMs);
       return;
@@ -39,7 +37,6 @@ export async function startBackend(node: string, color: 'blue' | 'green', addres
     address,
     port: (server.address() as AddressInfo).port,
     healthy: true,
-    served: 0,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

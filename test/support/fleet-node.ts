@@ -33,12 +33,12 @@ export function cacheDir(): string {
   return process.env.DEBPKG_TEST_CACHE ?? path.join(os.homedir(), '.cache', 'debpkg', 'roots');
 }
 
-/** Spawn argv with an explicit env (nothing inherited) and collect its output. */
-function exec(argv: string[], env: Record<string, string>, input?: string | Uint8Array): Promise<RunResult> {
+/** Spawn argv with an explicit env (nothing inherited) and collect its output; a non-zero exit is a result, not an error. */
+export function exec(argv: string[], env: Record<string, string>, input?: string | Uint8Array, cwd?: string): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error('exec: empty argv');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -56,9 +56,9 @@ function exec(argv: string[], env: Record<string, string>, input?: string | Uint
   });
 }
 
-const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8' };
+export const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8' };
 
-function tail(s: string, lines = 20): string {
+export function tail(s: string, lines = 20): string {
   return s.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
@@ -82,15 +82,16 @@ async function lockIsStale(lock: string): Promise<boolean> {
 }
 
 /**
- * Path of a cached root tarball for `suite`, building it with mmdebstrap when missing or stale.
+ * Path of a cached root tarball for `suite` (--variant=apt plus `include`; `prefix` names other
+ * kinds of root in the cache), building it with mmdebstrap when missing or stale.
  * Concurrent callers serialise on an O_EXCL lock file; the build goes to a unique temp name
  * (ending in .tar, since mmdebstrap picks the format from the extension) then is renamed, so
  * readers never see a half-written tarball. (Two processes taking over the same stale lock
  * at once can at worst both build; the renames keep the result whole either way.)
  */
-export async function ensureRootTarball(suite: Suite): Promise<string> {
+export async function ensureRootTarball(suite: Suite, include: readonly string[] = INCLUDE, prefix = ''): Promise<string> {
   const dir = cacheDir();
-  const key = [suite, ...INCLUDE].join('+');
+  const key = `${prefix}${[suite, ...include].join('+')}`;
   const final = path.join(dir, `${key}.tar`);
   if (await isFresh(final)) return final;
   await fs.mkdir(dir, { recursive: true });
@@ -109,13 +110,13 @@ export async function ensureRootTarball(suite: Suite): Promise<string> {
   try {
     if (await isFresh(final)) return final;
     const tmp = path.join(dir, `${key}.${process.pid}.${randomBytes(4).toString('hex')}.partial.tar`);
-    const include = INCLUDE.length > 0 ? [`--include=${INCLUDE.join(',')}`] : [];
-    const r = await exec(['mmdebstrap', '--variant=apt', ...include, suite, tmp], HOST_ENV).catch(
+    const includeArg = include.length > 0 ? [`--include=${include.join(',')}`] : [];
+    const r = await exec(['mmdebstrap', '--variant=apt', ...includeArg, suite, tmp], HOST_ENV).catch(
       (e: Error): RunResult => ({ code: 127, stdout: '', stderr: e.message }),
     );
     if (r.code !== 0) {
       await fs.rm(tmp, { force: true, recursive: true });
-      throw new Error(`mmdebstrap --variant=apt ${include.join(' ')} ${suite} failed (exit ${r.code}):\n${tail(r.stderr)}`);
+      throw new Error(`mmdebstrap --variant=apt ${includeArg.join(' ')} ${suite} failed (exit ${r.code}):\n${tail(r.stderr)}`);
     }
     await fs.rename(tmp, final);
     return final;

@@ -6,81 +6,27 @@
 // curl (the agent); haproxy for the load-balancer role.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cacheDir, type RunResult, type Suite } from './fleet-node.js';
+import { ensureRootTarball, exec, HOST_ENV, tail, type RunResult, type Suite } from './fleet-node.js';
 
 export const IMAGE_INCLUDE = ['ca-certificates', 'curl', 'haproxy', 'python3', 'python3-apt', 'systemd'];
-const MAX_AGE_MS = 14 * 24 * 3600 * 1000;
-const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8' };
 
-/** Spawn argv with an explicit env and collect its output; never throws for a non-zero exit. */
+/** Spawn argv with an explicit env (default: a bare PATH) and collect its output; never throws for a non-zero exit. */
 export function execCollect(argv: string[], env: Record<string, string> = HOST_ENV, cwd?: string): Promise<RunResult> {
-  const [cmd, ...args] = argv;
-  if (cmd === undefined) throw new Error('execCollect: empty argv');
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? 128 + (signal ? os.constants.signals[signal] : 0),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-  });
+  return exec(argv, env, undefined, cwd);
 }
 
-function tail(s: string, lines = 20): string {
-  return s.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-async function isFresh(file: string): Promise<boolean> {
-  const st = await fs.stat(file).catch(() => null);
-  return st !== null && Date.now() - st.mtimeMs < MAX_AGE_MS;
-}
-
-/**
- * The cached base-image tarball for `suite`. Built to a unique temp name then renamed, so a
- * reader never sees a partial file; two concurrent first runs may both build (same result).
- */
+/** The cached base-image tarball for `suite`: fleet-node's cache and lock, a different package set. */
 export function ensureImageTarball(suite: Suite): Promise<string> {
-  let p = building.get(suite);
-  if (!p) {
-    p = buildImageTarball(suite);
-    building.set(suite, p);
-    p.catch(() => building.delete(suite)); // a later caller retries (and sees the error)
-  }
-  return p;
+  return ensureRootTarball(suite, IMAGE_INCLUDE, 'image-');
 }
 
 /** Starts the tarballs a test file needs at once: a first run builds them side by side. */
 export function prefetchImageTarballs(suites: Suite[]): void {
   for (const suite of suites) ensureImageTarball(suite).catch(() => {});
-}
-
-const building = new Map<Suite, Promise<string>>();
-
-async function buildImageTarball(suite: Suite): Promise<string> {
-  const dir = cacheDir();
-  const final = path.join(dir, `image-${suite}+${IMAGE_INCLUDE.join('+')}.tar`);
-  if (await isFresh(final)) return final;
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `image-${suite}.${process.pid}.${randomBytes(4).toString('hex')}.partial.tar`);
-  const r = await execCollect(['mmdebstrap', '--variant=apt', `--include=${IMAGE_INCLUDE.join(',')}`, suite, tmp]);
-  if (r.code !== 0) {
-    await fs.rm(tmp, { force: true });
-    throw new Error(`mmdebstrap ${suite} for the image root failed (exit ${r.code}):\n${tail(r.stderr)}`);
-  }
-  await fs.rename(tmp, final);
-  return final;
 }
 
 const live = new Set<string>();

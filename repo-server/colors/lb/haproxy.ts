@@ -29,7 +29,6 @@ export class HaproxyAdapter implements LbAdapter {
   readonly name = 'haproxy' as const;
   private runningTopology: string | undefined;
   private child: ChildProcess | undefined;
-  private lastState: LbState = { services: [] };
   /** Servers taken out but still holding connections; deleted once they drain. */
   private readonly pendingDelete = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -43,7 +42,6 @@ export class HaproxyAdapter implements LbAdapter {
       await a.writeFiles(initial);
       await a.start();
       a.runningTopology = topologyOf(initial);
-      a.lastState = initial;
     } else {
       const text = await readFile(opts.configFile, 'utf8').catch(() => '');
       a.runningTopology = /^# debpkg-topology: (\S+)$/m.exec(text)?.[1];
@@ -104,7 +102,6 @@ export class HaproxyAdapter implements LbAdapter {
   }
 
   async apply(state: LbState): Promise<void> {
-    this.lastState = state;
     if (topologyOf(state) !== this.runningTopology) {
       await this.reload(state);
     }
@@ -175,11 +172,6 @@ export class HaproxyAdapter implements LbAdapter {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(5000)]);
     }
-  }
-
-  /** For status output and tests: the last state handed to apply(). */
-  get state(): LbState {
-    return this.lastState;
   }
 }
 

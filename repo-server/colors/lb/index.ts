@@ -26,7 +26,7 @@ export function lbPaths(cfg: LbConfig, dataDir: string): { dir: string; configFi
   const dir = cfg.dir ?? join(dataDir, 'lb', cfg.adapter);
   return {
     dir,
-    configFile: cfg.configFile ?? join(dir, `${cfg.adapter}.cfg`),
+    configFile: cfg.configFile ?? join(dir, cfg.adapter === 'nginx' ? 'nginx.conf' : 'haproxy.cfg'),
     socket: cfg.socket ?? join(dir, 'admin.sock'),
     stateFile: cfg.stateFile ?? join(dir, 'server-state'),
   };
@@ -42,7 +42,7 @@ export async function openAdapter(cfg: LbConfig, dataDir: string, initial: LbSta
     );
   }
   return NginxAdapter.open(
-    { runDir: p.dir, configFile: cfg.configFile ?? join(p.dir, 'nginx.conf'), manage: cfg.manage, log },
+    { runDir: p.dir, configFile: p.configFile, manage: cfg.manage, log },
     initial,
   );
 }
