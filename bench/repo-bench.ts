@@ -15,9 +15,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
@@ -701,7 +701,14 @@ async function main(): Promise<void> {
     { label: 'pool .deb', path: `/pool/main/b/bench-pkg-00001/${basename(debs[0]!)}`, goal: true },
     { label: 'dists Release (not a goal)', path: `/dists/${DIST}/Release`, goal: false },
   ];
-  const nginx = await startNginx(join(dataDir, 'public'));
+  // debpkg serves pool files from its blob store (no pool tree on disk), so nginx gets a root
+  // with the published dists/ tree and the one .deb copied to its pool path: the same bytes.
+  const nginxRoot = join(RUN, 'nginx-root');
+  await rm(nginxRoot, { recursive: true, force: true });
+  await mkdir(join(nginxRoot, dirname(urls[1]!.path)), { recursive: true });
+  await symlink(join(dataDir, 'public', 'dists'), join(nginxRoot, 'dists'));
+  await copyFile(debs[0]!, join(nginxRoot, urls[1]!.path));
+  const nginx = await startNginx(nginxRoot);
   const statics: { label: string; bytes: number; goal: boolean; debpkg: WrkResult; nginx: WrkResult }[] = [];
   try {
     for (const u of urls) {
@@ -814,7 +821,7 @@ async function main(): Promise<void> {
       (s) => `| ${s.label} | ${s.bytes} | ${s.debpkg.rps.toFixed(0)} (${s.debpkg.transfer}/s) | ${s.nginx.rps.toFixed(0)} (${s.nginx.transfer}/s) | **${ratio(s.debpkg.rps / s.nginx.rps)}** |`,
     ),
     '',
-    "nginx: 1 worker process (debpkg's server is one Node process), sendfile on, access_log off, serving debpkg's public directory.",
+    "nginx: 1 worker process (debpkg's server is one Node process), sendfile on, access_log off, serving debpkg's published dists/ tree and, for the pool file, a copy of the same .deb at its pool path (debpkg serves pool files straight from its blob store).",
     '',
     '### Goals',
     '',

@@ -3,7 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
-import { constants, createGunzip, createGzip, gunzip } from 'node:zlib';
+import { constants, createGunzip, createGzip, gunzip, gunzipSync } from 'node:zlib';
 
 export type CompressionKind = 'gzip' | 'xz' | 'zstd' | 'none';
 
@@ -132,9 +132,14 @@ function toolStreams(command: string, args: string[]): CompressorStreams {
 }
 
 /** Decompresses a whole buffer (small members: control.tar, small packages' data.tar). */
+/** Compressed members up to this size are inflated on the calling thread. */
+const SYNC_GUNZIP_BYTES = 64 << 10;
+
 export async function decompressBuffer(kind: CompressionKind, data: Buffer): Promise<Buffer> {
   if (kind === 'none') return data;
   if (kind === 'gzip') {
+    // Small members (a typical control.tar.gz): a thread-pool round trip costs more than the work.
+    if (data.length <= SYNC_GUNZIP_BYTES) return gunzipSync(data);
     return new Promise((resolve, reject) => gunzip(data, (err, out) => (err ? reject(err) : resolve(out))));
   }
   const d = createDecompressor(kind);

@@ -244,10 +244,13 @@ export function* readTarBuffer(buf: Buffer): Generator<TarMember> {
   let pax: Record<string, string> = {};
   while (off + BLOCK_SIZE <= buf.length) {
     const block = buf.subarray(off, off + BLOCK_SIZE);
-    if (block.every((b) => b === 0)) return;
-    const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ].*$/s, '').trim() || '0', 8);
+    // Plain loops: this runs for every member of every uploaded package.
     let sum = 0;
-    for (let i = 0; i < BLOCK_SIZE; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+    for (let i = 0; i < BLOCK_SIZE; i++) sum += block[i]!;
+    if (sum === 0) return; // an end-of-archive block
+    const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ].*$/s, '').trim() || '0', 8);
+    // The checksum is taken with its own field read as eight spaces.
+    for (let i = 148; i < 156; i++) sum += 0x20 - block[i]!;
     if (sum !== stored) throw new TarFormatError(`bad tar header checksum at offset ${off}`);
     const typeflag = String.fromCharCode(block[156]!);
     let size = decodeNumber(block.subarray(124, 136));

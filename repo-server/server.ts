@@ -6,7 +6,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { FastStatic } from './api/fast-static.js';
+import { FastStatic, type BlobSource } from './api/fast-static.js';
+import { blobEtag, resolvePoolBlob, sendPoolBlob } from './api/pool-files.js';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { registerAuth } from './api/auth.js';
@@ -14,10 +15,13 @@ import { errorBody } from './api/respond.js';
 import { registerRoutes } from './api/routes.js';
 import { registerPublicFiles } from './api/public-files.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
-import { Publisher } from './publish/publisher.js';
+import { Publisher, type PublishedPool } from './publish/publisher.js';
+import { Inspections } from './packages/inspect.js';
+import { collectAtStartup } from './service/blob-gc.js';
+import { migrateLegacyLayout } from './service/legacy.js';
 import { writeFileAtomic } from './storage/atomic.js';
 import { KeyedMutex, Mutex } from './storage/mutex.js';
-import { Pool } from './storage/pool.js';
+import { BlobStore } from './storage/blobs.js';
 import { Store } from './storage/store.js';
 import type { Context, ServerConfig } from './service/context.js';
 import { Tasks } from './service/tasks.js';
@@ -79,22 +83,42 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const config = defaultConfig(rest);
   const data = resolve(config.dataDir);
   config.dataDir = data;
-  for (const d of ['db', 'pool', 'upload', 'public', 'generations', 'keys']) await mkdir(join(data, d), { recursive: true });
+  for (const d of ['db', 'public', 'generations', 'keys']) await mkdir(join(data, d), { recursive: true });
   if (!config.adminToken) config.adminToken = await adminToken(data);
   if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(data);
   const signer = await loadOrCreateSigningKey(join(data, 'keys'), { name: 'debpkg archive signing key' });
   const store = await Store.open(join(data, 'db'));
-  const pool = new Pool(join(data, 'pool'));
+  const blobs = new BlobStore(data);
+  await blobs.init();
+  await migrateLegacyLayout(store, blobs, data);
+  await collectAtStartup(store, blobs);
+  const writes = new Mutex();
+  const publishedPool: PublishedPool = {
+    get: (prefix, path) => store.publishedPool.get(prefix)?.get(path),
+    add: (prefix, files) => writes.run(() => store.commit([{ op: 'pool-pub', prefix, files }])),
+  };
   const publicDir = join(data, 'public');
-  const publisher = new Publisher(publicDir, join(data, 'generations'), pool, signer, {
+  const publisher = new Publisher(publicDir, join(data, 'generations'), publishedPool, signer, {
     keepGenerations: config.keepGenerations,
     keepSeconds: config.keepSeconds,
     defaultArchitectures: config.defaultArchitectures,
     compressXz: config.compressXz,
   });
-  await collectGarbage(store, pool, join(data, 'upload'));
 
-  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20 });
+  const blobSource: BlobSource = {
+    resolve: (path) => {
+      const b = resolvePoolBlob(store, path);
+      if (!b) return undefined;
+      return {
+        key: `blob:${b.sha256}`,
+        size: b.loc.size,
+        etag: blobEtag(b.sha256),
+        mtimeMs: blobs.mtimeSync(b.sha256, b.loc).getTime(),
+        read: () => blobs.readSync(b.sha256, b.loc),
+      };
+    },
+  };
+  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20 }, blobSource);
   const app = Fastify({
     // Small published files are answered before the framework sees the request.
     serverFactory: (handler) => {
@@ -113,12 +137,12 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const context: Context = {
     config,
     store,
-    pool,
+    blobs,
+    inspections: new Inspections(),
     publisher,
     signer,
-    writes: new Mutex(),
+    writes,
     publishLocks: new KeyedMutex(),
-    uploadsDir: join(data, 'upload'),
     publicDir,
     log: app.log,
   };
@@ -143,7 +167,13 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
   // directory on each request, which is slow in a pool directory with thousands of files.
   await app.register(fastifyStatic, { root: publicDir, serve: false, index: false, list: false, dotfiles: 'deny', cacheControl: false });
-  app.get('/*', (req, reply) => reply.sendFile((req.params as { '*': string })['*']));
+  app.get('/*', async (req, reply) => {
+    const path = (req.params as { '*': string })['*'];
+    const blob = resolvePoolBlob(store, `/${path}`);
+    if (!blob) return reply.sendFile(path);
+    reply.hijack();
+    await sendPoolBlob(req.raw, reply.raw, blobs, blob);
+  });
   registerPublicFiles(app, context);
 
   return {
@@ -157,17 +187,4 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       await store.close();
     },
   };
-}
-
-/** Files the metadata does not name are leftovers of a crash between write and commit. */
-async function collectGarbage(store: Store, pool: Pool, uploadDir: string): Promise<void> {
-  const named = new Set([...store.packages.values()].map((p) => p.file.sha256));
-  for (const sha of await pool.list()) if (!named.has(sha)) await pool.remove(sha);
-  // Half-written uploads (temp names) never became visible; drop them.
-  const { readdir } = await import('node:fs/promises');
-  for (const d of await readdir(uploadDir).catch(() => [] as string[])) {
-    for (const f of await readdir(join(uploadDir, d)).catch(() => [] as string[])) {
-      if (f.startsWith('.') && f.includes('.tmp-')) await rm(join(uploadDir, d, f), { force: true });
-    }
-  }
 }

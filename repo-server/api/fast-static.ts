@@ -27,6 +27,11 @@ interface Entry {
  */
 const RECHECK_MS = 50;
 
+/** Files that live outside the tree (the published pool's blobs), by URL path. */
+export interface BlobSource {
+  resolve(path: string): { key: string; size: number; etag: string; mtimeMs: number; read(): Buffer } | undefined;
+}
+
 export interface FastStaticOptions {
   /** Files up to this size are cached and served from memory. */
   maxFileBytes: number;
@@ -54,6 +59,7 @@ export class FastStatic {
   constructor(
     private readonly root: string,
     private readonly options: FastStaticOptions = { maxFileBytes: 256 << 10, maxCacheBytes: 64 << 20 },
+    private readonly blobs?: BlobSource,
   ) {}
 
   /** Serves the request if it is a small file of the tree; returns false to pass it on. */
@@ -77,6 +83,41 @@ export class FastStatic {
     if (path.startsWith('/api/') || path.startsWith('/keys/') || path.endsWith('.sources') || path.includes('\0')) return false;
     // Refuse dot segments and dotfiles outright: fall through, the static plugin denies them.
     if (/(^|\/)\./.test(path) || normalize(path) !== path) return false;
+    const blob = this.blobs?.resolve(path);
+    if (blob) {
+      if (blob.size > this.options.maxFileBytes) return false;
+      // Content-addressed: an entry under the blob's key never goes stale.
+      let entry = this.cache.get(blob.key);
+      if (entry) {
+        this.cache.delete(blob.key);
+        this.cache.set(blob.key, entry);
+      } else {
+        let body: Buffer;
+        try {
+          body = blob.read();
+        } catch {
+          return false;
+        }
+        entry = {
+          file: blob.key,
+          ino: 0,
+          size: blob.size,
+          mtimeMs: blob.mtimeMs,
+          body,
+          etag: blob.etag,
+          lastModified: new Date(blob.mtimeMs).toUTCString(),
+          contentType: 'application/vnd.debian.binary-package',
+          checkedAt: 0,
+        };
+        this.cache.set(blob.key, entry);
+        this.bytes += body.length;
+        this.trim();
+      }
+      entry.checkedAt = performance.now();
+      this.remember(raw, q, entry);
+      this.send(req, res, entry);
+      return true;
+    }
     const file = join(this.root, path);
     let st;
     try {
@@ -115,12 +156,15 @@ export class FastStatic {
       this.cache.delete(file);
       this.cache.set(file, entry);
     }
-    if (q === -1) {
-      if (this.byUrl.size >= MAX_URLS) this.byUrl.clear();
-      this.byUrl.set(raw, entry);
-    }
+    this.remember(raw, q, entry);
     this.send(req, res, entry);
     return true;
+  }
+
+  private remember(raw: string, q: number, entry: Entry): void {
+    if (q !== -1) return;
+    if (this.byUrl.size >= MAX_URLS) this.byUrl.clear();
+    this.byUrl.set(raw, entry);
   }
 
   private send(req: IncomingMessage, res: ServerResponse, entry: Entry): void {

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Context } from '../service/context.js';
 import { ApiError, badRequest } from '../service/errors.js';
-import { prefixFromUrl } from '../service/names.js';
+import { prefixFromUrl, safeSegment } from '../service/names.js';
 import { packageDetails, showPackages, type ListOptions } from '../service/packages.js';
 import {
   addStagedSource,
@@ -32,7 +32,7 @@ import {
   snapshotJson,
 } from '../service/snapshots.js';
 import type { Tasks } from '../service/tasks.js';
-import { Uploads, type Staged } from '../service/uploads.js';
+import { Uploads, type UploadPart } from '../service/uploads.js';
 import { respond } from './respond.js';
 
 type Params = Record<string, string>;
@@ -49,7 +49,7 @@ const listOptions = (q: Query): ListOptions => ({ q: q.q, withDeps: q.withDeps, 
 export const APTLY_API_VERSION = '1.6.0';
 
 export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks): void {
-  const uploads = new Uploads(ctx.uploadsDir);
+  const uploads = new Uploads(ctx);
 
   app.get('/api/version', async () => ({ Version: APTLY_API_VERSION, Server: 'debpkg' }));
   // aptly 1.6's probes (behind the token unless reads are open; /api/version is always open).
@@ -60,22 +60,12 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   app.get('/api/files', async () => uploads.listDirs());
   app.get('/api/files/:dir', async (req) => uploads.listFiles((req.params as Params).dir!));
   app.post('/api/files/:dir', async (req, reply) => {
-    const dir = (req.params as Params).dir!;
-    uploads.path(dir);
+    const dir = safeSegment((req.params as Params).dir!, 'directory');
     if (!req.isMultipart()) throw badRequest('expected multipart/form-data with one or more files');
-    const staged: Staged[] = [];
-    try {
-      for await (const part of req.parts()) {
-        if (part.type !== 'file') continue;
-        staged.push(await uploads.stage(dir, part.filename, part.file as Readable, ctx.config.maxUploadBytes));
-      }
-      if (staged.length === 0) throw badRequest('no file in the request');
-      // All or nothing: files become visible only once every part was received whole.
-      return reply.code(200).send(await uploads.commit(dir, staged));
-    } catch (err) {
-      await uploads.discard(staged);
-      throw err;
+    async function* files(): AsyncGenerator<UploadPart> {
+      for await (const part of req.parts()) if (part.type === 'file') yield { filename: part.filename, body: part.file as Readable };
     }
+    return reply.code(200).send(await uploads.receive(dir, files(), ctx.config.maxUploadBytes));
   });
   // The raw body of any content type streams to the file (curl --data-binary sends
   // application/x-www-form-urlencoded); the parser is scoped to this one route.
@@ -84,15 +74,14 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     raw.put('/api/files/:dir/:file', async (req) => {
       const { dir, file } = req.params as Params;
-      uploads.path(dir!, file!);
+      safeSegment(dir!, 'directory');
+      safeSegment(file!, 'file name');
       if (req.body === undefined || req.body === null) throw badRequest('PUT /api/files/:dir/:file needs the file as the request body');
-      const staged = await uploads.stage(dir!, file!, req.body as Readable, ctx.config.maxUploadBytes);
-      try {
-        return await uploads.commit(dir!, [staged]);
-      } catch (err) {
-        await uploads.discard([staged]);
-        throw err;
+      const body = req.body as Readable;
+      async function* one(): AsyncGenerator<UploadPart> {
+        yield { filename: file!, body };
       }
+      return uploads.receive(dir!, one(), ctx.config.maxUploadBytes);
     });
   });
   app.delete('/api/files/:dir', async (req) => {

@@ -26,45 +26,39 @@ const hashBuffer = (buf: Buffer): Omit<PackageFile, 'filename'> => ({
   sha512: createHash('sha512').update(buf).digest('hex'),
 });
 
-interface Remembered {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  rec: PackageRecord;
-}
-
-/** Inspections done while an upload was still in memory, by final upload path. */
-const remembered = new Map<string, Remembered>();
-const REMEMBER_MAX = 50_000;
-
 /**
- * Inspects an upload from the bytes already in memory and keeps the result for the add that
- * usually follows: the add then needs one stat instead of a read, a decompression and four
- * hashes. A file that is not a valid package is simply not remembered (the add reports it).
+ * Inspections done while an upload was still in memory, by sha256: the add that usually
+ * follows then needs no read, decompression or hashing. Content-addressed, so never stale.
  */
-export async function rememberUpload(path: string, st: { ino: number; size: number; mtimeMs: number }, buf: Buffer): Promise<void> {
-  let rec: PackageRecord;
-  try {
-    rec = await inspectBuffer(buf);
-  } catch {
-    return;
+export class Inspections {
+  private readonly bySha = new Map<string, PackageRecord>();
+
+  constructor(private readonly max = 50_000) {}
+
+  /** Inspects `buf` (its sha256 is `sha256`); a file that is not a valid package is not kept. */
+  async remember(sha256: string, buf: Buffer): Promise<void> {
+    if (this.bySha.has(sha256)) return;
+    let rec: PackageRecord;
+    try {
+      rec = await inspectBuffer(buf);
+    } catch {
+      return; // the add reports it
+    }
+    if (this.bySha.size >= this.max) this.bySha.clear();
+    this.bySha.set(sha256, rec);
   }
-  if (remembered.size >= REMEMBER_MAX) remembered.clear();
-  remembered.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, rec });
+
+  /** The record of an earlier inspection (taken out: the add stores it). */
+  take(sha256: string): PackageRecord | undefined {
+    const rec = this.bySha.get(sha256);
+    this.bySha.delete(sha256);
+    return rec;
+  }
 }
 
-export function forgetUpload(path: string): void {
-  remembered.delete(path);
-}
-
+/** A package in a file of its own (a loose blob); small ones are read whole. */
 export async function inspectPackage(path: string): Promise<PackageRecord> {
   const st = await stat(path);
-  const known = remembered.get(path);
-  if (known) {
-    remembered.delete(path);
-    // Same inode, size and mtime: the very file that was inspected when it arrived.
-    if (known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.rec;
-  }
   if (st.size <= IN_MEMORY) {
     try {
       return await inspectBuffer(await readFile(path));

@@ -17,13 +17,27 @@ export interface PackageKeyParts {
   filesHash: string;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK64 = 0xffffffffffffffffn;
+/** FNV-1a/64 state as two uint32 halves: BigInt arithmetic costs ~1 µs per byte. */
+interface Fnv {
+  hi: number;
+  lo: number;
+}
 
-function fnv1a(hash: bigint, bytes: Uint8Array): bigint {
-  for (const b of bytes) hash = ((hash ^ BigInt(b)) * FNV_PRIME) & MASK64;
-  return hash;
+const FNV_OFFSET_HI = 0xcbf29ce4;
+const FNV_OFFSET_LO = 0x84222325;
+
+/** h = (h ^ b) × 0x100000001b3 mod 2^64, where the prime is 2^40 + 0x1b3. */
+function fnv1a(h: Fnv, bytes: Uint8Array): void {
+  let { hi, lo } = h;
+  for (let i = 0; i < bytes.length; i++) {
+    lo = (lo ^ bytes[i]!) >>> 0;
+    const p = lo * 0x1b3; // < 2^41: exact in a double
+    const carry = Math.floor(p / 0x100000000);
+    hi = (Math.imul(hi, 0x1b3) + carry + (lo << 8)) >>> 0;
+    lo = p >>> 0;
+  }
+  h.hi = hi;
+  h.lo = lo;
 }
 
 /**
@@ -34,18 +48,20 @@ function fnv1a(hash: bigint, bytes: Uint8Array): bigint {
 export function filesHash(files: PackageFileRef[]): string {
   // Go sorts by byte order of the (UTF-8) string, which differs from JS UTF-16 order for astral chars.
   const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(a.filename), Buffer.from(b.filename)));
-  let h = FNV_OFFSET;
+  const h: Fnv = { hi: FNV_OFFSET_HI, lo: FNV_OFFSET_LO };
   const size = Buffer.alloc(8);
   for (const f of sorted) {
     if (!Number.isSafeInteger(f.size) || f.size < 0) throw new RangeError(`invalid size ${f.size} for ${f.filename}`);
     size.writeBigUInt64BE(BigInt(f.size));
-    h = fnv1a(h, Buffer.from(f.filename));
-    h = fnv1a(h, size);
-    h = fnv1a(h, Buffer.from(f.md5));
-    h = fnv1a(h, Buffer.from(f.sha1));
-    h = fnv1a(h, Buffer.from(f.sha256));
+    fnv1a(h, Buffer.from(f.filename));
+    fnv1a(h, size);
+    fnv1a(h, Buffer.from(f.md5));
+    fnv1a(h, Buffer.from(f.sha1));
+    fnv1a(h, Buffer.from(f.sha256));
   }
-  return h.toString(16).padStart(8, '0');
+  // Go's %08x of a uint64: no leading zeros beyond the 8-digit minimum.
+  const hex = h.hi === 0 ? h.lo.toString(16) : h.hi.toString(16) + h.lo.toString(16).padStart(8, '0');
+  return hex.padStart(8, '0');
 }
 
 /**

@@ -1,5 +1,9 @@
 // Publishing a distribution so that an `apt-get update` in flight never sees a half state.
 //
+// Package files are not copied or linked into the tree: the published pool is a map (pool
+// path → blob) recorded durably before the generation that names the paths goes live, and
+// served from the blob store (see api/pool-files.ts).
+//
 // Each publish writes a whole new generation directory: index files (and their by-hash
 // copies), Release, InRelease, Release.gpg. By-hash files of recent generations are carried
 // into the new one, so a client still holding an older InRelease finds every index it names.
@@ -8,15 +12,14 @@
 
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor } from '../../deb/compression.js';
 import { digestFile } from '../../deb/files.js';
 import type { Signer } from '../pgp/signer.js';
-import { forEachLimit, fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
-import type { Pool } from '../storage/pool.js';
+import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { ChunkedGzipIndex, type IndexItem } from './chunked-gzip.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
@@ -60,6 +63,13 @@ export class PoolClashError extends Error {
   }
 }
 
+/** The published pool of each prefix: which blob each pool path serves. */
+export interface PublishedPool {
+  get(prefix: string, path: string): string | undefined;
+  /** Records new paths durably; called before the generation naming them goes live. */
+  add(prefix: string, files: [string, string][]): Promise<void>;
+}
+
 export interface PublishedGeneration {
   generation: number;
   date: number;
@@ -90,10 +100,8 @@ async function writeXz(text: Buffer, path: string): Promise<void> {
 export class Publisher {
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
   private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
-  /** Published pool paths linked by this process (→ sha256): a re-publish skips 100k link() calls. */
-  private readonly linked = new Map<string, string>();
   /**
-   * Per published tree and pool area, the records already linked there, and per pool area each
+   * Per prefix and pool area, the records already in the published pool, and per pool area each
    * record's index item: a re-publish of 100k packages then does a WeakSet/WeakMap lookup per
    * package instead of building paths and ids (records are immutable objects of the store).
    */
@@ -115,7 +123,7 @@ export class Publisher {
   constructor(
     private readonly publicDir: string,
     private readonly generationsDir: string,
-    private readonly pool: Pool,
+    private readonly pool: PublishedPool,
     private readonly signer: Signer,
     private readonly options: PublisherOptions,
   ) {}
@@ -147,38 +155,31 @@ export class Publisher {
     // MultiDist (aptly 1.6): pool/<dist>/<component>/..., so distributions sharing a prefix may
     // carry different builds under the same file name.
     const poolArea = (component: string): string => (rec.multiDist ? `${rec.distribution}/${component}` : component);
-    // Pool files first: every index we are about to publish must point at a file that exists.
+    // Pool paths first: every index we are about to publish must name a path that is served.
     let count = 0;
-    const wanted = new Map<string, string>(); // published pool path → sha256
-    const clashes: string[] = [];
+    const wanted = new Map<string, string>(); // pool path under the prefix → sha256
+    const clashes = new Set<string>();
     const linkedNow: [WeakSet<PackageRecord>, PackageRecord][] = [];
     for (const [component, pkgs] of components) {
-      const treeKey = `${root}\0${poolArea(component)}`;
+      const treeKey = `${rec.prefix}\0${poolArea(component)}`;
       let done = this.linkedRecords.get(treeKey);
       if (!done) this.linkedRecords.set(treeKey, (done = new WeakSet()));
       for (const p of pkgs) {
         count++;
         if (done.has(p)) continue;
         linkedNow.push([done, p]);
-        // Plain concatenation: path.join's normalisation costs ~1 µs × every package × every
-        // publish, and these parts are validated names without dot segments.
-        const target = `${root}/${poolPath(poolArea(component), p.source, p.file.filename)}`;
-        if (this.linked.get(target) === p.file.sha256) continue;
-        const other = wanted.get(target);
-        if (other !== undefined && other !== p.file.sha256) clashes.push(relative(root, target));
-        wanted.set(target, p.file.sha256);
+        const path = poolPath(poolArea(component), p.source, p.file.filename);
+        // A different file already published under the same name would make apt fail with a
+        // hash mismatch (the index names the new one): refuse before anything changes.
+        const published = this.pool.get(rec.prefix, path);
+        if (published === p.file.sha256) continue;
+        const other = wanted.get(path);
+        if ((other !== undefined && other !== p.file.sha256) || published !== undefined) clashes.add(path);
+        wanted.set(path, p.file.sha256);
       }
     }
-    // A different file already published under the same name would make apt fail with a hash
-    // mismatch (the index names the new one): refuse before linking anything.
-    await forEachLimit([...wanted], 32, async ([target, sha256]) => {
-      if (!(await this.sameAsPool(target, sha256))) clashes.push(relative(root, target));
-    });
-    if (clashes.length > 0) throw new PoolClashError(clashes.sort());
-    await forEachLimit([...wanted], 64, async ([target, sha256]) => {
-      await this.pool.linkTo(sha256, target);
-      this.linked.set(target, sha256);
-    });
+    if (clashes.size > 0) throw new PoolClashError([...clashes].sort());
+    if (wanted.size > 0) await this.pool.add(rec.prefix, [...wanted]);
     for (const [set, p] of linkedNow) set.add(p);
 
     const files: IndexFileHash[] = [];
@@ -297,19 +298,6 @@ export class Publisher {
     return { generation, date, architectures, packages: count };
   }
 
-  /** Whether `target` is absent or already holds the pool file `sha256` (same inode, or same bytes). */
-  private async sameAsPool(target: string, sha256: string): Promise<boolean> {
-    const there = await stat(target).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (!there) return true;
-    const pooled = await stat(this.pool.pathFor(sha256));
-    if (there.ino === pooled.ino && there.dev === pooled.dev) return true;
-    // Another inode: a pool file re-added after garbage collection keeps its name and bytes.
-    return there.size === pooled.size && (await digestFile(target, ['sha256'])).sha256 === sha256;
-  }
-
   /** The generation dists/<dist> points at (0 when unpublished). */
   private async liveGeneration(root: string, distribution: string): Promise<number> {
     const target = await readlink(join(root, 'dists', distribution)).catch(() => undefined);
@@ -346,8 +334,8 @@ export class Publisher {
   }
 
   async unpublish(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): Promise<void> {
-    this.linked.clear();
-    this.linkedRecords.clear();
+    // The prefix's pool may be dropped with its last distribution: forget what it held.
+    for (const key of [...this.linkedRecords.keys()]) if (key.startsWith(`${rec.prefix}\0`)) this.linkedRecords.delete(key);
     const link = join(prefixDir(this.publicDir, rec.prefix), 'dists', rec.distribution);
     await rm(link, { force: true, recursive: true });
     await rm(this.generationRoot(rec), { recursive: true, force: true });

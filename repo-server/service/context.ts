@@ -1,10 +1,11 @@
-// Everything an operation needs, passed explicitly (no globals): the store, the pool, the
+// Everything an operation needs, passed explicitly (no globals): the store, the blobs, the
 // publisher, the locks and the configuration.
 
 import type { FastifyBaseLogger } from 'fastify';
 import type { Signer } from '../pgp/signer.js';
 import type { Publisher } from '../publish/publisher.js';
-import type { Pool } from '../storage/pool.js';
+import type { BlobStore } from '../storage/blobs.js';
+import type { Inspections } from '../packages/inspect.js';
 import type { Store } from '../storage/store.js';
 import type { KeyedMutex, Mutex } from '../storage/mutex.js';
 import type { ColorConfig } from '../colors/color-groups.js';
@@ -32,14 +33,15 @@ export interface ServerConfig {
 export interface Context {
   config: ServerConfig;
   store: Store;
-  pool: Pool;
+  blobs: BlobStore;
+  /** Inspections of small packages made while they were uploaded. */
+  inspections: Inspections;
   publisher: Publisher;
   signer: Signer;
   /** Serialises metadata changes (store commits). */
   writes: Mutex;
   /** One publish at a time per prefix/distribution. */
   publishLocks: KeyedMutex;
-  uploadsDir: string;
   publicDir: string;
   log: FastifyBaseLogger;
 }

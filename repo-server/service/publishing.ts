@@ -182,6 +182,10 @@ export async function dropPublish(ctx: Context, prefixParam: string, distributio
   await ctx.publishLocks.run(publishId(prefix, distribution), async () => {
     getPublish(ctx, prefix, distribution);
     await ctx.publisher.unpublish({ prefix, distribution });
-    await ctx.writes.run(() => ctx.store.commit([{ op: 'pub-del', prefix, distribution }]));
+    await ctx.writes.run(async () => {
+      const last = ![...ctx.store.publishes.values()].some((p) => p.prefix === prefix && p.distribution !== distribution);
+      // The prefix's pool goes with its last distribution (files nothing else names are collected).
+      await ctx.store.commit([{ op: 'pub-del', prefix, distribution }, ...(last ? [{ op: 'pool-unpub' as const, prefix }] : [])]);
+    });
   });
 }

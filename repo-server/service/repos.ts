@@ -1,13 +1,12 @@
 // Local repositories: create/edit/drop, and adding packages from the upload area or by key.
 // A request is all or nothing: one bad or conflicting file and nothing is stored.
 
-import { unlink, rmdir } from 'node:fs/promises';
-import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
+import { InvalidPackageError, inspectBuffer, inspectPackage } from '../packages/inspect.js';
 import { forEachLimit } from '../storage/atomic.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';
-import { objectName } from './names.js';
+import { objectName, safeSegment } from './names.js';
 import { Uploads } from './uploads.js';
 
 export interface RepoJson {
@@ -100,6 +99,16 @@ export interface ImportReport {
 
 const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.architecture}`;
 
+/** The record of an uploaded .deb: from the inspection made on arrival, else read from its blob. */
+async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecord> {
+  const known = ctx.inspections.take(sha256);
+  if (known) return known;
+  const loc = ctx.store.blobs.get(sha256);
+  if (!loc) throw notFound('uploaded file is gone');
+  if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256));
+  return inspectBuffer(await ctx.blobs.read(sha256, loc));
+}
+
 /** POST /api/repos/:name/file/:dir[/:file]. */
 export async function importUploads(
   ctx: Context,
@@ -109,39 +118,39 @@ export async function importUploads(
   opts: { forceReplace: boolean; noRemove: boolean },
 ): Promise<ImportReport> {
   getRepo(ctx, name);
-  const uploads = new Uploads(ctx.uploadsDir);
-  const files = file !== undefined ? [file] : await uploads.listFiles(dir);
-  if (file !== undefined) await uploads.listFiles(dir); // 404 for a missing directory
-  if (files.length === 0) throw badRequest(`no files in upload directory ${dir}`);
+  const uploads = new Uploads(ctx);
+  const manifest = uploads.filesOf(dir);
+  if (file !== undefined && !manifest.has(safeSegment(file, 'file name'))) throw notFound(`file ${dir}/${file} not found`);
+  const files = (file !== undefined ? [file] : [...manifest.keys()].sort()).map((f) => ({ name: f, sha256: manifest.get(f)! }));
   const failed: string[] = [];
   const warnings: string[] = [];
-  const results: ({ path: string; rec: PackageRecord } | undefined)[] = new Array(files.length);
-  // Inspection is I/O and zlib work on the thread pool: several files at once.
+  const results: ({ name: string; sha256: string; rec: PackageRecord } | undefined)[] = new Array(files.length);
+  // Inspections not done on arrival are reads and zlib work on the thread pool: several at once.
   await forEachLimit(files, 8, async (f, i) => {
-    const path = uploads.path(dir, f);
-    if (!f.endsWith('.deb')) {
-      failed.push(`${dir}/${f}`);
-      warnings.push(`${dir}/${f}: not a .deb file (only binary packages are supported)`);
+    if (!f.name.endsWith('.deb')) {
+      failed.push(`${dir}/${f.name}`);
+      warnings.push(`${dir}/${f.name}: not a .deb file (only binary packages are supported)`);
       return;
     }
     try {
-      results[i] = { path, rec: await inspectPackage(path) };
+      results[i] = { ...f, rec: await inspectUpload(ctx, f.sha256) };
     } catch (err) {
       if (err instanceof InvalidPackageError) {
-        failed.push(`${dir}/${f}`);
-        warnings.push(`${dir}/${f}: ${err.message}`);
-      } else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw notFound(`file ${dir}/${f} not found`);
+        failed.push(`${dir}/${f.name}`);
+        warnings.push(`${dir}/${f.name}: ${err.message}`);
       } else throw err;
     }
   });
-  const inspected = results.filter((r): r is { path: string; rec: PackageRecord } => r !== undefined);
+  const inspected = results.filter((r): r is { name: string; sha256: string; rec: PackageRecord } => r !== undefined);
   failed.sort();
   if (failed.length > 0) {
     throw new ApiError(400, `unable to import: ${warnings.join('; ')}`, { FailedFiles: failed, Report: { Warnings: warnings, Added: [], Removed: [] } });
   }
   const report = await ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
+    // The upload may have been replaced or deleted while it was being inspected.
+    const now = ctx.store.uploads.get(dir);
+    for (const f of inspected) if (now?.get(f.name) !== f.sha256 || !ctx.store.blobs.has(f.sha256)) throw notFound(`file ${dir}/${f.name} changed or was deleted during the import`);
     const members = ctx.store.repoPackages.get(repo.name) ?? new Set<string>();
     const added: string[] = [];
     const removed: string[] = [];
@@ -174,21 +183,17 @@ export async function importUploads(
     }
     if (conflicts.length > 0) {
       throw conflict(`conflicting packages: ${conflicts.join('; ')}`, {
-        FailedFiles: files.map((f) => `${dir}/${f}`),
+        FailedFiles: files.map((f) => `${dir}/${f.name}`),
         Report: { Warnings: conflicts, Added: [], Removed: [] },
       });
     }
-    // Pool files first (durably), then the metadata that names them.
-    await ctx.pool.adoptAll(inspected.map(({ path, rec }) => ({ source: path, sha256: rec.file.sha256 })));
     if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
     if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
+    // The blobs stay (the records name them); the upload entries go in the same commit.
+    if (!opts.noRemove) ops.push(file !== undefined ? { op: 'up-rm', dir, names: [file] } : { op: 'up-rm', dir, names: files.map((f) => f.name) });
     await ctx.store.commit(ops);
     return { added, removed };
   });
-  if (!opts.noRemove) {
-    for (const { path } of inspected) await unlink(path).catch(() => undefined);
-    await rmdir(uploads.path(dir)).catch(() => undefined);
-  }
   return { FailedFiles: [], Report: { Warnings: warnings, Added: report.added, Removed: report.removed } };
 }
 

@@ -1,69 +1,124 @@
-// The upload area of aptly's Files API: <data>/upload/<dir>/<file>. Every name is a
-// validated single path segment; files land atomically (temp + fsync + rename).
+// The upload area of aptly's Files API: directories of named files. A directory is a manifest
+// (name → sha256) in the metadata store and the bytes are blobs: one request's small files go
+// into one new pack, large ones into loose files. A request is all or nothing: its blobs are
+// durable before one commit names them, and a failed request leaves only unnamed files that
+// are removed at once (or by the start-up collection after a crash).
 
-import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { fsyncDir, tempName } from '../storage/atomic.js';
-import { forgetUpload, rememberUpload } from '../packages/inspect.js';
-import { ApiError, notFound } from './errors.js';
+import { unlink, type FileHandle } from 'node:fs/promises';
+import type { Inspections } from '../packages/inspect.js';
+import type { BlobStore } from '../storage/blobs.js';
+import type { Mutex } from '../storage/mutex.js';
+import type { Op, Store } from '../storage/store.js';
+import { collectBlobs } from './blob-gc.js';
+import { ApiError, badRequest, notFound } from './errors.js';
 import { safeSegment } from './names.js';
 
-export interface Staged {
-  tmp: string;
-  name: string;
-  /** Settles once the bytes are durable under `tmp` (or the write failed). */
-  written: Promise<void>;
+/** Files up to this size are received into memory and appended to the request's pack. */
+const SMALL = 1 << 20;
+
+export interface UploadPart {
+  filename: string;
+  body: Readable;
 }
 
-/** Parts up to this size are received into memory and written in one go, in the background. */
-const SMALL = 1 << 20;
-/** Background writes in flight at once (bounds memory to ~SMALL × this). */
-const WRITES = 16;
+interface Received {
+  name: string;
+  sha256: string;
+}
+
+export interface UploadDeps {
+  store: Store;
+  blobs: BlobStore;
+  writes: Mutex;
+  inspections: Inspections;
+}
 
 export class Uploads {
-  /** Upload directories known to exist (each is created once, not per file). */
-  private readonly ensured = new Set<string>();
-  private writing = 0;
-  private readonly slots: (() => void)[] = [];
+  constructor(private readonly deps: UploadDeps) {}
 
-  constructor(readonly dir: string) {}
-
-  path(dir: string, file?: string): string {
-    const d = join(this.dir, safeSegment(dir, 'directory'));
-    return file === undefined ? d : join(d, safeSegment(file, 'file name'));
+  /** The files of an upload directory (404 when it has none). */
+  filesOf(dir: string): Map<string, string> {
+    const files = this.deps.store.uploads.get(safeSegment(dir, 'directory'));
+    if (!files || files.size === 0) throw notFound(`upload directory ${dir} not found`);
+    return files;
   }
 
-  private async slot(): Promise<void> {
-    if (this.writing >= WRITES) await new Promise<void>((r) => this.slots.push(r));
-    this.writing++;
+  listDirs(): string[] {
+    return [...this.deps.store.uploads.keys()].sort();
   }
 
-  private release(): void {
-    this.writing--;
-    this.slots.shift()?.();
+  listFiles(dir: string): string[] {
+    return [...this.filesOf(dir).keys()].sort();
   }
 
   /**
-   * Receives one file under a temp name beside its target. Small files are taken into memory
-   * and written (with fsync) in the background while the next part arrives; a .deb among them is
-   * inspected from memory on the way. Nothing is visible until commit(); on a failure here the
-   * temp file is removed.
+   * Receives every part of one request, then names them all in one commit. Small .deb files
+   * are inspected from memory on the way, so the add that follows needs no read.
    */
-  async stage(dir: string, file: string, body: Readable, limit: number): Promise<Staged> {
-    const target = this.path(dir, file);
-    const d = this.path(dir);
-    if (!this.ensured.has(d)) {
-      await mkdir(d, { recursive: true });
-      this.ensured.add(d);
+  async receive(dir: string, parts: AsyncIterable<UploadPart>, limit: number): Promise<string[]> {
+    const { store, blobs, writes, inspections } = this.deps;
+    safeSegment(dir, 'directory');
+    const pack = blobs.newPack();
+    const packed: [string, number, number][] = [];
+    const loose: { sha256: string; size: number }[] = [];
+    const inRequest = new Set<string>();
+    const pins: string[] = [];
+    const received: Received[] = [];
+    const inspecting: Promise<void>[] = [];
+    try {
+      for await (const part of parts) {
+        const name = safeSegment(part.filename, 'file name');
+        const got = await this.receiveOne(part.body, limit);
+        const sha256 = got.sha256;
+        if (!inRequest.has(sha256)) {
+          inRequest.add(sha256);
+          // Pinned until this request commits: an already stored blob is not collected meanwhile,
+          // and a failing request does not drop a loose file another one is about to name.
+          blobs.pin(sha256);
+          pins.push(sha256);
+          if (store.blobs.has(sha256)) {
+            if (got.tmp) await unlink(got.tmp).catch(() => undefined);
+          } else if (got.buf) {
+            packed.push([sha256, pack.append(got.buf), got.buf.length]);
+          } else if (got.tmp !== undefined) {
+            await blobs.commitLoose(got.tmp, sha256);
+            loose.push({ sha256, size: got.size });
+          }
+        } else if (got.tmp) await unlink(got.tmp).catch(() => undefined);
+        if (got.buf && name.endsWith('.deb')) inspecting.push(inspections.remember(sha256, got.buf));
+        received.push({ name, sha256 });
+      }
+      if (received.length === 0) throw badRequest('no file in the request');
+      await pack.finish();
+      await Promise.all(inspecting);
+      const ops: Op[] = [];
+      if (packed.length > 0) ops.push({ op: 'blobs', pack: pack.id, entries: packed });
+      for (const l of loose) ops.push({ op: 'loose', sha256: l.sha256, size: l.size });
+      ops.push({ op: 'up', dir, files: received.map((r) => [r.name, r.sha256]) });
+      await writes.run(() => store.commit(ops));
+      return received.map((r) => `${dir}/${r.name}`);
+    } catch (err) {
+      await pack.abort();
+      for (const sha of pins.splice(0)) blobs.unpin(sha);
+      await writes.run(async () => {
+        for (const l of loose) if (!store.blobs.has(l.sha256) && !blobs.pinned(l.sha256)) await blobs.dropLoose(l.sha256);
+      });
+      throw err;
+    } finally {
+      for (const sha of pins) blobs.unpin(sha);
     }
-    const tmp = tempName(target);
-    forgetUpload(target);
+  }
+
+  /** One part: into memory while small, else streamed into a loose temp file; hashed either way. */
+  private async receiveOne(body: Readable, limit: number): Promise<{ sha256: string; size: number; buf?: Buffer; tmp?: never } | { sha256: string; size: number; tmp: string; buf?: never }> {
     // Manual iteration: leaving a for-await loop would destroy the part's stream.
     const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const chunks: Buffer[] = [];
+    const hash = createHash('sha256');
     let size = 0;
-    let fh: FileHandle | undefined;
+    let file: { path: string; fh: FileHandle } | undefined;
     try {
       for (;;) {
         const { value, done } = await it.next();
@@ -72,81 +127,43 @@ export class Uploads {
         // Past the limit the rest is read and dropped rather than the connection cut, so the
         // client (still sending) gets to read the 413.
         if (size > limit) continue;
-        if (fh) await fh.write(value);
+        hash.update(value);
+        if (file) await file.fh.write(value);
         else {
           chunks.push(value);
           if (size > SMALL) {
-            fh = await open(tmp, 'wx', 0o644);
-            for (const c of chunks.splice(0)) await fh.write(c);
+            file = await this.deps.blobs.newLoose();
+            for (const c of chunks.splice(0)) await file.fh.write(c);
           }
         }
       }
       // multipart parsers mark a cut-off stream as truncated instead of failing it
       if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
-      if (fh) {
-        await fh.sync();
-        await fh.close();
-        fh = undefined;
-        return { tmp, name: file, written: Promise.resolve() };
-      }
+      const sha256 = hash.digest('hex');
+      if (!file) return { sha256, size, buf: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+      await file.fh.sync();
+      await file.fh.close();
+      const tmp = file.path;
+      file = undefined;
+      return { sha256, size, tmp };
     } catch (err) {
-      await fh?.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
+      if (file) {
+        await file.fh.close().catch(() => undefined);
+        await unlink(file.path).catch(() => undefined);
+      }
       throw err;
     }
-    await this.slot();
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    const written = (async () => {
-      try {
-        const out = await open(tmp, 'wx', 0o644);
-        try {
-          await out.writeFile(buf);
-          await out.sync();
-          if (file.endsWith('.deb')) await rememberUpload(target, await out.stat(), buf);
-        } finally {
-          await out.close();
-        }
-      } finally {
-        this.release();
-      }
-    })();
-    written.catch(() => undefined); // observed by commit() or discard()
-    return { tmp, name: file, written };
   }
 
-  /** Renames staged files into place once all are durable, and syncs the directory once. */
-  async commit(dir: string, staged: Staged[]): Promise<string[]> {
-    await Promise.all(staged.map((s) => s.written));
-    for (const s of staged) await rename(s.tmp, this.path(dir, s.name));
-    await fsyncDir(this.path(dir));
-    return staged.map((s) => `${dir}/${s.name}`);
-  }
-
-  /** Drops staged files of a failed request (after their background writes have settled). */
-  async discard(staged: Staged[]): Promise<void> {
-    await Promise.all(staged.map((s) => s.written.catch(() => undefined)));
-    await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
-  }
-
-  async listDirs(): Promise<string[]> {
-    const entries = await readdir(this.dir, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  }
-
-  async listFiles(dir: string): Promise<string[]> {
-    const d = this.path(dir);
-    const entries = await readdir(d, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw notFound(`upload directory ${dir} not found`);
-      throw err;
-    });
-    return entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  }
-
+  /** Removes a file or a whole directory; blobs nothing else names are collected. */
   async remove(dir: string, file?: string): Promise<void> {
-    const p = this.path(dir, file);
-    const exists = await stat(p).then(() => true, () => false);
-    if (!exists) throw notFound(`${file === undefined ? 'directory' : 'file'} not found`);
-    if (file === undefined) this.ensured.delete(p);
-    await rm(p, { recursive: true, force: true });
+    const { store, blobs, writes } = this.deps;
+    await writes.run(async () => {
+      const files = store.uploads.get(safeSegment(dir, 'directory'));
+      if (file !== undefined) safeSegment(file, 'file name');
+      if (!files || (file !== undefined && !files.has(file))) throw notFound(`${file === undefined ? 'directory' : 'file'} not found`);
+      await store.commit([file === undefined ? { op: 'up-rm', dir } : { op: 'up-rm', dir, names: [file] }]);
+      await collectBlobs(store, blobs);
+    });
   }
 }

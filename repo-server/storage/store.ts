@@ -1,4 +1,5 @@
-// The metadata store: packages, local repos, snapshots and published distributions, held in
+// The metadata store: packages, local repos, snapshots, published distributions, and where
+// every stored file lives (blob locations, upload directories, published pool paths), held in
 // memory and made durable by an append-only journal (one fsync per committed batch) plus a
 // periodic full snapshot. A crash at any point leaves the last committed batch: a torn journal
 // tail is cut on open, and nothing is acknowledged before its journal write is on disk.
@@ -77,6 +78,16 @@ export interface PublishRecord {
   staged?: PublishSource[];
 }
 
+/**
+ * Where a blob's bytes are: a range of a pack file (small files, many per upload request), or a
+ * file of its own in the loose pool (pack '').
+ */
+export interface BlobLocation {
+  pack: string;
+  offset: number;
+  size: number;
+}
+
 export type Op =
   | { op: 'pkg'; rec: PackageRecord }
   | { op: 'pkg-del'; key: string }
@@ -87,15 +98,30 @@ export type Op =
   | { op: 'snap'; snap: SnapshotRecord }
   | { op: 'snap-del'; name: string }
   | { op: 'pub'; pub: PublishRecord }
-  | { op: 'pub-del'; prefix: string; distribution: string };
+  | { op: 'pub-del'; prefix: string; distribution: string }
+  /** Blobs written to a pack (sha256, offset, size); also moves blobs when a pack is compacted. */
+  | { op: 'blobs'; pack: string; entries: [string, number, number][] }
+  | { op: 'loose'; sha256: string; size: number }
+  | { op: 'blob-del'; shas: string[] }
+  /** Files of an upload directory (name → sha256); a name given again is replaced. */
+  | { op: 'up'; dir: string; files: [string, string][] }
+  /** Removes names from an upload directory (all of them when `names` is absent). */
+  | { op: 'up-rm'; dir: string; names?: string[] }
+  /** Pool paths of a published prefix (path under the prefix → sha256), recorded before they go live. */
+  | { op: 'pool-pub'; prefix: string; files: [string, string][] }
+  | { op: 'pool-unpub'; prefix: string };
 
 interface SnapshotFile {
-  format: 1;
+  /** 1: before the blob store (no blobs, uploads or publishedPool; see server.ts's migration). */
+  format: 1 | 2;
   journal: number;
   packages: PackageRecord[];
   repos: (RepoRecord & { packages: string[] })[];
   snapshots: SnapshotRecord[];
   publishes: PublishRecord[];
+  blobs?: [string, string, number, number][];
+  uploads?: { dir: string; files: [string, string][] }[];
+  publishedPool?: { prefix: string; files: [string, string][] }[];
 }
 
 export function identity(p: Pick<PackageRecord, 'name' | 'version' | 'architecture'>): string {
@@ -116,6 +142,12 @@ export class Store {
   readonly publishes = new Map<string, PublishRecord>();
   /** "name version arch" → keys of packages with that identity (conflict checks). */
   readonly byIdentity = new Map<string, Set<string>>();
+  /** sha256 → where its bytes are. */
+  readonly blobs = new Map<string, BlobLocation>();
+  /** Upload directory → file name → sha256 (aptly's upload area, kept as a manifest). */
+  readonly uploads = new Map<string, Map<string, string>>();
+  /** Publish prefix → pool path under it → sha256: what the published tree serves under pool/. */
+  readonly publishedPool = new Map<string, Map<string, string>>();
 
   private journal!: FileHandle;
   private journalNumber = 0;
@@ -150,6 +182,9 @@ export class Store {
       }
       for (const s of snapshot.snapshots) this.snapshots.set(s.name, s);
       for (const p of snapshot.publishes) this.publishes.set(publishId(p.prefix, p.distribution), p);
+      for (const [sha, pack, offset, size] of snapshot.blobs ?? []) this.blobs.set(sha, { pack, offset, size });
+      for (const u of snapshot.uploads ?? []) this.uploads.set(u.dir, new Map(u.files));
+      for (const p of snapshot.publishedPool ?? []) this.publishedPool.set(p.prefix, new Map(p.files));
       this.journalNumber = snapshot.journal;
     }
     const path = this.journalPath(this.journalNumber);
@@ -231,6 +266,36 @@ export class Store {
       case 'pub-del':
         this.publishes.delete(publishId(op.prefix, op.distribution));
         break;
+      case 'blobs':
+        for (const [sha, offset, size] of op.entries) this.blobs.set(sha, { pack: op.pack, offset, size });
+        break;
+      case 'loose':
+        this.blobs.set(op.sha256, { pack: '', offset: 0, size: op.size });
+        break;
+      case 'blob-del':
+        for (const sha of op.shas) this.blobs.delete(sha);
+        break;
+      case 'up': {
+        let files = this.uploads.get(op.dir);
+        if (!files) this.uploads.set(op.dir, (files = new Map()));
+        for (const [name, sha] of op.files) files.set(name, sha);
+        break;
+      }
+      case 'up-rm': {
+        const files = this.uploads.get(op.dir);
+        if (files && op.names) for (const n of op.names) files.delete(n);
+        if (!op.names || files?.size === 0) this.uploads.delete(op.dir);
+        break;
+      }
+      case 'pool-pub': {
+        let files = this.publishedPool.get(op.prefix);
+        if (!files) this.publishedPool.set(op.prefix, (files = new Map()));
+        for (const [path, sha] of op.files) files.set(path, sha);
+        break;
+      }
+      case 'pool-unpub':
+        this.publishedPool.delete(op.prefix);
+        break;
     }
   }
 
@@ -238,12 +303,15 @@ export class Store {
   async compact(): Promise<void> {
     const next = this.journalNumber + 1;
     const snapshot: SnapshotFile = {
-      format: 1,
+      format: 2,
       journal: next,
       packages: [...this.packages.values()],
       repos: [...this.repos.values()].map((r) => ({ ...r, packages: [...(this.repoPackages.get(r.name) ?? [])] })),
       snapshots: [...this.snapshots.values()],
       publishes: [...this.publishes.values()],
+      blobs: [...this.blobs].map(([sha, l]) => [sha, l.pack, l.offset, l.size]),
+      uploads: [...this.uploads].map(([dir, files]) => ({ dir, files: [...files] })),
+      publishedPool: [...this.publishedPool].map(([prefix, files]) => ({ prefix, files: [...files] })),
     };
     const fresh = await open(this.journalPath(next), 'w');
     await fresh.sync();
@@ -256,6 +324,14 @@ export class Store {
     // state.json now names the new journal; the old one is garbage whatever happens next.
     await unlink(old).catch(() => undefined);
     await fsyncDir(this.dir);
+  }
+
+  /** Blobs something names: a package record or an upload. */
+  referencedBlobs(): Set<string> {
+    const shas = new Set<string>();
+    for (const p of this.packages.values()) shas.add(p.file.sha256);
+    for (const files of this.uploads.values()) for (const sha of files.values()) shas.add(sha);
+    return shas;
   }
 
   /** Package keys referenced by any repo or snapshot. */

@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prefixToUrl } from '../../cli/commands/publish.js';
 import { prefixFromUrl } from '../../repo-server/service/names.js';
@@ -179,7 +179,13 @@ test('a ~300 MiB upload is streamed: peak RSS < 150 MB', async () => {
     const rssKb = Number((await readFile(join(dir, 'time.txt'), 'utf8')).trim().split('\n').pop());
     process.stderr.write(`    upload of ${size} bytes: peak RSS ${rssKb} KB\n`);
     assert.ok(rssKb > 0 && rssKb < 150 * 1024, `peak RSS ${rssKb} KB`);
-    assert.is((await stat(join(server.dataDir, 'upload/big/big.deb'))).size, size);
+    // Over 1 MiB, so stored as one loose blob in the pool (not inside a pack).
+    const loose: number[] = [];
+    for (const ab of await readdir(join(server.dataDir, 'pool'))) {
+      for (const f of await readdir(join(server.dataDir, 'pool', ab))) loose.push((await stat(join(server.dataDir, 'pool', ab, f))).size);
+    }
+    assert.equal(loose, [size]);
+    assert.equal((await server.api('GET', '/api/files/big')).json, ['big.deb']);
 
     // Not a package: adding it is refused by the server (exit 2, its message).
     await server.api('POST', '/api/repos', { Name: 'big' });

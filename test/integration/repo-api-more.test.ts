@@ -3,6 +3,7 @@
 // publish show, SignedBy, MultiDist, the staged source list with .../update, and queued
 // concurrent publish updates. Bad requests answer aptly-style 4xx JSON and store nothing.
 
+import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdir, readFile, readlink } from 'node:fs/promises';
@@ -89,7 +90,6 @@ test('PUT /api/files/:dir/:file takes the raw body of any content type; bad name
       const r = await fetch(`${s.url}/api/files/raw/${file}`, { method: 'PUT', headers, body: deb });
       assert.is(r.status, 200, `${file}: ${await r.clone().text()}`);
       assert.equal(await r.json(), [`raw/${file}`]);
-      assert.ok((await readFile(join(s.dataDir, 'upload', 'raw', file))).equals(deb), `${file} stored byte for byte`);
     }
     assert.equal((await s.api('GET', '/api/files/raw')).json, ['copy.deb', 'raw-pkg_1.0_all.deb', 'untyped.deb']);
     const anon = await fetch(`${s.url}/api/files/raw/x.deb`, { method: 'PUT', body: deb });
@@ -98,19 +98,25 @@ test('PUT /api/files/:dir/:file takes the raw body of any content type; bad name
       const r = await fetch(`${s.url}/api/files/raw/${bad}`, { method: 'PUT', headers: { authorization: 'Bearer test-admin-token' }, body: deb });
       assert.ok(r.status === 400 || r.status === 404, `${bad}: ${r.status}`);
     }
-    assert.equal((await readdir(join(s.dataDir, 'upload', 'raw'))).sort(), ['copy.deb', 'raw-pkg_1.0_all.deb', 'untyped.deb'], 'nothing else landed');
+    assert.equal((await s.api('GET', '/api/files')).json, ['raw'], 'nothing else landed');
+    assert.equal((await s.api('GET', '/api/files/raw')).json, ['copy.deb', 'raw-pkg_1.0_all.deb', 'untyped.deb'], 'nothing else landed');
     // The uploaded files go into a repo the usual way.
     await s.api('POST', '/api/repos', { Name: 'r' });
     const add = await s.api('POST', '/api/repos/r/file/raw/raw-pkg_1.0_all.deb');
     assert.is(add.status, 200, add.text);
     assert.equal(nv(await keysOf(s, '/api/repos/r/packages')), ['raw-pkg 1.0']);
+    const [key] = (await s.api('GET', '/api/repos/r/packages')).json as string[];
+    const details = (await s.api('GET', `/api/packages/${encodeURIComponent(key!)}`)).json as Record<string, string>;
+    assert.is(details.SHA256, createHash('sha256').update(deb).digest('hex'), 'stored byte for byte');
   });
   const p = await Project.create();
   const s = await TestRepoServer.start({ maxUploadBytes: 1 << 16 });
   try {
     const r = await fetch(`${s.url}/api/files/big/big.deb`, { method: 'PUT', headers: { authorization: 'Bearer test-admin-token' }, body: Buffer.alloc(1 << 17) });
     assert.is(r.status, 413);
-    assert.equal(await readdir(join(s.dataDir, 'upload', 'big')).catch(() => [] as string[]), [], 'no partial file');
+    assert.is((await s.api('GET', '/api/files/big')).status, 404);
+    assert.equal(await readdir(join(s.dataDir, 'packs')), [], 'no partial file');
+    assert.equal(await readdir(join(s.dataDir, 'pool')), [], 'no partial file');
   } finally {
     await s.stop();
     await p.destroy();

@@ -30,10 +30,14 @@ async function withServer(fn: (s: TestRepoServer, p: Project) => Promise<void>, 
   }
 }
 
-const poolFiles = async (s: TestRepoServer): Promise<number> => {
-  let n = 0;
-  for (const a of await readdir(join(s.dataDir, 'pool'))) for (const b of await readdir(join(s.dataDir, 'pool', a))) n += (await readdir(join(s.dataDir, 'pool', a, b))).length;
-  return n;
+/** Files holding stored bytes: packs and loose blobs (temp files included). */
+const storedFiles = async (s: TestRepoServer): Promise<string[]> => {
+  const out = (await readdir(join(s.dataDir, 'packs'))).map((f) => `packs/${f}`);
+  for (const e of await readdir(join(s.dataDir, 'pool'), { withFileTypes: true })) {
+    if (e.isDirectory()) for (const f of await readdir(join(s.dataDir, 'pool', e.name))) out.push(`pool/${e.name}/${f}`);
+    else out.push(`pool/${e.name}`);
+  }
+  return out.sort();
 };
 
 test('every write needs the admin token; reads too unless opened', async () => {
@@ -90,7 +94,8 @@ test('malformed, truncated and not-a-deb uploads: clean 400, nothing stored', as
       await s.api('DELETE', '/api/files/bad');
     }
     assert.equal((await s.api('GET', '/api/repos/r/packages')).json, []);
-    assert.is(await poolFiles(s), 0, 'nothing in the pool');
+    assert.equal(await storedFiles(s), [], 'nothing stored: deleted uploads are collected');
+    assert.equal((await s.api('GET', '/api/files')).json, []);
   });
 });
 
@@ -111,15 +116,19 @@ test('path traversal names, unknown repos and oversized bodies are refused clean
         if (r.status === 200) assert.ok((r.json as string[]).every((f) => /^up\/[A-Za-z0-9][A-Za-z0-9._+~-]*$/.test(f)), `${name}: ${r.text}`);
         else assert.is(r.status, 400, `file name ${name}: ${r.text}`);
       }
-      assert.equal(await readdir(join(s.dataDir, 'upload')), ['up'], 'nothing outside the upload directory');
-      assert.equal((await readdir(join(s.dataDir, 'upload', 'up'))).sort(), ['evil.deb', 'passwd'], 'only plain names inside it');
+      assert.equal((await s.api('GET', '/api/files')).json, ['up'], 'nothing outside the upload directory');
+      assert.equal((await s.api('GET', '/api/files/up')).json, ['evil.deb', 'passwd'], 'only plain names inside it');
       assert.not.ok(await readFile(join(s.dataDir, 'evil.deb')).catch(() => undefined));
+      assert.not.ok(await readFile(join(s.dataDir, '..', 'evil.deb')).catch(() => undefined));
 
+      const before = await storedFiles(s);
       const big = new FormData();
+      big.append('file', new Blob([Buffer.alloc(256)]), 'small-first.deb');
       big.append('file', new Blob([Buffer.alloc(3 << 20)]), 'big.deb');
       const r = await s.api('POST', '/api/files/big', big);
       assert.is(r.status, 413, r.text);
-      assert.equal(await readdir(join(s.dataDir, 'upload', 'big')).catch(() => [] as string[]), [], 'no partial file left');
+      assert.is((await s.api('GET', '/api/files/big')).status, 404, 'no directory appeared');
+      assert.equal(await storedFiles(s), before, 'no partial file left (not even the small part before it)');
 
       const unknown = await s.api('POST', '/api/repos/nope/file/up');
       assert.is(unknown.status, 404);
@@ -149,8 +158,8 @@ test('same name/version/arch with different bytes → 409; identical bytes → i
     assert.is(r.status, 409, r.text);
     assert.match(r.text, /different package with this name, version and architecture/);
     assert.equal((await s.api('GET', '/api/repos/r/packages')).json, before, 'repo unchanged');
-    assert.is(await poolFiles(s), 1, 'the conflicting file did not enter the pool');
-    assert.equal(await readdir(join(s.dataDir, 'upload', 'd2')), ['dup-pkg_1.0_all.deb'], 'the upload stays for the caller to decide');
+    assert.is(((await s.api('GET', '/api/packages?q=dup-pkg')).json as string[]).length, 1, 'the conflicting package was not stored');
+    assert.equal((await s.api('GET', '/api/files/d2')).json, ['dup-pkg_1.0_all.deb'], 'the upload stays for the caller to decide');
     const bad = await s.api('GET', '/api/repos/r/packages?q=Name%20(%3E%3D');
     assert.is(bad.status, 400, 'malformed query');
   });

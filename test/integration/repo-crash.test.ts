@@ -54,7 +54,7 @@ async function call(port: number, method: string, path: string, body?: unknown):
 }
 
 /** The live tree must be one whole generation: InRelease verifies, every listed file matches. */
-async function assertWholeGeneration(data: string, distribution: string): Promise<number> {
+async function assertWholeGeneration(data: string, distribution: string, port: number): Promise<number> {
   const dist = join(data, 'public/dists', distribution);
   const v = await sh(`gpgv --keyring ${join(data, 'keys/archive.gpg')} ${join(dist, 'InRelease')} 2>&1`, { allowFail: true });
   assert.is(v.code, 0, `InRelease does not verify: ${v.stdout}`);
@@ -71,10 +71,14 @@ async function assertWholeGeneration(data: string, distribution: string): Promis
     if (!m[3]!.endsWith('/Release')) assert.ok(byHash, `${m[3]} by-hash copy`);
     files++;
   }
-  // Every package the index names is in the published pool.
+  // Every package the index names is served from the published pool, with the bytes it names.
   const packages = await readFile(join(dist, 'main/binary-amd64/Packages'), 'utf8');
-  for (const m of packages.matchAll(/^Filename: (.+)$/gm)) {
-    await readFile(join(data, 'public', m[1]!)).catch(() => assert.unreachable(`missing pool file ${m[1]}`));
+  for (const stanza of packages.split('\n\n').filter((t) => t.trim() !== '')) {
+    const filename = /^Filename: (.+)$/m.exec(stanza)![1]!;
+    const res = await fetch(`http://127.0.0.1:${port}/${filename}`);
+    assert.is(res.status, 200, `pool file ${filename}`);
+    const got = createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
+    assert.is(got, /^SHA256: (.+)$/m.exec(stanza)![1], `pool file ${filename} bytes`);
   }
   return files;
 }
@@ -136,7 +140,7 @@ test(`kill -9 during ingest and publish (${ROUNDS} rounds): nothing acknowledged
         }
         for (const k of repo) assert.is((await call(port, 'GET', `/api/packages/${encodeURIComponent(k)}`)).status, 200);
         if (published) {
-          const files = await assertWholeGeneration(data, 'crash');
+          const files = await assertWholeGeneration(data, 'crash', port);
           assert.ok(files > 0);
         }
       } finally {
@@ -145,8 +149,7 @@ test(`kill -9 during ingest and publish (${ROUNDS} rounds): nothing acknowledged
       }
     }
     assert.ok(acknowledgedAdds.size >= 5, `only ${acknowledgedAdds.size} packages were added across the rounds`);
-    const pool = await readdir(join(data, 'pool'));
-    assert.ok(pool.length > 0);
+    assert.ok((await readdir(join(data, 'packs'))).length > 0);
     process.stderr.write(`  [crash] ${ROUNDS} kill -9 rounds, ${acknowledgedAdds.size} acknowledged adds, all present\n`);
   } finally {
     await rm(data, { recursive: true, force: true });

@@ -1,0 +1,80 @@
+// Garbage collection of blobs. A blob lives while a package record or an upload names it (or
+// an in-flight request has pinned it). Dead locations are dropped first (committed), files
+// after: a pack with no live blob is deleted, a pack mostly dead is compacted (live blobs
+// copied into a new pack, their locations moved in one commit, then the old pack deleted).
+// Callers hold the writes mutex.
+
+import { rm } from 'node:fs/promises';
+import type { BlobStore } from '../storage/blobs.js';
+import type { BlobLocation, Store } from '../storage/store.js';
+
+export interface GcReport {
+  dropped: number;
+  packsRemoved: number;
+  packsCompacted: number;
+}
+
+export async function collectBlobs(store: Store, blobs: BlobStore, extraPacks: Iterable<string> = []): Promise<GcReport> {
+  const referenced = store.referencedBlobs();
+  const dead: string[] = [];
+  const touched = new Set<string>(extraPacks);
+  const deadLoose: string[] = [];
+  for (const [sha, loc] of store.blobs) {
+    if (referenced.has(sha) || blobs.pinned(sha)) continue;
+    dead.push(sha);
+    if (loc.pack === '') deadLoose.push(sha);
+    else touched.add(loc.pack);
+  }
+  if (dead.length > 0) await store.commit([{ op: 'blob-del', shas: dead }]);
+  for (const sha of deadLoose) await blobs.dropLoose(sha);
+  const report: GcReport = { dropped: dead.length, packsRemoved: 0, packsCompacted: 0 };
+  if (touched.size === 0) return report;
+  const live = new Map<string, [string, BlobLocation][]>();
+  for (const [sha, loc] of store.blobs) {
+    if (!touched.has(loc.pack)) continue;
+    let list = live.get(loc.pack);
+    if (!list) live.set(loc.pack, (list = []));
+    list.push([sha, loc]);
+  }
+  for (const pack of touched) {
+    const entries = live.get(pack) ?? [];
+    if (entries.length === 0) {
+      await blobs.dropPack(pack);
+      report.packsRemoved++;
+      continue;
+    }
+    const liveBytes = entries.reduce((n, [, l]) => n + l.size, 0);
+    if (liveBytes * 2 >= (await blobs.packSize(pack))) continue;
+    const writer = blobs.newPack();
+    const moved: [string, number, number][] = [];
+    try {
+      for (const [sha, loc] of entries.sort((a, b) => a[1].offset - b[1].offset)) moved.push([sha, writer.append(await blobs.read(sha, loc)), loc.size]);
+      await writer.finish();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    await store.commit([{ op: 'blobs', pack: writer.id, entries: moved }]);
+    await blobs.dropPack(pack);
+    report.packsCompacted++;
+  }
+  return report;
+}
+
+/**
+ * At start-up: files no location names are leftovers of a crash between writing and
+ * committing (temp files, packs, loose files); then the usual collection.
+ */
+export async function collectAtStartup(store: Store, blobs: BlobStore): Promise<GcReport> {
+  for (const f of await blobs.leftovers()) await rm(f, { force: true });
+  const packs = new Set<string>();
+  const loose = new Set<string>();
+  for (const [sha, loc] of store.blobs) {
+    if (loc.pack === '') loose.add(sha);
+    else packs.add(loc.pack);
+  }
+  for (const id of await blobs.listPacks()) if (!packs.has(id)) await blobs.dropPack(id);
+  for (const sha of await blobs.listLoose()) if (!loose.has(sha)) await blobs.dropLoose(sha);
+  // Every pack is a candidate for compaction (a crash may have come between a drop and it).
+  return collectBlobs(store, blobs, packs);
+}

@@ -1,0 +1,290 @@
+// The blob store: every stored file (packages, other uploads), content-addressed by SHA-256.
+// Small files are appended to pack files, one pack per upload request, so ingesting 10,000
+// packages creates a few dozen files instead of tens of thousands (on ext4 each file creation
+// costs more than receiving and checking a small package). Large files get a file of their own
+// in the loose pool. Locations are metadata (Store.blobs), committed only once the bytes are
+// durable; a pack or loose file that no location names is a leftover of a crash.
+
+import { closeSync, createReadStream, openSync, readSync, statSync, type ReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fsyncDir, tempName } from './atomic.js';
+import type { BlobLocation } from './store.js';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Pending appends are written in pieces of about this size. */
+const FLUSH_BYTES = 4 << 20;
+
+export class BlobStore {
+  readonly packsDir: string;
+  readonly looseDir: string;
+  /** Read descriptors of packs, opened on first use (packs are immutable once committed). */
+  private readonly fds = new Map<string, number>();
+  private readonly mtimes = new Map<string, Date>();
+  /** Blobs an in-flight request relies on without having written them (dedupe): GC keeps them. */
+  private readonly pins = new Map<string, number>();
+  private packSeq = 0;
+
+  constructor(dataDir: string) {
+    this.packsDir = join(dataDir, 'packs');
+    this.looseDir = join(dataDir, 'pool');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.packsDir, { recursive: true });
+    await mkdir(this.looseDir, { recursive: true });
+  }
+
+  packPath(id: string): string {
+    if (!/^[0-9a-z-]+$/.test(id)) throw new Error(`invalid pack id '${id}'`);
+    return join(this.packsDir, `${id}.pack`);
+  }
+
+  loosePath(sha256: string): string {
+    if (!SHA256.test(sha256)) throw new Error(`invalid sha256 '${sha256}'`);
+    return join(this.looseDir, sha256.slice(0, 2), sha256);
+  }
+
+  /** A new pack for one request's small files; nothing touches the disk until the first append. */
+  newPack(): PackWriter {
+    const id = `${Date.now().toString(36)}-${process.pid.toString(36)}-${(this.packSeq++).toString(36)}`;
+    return new PackWriter(id, this.packPath(id), this.packsDir);
+  }
+
+  /** A temp file for one large blob; `commitLoose` names it by its hash once written whole. */
+  async newLoose(): Promise<{ path: string; fh: FileHandle }> {
+    const path = tempName(join(this.looseDir, 'incoming'));
+    return { path, fh: await open(path, 'wx', 0o644) };
+  }
+
+  /** Moves a durable temp file to its content address (a copy already there wins). */
+  async commitLoose(tmp: string, sha256: string): Promise<void> {
+    const target = this.loosePath(sha256);
+    try {
+      await link(tmp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        await mkdir(dirname(target), { recursive: true });
+        await fsyncDir(this.looseDir);
+        await link(tmp, target).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+      } else if (code !== 'EEXIST') throw err;
+    }
+    await unlink(tmp);
+    await fsyncDir(dirname(target));
+  }
+
+  pathOf(sha256: string, loc: BlobLocation): string {
+    return loc.pack === '' ? this.loosePath(sha256) : this.packPath(loc.pack);
+  }
+
+  private fdOf(pack: string): number {
+    let fd = this.fds.get(pack);
+    if (fd === undefined) {
+      fd = openSync(this.packPath(pack), 'r');
+      this.fds.set(pack, fd);
+    }
+    return fd;
+  }
+
+  /** A small blob's bytes, synchronously (the static hot path caches what it reads). */
+  readSync(sha256: string, loc: BlobLocation): Buffer {
+    const buf = Buffer.allocUnsafe(loc.size);
+    if (loc.pack === '') {
+      const fd = openSync(this.loosePath(sha256), 'r');
+      try {
+        readFully(fd, buf, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } else readFully(this.fdOf(loc.pack), buf, loc.offset);
+    return buf;
+  }
+
+  /** A blob's bytes (its own descriptor: a pack may be dropped by compaction meanwhile). */
+  async read(sha256: string, loc: BlobLocation): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(loc.size);
+    const fh = await open(this.pathOf(sha256, loc), 'r');
+    try {
+      let done = 0;
+      while (done < loc.size) {
+        const { bytesRead } = await fh.read(buf, done, loc.size - done, loc.offset + done);
+        if (bytesRead === 0) throw new Error(`blob ${sha256} is shorter than its index says`);
+        done += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    return buf;
+  }
+
+  /** Bytes [start, end] (inclusive) of a blob as a stream. */
+  stream(sha256: string, loc: BlobLocation, start: number, end: number): ReadStream {
+    return createReadStream(this.pathOf(sha256, loc), { start: loc.offset + start, end: loc.offset + end });
+  }
+
+  /** When the blob's file was written (Last-Modified); packs never change, so it is cached. */
+  async mtime(sha256: string, loc: BlobLocation): Promise<Date> {
+    const key = loc.pack === '' ? sha256 : loc.pack;
+    let m = this.mtimes.get(key);
+    if (!m) this.remember(key, (m = (await stat(this.pathOf(sha256, loc))).mtime));
+    return m;
+  }
+
+  mtimeSync(sha256: string, loc: BlobLocation): Date {
+    const key = loc.pack === '' ? sha256 : loc.pack;
+    let m = this.mtimes.get(key);
+    if (!m) this.remember(key, (m = statSync(this.pathOf(sha256, loc)).mtime));
+    return m;
+  }
+
+  private remember(key: string, m: Date): void {
+    if (this.mtimes.size > 10_000) this.mtimes.clear();
+    this.mtimes.set(key, m);
+  }
+
+  pin(sha256: string): void {
+    this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
+  }
+
+  unpin(sha256: string): void {
+    const n = (this.pins.get(sha256) ?? 1) - 1;
+    if (n <= 0) this.pins.delete(sha256);
+    else this.pins.set(sha256, n);
+  }
+
+  pinned(sha256: string): boolean {
+    return this.pins.has(sha256);
+  }
+
+  async dropPack(id: string): Promise<void> {
+    const fd = this.fds.get(id);
+    if (fd !== undefined) {
+      this.fds.delete(id);
+      closeSync(fd); // a stream still reading it has its own descriptor
+    }
+    this.mtimes.delete(id);
+    await rm(this.packPath(id), { force: true });
+  }
+
+  async dropLoose(sha256: string): Promise<void> {
+    this.mtimes.delete(sha256);
+    await rm(this.loosePath(sha256), { force: true });
+  }
+
+  /** Pack ids on disk. */
+  async listPacks(): Promise<string[]> {
+    return (await readdir(this.packsDir).catch(() => [] as string[])).filter((f) => f.endsWith('.pack')).map((f) => f.slice(0, -5));
+  }
+
+  /** Temp files of writes that never finished (packs and loose). */
+  async leftovers(): Promise<string[]> {
+    const out: string[] = [];
+    for (const d of [this.packsDir, this.looseDir]) {
+      for (const f of await readdir(d).catch(() => [] as string[])) if (f.startsWith('.') && f.includes('.tmp-')) out.push(join(d, f));
+    }
+    return out;
+  }
+
+  /** sha256 of every loose file on disk. */
+  async listLoose(): Promise<string[]> {
+    const out: string[] = [];
+    for (const a of await readdir(this.looseDir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(a)) continue;
+      for (const f of await readdir(join(this.looseDir, a)).catch(() => [] as string[])) if (SHA256.test(f)) out.push(f);
+    }
+    return out;
+  }
+
+  /** Size of a pack file (for compaction decisions). */
+  async packSize(id: string): Promise<number> {
+    return (await stat(this.packPath(id))).size;
+  }
+}
+
+function readFully(fd: number, buf: Buffer, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
+    if (n === 0) throw new Error('blob file is shorter than its index says');
+    done += n;
+  }
+}
+
+/**
+ * Appends blobs to one new pack file. Appends are buffered and written in order in the
+ * background; finish() makes the whole pack durable (data, then the directory entry).
+ */
+export class PackWriter {
+  private size = 0;
+  private appended = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private fh: FileHandle | undefined;
+  private opened = false;
+
+  constructor(
+    readonly id: string,
+    private readonly path: string,
+    private readonly dir: string,
+  ) {}
+
+  get empty(): boolean {
+    return this.appended === 0;
+  }
+
+  /** Queues `buf`; returns its offset in the pack. */
+  append(buf: Buffer): number {
+    const offset = this.size;
+    this.size += buf.length;
+    this.appended++;
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    return offset;
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const position = this.size - this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.chain = this.chain.then(async () => {
+      if (!this.fh) {
+        this.opened = true;
+        this.fh = await open(this.path, 'wx', 0o644);
+      }
+      let done = 0;
+      while (done < data.length) done += (await this.fh.write(data, done, data.length - done, position + done)).bytesWritten;
+    });
+    this.chain.catch(() => undefined); // surfaced by finish()
+  }
+
+  async finish(): Promise<void> {
+    if (this.empty) return;
+    this.flush();
+    await this.chain;
+    this.opened = true;
+    const fh = this.fh ?? (await open(this.path, 'wx', 0o644)); // only empty files: nothing was written
+    this.fh = undefined;
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsyncDir(this.dir);
+  }
+
+  /** Drops a pack whose request failed (it was never committed, so nothing names it). */
+  async abort(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    if (this.opened) await unlink(this.path).catch(() => undefined);
+  }
+}
