@@ -14,7 +14,7 @@
 // Needs aptly, reprepro, wrk and nginx (apt-get install aptly reprepro wrk nginx-light).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { basename, dirname, join } from 'node:path';
@@ -159,7 +159,9 @@ async function upload(base: string, dir: string, files: string[]): Promise<void>
   for (const f of files) {
     parts.push(
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${basename(f)}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
-      await readFile(f),
+      // Sync on purpose: fs/promises readFile is four thread-pool round trips per file, which
+      // made building a 500-file body take ~170 ms here instead of ~5 ms.
+      readFileSync(f),
       Buffer.from('\r\n'),
     );
   }

@@ -37,13 +37,17 @@ export function renderParagraphs(paragraphs: Iterable<Iterable<[string, string]>
 export function parseParagraphs(text: string): Paragraph[] {
   const paragraphs: Paragraph[] = [];
   let current: Paragraph | null = null;
+  // Lower-cased names of the current paragraph's fields, for the duplicate check.
+  const seen = new Set<string>();
   let lastField: string | null = null;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
+    let line = lines[i]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') {
       if (current) paragraphs.push(current);
       current = null;
+      seen.clear();
       lastField = null;
       continue;
     }
@@ -59,9 +63,9 @@ export function parseParagraphs(text: string): Paragraph[] {
     if (colon <= 0) throw new ControlError(`line ${i + 1}: expected 'Field: value'`);
     const name = line.slice(0, colon);
     if (!current) current = new Map();
-    if ([...current.keys()].some((k) => k.toLowerCase() === name.toLowerCase())) {
-      throw new ControlError(`line ${i + 1}: duplicate field '${name}'`);
-    }
+    const lower = name.toLowerCase();
+    if (seen.has(lower)) throw new ControlError(`line ${i + 1}: duplicate field '${name}'`);
+    seen.add(lower);
     current.set(name, line.slice(colon + 1).trim());
     lastField = name;
   }

@@ -8,7 +8,7 @@ import { Readable, Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
 import { createDecompressor, decompressBuffer, kindFromMemberName } from './compression.js';
-import { readTarBuffer, TarFormatError } from './tar.js';
+import { checkTarBuffer, readTarBuffer, TarFormatError } from './tar.js';
 import { parseParagraph, type Paragraph } from './control.js';
 
 export class DebFormatError extends Error {}
@@ -269,7 +269,7 @@ export async function readDebBuffer(buf: Buffer): Promise<ControlArchive> {
       if (e.type === 'file' && !name.includes('/') && name !== '') files.set(name, e.data.toString('utf8'));
     }
     // Walk every data.tar entry: a corrupt payload is refused now, not on the node.
-    for (const entry of readTarBuffer(await unpack(data))) void entry;
+    checkTarBuffer(await unpack(data));
   } catch (err) {
     if (err instanceof TarFormatError) throw new DebFormatError(err.message);
     throw err;

@@ -211,15 +211,90 @@ function writeNumber(block: Buffer, offset: number, length: number, value: numbe
 
 /** Decodes a numeric header field written either way (used by readers and tests). */
 export function decodeNumber(field: Buffer): number {
-  const first = field[0] ?? 0;
+  return numberAt(field, 0, field.length);
+}
+
+/** A numeric field in place: GNU base-256, else octal digits up to a NUL or space. */
+function numberAt(buf: Buffer, start: number, end: number): number {
+  const first = buf[start]!;
   if (first & 0x80) {
     let n = BigInt(first & 0x7f);
     if (first === 0xff) n = -1n;
-    for (let i = 1; i < field.length; i++) n = (n << 8n) | BigInt(field[i] ?? 0);
+    for (let i = start + 1; i < end; i++) n = (n << 8n) | BigInt(buf[i]!);
     return Number(n);
   }
-  const text = field.toString('latin1').replace(/[\0 ].*$/s, '').trim();
-  return text === '' ? 0 : parseInt(text, 8);
+  // Byte loop rather than toString + parseInt: this runs for every member of every upload.
+  let i = start;
+  while (i < end && buf[i] === 0x20) i++;
+  let n = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) return NaN;
+    n = n * 8 + (c - 0x30);
+  }
+  return n;
+}
+
+interface RawMember {
+  typeflag: number;
+  size: number;
+  /** Offset of the member's data, and of the next header. */
+  start: number;
+  next: number;
+}
+
+/**
+ * Sum of the 512 bytes of a header block. This runs for every member of every uploaded
+ * package, so an aligned block is summed a word at a time: two 16-bit lanes per 32-bit word
+ * (128 words × 2 × 255 cannot overflow a lane).
+ */
+function byteSum(buf: Buffer, off: number): number {
+  const at = buf.byteOffset + off;
+  if ((at & 3) !== 0) {
+    let sum = 0;
+    for (let i = off; i < off + BLOCK_SIZE; i++) sum += buf[i]!;
+    return sum;
+  }
+  const words = new Uint32Array(buf.buffer, at, BLOCK_SIZE / 4);
+  let lanes = 0;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
+  }
+  return (lanes % 0x10000) + Math.floor(lanes / 0x10000);
+}
+
+/** The header at `off`, checked (checksum, size, bounds); null at an end-of-archive block. */
+function headerAt(buf: Buffer, off: number, paxSize: string | undefined): RawMember | null {
+  let sum = byteSum(buf, off);
+  if (sum === 0) return null;
+  const stored = numberAt(buf, off + 148, off + 156);
+  // The checksum is taken with its own field read as eight spaces.
+  for (let i = off + 148; i < off + 156; i++) sum += 0x20 - buf[i]!;
+  if (sum !== stored) throw new TarFormatError(`bad tar header checksum at offset ${off}`);
+  const size = paxSize !== undefined ? Number(paxSize) : numberAt(buf, off + 124, off + 136);
+  if (!Number.isSafeInteger(size) || size < 0) throw new TarFormatError(`bad tar member size at offset ${off}`);
+  const start = off + BLOCK_SIZE;
+  if (start + size > buf.length) throw new TarFormatError(`tar member at offset ${off} is truncated`);
+  return { typeflag: buf[off + 156]!, size, start, next: start + Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE };
+}
+
+/**
+ * Checks an in-memory tar archive's structure (every header's checksum, sizes, no truncation)
+ * without decoding names: the cheap walk for a payload whose entries are not needed.
+ */
+export function checkTarBuffer(buf: Buffer): void {
+  let off = 0;
+  let paxSize: string | undefined;
+  while (off + BLOCK_SIZE <= buf.length) {
+    const m = headerAt(buf, off, paxSize);
+    if (!m) return;
+    off = m.next;
+    if (m.typeflag === 0x78 /* x */) paxSize = parsePax(buf.subarray(m.start, m.start + m.size)).size;
+    else if (m.typeflag !== 0x67 /* g */ && m.typeflag !== 0x4c /* L */ && m.typeflag !== 0x4b /* K */) paxSize = undefined;
+  }
+  if (off !== buf.length) throw new TarFormatError('tar archive is truncated');
 }
 
 export interface TarMember {
@@ -243,23 +318,13 @@ export function* readTarBuffer(buf: Buffer): Generator<TarMember> {
   let longLink: string | undefined;
   let pax: Record<string, string> = {};
   while (off + BLOCK_SIZE <= buf.length) {
+    const m = headerAt(buf, off, pax.size);
+    if (!m) return;
     const block = buf.subarray(off, off + BLOCK_SIZE);
-    // Plain loops: this runs for every member of every uploaded package.
-    let sum = 0;
-    for (let i = 0; i < BLOCK_SIZE; i++) sum += block[i]!;
-    if (sum === 0) return; // an end-of-archive block
-    const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ].*$/s, '').trim() || '0', 8);
-    // The checksum is taken with its own field read as eight spaces.
-    for (let i = 148; i < 156; i++) sum += 0x20 - block[i]!;
-    if (sum !== stored) throw new TarFormatError(`bad tar header checksum at offset ${off}`);
-    const typeflag = String.fromCharCode(block[156]!);
-    let size = decodeNumber(block.subarray(124, 136));
-    if (pax.size !== undefined) size = Number(pax.size);
-    const start = off + BLOCK_SIZE;
-    const end = start + size;
-    if (end > buf.length) throw new TarFormatError(`tar member at offset ${off} is truncated`);
-    const data = buf.subarray(start, end);
-    off = start + Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE;
+    const typeflag = String.fromCharCode(m.typeflag);
+    const size = m.size;
+    const data = buf.subarray(m.start, m.start + size);
+    off = m.next;
     const cstr = (b: Buffer): string => b.subarray(0, b.indexOf(0) === -1 ? b.length : b.indexOf(0)).toString('utf8');
     if (typeflag === GNU_LONGNAME) {
       longName = cstr(data);

@@ -16,7 +16,7 @@ import { registerRoutes } from './api/routes.js';
 import { registerPublicFiles } from './api/public-files.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
-import { Inspections } from './packages/inspect.js';
+import { Inspections } from './packages/inspections.js';
 import { collectAtStartup } from './service/blob-gc.js';
 import { migrateLegacyLayout } from './service/legacy.js';
 import { writeFileAtomic } from './storage/atomic.js';
@@ -134,11 +134,12 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     // Per-request logs would cost more than serving a small file; API writes are logged below.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const inspections = new Inspections();
   const context: Context = {
     config,
     store,
     blobs,
-    inspections: new Inspections(),
+    inspections,
     publisher,
     signer,
     writes,
@@ -184,6 +185,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       await app.close();
       await tasks.waitAll();
       await colors.close();
+      await inspections.close();
       await store.close();
     },
   };

@@ -3,7 +3,7 @@
 
 import { getField } from '../../deb/control.js';
 import { digestFile } from '../../deb/files.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { readControlArchive, readDataArchive, readDebBuffer, readDebLayout, DebFormatError, type ControlArchive } from '../../deb/reader.js';
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
@@ -18,43 +18,14 @@ const ARCH = /^[a-z0-9][a-z0-9-]*$/;
 /** Packages up to this size are read once into memory and checked there. */
 const IN_MEMORY = 8 << 20;
 
-const hashBuffer = (buf: Buffer): Omit<PackageFile, 'filename'> => ({
+// One-shot crypto.hash: half the cost of createHash for the small files most packages are.
+const hashBuffer = (buf: Buffer, sha256?: string): Omit<PackageFile, 'filename'> => ({
   size: buf.length,
-  md5: createHash('md5').update(buf).digest('hex'),
-  sha1: createHash('sha1').update(buf).digest('hex'),
-  sha256: createHash('sha256').update(buf).digest('hex'),
-  sha512: createHash('sha512').update(buf).digest('hex'),
+  md5: hash('md5', buf, 'hex'),
+  sha1: hash('sha1', buf, 'hex'),
+  sha256: sha256 ?? hash('sha256', buf, 'hex'),
+  sha512: hash('sha512', buf, 'hex'),
 });
-
-/**
- * Inspections done while an upload was still in memory, by sha256: the add that usually
- * follows then needs no read, decompression or hashing. Content-addressed, so never stale.
- */
-export class Inspections {
-  private readonly bySha = new Map<string, PackageRecord>();
-
-  constructor(private readonly max = 50_000) {}
-
-  /** Inspects `buf` (its sha256 is `sha256`); a file that is not a valid package is not kept. */
-  async remember(sha256: string, buf: Buffer): Promise<void> {
-    if (this.bySha.has(sha256)) return;
-    let rec: PackageRecord;
-    try {
-      rec = await inspectBuffer(buf);
-    } catch {
-      return; // the add reports it
-    }
-    if (this.bySha.size >= this.max) this.bySha.clear();
-    this.bySha.set(sha256, rec);
-  }
-
-  /** The record of an earlier inspection (taken out: the add stores it). */
-  take(sha256: string): PackageRecord | undefined {
-    const rec = this.bySha.get(sha256);
-    this.bySha.delete(sha256);
-    return rec;
-  }
-}
 
 /** A package in a file of its own (a loose blob); small ones are read whole. */
 export async function inspectPackage(path: string): Promise<PackageRecord> {
@@ -80,8 +51,11 @@ export async function inspectPackage(path: string): Promise<PackageRecord> {
   return recordOf(control, await digestFile(path, ['md5', 'sha1', 'sha256', 'sha512']));
 }
 
-/** A whole .deb in memory: layout, control and every data entry checked, hashed in one pass. */
-export async function inspectBuffer(buf: Buffer): Promise<PackageRecord> {
+/**
+ * A whole .deb in memory: layout, control and every data entry checked, hashed in one pass.
+ * `sha256` is the file's digest when the caller has it already.
+ */
+export async function inspectBuffer(buf: Buffer, sha256?: string): Promise<PackageRecord> {
   let control;
   try {
     control = await readDebBuffer(buf);
@@ -89,7 +63,7 @@ export async function inspectBuffer(buf: Buffer): Promise<PackageRecord> {
     if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
     throw err;
   }
-  return recordOf(control, hashBuffer(buf));
+  return recordOf(control, hashBuffer(buf, sha256));
 }
 
 function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>): PackageRecord {
@@ -112,9 +86,9 @@ function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>
   const sourceField = getField(control.control, 'Source')?.trim();
   const m = sourceField ? /^([a-z0-9][a-z0-9+.-]+)(?:\s*\(([^)]+)\))?$/.exec(sourceField) : null;
   const file: PackageFile = { filename: `${name}_${versionWithoutEpoch(version)}_${architecture}.deb`, ...hashes };
-  const hash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
+  const fileHash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
   return {
-    key: packageKey({ architecture, name, version, filesHash: hash }),
+    key: packageKey({ architecture, name, version, filesHash: fileHash }),
     name,
     version,
     architecture,

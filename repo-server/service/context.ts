@@ -5,7 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Signer } from '../pgp/signer.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { BlobStore } from '../storage/blobs.js';
-import type { Inspections } from '../packages/inspect.js';
+import type { Inspections } from '../packages/inspections.js';
 import type { Store } from '../storage/store.js';
 import type { KeyedMutex, Mutex } from '../storage/mutex.js';
 import type { ColorConfig } from '../colors/color-groups.js';

@@ -1,7 +1,7 @@
 // Local repositories: create/edit/drop, and adding packages from the upload area or by key.
 // A request is all or nothing: one bad or conflicting file and nothing is stored.
 
-import { InvalidPackageError, inspectBuffer, inspectPackage } from '../packages/inspect.js';
+import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
 import { forEachLimit } from '../storage/atomic.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
@@ -101,12 +101,12 @@ const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.arch
 
 /** The record of an uploaded .deb: from the inspection made on arrival, else read from its blob. */
 async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecord> {
-  const known = ctx.inspections.take(sha256);
+  const known = await ctx.inspections.take(sha256);
   if (known) return known;
   const loc = ctx.store.blobs.get(sha256);
   if (!loc) throw notFound('uploaded file is gone');
   if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256));
-  return inspectBuffer(await ctx.blobs.read(sha256, loc));
+  return ctx.inspections.inspect(await ctx.blobs.read(sha256, loc), sha256);
 }
 
 /** POST /api/repos/:name/file/:dir[/:file]. */

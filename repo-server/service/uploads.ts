@@ -4,10 +4,10 @@
 // durable before one commit names them, and a failed request leaves only unnamed files that
 // are removed at once (or by the start-up collection after a crash).
 
-import { createHash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { unlink, type FileHandle } from 'node:fs/promises';
-import type { Inspections } from '../packages/inspect.js';
+import type { Inspections } from '../packages/inspections.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { Mutex } from '../storage/mutex.js';
 import type { Op, Store } from '../storage/store.js';
@@ -55,7 +55,8 @@ export class Uploads {
 
   /**
    * Receives every part of one request, then names them all in one commit. Small .deb files
-   * are inspected from memory on the way, so the add that follows needs no read.
+   * start being inspected from memory on the way (not awaited), so the add that follows
+   * needs no read.
    */
   async receive(dir: string, parts: AsyncIterable<UploadPart>, limit: number): Promise<string[]> {
     const { store, blobs, writes, inspections } = this.deps;
@@ -66,7 +67,6 @@ export class Uploads {
     const inRequest = new Set<string>();
     const pins: string[] = [];
     const received: Received[] = [];
-    const inspecting: Promise<void>[] = [];
     try {
       for await (const part of parts) {
         const name = safeSegment(part.filename, 'file name');
@@ -87,12 +87,11 @@ export class Uploads {
             loose.push({ sha256, size: got.size });
           }
         } else if (got.tmp) await unlink(got.tmp).catch(() => undefined);
-        if (got.buf && name.endsWith('.deb')) inspecting.push(inspections.remember(sha256, got.buf));
+        if (got.buf && name.endsWith('.deb')) inspections.remember(sha256, got.buf);
         received.push({ name, sha256 });
       }
       if (received.length === 0) throw badRequest('no file in the request');
       await pack.finish();
-      await Promise.all(inspecting);
       const ops: Op[] = [];
       if (packed.length > 0) ops.push({ op: 'blobs', pack: pack.id, entries: packed });
       for (const l of loose) ops.push({ op: 'loose', sha256: l.sha256, size: l.size });
@@ -116,9 +115,9 @@ export class Uploads {
     // Manual iteration: leaving a for-await loop would destroy the part's stream.
     const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const chunks: Buffer[] = [];
-    const hash = createHash('sha256');
     let size = 0;
-    let file: { path: string; fh: FileHandle } | undefined;
+    // Small parts are hashed once, whole, at the end; a spilled one as it streams.
+    let file: { path: string; fh: FileHandle; hasher: Hash } | undefined;
     try {
       for (;;) {
         const { value, done } = await it.next();
@@ -127,20 +126,27 @@ export class Uploads {
         // Past the limit the rest is read and dropped rather than the connection cut, so the
         // client (still sending) gets to read the 413.
         if (size > limit) continue;
-        hash.update(value);
-        if (file) await file.fh.write(value);
-        else {
+        if (file) {
+          file.hasher.update(value);
+          await file.fh.write(value);
+        } else {
           chunks.push(value);
           if (size > SMALL) {
-            file = await this.deps.blobs.newLoose();
-            for (const c of chunks.splice(0)) await file.fh.write(c);
+            file = { ...(await this.deps.blobs.newLoose()), hasher: createHash('sha256') };
+            for (const c of chunks.splice(0)) {
+              file.hasher.update(c);
+              await file.fh.write(c);
+            }
           }
         }
       }
       // multipart parsers mark a cut-off stream as truncated instead of failing it
       if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
-      const sha256 = hash.digest('hex');
-      if (!file) return { sha256, size, buf: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+      if (!file) {
+        const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        return { sha256: hash('sha256', buf, 'hex'), size, buf };
+      }
+      const sha256 = file.hasher.digest('hex');
       await file.fh.sync();
       await file.fh.close();
       const tmp = file.path;

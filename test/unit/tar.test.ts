@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeNumber, encodeHeader, endOfArchive, paddingFor, readTarBuffer, TarFormatError, type TarHeader } from '../../deb/tar.js';
+import { checkTarBuffer, decodeNumber, encodeHeader, endOfArchive, paddingFor, readTarBuffer, TarFormatError, type TarHeader } from '../../deb/tar.js';
 import { sh } from '../support/project.js';
 
 const base = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: 1700000000 };
@@ -119,12 +119,37 @@ test('readTarBuffer reads what we write and what GNU tar writes in PAX and GNU f
       await sh(`cd ${dir}/src && tar --format=${format} -cf ${dir}/${format}.tar ${name}`);
       const members = [...readTarBuffer(await readFile(join(dir, `${format}.tar`)))];
       assert.equal(members.map((m) => [m.path, m.data.toString()]), [[name, 'pax']], format);
+      checkTarBuffer(await readFile(join(dir, `${format}.tar`)));
     }
+    checkTarBuffer(ours);
+    // Headers are summed a word at a time when aligned, byte by byte when not: same answers.
+    for (const shift of [1, 2, 3, 4]) {
+      const shifted = Buffer.alloc(ours.length + shift);
+      ours.copy(shifted, shift);
+      const view = shifted.subarray(shift);
+      assert.equal([...readTarBuffer(view)].map((m) => m.path), ['./a', long], `shift ${shift}`);
+      checkTarBuffer(view);
+      const bad = Buffer.from(view);
+      bad[300] = (bad[300]! + 1) & 0xff;
+      const badView = Buffer.alloc(bad.length + shift);
+      bad.copy(badView, shift);
+      assert.throws(() => checkTarBuffer(badView.subarray(shift)), (e: unknown) => e instanceof TarFormatError, `shift ${shift}`);
+    }
+    // The structural check refuses what the full reader refuses.
     const truncated = ours.subarray(0, 700);
-    assert.throws(() => [...readTarBuffer(truncated)], (e: unknown) => e instanceof TarFormatError);
+    const cut = ours.subarray(0, 512 + 100); // a header whose data runs past the end
     const corrupt = Buffer.from(ours);
     corrupt[10] = 0x41;
-    assert.throws(() => [...readTarBuffer(corrupt)], (e: unknown) => e instanceof TarFormatError);
+    const badSize = Buffer.concat([...file('./a', 'hello'), endOfArchive()]);
+    badSize.write('9', 124, 'latin1'); // not an octal digit (checksum fixed below)
+    badSize.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += badSize[i]!;
+    badSize.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 'latin1');
+    for (const [label, bad] of [['truncated', truncated], ['cut', cut], ['corrupt', corrupt], ['bad size', badSize]] as const) {
+      assert.throws(() => [...readTarBuffer(bad)], (e: unknown) => e instanceof TarFormatError, `read ${label}`);
+      assert.throws(() => checkTarBuffer(bad), (e: unknown) => e instanceof TarFormatError, `check ${label}`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

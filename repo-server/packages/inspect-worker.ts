@@ -1,0 +1,26 @@
+// Worker thread: inspects batches of in-memory packages so that decompression, tar walks and
+// hashing run beside the thread that parses uploads. Protocol in inspections.ts.
+
+import { parentPort } from 'node:worker_threads';
+import { InvalidPackageError, inspectBuffer } from './inspect.js';
+import type { InspectReply, InspectRequest, InspectResult } from './inspections.js';
+
+const port = parentPort;
+if (!port) throw new Error('inspect-worker.js runs as a worker thread');
+
+port.on('message', (req: InspectRequest) => {
+  void (async () => {
+    const data = Buffer.from(req.data);
+    const results: InspectResult[] = [];
+    for (let i = 0; i < req.sha256.length; i++) {
+      const buf = data.subarray(req.offsets[i]!, req.offsets[i + 1]!);
+      try {
+        results.push({ rec: await inspectBuffer(buf, req.sha256[i]!) });
+      } catch (err) {
+        results.push({ invalid: err instanceof InvalidPackageError, message: (err as Error).message });
+      }
+    }
+    const reply: InspectReply = { id: req.id, results };
+    port.postMessage(reply);
+  })();
+});
