@@ -186,6 +186,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       await tasks.waitAll();
       await colors.close();
       await inspections.close();
+      await context.publisher.idle();
       await store.close();
     },
   };

@@ -4,8 +4,10 @@
 // Chunk boundaries are content-defined (a hash of the package name decides where a chunk
 // starts), so an insertion changes only the chunk it lands in. Each chunk is a raw deflate
 // stream ended by a sync flush; concatenated they form one valid deflate stream inside one
-// ordinary gzip member. The CRC of the whole is combined from the chunks' CRCs.
+// ordinary gzip member. The CRC of the whole is combined from the chunks' CRCs, and the
+// file's SHA-256/512 resume from the state saved at the first chunk that changed.
 
+import { createHash, type Hash } from 'node:crypto';
 import { constants, crc32, deflateRaw } from 'node:zlib';
 
 // ---- CRC-32 combination: crc(A‖B) from crc(A), crc(B) and |B|, as zlib 1.2.12+ does it —
@@ -64,17 +66,9 @@ export function crc32Combine(crc1: number, crc2: number, len2: number): number {
 export interface IndexItem {
   /** Identity of the stanza's content (the aptly package key + its pool path). */
   id: string;
-  /** Name used for content-defined boundaries. */
-  name: string;
+  /** Whether a chunk starts at this item (content-defined, from the package name). */
+  starts: boolean;
   render(): string;
-}
-
-interface Chunk {
-  /** The items it was built from (compared on reuse: the map key is only first id + count). */
-  items: IndexItem[];
-  deflated: Buffer;
-  crc: number;
-  length: number;
 }
 
 /** FNV-1a 32 of the name: a boundary falls before roughly one package in 32. */
@@ -87,6 +81,35 @@ function startsChunk(name: string): boolean {
   return h % 32 === 0;
 }
 
+/** An index item; callers keep it per package so a rebuild compares items by identity. */
+export function indexItem(id: string, name: string, render: () => string): IndexItem {
+  return { id, starts: startsChunk(name), render };
+}
+
+interface Chunk {
+  /** The items it was built from (compared on reuse: the lookup key is only first id + count). */
+  items: IndexItem[];
+  /** SHA-256 of the items' ids: what the index digest is made of. */
+  idsDigest: string;
+  deflated: Buffer;
+  crc: number;
+  length: number;
+}
+
+/** One group of items and the chunk of the last build it matches, if any. */
+interface PlannedChunk {
+  items: IndexItem[];
+  reuse: Chunk | undefined;
+  idsDigest: string;
+}
+
+/** What an index will hold: cheap to compute, so an unchanged index is known before any compression. */
+export interface IndexPlan {
+  parts: PlannedChunk[];
+  /** Changes whenever the index's content would (its items, in order, and `salt`). */
+  digest: string;
+}
+
 const MAX_CHUNK_ITEMS = 256;
 
 function deflateChunk(data: Buffer, level: number): Promise<Buffer> {
@@ -95,88 +118,168 @@ function deflateChunk(data: Buffer, level: number): Promise<Buffer> {
   );
 }
 
+/** Running SHA-256 and SHA-512 of the file up to a chunk boundary. */
+interface HashState {
+  sha256: Hash;
+  sha512: Hash;
+  /** CRC-32 and byte count of the uncompressed text so far. */
+  crc: number;
+  length: number;
+}
+
+const copyState = (s: HashState): HashState => ({ sha256: s.sha256.copy(), sha512: s.sha512.copy(), crc: s.crc, length: s.length });
+
 export interface ChunkedIndex {
   text?: Buffer;
-  gzip: Buffer;
+  /** The gzip file, in order (header, chunks, end); written as is, never joined. */
+  pieces: Buffer[];
+  size: number;
+  sha256: string;
+  sha512: string;
+  /** The file that the previous build was written to (see `written`), if any. */
+  base?: { path: string; size: number };
+  /** Leading bytes identical to `base`: the file can be `base` with a new tail. */
+  unchangedPrefix: number;
   /** Uncompressed size. */
   length: number;
   chunks: number;
   compressed: number;
 }
 
-/** Keeps the compressed chunks of the last build of one index (component/architecture). */
+/**
+ * Keeps the compressed chunks of the last build of one index (component/architecture), with
+ * the running hashes at each chunk boundary: when packages are appended, only the last
+ * chunks are compressed and hashed again, and the file is the previous one with a new tail.
+ */
 export class ChunkedGzipIndex {
-  private cache = new Map<string, Chunk>();
+  private byKey = new Map<string, Chunk>();
+  private chunks: Chunk[] = [];
+  /** states[i]: after the header and chunks[0..i). */
+  private states: HashState[] = [];
+  /** The last plan's input and groups: the next plan keeps the groups of an unchanged prefix. */
+  private lastPlan: { items: IndexItem[]; parts: PlannedChunk[] } | undefined;
+  /** Set by the caller once the last build is on disk (and so may be the next build's base). */
+  written: { path: string; size: number } | undefined;
+  private readonly header: Buffer;
 
-  constructor(private readonly level = 9) {}
+  constructor(private readonly level = 9) {
+    this.header = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, level >= 9 ? 2 : 0, 0x03]);
+  }
 
   /**
-   * Builds Packages.gz for `items` (already sorted). Every stanza is followed by a blank line.
+   * Groups `items` (in index order) into chunks and matches them with the last build's. Groups
+   * of the last plan that lie wholly in the part of `items` that did not change are kept as
+   * they are (a boundary depends only on the items before it and the one it falls on).
+   */
+  plan(items: IndexItem[], salt: string): IndexPlan {
+    const parts: PlannedChunk[] = [];
+    const digest = createHash('sha256').update(salt);
+    let start = 0;
+    const last = this.lastPlan;
+    if (last) {
+      let same = 0;
+      const max = Math.min(last.items.length, items.length);
+      while (same < max && last.items[same] === items[same]) same++;
+      for (const part of last.parts) {
+        if (start + part.items.length >= same) break;
+        parts.push(part);
+        digest.update(part.idsDigest);
+        start += part.items.length;
+      }
+    }
+    const close = (end: number): void => {
+      const group = items.slice(start, end);
+      start = end;
+      // A short key, then an item-by-item check: callers that pass the same item objects
+      // across builds make the check a pointer comparison.
+      const candidate = this.byKey.get(`${group[0]!.id}\n${group.length}`);
+      const reuse = candidate && candidate.items.every((it, i) => it === group[i] || it.id === group[i]!.id) ? candidate : undefined;
+      const idsDigest = reuse?.idsDigest ?? createHash('sha256').update(group.map((i) => i.id).join('\n')).digest('hex');
+      digest.update(idsDigest);
+      parts.push({ items: group, reuse, idsDigest });
+    };
+    for (let i = start + 1; i < items.length; i++) {
+      if (items[i]!.starts || i - start >= MAX_CHUNK_ITEMS) close(i);
+    }
+    if (items.length > start) close(items.length);
+    this.lastPlan = { items, parts };
+    return { parts, digest: digest.digest('hex') };
+  }
+
+  /**
+   * Builds Packages.gz from a plan of this index. Every stanza is followed by a blank line.
    * With `keepText`, the uncompressed index is returned too (small indexes ship it).
    */
-  async build(items: IndexItem[], keepText: boolean): Promise<ChunkedIndex> {
-    const groups: IndexItem[][] = [];
-    let current: IndexItem[] = [];
-    for (const item of items) {
-      if (current.length > 0 && (startsChunk(item.name) || current.length >= MAX_CHUNK_ITEMS)) {
-        groups.push(current);
-        current = [];
-      }
-      current.push(item);
-    }
-    if (current.length > 0) groups.push(current);
-
-    const next = new Map<string, Chunk>();
+  async build(plan: IndexPlan, keepText: boolean): Promise<ChunkedIndex> {
+    const base = this.written;
+    this.written = undefined;
     const chunks: Chunk[] = [];
     const texts: Buffer[] = [];
     let compressed = 0;
     const pending: Promise<void>[] = [];
-    for (const group of groups) {
-      // A short key, then an item-by-item check: joining every id into the key cost more than
-      // the compression saved at 100k packages. Callers that pass the same item objects across
-      // builds make the check a pointer comparison.
-      const key = `${group[0]!.id}\n${group.length}`;
-      const candidate = this.cache.get(key) ?? next.get(key);
-      const cached = candidate && candidate.items.every((it, i) => it === group[i] || it.id === group[i]!.id) ? candidate : undefined;
-      const needText = keepText || !cached;
-      const text = needText ? Buffer.from(group.map((i) => `${i.render()}\n`).join('')) : undefined;
+    for (const part of plan.parts) {
+      const needText = keepText || !part.reuse;
+      const text = needText ? Buffer.from(part.items.map((i) => `${i.render()}\n`).join('')) : undefined;
       if (text && keepText) texts.push(text);
-      if (cached) {
-        chunks.push(cached);
-        next.set(key, cached);
+      if (part.reuse) {
+        chunks.push(part.reuse);
         continue;
       }
-      const slot: Chunk = { items: group, deflated: Buffer.alloc(0), crc: crc32(text!), length: text!.length };
-      chunks.push(slot);
-      next.set(key, slot);
+      const chunk: Chunk = { items: part.items, idsDigest: part.idsDigest, deflated: Buffer.alloc(0), crc: crc32(text!), length: text!.length };
+      chunks.push(chunk);
       compressed++;
       pending.push(
         deflateChunk(text!, this.level).then((d) => {
-          slot.deflated = d;
+          chunk.deflated = d;
+          // A later plan that keeps this group (see plan) finds the chunk through it.
+          part.reuse = chunk;
         }),
       );
       if (pending.length >= 4) await Promise.all(pending.splice(0));
     }
     await Promise.all(pending);
-    this.cache = next;
 
-    let crc = 0;
-    let length = 0;
-    for (const c of chunks) {
-      crc = crc32Combine(crc, c.crc, c.length);
-      length += c.length;
+    // Hashes resume at the first chunk that differs from the last build.
+    let same = 0;
+    while (same < chunks.length && same < this.chunks.length && chunks[same] === this.chunks[same]) same++;
+    const states = this.states.length > 0 ? this.states.slice(0, same + 1) : [this.headerState()];
+    for (let i = same; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      const next = copyState(states[i]!);
+      next.sha256.update(c.deflated);
+      next.sha512.update(c.deflated);
+      next.crc = crc32Combine(next.crc, c.crc, c.length);
+      next.length += c.length;
+      states.push(next);
     }
-    const header = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, this.level >= 9 ? 2 : 0, 0x03]);
+    const end = copyState(states[chunks.length]!);
     const finalBlock = Buffer.from([0x03, 0x00]); // an empty final block ends the deflate stream
     const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(crc, 0);
-    trailer.writeUInt32LE(length % 2 ** 32, 4);
+    trailer.writeUInt32LE(end.crc, 0);
+    trailer.writeUInt32LE(end.length % 2 ** 32, 4);
+    for (const h of [end.sha256, end.sha512]) h.update(finalBlock).update(trailer);
+
+    let unchangedPrefix = this.header.length;
+    for (let i = 0; i < same; i++) unchangedPrefix += chunks[i]!.deflated.length;
+    const pieces = [this.header, ...chunks.map((c) => c.deflated), finalBlock, trailer];
+    this.chunks = chunks;
+    this.states = states;
+    this.byKey = new Map(chunks.map((c) => [`${c.items[0]!.id}\n${c.items.length}`, c]));
     return {
       ...(keepText ? { text: Buffer.concat(texts) } : {}),
-      gzip: Buffer.concat([header, ...chunks.map((c) => c.deflated), finalBlock, trailer]),
-      length,
+      pieces,
+      size: pieces.reduce((n, b) => n + b.length, 0),
+      sha256: end.sha256.digest('hex'),
+      sha512: end.sha512.digest('hex'),
+      ...(base ? { base } : {}),
+      unchangedPrefix: base ? unchangedPrefix : 0,
+      length: end.length,
       chunks: chunks.length,
       compressed,
     };
+  }
+
+  private headerState(): HashState {
+    return { sha256: createHash('sha256').update(this.header), sha512: createHash('sha512').update(this.header), crc: 0, length: 0 };
   }
 }

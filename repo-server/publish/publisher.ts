@@ -12,7 +12,7 @@
 
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants, copyFile, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,7 +21,7 @@ import { digestFile } from '../../deb/files.js';
 import type { Signer } from '../pgp/signer.js';
 import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
-import { ChunkedGzipIndex, type IndexItem } from './chunked-gzip.js';
+import { ChunkedGzipIndex, indexItem, type ChunkedIndex, type IndexItem } from './chunked-gzip.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
 
 export interface PublisherOptions {
@@ -42,14 +42,35 @@ interface ByHashEntry {
   time: number;
 }
 
+interface FileDigest {
+  size: number;
+  sha256: string;
+  sha512: string;
+}
+
 interface Manifest {
   generation: number;
   time: number;
   /** The Release Date (the next one must be strictly later: apt ignores an older Release). */
   date: number;
-  /** Per "component/binary-arch": digest of its package keys and the files it has. */
-  indexes: Record<string, { digest: string; names: string[] }>;
+  /** Per "component/binary-arch": digest of its content, its files and their digests. */
+  indexes: Record<string, { digest: string; names: string[]; files?: Record<string, FileDigest> }>;
   byHash: ByHashEntry[];
+}
+
+interface IndexInput {
+  /** The component's packages this was made from (a copy: never changed afterwards). */
+  pkgs: PackageRecord[];
+  /** Those of the index's architecture (and "all"), in order. */
+  selected: PackageRecord[];
+  items: IndexItem[];
+}
+
+/** Whether `next` begins with all of `prev`: the same objects, in the same order. */
+function extendsArray<T>(prev: readonly T[], next: readonly T[]): boolean {
+  if (next.length < prev.length) return false;
+  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
+  return true;
 }
 
 /** Two different files would be published under one pool path (aptly: "file already exists and is different"). */
@@ -75,6 +96,8 @@ export interface PublishedGeneration {
   date: number;
   architectures: string[];
   packages: number;
+  /** Milliseconds per step (for the log: where a slow publish spends its time). */
+  ms: { pool: number; indexes: number; release: number; sync: number; swap: number };
 }
 
 /** Where a published prefix lives under the public root ("." is the root itself). */
@@ -88,9 +111,76 @@ export function prefixDir(publicDir: string, prefix: string): string {
  */
 const SMALL_INDEX = 2000;
 
+/** Part of every index digest: changed when what an index holds, or its order, is built differently. */
+const INDEX_FORMAT = 'source-order';
+
 /** SHA-256 and SHA-512 of a buffer already in memory (no read-back of what was just written). */
 function digestBuffer(buf: Buffer): Promise<{ size: number; sha256: string; sha512: string }> {
   return Promise.resolve({ size: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), sha512: createHash('sha512').update(buf).digest('hex') });
+}
+
+/** Writes `pieces` at `at`, IOV_MAX buffers per call, finishing any short write. */
+async function writeAllAt(fh: FileHandle, pieces: Buffer[], at: number): Promise<void> {
+  for (let i = 0; i < pieces.length; i += 1024) {
+    const batch = pieces.slice(i, i + 1024);
+    const want = batch.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await fh.writev(batch, at);
+    if (bytesWritten < want) {
+      // Rare for regular files: write the rest piece by piece.
+      let done = bytesWritten;
+      let pos = at + bytesWritten;
+      for (const b of batch) {
+        if (done >= b.length) {
+          done -= b.length;
+          continue;
+        }
+        const rest = b.subarray(done);
+        done = 0;
+        for (let off = 0; off < rest.length; ) {
+          const r = await fh.write(rest, off, rest.length - off, pos);
+          off += r.bytesWritten;
+          pos += r.bytesWritten;
+        }
+      }
+    }
+    at += want;
+  }
+}
+
+/**
+ * Writes a built Packages.gz. When the build is the previous file with a new tail (packages
+ * were appended), the kernel copies the unchanged part and only the tail is written.
+ */
+async function writeIndexGz(built: ChunkedIndex, path: string): Promise<void> {
+  if (built.base && built.unchangedPrefix >= 1 << 20) {
+    const st = await stat(built.base.path).catch(() => undefined);
+    if (st?.size === built.base.size) {
+      await copyFile(built.base.path, path, constants.COPYFILE_EXCL);
+      const fh = await open(path, 'r+');
+      try {
+        await fh.truncate(built.unchangedPrefix);
+        const tail: Buffer[] = [];
+        let skip = built.unchangedPrefix;
+        for (const p of built.pieces) {
+          if (skip >= p.length) skip -= p.length;
+          else {
+            tail.push(skip > 0 ? p.subarray(skip) : p);
+            skip = 0;
+          }
+        }
+        await writeAllAt(fh, tail, built.unchangedPrefix);
+      } finally {
+        await fh.close();
+      }
+      return;
+    }
+  }
+  const fh = await open(path, 'wx');
+  try {
+    await writeAllAt(fh, built.pieces, 0);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function writeXz(text: Buffer, path: string): Promise<void> {
@@ -100,6 +190,8 @@ async function writeXz(text: Buffer, path: string): Promise<void> {
 export class Publisher {
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
   private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
+  /** Pruning of old generations runs after a publish has answered; the next one waits for it. */
+  private readonly pruning = new Map<string, Promise<void>>();
   /**
    * Per prefix and pool area, the records already in the published pool, and per pool area each
    * record's index item: a re-publish of 100k packages then does a WeakSet/WeakMap lookup per
@@ -107,6 +199,29 @@ export class Publisher {
    */
   private readonly linkedRecords = new Map<string, WeakSet<PackageRecord>>();
   private readonly items = new Map<string, WeakMap<PackageRecord, IndexItem>>();
+  /** Per prefix, pool area and distribution: the input the last publish checked against the pool. */
+  private readonly checked = new Map<string, PackageRecord[]>();
+  /** Per index: its last input, packages and items (see indexInput). */
+  private readonly indexInputs = new Map<string, IndexInput>();
+
+  /**
+   * The packages of one index and their items. When the component's input only grew since the
+   * last publish (packages appended), the last result is extended instead of rebuilt.
+   */
+  private indexInput(key: string, pkgs: PackageRecord[], arch: string, area: string): IndexInput {
+    const ofArch = (p: PackageRecord): boolean => p.architecture === arch || p.architecture === 'all';
+    const prev = this.indexInputs.get(key);
+    let next: IndexInput;
+    if (prev && extendsArray(prev.pkgs, pkgs)) {
+      const added = pkgs.slice(prev.pkgs.length).filter(ofArch);
+      next = added.length === 0 ? { ...prev, pkgs } : { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, p))) };
+    } else {
+      const selected = pkgs.filter(ofArch);
+      next = { pkgs, selected, items: selected.map((p) => this.itemFor(area, p)) };
+    }
+    this.indexInputs.set(key, next);
+    return next;
+  }
 
   private itemFor(area: string, p: PackageRecord): IndexItem {
     let byRec = this.items.get(area);
@@ -114,7 +229,7 @@ export class Publisher {
     let item = byRec.get(p);
     if (!item) {
       const path = poolPath(area, p.source, p.file.filename);
-      item = { id: `${p.key}\0${path}`, name: p.name, render: () => packagesStanza(p, path) };
+      item = indexItem(`${p.key}\0${path}`, p.name, () => packagesStanza(p, path));
       byRec.set(p, item);
     }
     return item;
@@ -138,8 +253,10 @@ export class Publisher {
     components: Map<string, PackageRecord[]>,
     { now = Math.floor(Date.now() / 1000), sign = true }: { now?: number; sign?: boolean } = {},
   ): Promise<PublishedGeneration> {
+    const t0 = performance.now();
     const root = prefixDir(this.publicDir, rec.prefix);
     const genRoot = this.generationRoot(rec);
+    await this.pruning.get(genRoot);
     // The file system, not the metadata, says what is live: a crash between the swap and the
     // metadata commit must not make the next publish overwrite the live generation.
     const live = await this.liveGeneration(root, rec.distribution);
@@ -160,12 +277,20 @@ export class Publisher {
     const wanted = new Map<string, string>(); // pool path under the prefix → sha256
     const clashes = new Set<string>();
     const linkedNow: [WeakSet<PackageRecord>, PackageRecord][] = [];
+    const checkedNow: [string, PackageRecord[]][] = [];
     for (const [component, pkgs] of components) {
       const treeKey = `${rec.prefix}\0${poolArea(component)}`;
       let done = this.linkedRecords.get(treeKey);
       if (!done) this.linkedRecords.set(treeKey, (done = new WeakSet()));
-      for (const p of pkgs) {
-        count++;
+      count += pkgs.length;
+      // What the last publish of this distribution checked is in the pool: when packages were
+      // only appended since, only the new ones are looked at.
+      const checkKey = `${treeKey}\0${rec.distribution}`;
+      const prev = this.checked.get(checkKey);
+      const from = prev && extendsArray(prev, pkgs) ? prev.length : 0;
+      checkedNow.push([checkKey, pkgs]);
+      for (let i = from; i < pkgs.length; i++) {
+        const p = pkgs[i]!;
         if (done.has(p)) continue;
         linkedNow.push([done, p]);
         const path = poolPath(poolArea(component), p.source, p.file.filename);
@@ -181,8 +306,14 @@ export class Publisher {
     if (clashes.size > 0) throw new PoolClashError([...clashes].sort());
     if (wanted.size > 0) await this.pool.add(rec.prefix, [...wanted]);
     for (const [set, p] of linkedNow) set.add(p);
+    for (const [key, pkgs] of checkedNow) this.checked.set(key, pkgs);
 
+    const tPool = performance.now();
     const files: IndexFileHash[] = [];
+    /** Files this publish wrote (the rest of the generation is hard links to durable files). */
+    const written: string[] = [];
+    // Digests of files written just now, known without reading them back.
+    const known = new Map<string, { size: number; sha256: string; sha512: string }>();
     const byHash: ByHashEntry[] = [];
     const indexes: Manifest['indexes'] = {};
     for (const [component, pkgs] of components) {
@@ -190,55 +321,58 @@ export class Publisher {
         const dir = `${component}/binary-${arch}`;
         const absDir = join(genDir, dir);
         await mkdir(absDir, { recursive: true });
-        const selected = pkgs
-          .filter((p) => p.architecture === arch || p.architecture === 'all')
-          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        const digest = createHash('sha256')
-          .update(selected.map((p) => p.key).join('\n'))
-          .update(`\0${this.options.compressXz}\0${poolArea(component)}`)
-          .digest('hex');
+        // Index order is the sources' order (a repo's in the order packages were added): an
+        // added package then lands in the last chunk, and the file is the previous one with a
+        // new tail. apt does not need Packages sorted.
+        const cacheKey = `${genRoot}\0${dir}`;
+        const { selected, items } = this.indexInput(`${cacheKey}\0${poolArea(component)}`, pkgs, arch, poolArea(component));
+        let cache = this.indexCaches.get(cacheKey);
+        if (!cache) {
+          cache = new ChunkedGzipIndex();
+          this.indexCaches.set(cacheKey, cache);
+        }
+        const small = selected.length <= SMALL_INDEX;
+        const plan = cache.plan(items, `${INDEX_FORMAT}\0${this.options.compressXz}\0${poolArea(component)}`);
+        const digest = plan.digest;
         const reused = previous?.indexes[dir];
         let names: string[];
-        // Contents of files written just now, hashed from memory rather than read back.
-        const fresh = new Map<string, Buffer>();
         if (reused?.digest === digest) {
           // Unchanged since the last generation: reuse its files (hard links, no recompression).
           names = reused.names;
-          for (const n of names) await linkIfMissing(join(prevDir, dir, n), join(absDir, n));
-        } else {
-          const cacheKey = `${genRoot}\0${dir}`;
-          let cache = this.indexCaches.get(cacheKey);
-          if (!cache) {
-            cache = new ChunkedGzipIndex();
-            this.indexCaches.set(cacheKey, cache);
+          for (const n of names) {
+            await linkIfMissing(join(prevDir, dir, n), join(absDir, n));
+            const d = reused.files?.[n];
+            if (d) known.set(`${dir}/${n}`, d);
           }
-          const small = selected.length <= SMALL_INDEX;
-          const built = await cache.build(
-            selected.map((p) => this.itemFor(poolArea(component), p)),
-            small,
-          );
+        } else {
+          const built = await cache.build(plan, small);
           names = ['Packages.gz'];
-          await writeFile(join(absDir, 'Packages.gz'), built.gzip);
-          fresh.set('Packages.gz', built.gzip);
+          await writeIndexGz(built, join(absDir, 'Packages.gz'));
+          written.push(join(absDir, 'Packages.gz'));
+          cache.written = { path: join(absDir, 'Packages.gz'), size: built.size };
+          known.set(`${dir}/Packages.gz`, { size: built.size, sha256: built.sha256, sha512: built.sha512 });
           if (built.text) {
             names.unshift('Packages');
             await writeFile(join(absDir, 'Packages'), built.text);
-            fresh.set('Packages', built.text);
+            written.push(join(absDir, 'Packages'));
+            known.set(`${dir}/Packages`, await digestBuffer(built.text));
             if (this.options.compressXz) {
               names.push('Packages.xz');
               await writeXz(built.text, join(absDir, 'Packages.xz'));
+              written.push(join(absDir, 'Packages.xz'));
             }
           }
         }
-        indexes[dir] = { digest, names };
+        const fileDigests: Record<string, FileDigest> = {};
+        written.push(join(absDir, 'Release'));
         await writeFile(
           join(absDir, 'Release'),
           renderComponentRelease({ archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, component, architecture: arch, acquireByHash: rec.acquireByHash }),
         );
         for (const n of [...names, 'Release']) {
-          const inMemory = fresh.get(n);
-          const d = inMemory ? await digestBuffer(inMemory) : await digestFile(join(absDir, n), ['sha256', 'sha512']);
+          const d = known.get(`${dir}/${n}`) ?? (await digestFile(join(absDir, n), ['sha256', 'sha512']));
           files.push({ path: `${dir}/${n}`, ...d });
+          if (n !== 'Release') fileDigests[n] = { size: d.size, sha256: d.sha256, sha512: d.sha512 };
           if (rec.acquireByHash && n !== 'Release') {
             for (const [algo, hex] of [['SHA256', d.sha256], ['SHA512', d.sha512]] as const) {
               const rel = `${dir}/by-hash/${algo}/${hex}`;
@@ -247,6 +381,7 @@ export class Publisher {
             }
           }
         }
+        indexes[dir] = { digest, names, files: fileDigests };
       }
     }
     // Carry the by-hash files of recent generations, so older InRelease files stay usable.
@@ -267,6 +402,7 @@ export class Publisher {
     }
 
     const date = Math.max(now, rec.lastDate + 1, (previous?.date ?? 0) + 1);
+    const tIndexes = performance.now();
     const release = renderRelease(
       {
         origin: rec.origin,
@@ -285,17 +421,36 @@ export class Publisher {
       files,
     );
     await writeFile(join(genDir, 'Release'), release);
+    written.push(join(genDir, 'Release'));
     if (sign) {
       await writeFile(join(genDir, 'InRelease'), await this.signer.clearsign(release));
       await writeFile(join(genDir, 'Release.gpg'), await this.signer.detachSign(release));
+      written.push(join(genDir, 'InRelease'), join(genDir, 'Release.gpg'));
     }
     const manifest: Manifest = { generation, time: now, date, indexes, byHash };
     await writeFile(join(genDir, 'manifest.json'), JSON.stringify(manifest));
-    await this.syncTree(genDir);
+    written.push(join(genDir, 'manifest.json'));
+    const tRelease = performance.now();
+    await this.syncTree(genDir, written);
+    const tSync = performance.now();
 
     await this.swap(root, rec.distribution, genDir);
-    await this.prune(genRoot, generation, now);
-    return { generation, date, architectures, packages: count };
+    const tSwap = performance.now();
+    // Failures are harmless: the next publish prunes whatever is still there.
+    const pruned: Promise<void> = this.prune(genRoot, generation, now)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.pruning.get(genRoot) === pruned) this.pruning.delete(genRoot);
+      });
+    this.pruning.set(genRoot, pruned);
+    const ms = (a: number, b: number): number => Math.round(b - a);
+    return {
+      generation,
+      date,
+      architectures,
+      packages: count,
+      ms: { pool: ms(t0, tPool), indexes: ms(tPool, tIndexes), release: ms(tIndexes, tRelease), sync: ms(tRelease, tSync), swap: ms(tSync, tSwap) },
+    };
   }
 
   /** The generation dists/<dist> points at (0 when unpublished). */
@@ -333,9 +488,18 @@ export class Publisher {
     }
   }
 
+  /** Resolves once no pruning runs (before the data directory is closed). */
+  async idle(): Promise<void> {
+    await Promise.all(this.pruning.values());
+  }
+
   async unpublish(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): Promise<void> {
+    await this.pruning.get(this.generationRoot(rec));
     // The prefix's pool may be dropped with its last distribution: forget what it held.
     for (const key of [...this.linkedRecords.keys()]) if (key.startsWith(`${rec.prefix}\0`)) this.linkedRecords.delete(key);
+    for (const key of [...this.checked.keys()]) if (key.startsWith(`${rec.prefix}\0`)) this.checked.delete(key);
+    const genRoot = `${this.generationRoot(rec)}\0`;
+    for (const m of [this.indexCaches, this.indexInputs]) for (const key of [...m.keys()]) if (key.startsWith(genRoot)) m.delete(key);
     const link = join(prefixDir(this.publicDir, rec.prefix), 'dists', rec.distribution);
     await rm(link, { force: true, recursive: true });
     await rm(this.generationRoot(rec), { recursive: true, force: true });
@@ -356,18 +520,21 @@ export class Publisher {
     return (found.size > 0 ? [...found] : this.options.defaultArchitectures).sort();
   }
 
-  /** fsync every file and directory of a new generation before it becomes visible. */
-  private async syncTree(dir: string): Promise<void> {
-    const visit = async (d: string): Promise<void> => {
-      for (const e of await readdir(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) await visit(p);
-        else if (e.isFile()) {
-          const fh = await open(p, 'r');
-          await fh.sync();
-          await fh.close();
-        }
+  /**
+   * Makes a new generation durable before it becomes visible: the files written for it, and
+   * every directory (for the entries, hard links included, that it holds).
+   */
+  private async syncTree(dir: string, written: string[]): Promise<void> {
+    for (const path of written) {
+      const fh = await open(path, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
       }
+    }
+    const visit = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) if (e.isDirectory()) await visit(join(d, e.name));
       await fsyncDir(d);
     };
     await visit(dir);

@@ -3,7 +3,7 @@
 // meanwhile are folded into the next publish, in arrival order (see coalescer.ts).
 
 import { PoolClashError } from '../publish/publisher.js';
-import type { PackageRecord, PublishRecord } from '../storage/store.js';
+import type { PackageRecord, PublishRecord, SnapshotRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
 import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
@@ -40,18 +40,57 @@ export function getPublish(ctx: Context, prefix: string, distribution: string): 
   return p;
 }
 
+/** A repo's records in insertion order, as last read; extended while the set only grows. */
+interface Collected {
+  removals: number;
+  deletions: number;
+  count: number;
+  records: PackageRecord[];
+}
+const collectedRepos = new WeakMap<Set<string>, Collected>();
+const collectedSnapshots = new WeakMap<SnapshotRecord, { deletions: number; records: PackageRecord[] }>();
+
+function repoRecords(ctx: Context, name: string): PackageRecord[] {
+  const keys = ctx.store.repoPackages.get(name);
+  if (!keys) return [];
+  const removals = ctx.store.repoRemovals.get(name) ?? 0;
+  const deletions = ctx.store.packageDeletions;
+  let c = collectedRepos.get(keys);
+  if (!c || c.removals !== removals || c.deletions !== deletions || c.count > keys.size) {
+    c = { removals, deletions, count: 0, records: [] };
+    collectedRepos.set(keys, c);
+  }
+  if (c.count < keys.size) {
+    let i = 0;
+    for (const k of keys) {
+      if (i++ < c.count) continue;
+      const p = ctx.store.packages.get(k);
+      if (p) c.records.push(p);
+    }
+    c.count = keys.size;
+  }
+  // A copy: the cached array grows with later adds, and a publish in flight must not see them.
+  return c.records.slice();
+}
+
+function snapshotRecords(ctx: Context, name: string): PackageRecord[] {
+  const snap = getSnapshot(ctx, name);
+  let c = collectedSnapshots.get(snap);
+  if (!c || c.deletions !== ctx.store.packageDeletions) {
+    c = { deletions: ctx.store.packageDeletions, records: [] };
+    for (const k of snap.packages) {
+      const p = ctx.store.packages.get(k);
+      if (p) c.records.push(p);
+    }
+    collectedSnapshots.set(snap, c);
+  }
+  return c.records.slice();
+}
+
 /** The packages each component publishes, read in one synchronous pass (a consistent view). */
 function componentPackages(ctx: Context, rec: PublishRecord): Map<string, PackageRecord[]> {
   const out = new Map<string, PackageRecord[]>();
-  for (const s of rec.sources) {
-    const keys = rec.sourceKind === 'local' ? ctx.store.repoPackages.get(s.name) ?? new Set<string>() : getSnapshot(ctx, s.name).packages;
-    const pkgs: PackageRecord[] = [];
-    for (const k of keys) {
-      const p = ctx.store.packages.get(k);
-      if (p) pkgs.push(p);
-    }
-    out.set(s.component, pkgs);
-  }
+  for (const s of rec.sources) out.set(s.component, rec.sourceKind === 'local' ? repoRecords(ctx, s.name) : snapshotRecords(ctx, s.name));
   return out;
 }
 
@@ -67,14 +106,16 @@ async function waitForNextSecond(lastDate: number): Promise<void> {
 
 async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<PublishRecord> {
   await waitForNextSecond(rec.lastDate);
+  const t0 = performance.now();
   const components = componentPackages(ctx, rec);
+  const collectMs = Math.round(performance.now() - t0);
   const result = await ctx.publisher.publish(rec, components, { sign }).catch((err: unknown) => {
     if (err instanceof PoolClashError) throw conflict(err.message, { Paths: err.paths });
     throw err;
   });
   const next: PublishRecord = { ...rec, generation: result.generation, lastDate: result.date, publishedArchitectures: result.architectures };
   await ctx.writes.run(() => ctx.store.commit([{ op: 'pub', pub: next }]));
-  ctx.log.info({ prefix: rec.prefix, distribution: rec.distribution, generation: result.generation, packages: result.packages }, 'published');
+  ctx.log.info({ prefix: rec.prefix, distribution: rec.distribution, generation: result.generation, packages: result.packages, ms: { collect: collectMs, ...result.ms } }, 'published');
   return next;
 }
 

@@ -138,6 +138,13 @@ export class Store {
   readonly packages = new Map<string, PackageRecord>();
   readonly repos = new Map<string, RepoRecord>();
   readonly repoPackages = new Map<string, Set<string>>();
+  /**
+   * Removals per repo's package set, and package records deleted overall: while both stand
+   * still, a set has only grown since a caller last read it, and its new keys are the last ones
+   * in insertion order (so a publish need not look up 100k keys again).
+   */
+  readonly repoRemovals = new Map<string, number>();
+  packageDeletions = 0;
   readonly snapshots = new Map<string, SnapshotRecord>();
   readonly publishes = new Map<string, PublishRecord>();
   /** "name version arch" → keys of packages with that identity (conflict checks). */
@@ -231,6 +238,7 @@ export class Store {
         break;
       }
       case 'pkg-del': {
+        this.packageDeletions++;
         const rec = this.packages.get(op.key);
         this.packages.delete(op.key);
         if (rec) this.byIdentity.get(identity(rec))?.delete(op.key);
@@ -250,6 +258,7 @@ export class Store {
         break;
       }
       case 'repo-rm': {
+        this.repoRemovals.set(op.name, (this.repoRemovals.get(op.name) ?? 0) + 1);
         const set = this.repoPackages.get(op.name);
         if (set) for (const k of op.keys) set.delete(k);
         break;
