@@ -165,7 +165,8 @@ export class Inspections {
    */
   remember(sha256: string, buf: Buffer): void {
     if (this.bySha.has(sha256)) return;
-    if (this.bySha.size >= this.max) this.bySha.clear();
+    // The oldest go first: an add that finds none re-reads its packages from the packs.
+    if (this.bySha.size >= this.max) this.bySha.delete(this.bySha.keys().next().value!);
     // An invalid package is not kept: the add inspects it again and reports why.
     this.bySha.set(
       sha256,

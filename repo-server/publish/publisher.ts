@@ -155,7 +155,8 @@ async function writeIndexGz(built: ChunkedIndex, path: string): Promise<void> {
   if (built.base && built.unchangedPrefix >= 1 << 20) {
     const st = await stat(built.base.path).catch(() => undefined);
     if (st?.size === built.base.size) {
-      await copyFile(built.base.path, path, constants.COPYFILE_EXCL);
+      // A reflink where the file system has them (XFS, btrfs): no bytes copied or flushed.
+      await copyFile(built.base.path, path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       const fh = await open(path, 'r+');
       try {
         await fh.truncate(built.unchangedPrefix);

@@ -106,7 +106,9 @@ async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecor
   const loc = ctx.store.blobs.get(sha256);
   if (!loc) throw notFound('uploaded file is gone');
   if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256));
-  return ctx.inspections.inspect(await ctx.blobs.read(sha256, loc), sha256);
+  // A small blob in a pack: one pread on the pack's cached descriptor, in the same tick as the
+  // location lookup (a compaction moves locations before it drops the old pack).
+  return ctx.inspections.inspect(ctx.blobs.readSync(sha256, loc), sha256);
 }
 
 /** POST /api/repos/:name/file/:dir[/:file]. */
@@ -125,8 +127,8 @@ export async function importUploads(
   const failed: string[] = [];
   const warnings: string[] = [];
   const results: ({ name: string; sha256: string; rec: PackageRecord } | undefined)[] = new Array(files.length);
-  // Inspections not done on arrival are reads and zlib work on the thread pool: several at once.
-  await forEachLimit(files, 8, async (f, i) => {
+  const inspectOne = async (i: number): Promise<void> => {
+    const f = files[i]!;
     if (!f.name.endsWith('.deb')) {
       failed.push(`${dir}/${f.name}`);
       warnings.push(`${dir}/${f.name}: not a .deb file (only binary packages are supported)`);
@@ -140,7 +142,14 @@ export async function importUploads(
         warnings.push(`${dir}/${f.name}: ${err.message}`);
       } else throw err;
     }
-  });
+  };
+  // Small packages not inspected on arrival (or evicted since) are read from their packs and
+  // go to the inspection workers in batches: many at once, so the batches are large. Large
+  // ones are read from disk a few at a time.
+  const small: number[] = [];
+  const large: number[] = [];
+  for (const [i, f] of files.entries()) (ctx.store.blobs.get(f.sha256)?.pack === '' ? large : small).push(i);
+  await Promise.all([forEachLimit(small, 256, inspectOne), forEachLimit(large, 8, inspectOne)]);
   const inspected = results.filter((r): r is { name: string; sha256: string; rec: PackageRecord } => r !== undefined);
   failed.sort();
   if (failed.length > 0) {

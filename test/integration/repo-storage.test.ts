@@ -63,6 +63,28 @@ test('deleting uploads compacts, then removes, their pack; what stays is served 
   }
 });
 
+test('an add after a restart re-reads uploads from their pack (no inspection kept in memory)', async () => {
+  const debs = Array.from({ length: 300 }, (_, i) => makeDeb({ name: `again-${i}` }));
+  let s = await TestRepoServer.start();
+  try {
+    await upload(s, 'later', [...debs.map((d, i): [string, Buffer] => [debFileName(`again-${i}`), d]), ['broken.deb', debs[0]!.subarray(0, 300)]]);
+    await s.stop(true);
+    s = await TestRepoServer.start({}, s.dataDir);
+    assert.is((await s.api('POST', '/api/repos', { Name: 'again' })).status, 201);
+    const refused = await s.api('POST', '/api/repos/again/file/later');
+    assert.is(refused.status, 400, refused.text);
+    assert.equal((refused.json as { FailedFiles: string[] }).FailedFiles, ['later/broken.deb']);
+    assert.is((await s.api('DELETE', '/api/files/later/broken.deb')).status, 200);
+    const add = await s.api('POST', '/api/repos/again/file/later');
+    assert.is(add.status, 200, add.text);
+    assert.is((add.json as { Report: { Added: string[] } }).Report.Added.length, 300);
+    const keys = (await s.api('GET', '/api/repos/again/packages')).json as string[];
+    assert.is(keys.length, 300);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('a data directory from before the blob store is taken over at start-up', async () => {
   let s = await TestRepoServer.start();
   const deb = makeDeb({ name: 'legacy-pkg' });
