@@ -131,10 +131,10 @@ function toolStreams(command: string, args: string[]): CompressorStreams {
   return { input: child.stdin, output };
 }
 
-/** Decompresses a whole buffer (small members: control.tar, small packages' data.tar). */
 /** Compressed members up to this size are inflated on the calling thread. */
 const SYNC_GUNZIP_BYTES = 64 << 10;
 
+/** Decompresses a whole buffer (small members: control.tar, small packages' data.tar). */
 export async function decompressBuffer(kind: CompressionKind, data: Buffer): Promise<Buffer> {
   if (kind === 'none') return data;
   if (kind === 'gzip') {

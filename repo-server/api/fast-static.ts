@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
+import { notModified } from './conditional.js';
 
 interface Entry {
   file: string;
@@ -49,6 +50,8 @@ const TYPES: [RegExp, string][] = [
   [/\.gz$/, 'application/gzip'],
   [/\.xz$/, 'application/x-xz'],
 ];
+
+const contentTypeOf = (path: string): string => TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream';
 
 export class FastStatic {
   private readonly cache = new Map<string, Entry>();
@@ -106,7 +109,7 @@ export class FastStatic {
           body,
           etag: blob.etag,
           lastModified: new Date(blob.mtimeMs).toUTCString(),
-          contentType: 'application/vnd.debian.binary-package',
+          contentType: contentTypeOf(path),
           checkedAt: 0,
         };
         this.cache.set(blob.key, entry);
@@ -144,7 +147,7 @@ export class FastStatic {
         // Same shape as the static plugin's weak ETag, so both paths agree.
         etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`,
         lastModified: st.mtime.toUTCString(),
-        contentType: TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream',
+        contentType: contentTypeOf(path),
         checkedAt: performance.now(),
       };
       this.cache.set(file, entry);
@@ -168,11 +171,7 @@ export class FastStatic {
   }
 
   private send(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
-    const inm = req.headers['if-none-match'];
-    const ims = req.headers['if-modified-since'];
-    const fresh =
-      inm !== undefined ? inm === '*' || inm.split(/\s*,\s*/).includes(entry.etag) : ims !== undefined && Date.parse(ims) >= Math.floor(entry.mtimeMs / 1000) * 1000;
-    if (fresh) {
+    if (notModified(req, entry.etag, entry.mtimeMs)) {
       res.writeHead(304, ['content-type', entry.contentType, 'etag', entry.etag, 'last-modified', entry.lastModified, 'accept-ranges', 'bytes']);
       res.end();
       return;

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlobStore } from '../storage/blobs.js';
 import type { BlobLocation, Store } from '../storage/store.js';
+import { notModified, rangeApplies } from './conditional.js';
 
 export interface PoolBlob {
   sha256: string;
@@ -29,7 +30,7 @@ export function resolvePoolBlob(store: Store, path: string): PoolBlob | undefine
 /** A strong validator: the content never changes under a given hash. */
 export const blobEtag = (sha256: string): string => `"${sha256.slice(0, 40)}"`;
 
-export const DEB_TYPE = 'application/vnd.debian.binary-package';
+const DEB_TYPE = 'application/vnd.debian.binary-package';
 
 function parseRange(header: string, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
@@ -48,14 +49,9 @@ function parseRange(header: string, size: number): { start: number; end: number 
 export async function sendPoolBlob(req: IncomingMessage, res: ServerResponse, blobs: BlobStore, blob: PoolBlob): Promise<void> {
   const { sha256, loc } = blob;
   const etag = blobEtag(sha256);
-  const modified = await blobs.mtime(sha256, loc);
-  const lastModified = modified.toUTCString();
-  const headers: Record<string, string> = { 'content-type': DEB_TYPE, etag, 'last-modified': lastModified, 'accept-ranges': 'bytes' };
-  const inm = req.headers['if-none-match'];
-  const ims = req.headers['if-modified-since'];
-  const notModified =
-    inm !== undefined ? inm === '*' || inm.split(/\s*,\s*/).includes(etag) : ims !== undefined && Date.parse(ims) >= Math.floor(modified.getTime() / 1000) * 1000;
-  if (notModified) {
+  const modified = blobs.mtimeSync(sha256, loc);
+  const headers: Record<string, string> = { 'content-type': DEB_TYPE, etag, 'last-modified': modified.toUTCString(), 'accept-ranges': 'bytes' };
+  if (notModified(req, etag, modified.getTime())) {
     res.writeHead(304, headers);
     res.end();
     return;
@@ -64,10 +60,7 @@ export async function sendPoolBlob(req: IncomingMessage, res: ServerResponse, bl
   let end = loc.size - 1;
   let status = 200;
   const rangeHeader = req.headers.range;
-  const ifRange = typeof req.headers['if-range'] === 'string' ? req.headers['if-range'] : undefined;
-  // If-Range: the range only applies to the same content (an ETag or a date).
-  const rangeApplies = ifRange === undefined || ifRange === etag || (!ifRange.startsWith('"') && !ifRange.startsWith('W/') && Date.parse(ifRange) >= Math.floor(modified.getTime() / 1000) * 1000);
-  if (rangeHeader !== undefined && rangeApplies) {
+  if (rangeHeader !== undefined && rangeApplies(req, etag, modified.getTime())) {
     const r = parseRange(rangeHeader, loc.size);
     if (r === 'unsatisfiable') {
       res.writeHead(416, { ...headers, 'content-range': `bytes */${loc.size}` });

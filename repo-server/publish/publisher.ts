@@ -10,7 +10,7 @@
 // The one atomic step is a rename of the dists/<dist> symlink onto the new generation.
 // Unchanged component/architecture indexes are hard-linked from the previous generation.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { constants, copyFile, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -115,8 +115,8 @@ const SMALL_INDEX = 2000;
 const INDEX_FORMAT = 'source-order';
 
 /** SHA-256 and SHA-512 of a buffer already in memory (no read-back of what was just written). */
-function digestBuffer(buf: Buffer): Promise<{ size: number; sha256: string; sha512: string }> {
-  return Promise.resolve({ size: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), sha512: createHash('sha512').update(buf).digest('hex') });
+function digestBuffer(buf: Buffer): FileDigest {
+  return { size: buf.length, sha256: hash('sha256', buf, 'hex'), sha512: hash('sha512', buf, 'hex') };
 }
 
 /** Writes `pieces` at `at`, IOV_MAX buffers per call, finishing any short write. */
@@ -314,7 +314,7 @@ export class Publisher {
     /** Files this publish wrote (the rest of the generation is hard links to durable files). */
     const written: string[] = [];
     // Digests of files written just now, known without reading them back.
-    const known = new Map<string, { size: number; sha256: string; sha512: string }>();
+    const known = new Map<string, FileDigest>();
     const byHash: ByHashEntry[] = [];
     const indexes: Manifest['indexes'] = {};
     for (const [component, pkgs] of components) {
@@ -356,7 +356,7 @@ export class Publisher {
             names.unshift('Packages');
             await writeFile(join(absDir, 'Packages'), built.text);
             written.push(join(absDir, 'Packages'));
-            known.set(`${dir}/Packages`, await digestBuffer(built.text));
+            known.set(`${dir}/Packages`, digestBuffer(built.text));
             if (this.options.compressXz) {
               names.push('Packages.xz');
               await writeXz(built.text, join(absDir, 'Packages.xz'));

@@ -48,7 +48,7 @@ export async function collectBlobs(store: Store, blobs: BlobStore, extraPacks: I
     const writer = blobs.newPack();
     const moved: [string, number, number][] = [];
     try {
-      for (const [sha, loc] of entries.sort((a, b) => a[1].offset - b[1].offset)) moved.push([sha, writer.append(await blobs.read(sha, loc)), loc.size]);
+      for (const [sha, loc] of entries.sort((a, b) => a[1].offset - b[1].offset)) moved.push([sha, writer.append(blobs.readSync(sha, loc)), loc.size]);
       await writer.finish();
     } catch (err) {
       await writer.abort();

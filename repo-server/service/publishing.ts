@@ -225,7 +225,7 @@ export async function dropPublish(ctx: Context, prefixParam: string, distributio
     await ctx.publisher.unpublish({ prefix, distribution });
     await ctx.writes.run(async () => {
       const last = ![...ctx.store.publishes.values()].some((p) => p.prefix === prefix && p.distribution !== distribution);
-      // The prefix's pool goes with its last distribution (files nothing else names are collected).
+      // The prefix's pool paths go with its last distribution (the blobs stay: package records name them).
       await ctx.store.commit([{ op: 'pub-del', prefix, distribution }, ...(last ? [{ op: 'pool-unpub' as const, prefix }] : [])]);
     });
   });

@@ -90,7 +90,10 @@ export class BlobStore {
     return fd;
   }
 
-  /** A small blob's bytes, synchronously (the static hot path caches what it reads). */
+  /**
+   * A small blob's bytes, synchronously: packs are read through a cached descriptor, which
+   * dropPack closes, so read in the same tick as the location is looked up.
+   */
   readSync(sha256: string, loc: BlobLocation): Buffer {
     const buf = Buffer.allocUnsafe(loc.size);
     if (loc.pack === '') {
@@ -104,36 +107,12 @@ export class BlobStore {
     return buf;
   }
 
-  /** A blob's bytes (its own descriptor: a pack may be dropped by compaction meanwhile). */
-  async read(sha256: string, loc: BlobLocation): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(loc.size);
-    const fh = await open(this.pathOf(sha256, loc), 'r');
-    try {
-      let done = 0;
-      while (done < loc.size) {
-        const { bytesRead } = await fh.read(buf, done, loc.size - done, loc.offset + done);
-        if (bytesRead === 0) throw new Error(`blob ${sha256} is shorter than its index says`);
-        done += bytesRead;
-      }
-    } finally {
-      await fh.close();
-    }
-    return buf;
-  }
-
   /** Bytes [start, end] (inclusive) of a blob as a stream. */
   stream(sha256: string, loc: BlobLocation, start: number, end: number): ReadStream {
     return createReadStream(this.pathOf(sha256, loc), { start: loc.offset + start, end: loc.offset + end });
   }
 
   /** When the blob's file was written (Last-Modified); packs never change, so it is cached. */
-  async mtime(sha256: string, loc: BlobLocation): Promise<Date> {
-    const key = loc.pack === '' ? sha256 : loc.pack;
-    let m = this.mtimes.get(key);
-    if (!m) this.remember(key, (m = (await stat(this.pathOf(sha256, loc))).mtime));
-    return m;
-  }
-
   mtimeSync(sha256: string, loc: BlobLocation): Date {
     const key = loc.pack === '' ? sha256 : loc.pack;
     let m = this.mtimes.get(key);

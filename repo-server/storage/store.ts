@@ -112,7 +112,7 @@ export type Op =
   | { op: 'pool-unpub'; prefix: string };
 
 interface SnapshotFile {
-  /** 1: before the blob store (no blobs, uploads or publishedPool; see server.ts's migration). */
+  /** 1: before the blob store (no blobs, uploads or publishedPool; see service/legacy.ts). */
   format: 1 | 2;
   journal: number;
   packages: PackageRecord[];
@@ -122,6 +122,13 @@ interface SnapshotFile {
   blobs?: [string, string, number, number][];
   uploads?: { dir: string; files: [string, string][] }[];
   publishedPool?: { prefix: string; files: [string, string][] }[];
+}
+
+/** Adds name → sha256 entries to the inner map of `key` (created on first use). */
+function mergeInto(maps: Map<string, Map<string, string>>, key: string, entries: [string, string][]): void {
+  let inner = maps.get(key);
+  if (!inner) maps.set(key, (inner = new Map()));
+  for (const [name, sha] of entries) inner.set(name, sha);
 }
 
 export function identity(p: Pick<PackageRecord, 'name' | 'version' | 'architecture'>): string {
@@ -284,24 +291,18 @@ export class Store {
       case 'blob-del':
         for (const sha of op.shas) this.blobs.delete(sha);
         break;
-      case 'up': {
-        let files = this.uploads.get(op.dir);
-        if (!files) this.uploads.set(op.dir, (files = new Map()));
-        for (const [name, sha] of op.files) files.set(name, sha);
+      case 'up':
+        mergeInto(this.uploads, op.dir, op.files);
         break;
-      }
       case 'up-rm': {
         const files = this.uploads.get(op.dir);
         if (files && op.names) for (const n of op.names) files.delete(n);
         if (!op.names || files?.size === 0) this.uploads.delete(op.dir);
         break;
       }
-      case 'pool-pub': {
-        let files = this.publishedPool.get(op.prefix);
-        if (!files) this.publishedPool.set(op.prefix, (files = new Map()));
-        for (const [path, sha] of op.files) files.set(path, sha);
+      case 'pool-pub':
+        mergeInto(this.publishedPool, op.prefix, op.files);
         break;
-      }
       case 'pool-unpub':
         this.publishedPool.delete(op.prefix);
         break;
