@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { FastStatic, type BlobSource } from './api/fast-static.js';
+import { installHttpFront } from './api/http-front.js';
 import { blobEtag, resolvePoolBlob, sendPoolBlob } from './api/pool-files.js';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -127,6 +128,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       });
       server.requestTimeout = 0; // uploads can be large and slow
       server.keepAliveTimeout = 72_000;
+      installHttpFront(server, fast);
       return server;
     },
     logger: logger === false ? false : { level: process.env.DEBPKG_LOG_LEVEL ?? 'info', ...(typeof logger === 'object' ? logger : {}) },

@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
 import { notModified } from './conditional.js';
 
-interface Entry {
+/** A small file held in memory, with what its response headers need. */
+export interface CachedFile {
   file: string;
   ino: number;
   size: number;
@@ -54,9 +55,9 @@ const TYPES: [RegExp, string][] = [
 const contentTypeOf = (path: string): string => TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream';
 
 export class FastStatic {
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache = new Map<string, CachedFile>();
   /** Raw request URL → entry, for URLs without a query string. */
-  private readonly byUrl = new Map<string, Entry>();
+  private readonly byUrl = new Map<string, CachedFile>();
   private bytes = 0;
 
   constructor(
@@ -69,26 +70,33 @@ export class FastStatic {
   tryServe(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (req.headers.range !== undefined) return false;
-    const raw = req.url ?? '/';
+    const entry = this.lookup(req.url ?? '/');
+    if (entry === undefined) return false;
+    this.send(req, res, entry);
+    return true;
+  }
+
+  /**
+   * The cached file a request target names, read into the cache if it is a small file of the
+   * tree or of the published pool; undefined to pass the request on.
+   */
+  lookup(raw: string): CachedFile | undefined {
     // Hot path: a URL seen before, checked against the disk recently — no decoding, no syscall.
     const hit = this.byUrl.get(raw);
-    if (hit !== undefined && performance.now() - hit.checkedAt < RECHECK_MS && this.cache.get(hit.file) === hit) {
-      this.send(req, res, hit);
-      return true;
-    }
+    if (hit !== undefined && performance.now() - hit.checkedAt < RECHECK_MS && this.cache.get(hit.file) === hit) return hit;
     const q = raw.indexOf('?');
     let path: string;
     try {
       path = decodeURIComponent(q === -1 ? raw : raw.slice(0, q));
     } catch {
-      return false;
+      return undefined;
     }
-    if (path.startsWith('/api/') || path.startsWith('/keys/') || path.endsWith('.sources') || path.includes('\0')) return false;
+    if (path.startsWith('/api/') || path.startsWith('/keys/') || path.endsWith('.sources') || path.includes('\0')) return undefined;
     // Refuse dot segments and dotfiles outright: fall through, the static plugin denies them.
-    if (/(^|\/)\./.test(path) || normalize(path) !== path) return false;
+    if (/(^|\/)\./.test(path) || normalize(path) !== path) return undefined;
     const blob = this.blobs?.resolve(path);
     if (blob) {
-      if (blob.size > this.options.maxFileBytes) return false;
+      if (blob.size > this.options.maxFileBytes) return undefined;
       // Content-addressed: an entry under the blob's key never goes stale.
       let entry = this.cache.get(blob.key);
       if (entry) {
@@ -99,7 +107,7 @@ export class FastStatic {
         try {
           body = blob.read();
         } catch {
-          return false;
+          return undefined;
         }
         entry = {
           file: blob.key,
@@ -118,17 +126,16 @@ export class FastStatic {
       }
       entry.checkedAt = performance.now();
       this.remember(raw, q, entry);
-      this.send(req, res, entry);
-      return true;
+      return entry;
     }
     const file = join(this.root, path);
     let st;
     try {
       st = statSync(file);
     } catch {
-      return false;
+      return undefined;
     }
-    if (!st.isFile() || st.size > this.options.maxFileBytes) return false;
+    if (!st.isFile() || st.size > this.options.maxFileBytes) return undefined;
     let entry = this.cache.get(file);
     if (!entry || entry.ino !== st.ino || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs) {
       if (entry) this.evict(file);
@@ -136,7 +143,7 @@ export class FastStatic {
       try {
         body = readFileSync(file);
       } catch {
-        return false;
+        return undefined;
       }
       entry = {
         file,
@@ -160,18 +167,17 @@ export class FastStatic {
       this.cache.set(file, entry);
     }
     this.remember(raw, q, entry);
-    this.send(req, res, entry);
-    return true;
+    return entry;
   }
 
-  private remember(raw: string, q: number, entry: Entry): void {
+  private remember(raw: string, q: number, entry: CachedFile): void {
     if (q !== -1) return;
     if (this.byUrl.size >= MAX_URLS) this.byUrl.clear();
     this.byUrl.set(raw, entry);
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
-    if (notModified(req, entry.etag, entry.mtimeMs)) {
+  private send(req: IncomingMessage, res: ServerResponse, entry: CachedFile): void {
+    if (notModified(req.headers, entry.etag, entry.mtimeMs)) {
       res.writeHead(304, ['content-type', entry.contentType, 'etag', entry.etag, 'last-modified', entry.lastModified, 'accept-ranges', 'bytes']);
       res.end();
       return;
