@@ -15,7 +15,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { appendFile, copyFile, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -703,13 +703,16 @@ async function main(): Promise<void> {
     { label: 'pool .deb', path: `/pool/main/b/bench-pkg-00001/${basename(debs[0]!)}`, goal: true },
     { label: 'dists Release (not a goal)', path: `/dists/${DIST}/Release`, goal: false },
   ];
-  // debpkg serves pool files from its blob store (no pool tree on disk), so nginx gets a root
-  // with the published dists/ tree and the one .deb copied to its pool path: the same bytes.
+  // debpkg serves pool files from its blob store and large indexes as splices (no plain files
+  // on disk), so nginx gets a root with each measured file written as debpkg serves it.
   const nginxRoot = join(RUN, 'nginx-root');
   await rm(nginxRoot, { recursive: true, force: true });
-  await mkdir(join(nginxRoot, dirname(urls[1]!.path)), { recursive: true });
-  await symlink(join(dataDir, 'public', 'dists'), join(nginxRoot, 'dists'));
-  await copyFile(debs[0]!, join(nginxRoot, urls[1]!.path));
+  for (const u of urls) {
+    const got = await http(server.base, 'GET', u.path);
+    if (got.status !== 200) throw new Error(`${u.path}: debpkg ${got.status}`);
+    await mkdir(join(nginxRoot, dirname(u.path)), { recursive: true });
+    await writeFile(join(nginxRoot, u.path), got.body);
+  }
   const nginx = await startNginx(nginxRoot);
   const statics: { label: string; bytes: number; goal: boolean; debpkg: WrkResult; nginx: WrkResult }[] = [];
   try {

@@ -9,6 +9,9 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { FastStatic, type BlobSource } from './api/fast-static.js';
 import { installHttpFront } from './api/http-front.js';
 import { blobEtag, resolvePoolBlob, sendPoolBlob } from './api/pool-files.js';
+import { sendRanged } from './api/ranged.js';
+import { splicedFile } from './api/spliced.js';
+import { SPLICE_SUFFIX } from './publish/spliced-files.js';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { registerAuth } from './api/auth.js';
@@ -99,7 +102,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     add: (prefix, files) => writes.run(() => store.commit([{ op: 'pool-pub', prefix, files }])),
   };
   const publicDir = join(data, 'public');
-  const publisher = new Publisher(publicDir, join(data, 'generations'), publishedPool, signer, {
+  const generationsDir = join(data, 'generations');
+  const publisher = new Publisher(publicDir, generationsDir, publishedPool, signer, {
     keepGenerations: config.keepGenerations,
     keepSeconds: config.keepSeconds,
     defaultArchitectures: config.defaultArchitectures,
@@ -119,7 +123,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       };
     },
   };
-  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20 }, blobSource);
+  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, blobSource);
   const app = Fastify({
     // Small published files are answered before the framework sees the request.
     serverFactory: (handler) => {
@@ -173,9 +177,18 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   app.get('/*', async (req, reply) => {
     const path = (req.params as { '*': string })['*'];
     const blob = resolvePoolBlob(store, `/${path}`);
-    if (!blob) return reply.sendFile(path);
-    reply.hijack();
-    await sendPoolBlob(req.raw, reply.raw, blobs, blob);
+    if (blob) {
+      reply.hijack();
+      return sendPoolBlob(req.raw, reply.raw, blobs, blob);
+    }
+    // Descriptors are not published files; what they describe is, under its own name.
+    if (path.endsWith(SPLICE_SUFFIX)) return reply.callNotFound();
+    const spliced = await splicedFile(publicDir, generationsDir, path);
+    if (spliced) {
+      reply.hijack();
+      return sendRanged(req.raw, reply.raw, spliced);
+    }
+    return reply.sendFile(path);
   });
   registerPublicFiles(app, context);
 

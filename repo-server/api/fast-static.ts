@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
+import { readSplicedSync, readSpliceSync, SPLICE_SUFFIX } from '../publish/spliced-files.js';
 import { notModified } from './conditional.js';
 
 /** A small file held in memory, with what its response headers need. */
@@ -39,6 +40,8 @@ export interface FastStaticOptions {
   maxFileBytes: number;
   /** Total cache budget; least recently used entries go first. */
   maxCacheBytes: number;
+  /** Where spliced files' segments live (see publish/spliced-files.ts). */
+  generationsDir?: string;
 }
 
 /** URL keys kept for the hot path (cleared wholesale when full: rebuilding is cheap). */
@@ -128,20 +131,36 @@ export class FastStatic {
       this.remember(raw, q, entry);
       return entry;
     }
-    const file = join(this.root, path);
+    if (path.endsWith(SPLICE_SUFFIX)) return undefined;
+    let file = join(this.root, path);
     let st;
+    let spliced = false;
     try {
       st = statSync(file);
     } catch {
-      return undefined;
+      // Not a plain file: maybe a splice published under this name.
+      if (this.options.generationsDir === undefined) return undefined;
+      file += SPLICE_SUFFIX;
+      spliced = true;
+      try {
+        st = statSync(file);
+      } catch {
+        return undefined;
+      }
     }
-    if (!st.isFile() || st.size > this.options.maxFileBytes) return undefined;
+    if (!st.isFile() || (!spliced && st.size > this.options.maxFileBytes)) return undefined;
     let entry = this.cache.get(file);
     if (!entry || entry.ino !== st.ino || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs) {
       if (entry) this.evict(file);
       let body: Buffer;
+      let etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
       try {
-        body = readFileSync(file);
+        if (spliced) {
+          const splice = readSpliceSync(file);
+          if (splice.size > this.options.maxFileBytes) return undefined;
+          body = readSplicedSync(this.options.generationsDir!, splice);
+          etag = `"${splice.sha256.slice(0, 40)}"`;
+        } else body = readFileSync(file);
       } catch {
         return undefined;
       }
@@ -151,8 +170,8 @@ export class FastStatic {
         size: st.size,
         mtimeMs: st.mtimeMs,
         body,
-        // Same shape as the static plugin's weak ETag, so both paths agree.
-        etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`,
+        // Plain files: the same weak ETag as the static plugin's, so both paths agree.
+        etag,
         lastModified: st.mtime.toUTCString(),
         contentType: contentTypeOf(path),
         checkedAt: performance.now(),

@@ -118,30 +118,46 @@ function deflateChunk(data: Buffer, level: number): Promise<Buffer> {
   );
 }
 
-/** Running SHA-256 and SHA-512 of the file up to a chunk boundary. */
+/** Running SHA-256 and SHA-512 of the file (and of its uncompressed text) up to a chunk boundary. */
 interface HashState {
   sha256: Hash;
   sha512: Hash;
+  textSha256: Hash;
+  textSha512: Hash;
   /** CRC-32 and byte count of the uncompressed text so far. */
   crc: number;
   length: number;
 }
 
-const copyState = (s: HashState): HashState => ({ sha256: s.sha256.copy(), sha512: s.sha512.copy(), crc: s.crc, length: s.length });
+const copyState = (s: HashState): HashState => ({
+  sha256: s.sha256.copy(),
+  sha512: s.sha512.copy(),
+  textSha256: s.textSha256.copy(),
+  textSha512: s.textSha512.copy(),
+  crc: s.crc,
+  length: s.length,
+});
 
-export interface ChunkedIndex {
+/** Where a written build lives (the caller's business: a path, a splice); its size is checked. */
+export interface WrittenIndex {
+  size: number;
+}
+
+export interface ChunkedIndex<W extends WrittenIndex = WrittenIndex> {
   text?: Buffer;
   /** The gzip file, in order (header, chunks, end); written as is, never joined. */
   pieces: Buffer[];
   size: number;
   sha256: string;
   sha512: string;
-  /** The file that the previous build was written to (see `written`), if any. */
-  base?: { path: string; size: number };
+  /** Where the previous build was written (see `written`), if it was. */
+  base?: W;
   /** Leading bytes identical to `base`: the file can be `base` with a new tail. */
   unchangedPrefix: number;
-  /** Uncompressed size. */
+  /** Uncompressed size and digests: the Release lists the plain Packages even when it is not shipped. */
   length: number;
+  textSha256: string;
+  textSha512: string;
   chunks: number;
   compressed: number;
 }
@@ -151,7 +167,7 @@ export interface ChunkedIndex {
  * the running hashes at each chunk boundary: when packages are appended, only the last
  * chunks are compressed and hashed again, and the file is the previous one with a new tail.
  */
-export class ChunkedGzipIndex {
+export class ChunkedGzipIndex<W extends WrittenIndex = { path: string; size: number }> {
   private byKey = new Map<string, Chunk>();
   private chunks: Chunk[] = [];
   /** states[i]: after the header and chunks[0..i). */
@@ -159,7 +175,7 @@ export class ChunkedGzipIndex {
   /** The last plan's input and groups: the next plan keeps the groups of an unchanged prefix. */
   private lastPlan: { items: IndexItem[]; parts: PlannedChunk[] } | undefined;
   /** Set by the caller once the last build is on disk (and so may be the next build's base). */
-  written: { path: string; size: number } | undefined;
+  written: W | undefined;
   private readonly header: Buffer;
 
   constructor(private readonly level = 9) {
@@ -210,11 +226,13 @@ export class ChunkedGzipIndex {
    * Builds Packages.gz from a plan of this index. Every stanza is followed by a blank line.
    * With `keepText`, the uncompressed index is returned too (small indexes ship it).
    */
-  async build(plan: IndexPlan, keepText: boolean): Promise<ChunkedIndex> {
+  async build(plan: IndexPlan, keepText: boolean): Promise<ChunkedIndex<W>> {
     const base = this.written;
     this.written = undefined;
     const chunks: Chunk[] = [];
     const texts: Buffer[] = [];
+    /** Text rendered for this build, by chunk (the text digests need it for every chunk they pass). */
+    const rendered = new Map<Chunk, Buffer>();
     let compressed = 0;
     const pending: Promise<void>[] = [];
     for (const part of plan.parts) {
@@ -223,10 +241,12 @@ export class ChunkedGzipIndex {
       if (text && keepText) texts.push(text);
       if (part.reuse) {
         chunks.push(part.reuse);
+        if (text) rendered.set(part.reuse, text);
         continue;
       }
       const chunk: Chunk = { items: part.items, idsDigest: part.idsDigest, deflated: Buffer.alloc(0), crc: crc32(text!), length: text!.length };
       chunks.push(chunk);
+      rendered.set(chunk, text!);
       compressed++;
       pending.push(
         deflateChunk(text!, this.level).then((d) => {
@@ -248,6 +268,9 @@ export class ChunkedGzipIndex {
       const next = copyState(states[i]!);
       next.sha256.update(c.deflated);
       next.sha512.update(c.deflated);
+      const text = rendered.get(c) ?? Buffer.from(c.items.map((it) => `${it.render()}\n`).join(''));
+      next.textSha256.update(text);
+      next.textSha512.update(text);
       next.crc = crc32Combine(next.crc, c.crc, c.length);
       next.length += c.length;
       states.push(next);
@@ -274,12 +297,21 @@ export class ChunkedGzipIndex {
       ...(base ? { base } : {}),
       unchangedPrefix: base ? unchangedPrefix : 0,
       length: end.length,
+      textSha256: end.textSha256.digest('hex'),
+      textSha512: end.textSha512.digest('hex'),
       chunks: chunks.length,
       compressed,
     };
   }
 
   private headerState(): HashState {
-    return { sha256: createHash('sha256').update(this.header), sha512: createHash('sha512').update(this.header), crc: 0, length: 0 };
+    return {
+      sha256: createHash('sha256').update(this.header),
+      sha512: createHash('sha512').update(this.header),
+      textSha256: createHash('sha256'),
+      textSha512: createHash('sha512'),
+      crc: 0,
+      length: 0,
+    };
   }
 }

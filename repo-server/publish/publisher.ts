@@ -8,11 +8,11 @@
 // copies), Release, InRelease, Release.gpg. By-hash files of recent generations are carried
 // into the new one, so a client still holding an older InRelease finds every index it names.
 // The one atomic step is a rename of the dists/<dist> symlink onto the new generation.
-// Unchanged component/architecture indexes are hard-linked from the previous generation.
+// Unchanged component/architecture indexes are hard-linked from the previous generation; large
+// ones are splices of immutable segments shared across generations (see spliced-files.ts).
 
-import { hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { constants, copyFile, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import type { Signer } from '../pgp/signer.js';
 import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { ChunkedGzipIndex, indexItem, type ChunkedIndex, type IndexItem } from './chunked-gzip.js';
+import { readSplice, renderSplice, sliceParts, SPLICE_SUFFIX, type SplicePart } from './spliced-files.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
 
 export interface PublisherOptions {
@@ -54,7 +55,7 @@ interface Manifest {
   /** The Release Date (the next one must be strictly later: apt ignores an older Release). */
   date: number;
   /** Per "component/binary-arch": digest of its content, its files and their digests. */
-  indexes: Record<string, { digest: string; names: string[]; files?: Record<string, FileDigest> }>;
+  indexes: Record<string, { digest: string; names: string[]; files?: Record<string, FileDigest>; listed?: Record<string, FileDigest> }>;
   byHash: ByHashEntry[];
 }
 
@@ -112,12 +113,7 @@ export function prefixDir(publicDir: string, prefix: string): string {
 const SMALL_INDEX = 2000;
 
 /** Part of every index digest: changed when what an index holds, or its order, is built differently. */
-const INDEX_FORMAT = 'source-order';
-
-/** SHA-256 and SHA-512 of a buffer already in memory (no read-back of what was just written). */
-function digestBuffer(buf: Buffer): FileDigest {
-  return { size: buf.length, sha256: hash('sha256', buf, 'hex'), sha512: hash('sha512', buf, 'hex') };
-}
+const INDEX_FORMAT = 'source-order+plain-listed';
 
 /** Writes `pieces` at `at`, IOV_MAX buffers per call, finishing any short write. */
 async function writeAllAt(fh: FileHandle, pieces: Buffer[], at: number): Promise<void> {
@@ -147,42 +143,42 @@ async function writeAllAt(fh: FileHandle, pieces: Buffer[], at: number): Promise
   }
 }
 
-/**
- * Writes a built Packages.gz. When the build is the previous file with a new tail (packages
- * were appended), the kernel copies the unchanged part and only the tail is written.
- */
-async function writeIndexGz(built: ChunkedIndex, path: string): Promise<void> {
-  if (built.base && built.unchangedPrefix >= 1 << 20) {
-    const st = await stat(built.base.path).catch(() => undefined);
-    if (st?.size === built.base.size) {
-      // A reflink where the file system has them (XFS, btrfs): no bytes copied or flushed.
-      await copyFile(built.base.path, path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-      const fh = await open(path, 'r+');
-      try {
-        await fh.truncate(built.unchangedPrefix);
-        const tail: Buffer[] = [];
-        let skip = built.unchangedPrefix;
-        for (const p of built.pieces) {
-          if (skip >= p.length) skip -= p.length;
-          else {
-            tail.push(skip > 0 ? p.subarray(skip) : p);
-            skip = 0;
-          }
-        }
-        await writeAllAt(fh, tail, built.unchangedPrefix);
-      } finally {
-        await fh.close();
-      }
-      return;
+/** The built file's bytes from offset `from` on (views of its pieces, nothing copied). */
+function piecesFrom(pieces: Buffer[], from: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = from;
+  for (const p of pieces) {
+    if (skip >= p.length) skip -= p.length;
+    else {
+      out.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
     }
   }
-  const fh = await open(path, 'wx');
+  return out;
+}
+
+async function writePieces(path: string, pieces: Buffer[], flags: string): Promise<void> {
+  const fh = await open(path, flags);
   try {
-    await writeAllAt(fh, built.pieces, 0);
+    await writeAllAt(fh, pieces, 0);
   } finally {
     await fh.close();
   }
 }
+
+/** Where the last build of a large index lives: the next one keeps its unchanged ranges. */
+interface SplicedIndex {
+  size: number;
+  parts: SplicePart[];
+}
+
+/**
+ * Indexes from this size on are stored as splices (see spliced-files.ts); smaller ones are
+ * plain files, as cheap to write whole as to splice.
+ */
+const SPLICE_MIN_BYTES = 1 << 20;
+/** A splice with more parts is compacted: its parts after the first become one segment. */
+const MAX_SPLICE_PARTS = 8;
 
 async function writeXz(text: Buffer, path: string): Promise<void> {
   await pipeline(Readable.from([text]), createCompressor({ kind: 'xz', level: 6 }), createWriteStream(path));
@@ -190,7 +186,7 @@ async function writeXz(text: Buffer, path: string): Promise<void> {
 
 export class Publisher {
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
-  private readonly indexCaches = new Map<string, ChunkedGzipIndex>();
+  private readonly indexCaches = new Map<string, ChunkedGzipIndex<SplicedIndex>>();
   /** Pruning of old generations runs after a publish has answered; the next one waits for it. */
   private readonly pruning = new Map<string, Promise<void>>();
   /**
@@ -317,6 +313,7 @@ export class Publisher {
     const known = new Map<string, FileDigest>();
     const byHash: ByHashEntry[] = [];
     const indexes: Manifest['indexes'] = {};
+    let segmentCount = 0;
     for (const [component, pkgs] of components) {
       for (const arch of architectures) {
         const dir = `${component}/binary-${arch}`;
@@ -329,7 +326,7 @@ export class Publisher {
         const { selected, items } = this.indexInput(`${cacheKey}\0${poolArea(component)}`, pkgs, arch, poolArea(component));
         let cache = this.indexCaches.get(cacheKey);
         if (!cache) {
-          cache = new ChunkedGzipIndex();
+          cache = new ChunkedGzipIndex<SplicedIndex>();
           this.indexCaches.set(cacheKey, cache);
         }
         const small = selected.length <= SMALL_INDEX;
@@ -337,7 +334,13 @@ export class Publisher {
         const digest = plan.digest;
         const reused = previous?.indexes[dir];
         let names: string[];
+        /**
+         * Listed in the Release without being shipped: apt looks an index up by its plain name
+         * (main/binary-amd64/Packages) and silently skips it when only Packages.gz is listed.
+         */
+        let listed: Record<string, FileDigest> = {};
         if (reused?.digest === digest) {
+          listed = reused.listed ?? {};
           // Unchanged since the last generation: reuse its files (hard links, no recompression).
           names = reused.names;
           for (const n of names) {
@@ -347,16 +350,28 @@ export class Publisher {
           }
         } else {
           const built = await cache.build(plan, small);
-          names = ['Packages.gz'];
-          await writeIndexGz(built, join(absDir, 'Packages.gz'));
-          written.push(join(absDir, 'Packages.gz'));
-          cache.written = { path: join(absDir, 'Packages.gz'), size: built.size };
           known.set(`${dir}/Packages.gz`, { size: built.size, sha256: built.sha256, sha512: built.sha512 });
-          if (built.text) {
+          if (built.size >= SPLICE_MIN_BYTES) {
+            const descriptor = `Packages.gz${SPLICE_SUFFIX}`;
+            const { splice, segment } = await this.writeSplice(genRoot, `${generation}-${segmentCount++}.gz`, built);
+            await writeFile(join(absDir, descriptor), renderSplice({ size: built.size, sha256: built.sha256, parts: splice.parts }));
+            if (segment) written.push(segment);
+            written.push(join(absDir, descriptor));
+            known.set(`${dir}/${descriptor}`, known.get(`${dir}/Packages.gz`)!);
+            names = [descriptor];
+            cache.written = splice;
+          } else {
+            await writePieces(join(absDir, 'Packages.gz'), built.pieces, 'wx');
+            written.push(join(absDir, 'Packages.gz'));
+            names = ['Packages.gz'];
+          }
+          const plain: FileDigest = { size: built.length, sha256: built.textSha256, sha512: built.textSha512 };
+          if (!built.text) listed = { Packages: plain };
+          else {
             names.unshift('Packages');
             await writeFile(join(absDir, 'Packages'), built.text);
             written.push(join(absDir, 'Packages'));
-            known.set(`${dir}/Packages`, digestBuffer(built.text));
+            known.set(`${dir}/Packages`, plain);
             if (this.options.compressXz) {
               names.push('Packages.xz');
               await writeXz(built.text, join(absDir, 'Packages.xz'));
@@ -371,18 +386,21 @@ export class Publisher {
           renderComponentRelease({ archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, component, architecture: arch, acquireByHash: rec.acquireByHash }),
         );
         for (const n of [...names, 'Release']) {
+          // A splice is published under the file's own name; on disk it is `<name>.parts`.
+          const spliced = n.endsWith(SPLICE_SUFFIX);
           const d = known.get(`${dir}/${n}`) ?? (await digestFile(join(absDir, n), ['sha256', 'sha512']));
-          files.push({ path: `${dir}/${n}`, ...d });
+          files.push({ path: `${dir}/${spliced ? n.slice(0, -SPLICE_SUFFIX.length) : n}`, ...d });
           if (n !== 'Release') fileDigests[n] = { size: d.size, sha256: d.sha256, sha512: d.sha512 };
           if (rec.acquireByHash && n !== 'Release') {
             for (const [algo, hex] of [['SHA256', d.sha256], ['SHA512', d.sha512]] as const) {
-              const rel = `${dir}/by-hash/${algo}/${hex}`;
+              const rel = `${dir}/by-hash/${algo}/${hex}${spliced ? SPLICE_SUFFIX : ''}`;
               await linkIfMissing(join(absDir, n), join(genDir, rel));
               byHash.push({ path: rel, generation, time: now });
             }
           }
         }
-        indexes[dir] = { digest, names, files: fileDigests };
+        for (const [n, d] of Object.entries(listed)) files.push({ path: `${dir}/${n}`, ...d });
+        indexes[dir] = { digest, names, files: fileDigests, ...(Object.keys(listed).length > 0 ? { listed } : {}) };
       }
     }
     // Carry the by-hash files of recent generations, so older InRelease files stay usable.
@@ -433,6 +451,10 @@ export class Publisher {
     written.push(join(genDir, 'manifest.json'));
     const tRelease = performance.now();
     await this.syncTree(genDir, written);
+    if (segmentCount > 0) {
+      await fsyncDir(join(genRoot, 'segments'));
+      await fsyncDir(genRoot);
+    }
     const tSync = performance.now();
 
     await this.swap(root, rec.distribution, genDir);
@@ -452,6 +474,47 @@ export class Publisher {
       packages: count,
       ms: { pool: ms(t0, tPool), indexes: ms(tPool, tIndexes), release: ms(tIndexes, tRelease), sync: ms(tRelease, tSync), swap: ms(tSync, tSwap) },
     };
+  }
+
+  /**
+   * Stores a large built index as a splice: the previous build's ranges up to the first changed
+   * byte, then one new segment with the rest. A splice that grew too many parts is compacted
+   * (everything after its first part rewritten, or the whole file when that part is small).
+   */
+  private async writeSplice(genRoot: string, name: string, built: ChunkedIndex<SplicedIndex>): Promise<{ splice: SplicedIndex; segment?: string }> {
+    let keep: SplicePart[] = [];
+    const base = built.base;
+    if (base && built.unchangedPrefix > 0) {
+      keep = sliceParts(base.parts, built.unchangedPrefix);
+      // Segments of a build whose generation never went live may be gone: then start afresh.
+      const present = await Promise.all([...new Set(keep.map((p) => p[0]))].map((seg) => stat(join(this.generationsDir, seg)).then(() => true, () => false)));
+      if (present.includes(false)) keep = [];
+    }
+    if (keep.length + 1 > MAX_SPLICE_PARTS) keep = keep[0]![2] * 2 >= built.size ? [keep[0]!] : [];
+    const from = keep.reduce((n, p) => n + p[2], 0);
+    if (from === built.size) return { splice: { size: built.size, parts: keep } };
+    const segDir = join(genRoot, 'segments');
+    await mkdir(segDir, { recursive: true });
+    const path = join(segDir, name);
+    // 'w', not 'wx': a segment of this name can only be left by an attempt that never went live.
+    await writePieces(path, piecesFrom(built.pieces, from), 'w');
+    return { splice: { size: built.size, parts: [...keep, [relative(this.generationsDir, path), 0, built.size - from]] }, segment: path };
+  }
+
+  /** Deletes segments that no splice of a remaining generation names. */
+  private async pruneSegments(genRoot: string): Promise<void> {
+    const segDir = join(genRoot, 'segments');
+    const present = await readdir(segDir).catch(() => [] as string[]);
+    if (present.length === 0) return;
+    const used = new Set<string>();
+    const visit = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await visit(join(d, e.name));
+        else if (e.name.endsWith(SPLICE_SUFFIX)) for (const [seg] of (await readSplice(join(d, e.name))).parts) used.add(join(this.generationsDir, seg));
+      }
+    };
+    for (const name of await readdir(genRoot)) if (Number.isInteger(Number(name))) await visit(join(genRoot, name));
+    for (const name of present) if (!used.has(join(segDir, name))) await rm(join(segDir, name), { force: true });
   }
 
   /** The generation dists/<dist> points at (0 when unpublished). */
@@ -487,6 +550,7 @@ export class Publisher {
       if (m && now - m.time < this.options.keepSeconds) continue;
       await rm(join(genRoot, name), { recursive: true, force: true });
     }
+    await this.pruneSegments(genRoot);
   }
 
   /** Resolves once no pruning runs (before the data directory is closed). */

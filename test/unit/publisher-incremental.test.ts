@@ -5,11 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Publisher, type PublishedPool } from '../../repo-server/publish/publisher.js';
+import { readPublishedFile, readSplice, SPLICE_SUFFIX } from '../../repo-server/publish/spliced-files.js';
 import type { Signer } from '../../repo-server/pgp/signer.js';
 import type { PackageRecord, PublishRecord } from '../../repo-server/storage/store.js';
 
@@ -97,12 +98,18 @@ async function indexes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const arch of ['amd64', 'arm64']) {
     const rel = `main/binary-${arch}/Packages.gz`;
-    const gz = await readFile(join(dists, rel));
+    const gz = await readPublishedFile(join(dir, 'generations'), join(dists, rel));
     const sha256 = hash('sha256', gz, 'hex');
     assert.equal(sha256s.get(rel), [sha256, gz.length], `Release's SHA256 of ${rel}`);
     assert.equal(sha512s.get(rel), [hash('sha512', gz, 'hex'), gz.length], `Release's SHA512 of ${rel}`);
-    assert.is((await stat(join(dists, `main/binary-${arch}/by-hash/SHA256/${sha256}`))).size, gz.length);
-    out[arch] = gunzipSync(gz).toString();
+    for (const [algo, hex] of [['SHA256', sha256], ['SHA512', hash('sha512', gz, 'hex')]]) {
+      assert.ok((await readPublishedFile(join(dir, 'generations'), join(dists, `main/binary-${arch}/by-hash/${algo}/${hex}`))).equals(gz), `by-hash ${algo} of ${rel}`);
+    }
+    // The plain index is listed whether or not it is shipped: apt looks indexes up by that name.
+    const text = gunzipSync(gz);
+    assert.equal(sha256s.get(`main/binary-${arch}/Packages`), [hash('sha256', text, 'hex'), text.length], `Release's SHA256 of the plain ${arch} index`);
+    assert.equal(sha512s.get(`main/binary-${arch}/Packages`), [hash('sha512', text, 'hex'), text.length], `Release's SHA512 of the plain ${arch} index`);
+    out[arch] = text.toString();
   }
   return out;
 }
@@ -131,13 +138,85 @@ test('appends, removals and unchanged re-publishes equal a publish from scratch'
       await fresh.publish(base, new Map([['main', pkgs.slice()]]), { sign: false, now: 1_800_000_000 });
       assert.equal(got, await indexes(freshDir), `step ${n}`);
       if (n === 1) {
-        // Large enough that the new file is the previous one copied, with a new tail.
-        const size = (await stat(join(dir, 'inc', 'public', 'dists', 'inc', 'main/binary-amd64/Packages.gz'))).size;
-        assert.ok(size > 1 << 20, `Packages.gz is ${size} bytes`);
+        // Large enough to be a splice: the previous build's ranges, then a new tail segment.
+        const splice = await readSplice(join(dir, 'inc', 'public', 'dists', 'inc', `main/binary-amd64/Packages.gz${SPLICE_SUFFIX}`));
+        assert.ok(splice.size > 1 << 20, `Packages.gz is ${splice.size} bytes`);
+        assert.is(splice.parts.length, 2);
+        assert.ok(splice.parts[0]![2] > splice.size * 0.9, 'most of the file is the first generation\'s segment');
       }
       const count = got.amd64!.split('\n\n').length - 1;
       assert.is(count, pkgs.filter((p) => p.architecture !== 'arm64').length, `step ${n}: amd64 stanzas`);
     }
+    await inc.idle();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('appends write only a tail segment; splices stay short; unused segments are deleted', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pub-splice-'));
+  try {
+    const all = Array.from({ length: 7000 }, (_, i) => record(i));
+    const inc = await publisherIn(dir);
+    const segDir = join(dir, 'generations', '_root', 'inc', 'segments');
+    const descriptor = join(dir, 'public', 'dists', 'inc', `main/binary-amd64/Packages.gz${SPLICE_SUFFIX}`);
+    let rec = base;
+    let count = 6000;
+    let compactions = 0;
+    let lastParts = 0;
+    // 40 packages a step: a chunk boundary passes most steps, so splices grow a part most steps.
+    for (let step = 0; step < 12; step++, count += 40) {
+      const before = new Set(await readdir(segDir).catch(() => [] as string[]));
+      const r = await inc.publish(rec, new Map([['main', all.slice(0, count)]]), { sign: false, now: 1_800_000_000 + step });
+      rec = { ...rec, generation: r.generation, lastDate: r.date };
+      await inc.idle(); // pruning done
+      const splice = await readSplice(descriptor);
+      assert.ok(splice.parts.length <= 8, `step ${step}: ${splice.parts.length} parts`);
+      if (splice.parts.length < lastParts) compactions++;
+      lastParts = splice.parts.length;
+      const segments = await readdir(segDir);
+      if (step > 0) {
+        // One new segment for the spliced index (amd64; arm64's is under 1 MiB, a plain
+        // file); an append's tail is small unless the splice was compacted.
+        const fresh = segments.filter((s) => !before.has(s));
+        assert.is(fresh.length, 1, `step ${step}: new segments ${fresh}`);
+        const sizes = await Promise.all(fresh.map(async (s) => (await stat(join(segDir, s))).size));
+        const compacted = splice.parts.length === 2 && splice.parts[1]![2] > 64 << 10;
+        if (!compacted) assert.ok(sizes.every((n) => n < 64 << 10), `step ${step}: tail segments ${sizes}`);
+      }
+      // Every segment left is named by a splice (its own or a carried by-hash one) of a kept generation.
+      const gens = (await readdir(join(dir, 'generations', '_root', 'inc'))).filter((g) => /^\d+$/.test(g));
+      assert.ok(gens.length <= 3, `kept generations ${gens}`);
+      const named = new Set<string>();
+      for (const g of gens) {
+        const root = join(dir, 'generations', '_root', 'inc', g);
+        for (const f of (await readdir(root, { recursive: true })) as string[]) {
+          if (!f.endsWith(SPLICE_SUFFIX)) continue;
+          for (const [seg] of (await readSplice(join(root, f))).parts) named.add(seg.split('/').pop()!);
+        }
+      }
+      assert.ok(segments.length <= 10, `${segments.length} segments kept`);
+      assert.equal(segments.sort(), [...named].sort(), `step ${step}: segments on disk are exactly those named`);
+      // Content equals a publish from scratch.
+      const got = await indexes(dir);
+      const freshDir = join(dir, `fresh-${step}`);
+      await (await publisherIn(freshDir)).publish(base, new Map([['main', all.slice(0, count)]]), { sign: false, now: 1_800_000_000 });
+      assert.equal(got, await indexes(freshDir), `step ${step}`);
+      await rm(freshDir, { recursive: true, force: true });
+    }
+
+    assert.ok(compactions >= 1, 'a splice was compacted');
+
+    // Segments gone from under the cache (a generation that never went live, then pruned):
+    // the next publish writes the whole file again instead of naming missing ranges.
+    await rm(segDir, { recursive: true, force: true });
+    const r = await inc.publish(rec, new Map([['main', all.slice(0, count + 3)]]), { sign: false, now: 1_900_000_000 });
+    assert.ok(r.generation > rec.generation);
+    const splice = await readSplice(descriptor);
+    assert.is(splice.parts.length, 1);
+    const freshDir = join(dir, 'fresh-last');
+    await (await publisherIn(freshDir)).publish(base, new Map([['main', all.slice(0, count + 3)]]), { sign: false, now: 1_800_000_000 });
+    assert.equal(await indexes(dir), await indexes(freshDir));
     await inc.idle();
   } finally {
     await rm(dir, { recursive: true, force: true });

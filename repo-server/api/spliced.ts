@@ -1,0 +1,32 @@
+// Large published index files are splices (publish/spliced-files.ts): served under their own
+// name and by-hash names, streamed part by part, with ranges and conditional requests.
+
+import { stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { readSplice, splicedStream, SPLICE_SUFFIX } from '../publish/spliced-files.js';
+import type { RangedFile } from './ranged.js';
+
+const TYPES: [RegExp, string][] = [
+  [/\.gz$/, 'application/gzip'],
+  [/\.xz$/, 'application/x-xz'],
+];
+
+/** The splice published as `path` (relative to the public root), if there is one. */
+export async function splicedFile(publicDir: string, generationsDir: string, path: string): Promise<RangedFile | undefined> {
+  // The same refusals as the static plugin: no dot segments or dotfiles, nothing outside the root.
+  if (path.includes('\0') || /(^|\/)\./.test(path)) return undefined;
+  const file = join(publicDir, path);
+  if (!file.startsWith(publicDir + sep)) return undefined;
+  const descriptor = file + SPLICE_SUFFIX;
+  const st = await stat(descriptor).catch(() => undefined);
+  if (!st?.isFile()) return undefined;
+  const splice = await readSplice(descriptor);
+  return {
+    size: splice.size,
+    etag: `"${splice.sha256.slice(0, 40)}"`,
+    modified: st.mtime,
+    contentType: TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream',
+    name: path,
+    open: (start, end) => splicedStream(generationsDir, splice, start, end),
+  };
+}
