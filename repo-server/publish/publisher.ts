@@ -21,6 +21,7 @@ import { digestFile } from '../../deb/files.js';
 import type { Signer } from '../pgp/signer.js';
 import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
+import { extendsArray, markExtends } from './append-only.js';
 import { ChunkedGzipIndex, indexItem, type ChunkedIndex, type IndexItem } from './chunked-gzip.js';
 import { readSplice, renderSplice, sliceParts, SPLICE_SUFFIX, type SplicePart } from './spliced-files.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
@@ -65,13 +66,6 @@ interface IndexInput {
   /** Those of the index's architecture (and "all"), in order. */
   selected: PackageRecord[];
   items: IndexItem[];
-}
-
-/** Whether `next` begins with all of `prev`: the same objects, in the same order. */
-function extendsArray<T>(prev: readonly T[], next: readonly T[]): boolean {
-  if (next.length < prev.length) return false;
-  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
-  return true;
 }
 
 /** Two different files would be published under one pool path (aptly: "file already exists and is different"). */
@@ -198,6 +192,9 @@ export class Publisher {
   private readonly items = new Map<string, WeakMap<PackageRecord, IndexItem>>();
   /** Per prefix, pool area and distribution: the input the last publish checked against the pool. */
   private readonly checked = new Map<string, PackageRecord[]>();
+  /** Architectures found in recent component lists (a list without Architectures is scanned once). */
+  private readonly architecturesSeen = new WeakMap<PackageRecord[], { pkgs: PackageRecord[]; archs: Set<string> }>();
+  private readonly lastComponentLists: { pkgs: PackageRecord[]; archs: Set<string> }[] = [];
   /** Per index: its last input, packages and items (see indexInput). */
   private readonly indexInputs = new Map<string, IndexInput>();
 
@@ -211,7 +208,11 @@ export class Publisher {
     let next: IndexInput;
     if (prev && extendsArray(prev.pkgs, pkgs)) {
       const added = pkgs.slice(prev.pkgs.length).filter(ofArch);
-      next = added.length === 0 ? { ...prev, pkgs } : { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, p))) };
+      if (added.length === 0) next = { ...prev, pkgs };
+      else {
+        next = { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, p))) };
+        markExtends(prev.items, next.items);
+      }
     } else {
       const selected = pkgs.filter(ofArch);
       next = { pkgs, selected, items: selected.map((p) => this.itemFor(area, p)) };
@@ -581,7 +582,19 @@ export class Publisher {
   private architecturesFor(rec: PublishRecord, components: Map<string, PackageRecord[]>): string[] {
     if (rec.architectures.length > 0) return [...rec.architectures].sort();
     const found = new Set<string>();
-    for (const pkgs of components.values()) for (const p of pkgs) if (p.architecture !== 'all') found.add(p.architecture);
+    for (const pkgs of components.values()) {
+      // What an earlier list held is known: when this one only extends it, look at the new end.
+      let seen = this.architecturesSeen.get(pkgs);
+      if (!seen) {
+        const prev = this.lastComponentLists.find((l) => extendsArray(l.pkgs, pkgs));
+        seen = { pkgs, archs: new Set(prev?.archs) };
+        for (let i = prev?.pkgs.length ?? 0; i < pkgs.length; i++) if (pkgs[i]!.architecture !== 'all') seen.archs.add(pkgs[i]!.architecture);
+        this.architecturesSeen.set(pkgs, seen);
+      }
+      for (const a of seen.archs) found.add(a);
+      this.lastComponentLists.unshift(seen);
+      this.lastComponentLists.length = Math.min(this.lastComponentLists.length, 8);
+    }
     return (found.size > 0 ? [...found] : this.options.defaultArchitectures).sort();
   }
 

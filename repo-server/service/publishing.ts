@@ -2,6 +2,7 @@
 // update or switch, drop. One publish per prefix/distribution at a time; updates that queue
 // meanwhile are folded into the next publish, in arrival order (see coalescer.ts).
 
+import { markExtends } from '../publish/append-only.js';
 import { PoolClashError } from '../publish/publisher.js';
 import type { PackageRecord, PublishRecord, SnapshotRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
@@ -46,31 +47,34 @@ interface Collected {
   deletions: number;
   count: number;
   records: PackageRecord[];
+  /** The copy handed out last. */
+  copy: PackageRecord[] | undefined;
 }
 const collectedRepos = new WeakMap<Set<string>, Collected>();
-const collectedSnapshots = new WeakMap<SnapshotRecord, { deletions: number; records: PackageRecord[] }>();
+const collectedSnapshots = new WeakMap<SnapshotRecord, { deletions: number; records: PackageRecord[]; copy?: PackageRecord[] }>();
 
 function repoRecords(ctx: Context, name: string): PackageRecord[] {
   const keys = ctx.store.repoPackages.get(name);
-  if (!keys) return [];
+  const order = ctx.store.repoOrder.get(name);
+  if (!keys || !order) return [];
   const removals = ctx.store.repoRemovals.get(name) ?? 0;
   const deletions = ctx.store.packageDeletions;
   let c = collectedRepos.get(keys);
-  if (!c || c.removals !== removals || c.deletions !== deletions || c.count > keys.size) {
-    c = { removals, deletions, count: 0, records: [] };
+  if (!c || c.removals !== removals || c.deletions !== deletions || c.count > order.length) {
+    c = { removals, deletions, count: 0, records: [], copy: undefined };
     collectedRepos.set(keys, c);
   }
-  if (c.count < keys.size) {
-    let i = 0;
-    for (const k of keys) {
-      if (i++ < c.count) continue;
-      const p = ctx.store.packages.get(k);
-      if (p) c.records.push(p);
-    }
-    c.count = keys.size;
+  for (let i = c.count; i < order.length; i++) {
+    const p = ctx.store.packages.get(order[i]!);
+    if (p) c.records.push(p);
   }
+  c.count = order.length;
   // A copy: the cached array grows with later adds, and a publish in flight must not see them.
-  return c.records.slice();
+  // It extends the previous copy (the set only grew): said so, the publisher need not compare.
+  const copy = c.records.slice();
+  if (c.copy) markExtends(c.copy, copy);
+  c.copy = copy;
+  return copy;
 }
 
 function snapshotRecords(ctx: Context, name: string): PackageRecord[] {
@@ -84,7 +88,10 @@ function snapshotRecords(ctx: Context, name: string): PackageRecord[] {
     }
     collectedSnapshots.set(snap, c);
   }
-  return c.records.slice();
+  const copy = c.records.slice();
+  if (c.copy) markExtends(c.copy, copy); // equal lists: one extends the other
+  c.copy = copy;
+  return copy;
 }
 
 /** The packages each component publishes, read in one synchronous pass (a consistent view). */

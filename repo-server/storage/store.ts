@@ -152,6 +152,8 @@ export class Store {
    */
   readonly repoRemovals = new Map<string, number>();
   packageDeletions = 0;
+  /** Each repo's keys in insertion order (the set's order), so the newest are read without a walk. */
+  readonly repoOrder = new Map<string, string[]>();
   readonly snapshots = new Map<string, SnapshotRecord>();
   readonly publishes = new Map<string, PublishRecord>();
   /** "name version arch" → keys of packages with that identity (conflict checks). */
@@ -193,6 +195,7 @@ export class Store {
         const { packages, ...repo } = r;
         this.repos.set(repo.name, repo);
         this.repoPackages.set(repo.name, new Set(packages));
+        this.repoOrder.set(repo.name, [...this.repoPackages.get(repo.name)!]);
       }
       for (const s of snapshot.snapshots) this.snapshots.set(s.name, s);
       for (const p of snapshot.publishes) this.publishes.set(publishId(p.prefix, p.distribution), p);
@@ -253,21 +256,34 @@ export class Store {
       }
       case 'repo':
         this.repos.set(op.repo.name, op.repo);
-        if (!this.repoPackages.has(op.repo.name)) this.repoPackages.set(op.repo.name, new Set());
+        if (!this.repoPackages.has(op.repo.name)) {
+          this.repoPackages.set(op.repo.name, new Set());
+          this.repoOrder.set(op.repo.name, []);
+        }
         break;
       case 'repo-del':
         this.repos.delete(op.name);
         this.repoPackages.delete(op.name);
+        this.repoOrder.delete(op.name);
         break;
       case 'repo-add': {
         const set = this.repoPackages.get(op.name);
-        if (set) for (const k of op.keys) set.add(k);
+        const order = this.repoOrder.get(op.name);
+        if (set)
+          for (const k of op.keys) {
+            if (set.has(k)) continue;
+            set.add(k);
+            order?.push(k);
+          }
         break;
       }
       case 'repo-rm': {
         this.repoRemovals.set(op.name, (this.repoRemovals.get(op.name) ?? 0) + 1);
         const set = this.repoPackages.get(op.name);
-        if (set) for (const k of op.keys) set.delete(k);
+        if (set) {
+          for (const k of op.keys) set.delete(k);
+          this.repoOrder.set(op.name, [...set]);
+        }
         break;
       }
       case 'snap':

@@ -1,0 +1,32 @@
+// "This list is that list plus some at the end", known without comparing 100k entries: code
+// that builds a list by appending to a copy of another records the fact; checks walk those
+// records first and compare element by element only when there are none.
+
+const extensionOf = new WeakMap<readonly unknown[], readonly unknown[]>();
+
+/** Records that `next` begins with every element of `prev`, in order (call only when true). */
+export function markExtends<T>(prev: readonly T[], next: readonly T[]): void {
+  if (next !== prev) extensionOf.set(next, prev);
+}
+
+/** How far back the recorded chain is followed before falling back to comparing. */
+const MAX_CHAIN = 16;
+
+/** Whether `next` begins with all of `prev`: the same objects, in the same order. */
+export function extendsArray<T>(prev: readonly T[], next: readonly T[]): boolean {
+  if (next.length < prev.length) return false;
+  let at: readonly unknown[] | undefined = next;
+  for (let i = 0; at !== undefined && i < MAX_CHAIN; i++, at = extensionOf.get(at)) if (at === prev) return true;
+  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
+  return true;
+}
+
+/** The length of the longest common prefix of two lists (by identity). */
+export function commonPrefix<T>(a: readonly T[], b: readonly T[]): number {
+  if (extendsArray(a, b)) return a.length;
+  if (extendsArray(b, a)) return b.length;
+  const max = Math.min(a.length, b.length);
+  let same = 0;
+  while (same < max && a[same] === b[same]) same++;
+  return same;
+}
