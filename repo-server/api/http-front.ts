@@ -38,6 +38,7 @@ export function parseSimpleHead(text: string): RequestHead | undefined {
   if (!m) return undefined;
   const head: RequestHead = { method: m[1] as 'GET' | 'HEAD', target: m[2]! };
   let host = 0;
+  let contentLength = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
@@ -45,7 +46,8 @@ export function parseSimpleHead(text: string): RequestHead | undefined {
     if (colon <= 0 || /[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return undefined;
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return undefined;
-    const value = line.slice(colon + 1).trim();
+    // Only SP and HTAB are optional whitespace (String.trim would also take U+00A0 and others).
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     switch (name.toLowerCase()) {
       case 'host':
         host++;
@@ -62,7 +64,7 @@ export function parseSimpleHead(text: string): RequestHead | undefined {
         if (value.toLowerCase() !== 'keep-alive') return undefined;
         break;
       case 'content-length':
-        if (value !== '0') return undefined;
+        if (value !== '0' || contentLength++ > 0) return undefined;
         break;
       case 'transfer-encoding':
       case 'expect':
@@ -102,16 +104,25 @@ export interface HttpFront {
 export function installHttpFront(server: Server, fast: FastStatic): HttpFront {
   const handlers = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
-  /** Held connections: the sweep tick of their last activity, and bytes flushed by then. */
-  const held = new Map<Socket, { tick: number; flushed: number }>();
+  /**
+   * Held connections: the sweep tick of their last activity, bytes flushed by then, and the tick
+   * at which the request head still incomplete began arriving (slow heads are cut off as
+   * node:http's headersTimeout would).
+   */
+  const held = new Map<Socket, { tick: number; flushed: number; headSince: number | undefined }>();
   let closing = false;
   // Idle connections are ended by a once-a-second sweep: a socket timeout would re-arm a timer on
   // every read and write, which cost ~20% of the request rate.
   let tick = 0;
   const idleTicks = Math.max(1, Math.ceil(server.keepAliveTimeout / 1000));
+  const headTicks = Math.max(1, Math.ceil((server.headersTimeout || 60_000) / 1000));
   const sweep = setInterval(() => {
     tick++;
     for (const [s, seen] of held) {
+      if (seen.headSince !== undefined && tick - seen.headSince > headTicks) {
+        s.destroy();
+        continue;
+      }
       // A long answer still going out to a slow reader is activity too.
       const flushed = s.bytesWritten - s.writableLength;
       if (flushed !== seen.flushed) {
@@ -155,7 +166,7 @@ export function installHttpFront(server: Server, fast: FastStatic): HttpFront {
       for (const h of handlers) h.call(server, socket);
       return;
     }
-    const seen = { tick, flushed: 0 };
+    const seen: { tick: number; flushed: number; headSince: number | undefined } = { tick, flushed: 0, headSince: undefined };
     held.set(socket, seen);
     socket.setNoDelay(true);
     socket.on('error', onError);
@@ -173,8 +184,10 @@ export function installHttpFront(server: Server, fast: FastStatic): HttpFront {
             handOver(socket, buf);
             return false;
           }
+          seen.headSince ??= tick;
           return true;
         }
+        seen.headSince = undefined;
         const head = end <= MAX_HEAD ? parseSimpleHead(buf.toString('latin1', 0, end)) : undefined;
         const file = head && !closing ? fast.lookup(head.target) : undefined;
         if (!head || !file) {
@@ -193,8 +206,9 @@ export function installHttpFront(server: Server, fast: FastStatic): HttpFront {
           if (head.method === 'GET' && file.body.length > 0) more = socket.write(file.body);
         }
         socket.uncork();
-        if (!more && pending !== undefined) {
-          // The client is not reading: stop parsing until what was written is taken.
+        if (!more) {
+          // The client is not reading: stop reading and parsing until what was written is taken
+          // (or a client sending one request per packet would queue answers without bound).
           socket.pause();
           socket.once('drain', () => {
             socket.resume();
@@ -206,6 +220,11 @@ export function installHttpFront(server: Server, fast: FastStatic): HttpFront {
       return true;
     };
 
+    // The client half-closed: answers already queued go out, then the connection ends (a
+    // partial request head left is dropped, as node:http drops it with a 400).
+    socket.once('end', () => {
+      if (held.has(socket)) socket.end();
+    });
     socket.on('data', (chunk: Buffer) => {
       seen.tick = tick;
       pending = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
@@ -219,10 +238,15 @@ export function installHttpFront(server: Server, fast: FastStatic): HttpFront {
   server.close = ((cb?: (err?: Error) => void) => {
     closing = true;
     clearInterval(sweep);
-    // Between requests a held connection is idle: end it (a write still going out finishes first).
+    // Between requests a held connection is idle: end it. One still sending gets a few seconds
+    // to finish, and is no longer read from (nothing is handed over after the end).
     for (const s of held.keys()) {
       if (s.writableLength === 0) s.destroy();
-      else s.end();
+      else {
+        s.removeAllListeners('data');
+        s.end();
+        setTimeout(() => s.destroy(), 5000).unref();
+      }
     }
     held.clear();
     return close(cb);

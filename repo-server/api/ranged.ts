@@ -62,6 +62,8 @@ export async function sendRanged(req: IncomingMessage, res: ServerResponse, file
     return;
   }
   const stream = file.open(start, end);
+  const want = end - start + 1;
+  let sent = 0;
   await new Promise<void>((resolve) => {
     // The status goes out with the first bytes: a file that cannot be read gets a 500, not a
     // 200 cut short.
@@ -70,6 +72,7 @@ export async function sendRanged(req: IncomingMessage, res: ServerResponse, file
     };
     stream.on('data', (chunk: Buffer) => {
       begin();
+      sent += chunk.length;
       if (!res.write(chunk)) {
         stream.pause();
         res.once('drain', () => stream.resume());
@@ -77,7 +80,10 @@ export async function sendRanged(req: IncomingMessage, res: ServerResponse, file
     });
     stream.once('end', () => {
       begin();
-      res.end();
+      // Fewer bytes than announced (a file shorter than its record): cut the connection, so the
+      // client sees a failed transfer instead of waiting or reading the next answer as body.
+      if (sent !== want) res.destroy(new Error(`${file.name}: ${sent} of ${want} bytes`));
+      else res.end();
       resolve();
     });
     stream.once('error', (err) => {

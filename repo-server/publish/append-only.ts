@@ -2,11 +2,13 @@
 // that builds a list by appending to a copy of another records the fact; checks walk those
 // records first and compare element by element only when there are none.
 
-const extensionOf = new WeakMap<readonly unknown[], readonly unknown[]>();
+// Weak both ways: a record must not keep the older list alive (each publish makes a new copy
+// of a 100k-entry list; a strong chain would keep every one of them).
+const extensionOf = new WeakMap<readonly unknown[], WeakRef<readonly unknown[]>>();
 
 /** Records that `next` begins with every element of `prev`, in order (call only when true). */
 export function markExtends<T>(prev: readonly T[], next: readonly T[]): void {
-  if (next !== prev) extensionOf.set(next, prev);
+  if (next !== prev) extensionOf.set(next, new WeakRef(prev));
 }
 
 /** How far back the recorded chain is followed before falling back to comparing. */
@@ -16,7 +18,7 @@ const MAX_CHAIN = 16;
 export function extendsArray<T>(prev: readonly T[], next: readonly T[]): boolean {
   if (next.length < prev.length) return false;
   let at: readonly unknown[] | undefined = next;
-  for (let i = 0; at !== undefined && i < MAX_CHAIN; i++, at = extensionOf.get(at)) if (at === prev) return true;
+  for (let i = 0; at !== undefined && i < MAX_CHAIN; i++, at = extensionOf.get(at)?.deref()) if (at === prev) return true;
   for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
   return true;
 }

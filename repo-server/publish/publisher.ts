@@ -315,6 +315,7 @@ export class Publisher {
     const byHash: ByHashEntry[] = [];
     const indexes: Manifest['indexes'] = {};
     let segmentCount = 0;
+    const spliced: [ChunkedGzipIndex<SplicedIndex>, SplicedIndex][] = [];
     for (const [component, pkgs] of components) {
       for (const arch of architectures) {
         const dir = `${component}/binary-${arch}`;
@@ -360,7 +361,8 @@ export class Publisher {
             written.push(join(absDir, descriptor));
             known.set(`${dir}/${descriptor}`, known.get(`${dir}/Packages.gz`)!);
             names = [descriptor];
-            cache.written = splice;
+            // The next build may keep ranges of these segments only once they are durable.
+            spliced.push([cache, splice]);
           } else {
             await writePieces(join(absDir, 'Packages.gz'), built.pieces, 'wx');
             written.push(join(absDir, 'Packages.gz'));
@@ -452,10 +454,9 @@ export class Publisher {
     written.push(join(genDir, 'manifest.json'));
     const tRelease = performance.now();
     await this.syncTree(genDir, written);
-    if (segmentCount > 0) {
-      await fsyncDir(join(genRoot, 'segments'));
-      await fsyncDir(genRoot);
-    }
+    if (segmentCount > 0) await fsyncDir(join(genRoot, 'segments'));
+    await fsyncDir(genRoot); // the new generation's (and segments') directory entry
+    for (const [cache, splice] of spliced) cache.written = splice;
     const tSync = performance.now();
 
     await this.swap(root, rec.distribution, genDir);

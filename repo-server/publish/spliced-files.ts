@@ -7,8 +7,8 @@
 // The server serves a splice under the file's own name (and by-hash name); nothing outside the
 // server reads the generation tree directly.
 
-import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -90,18 +90,33 @@ export function readSplicedSync(generationsDir: string, s: Splice): Buffer {
   return out;
 }
 
-/** Bytes [start, end] (inclusive) of a splice, streamed part by part. */
+/**
+ * Bytes [start, end] (inclusive) of a splice, streamed part by part. Every segment is opened
+ * first: a slow download keeps reading a segment even if its generations are pruned meanwhile.
+ */
 export function splicedStream(generationsDir: string, s: Splice, start: number, end: number): Readable {
   async function* bytes(): AsyncGenerator<Buffer> {
-    let at = 0;
-    for (const [seg, off, len] of s.parts) {
-      const from = Math.max(start, at);
-      const to = Math.min(end, at + len - 1);
-      if (from <= to) {
-        for await (const chunk of createReadStream(join(generationsDir, seg), { start: off + (from - at), end: off + (to - at) })) yield chunk as Buffer;
+    const wanted: [FileHandle, number, number][] = [];
+    try {
+      let at = 0;
+      for (const [seg, off, len] of s.parts) {
+        const from = Math.max(start, at);
+        const to = Math.min(end, at + len - 1);
+        if (from <= to) wanted.push([await open(join(generationsDir, seg), 'r'), off + (from - at), to - from + 1]);
+        at += len;
+        if (at > end) break;
       }
-      at += len;
-      if (at > end) break;
+      for (const [fh, pos, len] of wanted) {
+        for (let done = 0; done < len; ) {
+          const buf = Buffer.allocUnsafe(Math.min(len - done, 256 << 10));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos + done);
+          if (bytesRead === 0) return; // shorter than the splice says: the sender notices
+          done += bytesRead;
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        }
+      }
+    } finally {
+      await Promise.all(wanted.map(([fh]) => fh.close()));
     }
   }
   return Readable.from(bytes(), { objectMode: false });

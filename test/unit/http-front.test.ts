@@ -65,6 +65,7 @@ async function start(): Promise<Harness> {
     });
   });
   server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 2_000;
   const front = installHttpFront(server, fast);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address() as { port: number };
@@ -252,6 +253,40 @@ test('a client that does not read gets every pipelined answer once it does', asy
     assert.is(got[n]!.body.toString(), 'Origin: test\n');
     assert.equal(h.seen, []);
     c.sock.destroy();
+  } finally {
+    await stop(h);
+  }
+});
+
+test('a client that half-closes gets its answers, then the end of the connection', async () => {
+  const h = await start();
+  try {
+    const c = await client(h);
+    c.sock.end(get('/dists/Release') + get('/dists/Release'));
+    const got = await c.read([false, false]);
+    assert.is(got.length, 2);
+    const t0 = performance.now();
+    await c.closed;
+    assert.ok(performance.now() - t0 < 1000, 'closed right after the answers');
+  } finally {
+    await stop(h);
+  }
+});
+
+test('a request head that never completes is cut off after headersTimeout', async () => {
+  const h = await start();
+  try {
+    const c = await client(h);
+    const t0 = performance.now();
+    // A byte a second: activity, but the head never completes.
+    const drip = setInterval(() => c.sock.write('x'), 500);
+    c.sock.write('GET /dists/Release HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const cut = await Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 8000))]);
+    clearInterval(drip);
+    c.sock.destroy();
+    assert.ok(cut, 'still open after 8 s');
+    const s = (performance.now() - t0) / 1000;
+    assert.ok(s >= 2 && s < 6, `closed after ${s.toFixed(1)} s`);
   } finally {
     await stop(h);
   }
