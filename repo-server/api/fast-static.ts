@@ -55,7 +55,8 @@ const TYPES: [RegExp, string][] = [
   [/\.xz$/, 'application/x-xz'],
 ];
 
-const contentTypeOf = (path: string): string => TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream';
+/** The Content-Type of a published file, by its name. */
+export const contentTypeOf = (path: string): string => TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream';
 
 export class FastStatic {
   private readonly cache = new Map<string, CachedFile>();

@@ -4,12 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { readSplice, splicedStream, SPLICE_SUFFIX } from '../publish/spliced-files.js';
+import { contentTypeOf } from './fast-static.js';
 import type { RangedFile } from './ranged.js';
-
-const TYPES: [RegExp, string][] = [
-  [/\.gz$/, 'application/gzip'],
-  [/\.xz$/, 'application/x-xz'],
-];
 
 /** The splice published as `path` (relative to the public root), if there is one. */
 export async function splicedFile(publicDir: string, generationsDir: string, path: string): Promise<RangedFile | undefined> {
@@ -25,7 +21,7 @@ export async function splicedFile(publicDir: string, generationsDir: string, pat
     size: splice.size,
     etag: `"${splice.sha256.slice(0, 40)}"`,
     modified: st.mtime,
-    contentType: TYPES.find(([re]) => re.test(path))?.[1] ?? 'application/octet-stream',
+    contentType: contentTypeOf(path),
     name: path,
     open: (start, end) => splicedStream(generationsDir, splice, start, end),
   };
