@@ -8,7 +8,8 @@ import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { FastStatic, type BlobSource } from './api/fast-static.js';
 import { installHttpFront } from './api/http-front.js';
-import { blobEtag, resolvePoolBlob, sendPoolBlob } from './api/pool-files.js';
+import { hashEtag } from './api/conditional.js';
+import { resolvePoolBlob, sendPoolBlob } from './api/pool-files.js';
 import { sendRanged } from './api/ranged.js';
 import { splicedFile } from './api/spliced.js';
 import { SPLICE_SUFFIX } from './publish/spliced-files.js';
@@ -117,7 +118,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       return {
         key: `blob:${b.sha256}`,
         size: b.loc.size,
-        etag: blobEtag(b.sha256),
+        etag: hashEtag(b.sha256),
         mtimeMs: blobs.mtimeSync(b.sha256, b.loc).getTime(),
         read: () => blobs.readSync(b.sha256, b.loc),
       };
@@ -179,7 +180,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     const blob = resolvePoolBlob(store, `/${path}`);
     if (blob) {
       reply.hijack();
-      return sendPoolBlob(req.raw, reply.raw, blobs, blob);
+      return sendPoolBlob(req.raw, reply.raw, blobs, blob, path);
     }
     // Descriptors are not published files; what they describe is, under its own name.
     if (path.endsWith(SPLICE_SUFFIX)) return reply.callNotFound();

@@ -8,6 +8,9 @@ export interface ConditionalHeaders {
   'if-range'?: string | string[] | undefined;
 }
 
+/** A strong validator for content named by its SHA-256 (blobs, splices): it never changes under it. */
+export const hashEtag = (sha256: string): string => `"${sha256.slice(0, 40)}"`;
+
 /** HTTP dates have one-second resolution: compare at that resolution. */
 const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
 

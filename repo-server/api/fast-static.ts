@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
 import { readSplicedSync, readSpliceSync, SPLICE_SUFFIX } from '../publish/spliced-files.js';
-import { notModified } from './conditional.js';
+import { hashEtag, notModified } from './conditional.js';
 
 /** A small file held in memory, with what its response headers need. */
 export interface CachedFile {
@@ -160,7 +160,7 @@ export class FastStatic {
           const splice = readSpliceSync(file);
           if (splice.size > this.options.maxFileBytes) return undefined;
           body = readSplicedSync(this.options.generationsDir!, splice);
-          etag = `"${splice.sha256.slice(0, 40)}"`;
+          etag = hashEtag(splice.sha256);
         } else body = readFileSync(file);
       } catch {
         return undefined;

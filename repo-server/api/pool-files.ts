@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlobStore } from '../storage/blobs.js';
 import type { BlobLocation, Store } from '../storage/store.js';
+import { hashEtag } from './conditional.js';
+import { contentTypeOf } from './fast-static.js';
 import { sendRanged } from './ranged.js';
 
 export interface PoolBlob {
@@ -26,18 +28,14 @@ export function resolvePoolBlob(store: Store, path: string): PoolBlob | undefine
   return undefined;
 }
 
-/** A strong validator: the content never changes under a given hash. */
-export const blobEtag = (sha256: string): string => `"${sha256.slice(0, 40)}"`;
-
-const DEB_TYPE = 'application/vnd.debian.binary-package';
-
-export async function sendPoolBlob(req: IncomingMessage, res: ServerResponse, blobs: BlobStore, blob: PoolBlob): Promise<void> {
+/** Sends the blob published as `path`. */
+export async function sendPoolBlob(req: IncomingMessage, res: ServerResponse, blobs: BlobStore, blob: PoolBlob, path: string): Promise<void> {
   const { sha256, loc } = blob;
   await sendRanged(req, res, {
     size: loc.size,
-    etag: blobEtag(sha256),
+    etag: hashEtag(sha256),
     modified: blobs.mtimeSync(sha256, loc),
-    contentType: DEB_TYPE,
+    contentType: contentTypeOf(path),
     name: sha256,
     open: (start, end) => blobs.stream(sha256, loc, start, end),
   });

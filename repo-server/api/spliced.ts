@@ -4,6 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { readSplice, splicedStream, SPLICE_SUFFIX } from '../publish/spliced-files.js';
+import { hashEtag } from './conditional.js';
 import { contentTypeOf } from './fast-static.js';
 import type { RangedFile } from './ranged.js';
 
@@ -19,7 +20,7 @@ export async function splicedFile(publicDir: string, generationsDir: string, pat
   const splice = await readSplice(descriptor);
   return {
     size: splice.size,
-    etag: `"${splice.sha256.slice(0, 40)}"`,
+    etag: hashEtag(splice.sha256),
     modified: st.mtime,
     contentType: contentTypeOf(path),
     name: path,

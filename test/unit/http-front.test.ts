@@ -72,6 +72,16 @@ async function start(): Promise<Harness> {
   return { url: { host: '127.0.0.1', port: addr.port }, server, front, root, seen };
 }
 
+/** Runs `fn` against a fresh harness, stopped afterwards whatever happens. */
+async function withFront(fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await start();
+  try {
+    await fn(h);
+  } finally {
+    await stop(h);
+  }
+}
+
 async function stop(h: Harness): Promise<void> {
   await new Promise<void>((r) => h.server.close(() => r()));
   await rm(h.root, { recursive: true, force: true });
@@ -149,9 +159,8 @@ test('parseSimpleHead takes plain keep-alive GET/HEAD only', () => {
   ]) assert.is(parseSimpleHead(bad), undefined, JSON.stringify(bad));
 });
 
-test('pipelined GETs are answered in order from the cache, on a connection the front keeps', async () => {
-  const h = await start();
-  try {
+test('pipelined GETs are answered in order from the cache, on a connection the front keeps', () =>
+  withFront(async (h) => {
     const c = await client(h);
     c.sock.write(get('/dists/Release') + get('/dists/big.gz') + `HEAD /dists/Release HTTP/1.1\r\nHost: x\r\n\r\n`);
     const [a, b, hd] = await c.read([false, false, true]);
@@ -170,14 +179,11 @@ test('pipelined GETs are answered in order from the cache, on a connection the f
     const [nm] = await c.read([false]);
     assert.is(nm!.status, 304);
     c.sock.destroy();
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
-test('a request split into single bytes is still answered', async () => {
-  const h = await start();
-  try {
+test('a request split into single bytes is still answered', () =>
+  withFront(async (h) => {
     const c = await client(h);
     for (const ch of get('/dists/Release')) {
       c.sock.write(ch);
@@ -187,14 +193,11 @@ test('a request split into single bytes is still answered', async () => {
     assert.is(a!.body.toString(), 'Origin: test\n');
     assert.equal(h.seen, []);
     c.sock.destroy();
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
-test('the first request the front does not take hands the connection to node:http, bytes and order intact', async () => {
-  const h = await start();
-  try {
+test('the first request the front does not take hands the connection to node:http, bytes and order intact', () =>
+  withFront(async (h) => {
     const c = await client(h);
     const body = 'x'.repeat(70_000); // larger than one read
     c.sock.write(
@@ -213,14 +216,11 @@ test('the first request the front does not take hands the connection to node:htt
     assert.equal(h.seen, ['POST /api/thing -', 'GET /dists/Release -', 'GET /dists/big.gz bytes=0-9', 'GET /missing -']);
     assert.is(h.front.connections, 0);
     c.sock.destroy();
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
-test('malformed requests get node:http’s own answer; Connection: close is honoured', async () => {
-  const h = await start();
-  try {
+test('malformed requests get node:http’s own answer; Connection: close is honoured', () =>
+  withFront(async (h) => {
     const c = await client(h);
     c.sock.write('GET /dists/Release HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n');
     const [bad] = await c.read([false]);
@@ -233,14 +233,11 @@ test('malformed requests get node:http’s own answer; Connection: close is hono
     assert.is(ok!.status, 200);
     assert.is(ok!.headers.connection, 'close');
     await d.closed;
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
-test('a client that does not read gets every pipelined answer once it does', async () => {
-  const h = await start();
-  try {
+test('a client that does not read gets every pipelined answer once it does', () =>
+  withFront(async (h) => {
     const c = await client(h);
     c.sock.pause();
     const n = 300; // 30 MB of answers to 300 requests sent at once
@@ -253,14 +250,11 @@ test('a client that does not read gets every pipelined answer once it does', asy
     assert.is(got[n]!.body.toString(), 'Origin: test\n');
     assert.equal(h.seen, []);
     c.sock.destroy();
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
-test('a client that half-closes gets its answers, then the end of the connection', async () => {
-  const h = await start();
-  try {
+test('a client that half-closes gets its answers, then the end of the connection', () =>
+  withFront(async (h) => {
     const c = await client(h);
     c.sock.end(get('/dists/Release') + get('/dists/Release'));
     const got = await c.read([false, false]);
@@ -268,14 +262,11 @@ test('a client that half-closes gets its answers, then the end of the connection
     const t0 = performance.now();
     await c.closed;
     assert.ok(performance.now() - t0 < 1000, 'closed right after the answers');
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
-test('a request head that never completes is cut off after headersTimeout', async () => {
-  const h = await start();
-  try {
+test('a request head that never completes is cut off after headersTimeout', () =>
+  withFront(async (h) => {
     const c = await client(h);
     const t0 = performance.now();
     // A byte a second: activity, but the head never completes.
@@ -287,10 +278,8 @@ test('a request head that never completes is cut off after headersTimeout', asyn
     assert.ok(cut, 'still open after 8 s');
     const s = (performance.now() - t0) / 1000;
     assert.ok(s >= 2 && s < 6, `closed after ${s.toFixed(1)} s`);
-  } finally {
-    await stop(h);
-  }
-});
+  }),
+);
 
 test('closing the server ends idle connections the front holds', async () => {
   const h = await start();
