@@ -14,21 +14,23 @@ export function markExtends<T>(prev: readonly T[], next: readonly T[]): void {
 /** How far back the recorded chain is followed before falling back to comparing. */
 const MAX_CHAIN = 16;
 
-/** Whether `next` begins with all of `prev`: the same objects, in the same order. */
-export function extendsArray<T>(prev: readonly T[], next: readonly T[]): boolean {
-  if (next.length < prev.length) return false;
+/** Whether the records say that `next` extends `prev` (no element is compared). */
+function recorded(prev: readonly unknown[], next: readonly unknown[]): boolean {
   let at: readonly unknown[] | undefined = next;
   for (let i = 0; at !== undefined && i < MAX_CHAIN; i++, at = extensionOf.get(at)?.deref()) if (at === prev) return true;
-  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
-  return true;
+  return false;
 }
 
 /** The length of the longest common prefix of two lists (by identity). */
 export function commonPrefix<T>(a: readonly T[], b: readonly T[]): number {
-  if (extendsArray(a, b)) return a.length;
-  if (extendsArray(b, a)) return b.length;
+  if (a.length <= b.length ? recorded(a, b) : recorded(b, a)) return Math.min(a.length, b.length);
   const max = Math.min(a.length, b.length);
   let same = 0;
   while (same < max && a[same] === b[same]) same++;
   return same;
+}
+
+/** Whether `next` begins with all of `prev`: the same objects, in the same order. */
+export function extendsArray<T>(prev: readonly T[], next: readonly T[]): boolean {
+  return next.length >= prev.length && commonPrefix(prev, next) === prev.length;
 }

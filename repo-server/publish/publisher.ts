@@ -23,7 +23,7 @@ import { fsyncDir, linkIfMissing, tempName } from '../storage/atomic.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { extendsArray, markExtends } from './append-only.js';
 import { ChunkedGzipIndex, indexItem, type ChunkedIndex, type IndexItem } from './chunked-gzip.js';
-import { readSplice, renderSplice, sliceParts, SPLICE_SUFFIX, type SplicePart } from './spliced-files.js';
+import { readSplice, renderSplice, sliceParts, SPLICE_SUFFIX, type Splice, type SplicePart } from './spliced-files.js';
 import { packagesStanza, poolPath, renderComponentRelease, renderRelease, type IndexFileHash } from './indexes.js';
 
 export interface PublisherOptions {
@@ -161,10 +161,7 @@ async function writePieces(path: string, pieces: Buffer[], flags: string): Promi
 }
 
 /** Where the last build of a large index lives: the next one keeps its unchanged ranges. */
-interface SplicedIndex {
-  size: number;
-  parts: SplicePart[];
-}
+type SplicedIndex = Pick<Splice, 'size' | 'parts'>;
 
 /**
  * Indexes from this size on are stored as splices (see spliced-files.ts); smaller ones are
@@ -193,7 +190,6 @@ export class Publisher {
   /** Per prefix, pool area and distribution: the input the last publish checked against the pool. */
   private readonly checked = new Map<string, PackageRecord[]>();
   /** Architectures found in recent component lists (a list without Architectures is scanned once). */
-  private readonly architecturesSeen = new WeakMap<PackageRecord[], { pkgs: PackageRecord[]; archs: Set<string> }>();
   private readonly lastComponentLists: { pkgs: PackageRecord[]; archs: Set<string> }[] = [];
   /** Per index: its last input, packages and items (see indexInput). */
   private readonly indexInputs = new Map<string, IndexInput>();
@@ -352,20 +348,21 @@ export class Publisher {
           }
         } else {
           const built = await cache.build(plan, small);
-          known.set(`${dir}/Packages.gz`, { size: built.size, sha256: built.sha256, sha512: built.sha512 });
+          const gz: FileDigest = { size: built.size, sha256: built.sha256, sha512: built.sha512 };
           if (built.size >= SPLICE_MIN_BYTES) {
             const descriptor = `Packages.gz${SPLICE_SUFFIX}`;
             const { splice, segment } = await this.writeSplice(genRoot, `${generation}-${segmentCount++}.gz`, built);
             await writeFile(join(absDir, descriptor), renderSplice({ size: built.size, sha256: built.sha256, parts: splice.parts }));
             if (segment) written.push(segment);
             written.push(join(absDir, descriptor));
-            known.set(`${dir}/${descriptor}`, known.get(`${dir}/Packages.gz`)!);
+            known.set(`${dir}/${descriptor}`, gz);
             names = [descriptor];
             // The next build may keep ranges of these segments only once they are durable.
             spliced.push([cache, splice]);
           } else {
             await writePieces(join(absDir, 'Packages.gz'), built.pieces, 'wx');
             written.push(join(absDir, 'Packages.gz'));
+            known.set(`${dir}/Packages.gz`, gz);
             names = ['Packages.gz'];
           }
           const plain: FileDigest = { size: built.length, sha256: built.textSha256, sha512: built.textSha512 };
@@ -585,13 +582,9 @@ export class Publisher {
     const found = new Set<string>();
     for (const pkgs of components.values()) {
       // What an earlier list held is known: when this one only extends it, look at the new end.
-      let seen = this.architecturesSeen.get(pkgs);
-      if (!seen) {
-        const prev = this.lastComponentLists.find((l) => extendsArray(l.pkgs, pkgs));
-        seen = { pkgs, archs: new Set(prev?.archs) };
-        for (let i = prev?.pkgs.length ?? 0; i < pkgs.length; i++) if (pkgs[i]!.architecture !== 'all') seen.archs.add(pkgs[i]!.architecture);
-        this.architecturesSeen.set(pkgs, seen);
-      }
+      const prev = this.lastComponentLists.find((l) => extendsArray(l.pkgs, pkgs));
+      const seen = { pkgs, archs: new Set(prev?.archs) };
+      for (let i = prev?.pkgs.length ?? 0; i < pkgs.length; i++) if (pkgs[i]!.architecture !== 'all') seen.archs.add(pkgs[i]!.architecture);
       for (const a of seen.archs) found.add(a);
       this.lastComponentLists.unshift(seen);
       this.lastComponentLists.length = Math.min(this.lastComponentLists.length, 8);

@@ -41,57 +41,57 @@ export function getPublish(ctx: Context, prefix: string, distribution: string): 
   return p;
 }
 
-/** A repo's records in insertion order, as last read; extended while the set only grows. */
+/** A source's records as last read (extended while a repo only grows), and the copy handed out last. */
 interface Collected {
-  removals: number;
   deletions: number;
   count: number;
   records: PackageRecord[];
-  /** The copy handed out last. */
-  copy: PackageRecord[] | undefined;
+  copy?: PackageRecord[];
 }
-const collectedRepos = new WeakMap<Set<string>, Collected>();
-const collectedSnapshots = new WeakMap<SnapshotRecord, { deletions: number; records: PackageRecord[]; copy?: PackageRecord[] }>();
+/** Keyed by the store's key order array of a repo, which a removal replaces. */
+const collectedRepos = new WeakMap<string[], Collected>();
+const collectedSnapshots = new WeakMap<SnapshotRecord, Collected>();
 
-function repoRecords(ctx: Context, name: string): PackageRecord[] {
-  const keys = ctx.store.repoPackages.get(name);
-  const order = ctx.store.repoOrder.get(name);
-  if (!keys || !order) return [];
-  const removals = ctx.store.repoRemovals.get(name) ?? 0;
-  const deletions = ctx.store.packageDeletions;
-  let c = collectedRepos.get(keys);
-  if (!c || c.removals !== removals || c.deletions !== deletions || c.count > order.length) {
-    c = { removals, deletions, count: 0, records: [], copy: undefined };
-    collectedRepos.set(keys, c);
-  }
-  for (let i = c.count; i < order.length; i++) {
-    const p = ctx.store.packages.get(order[i]!);
-    if (p) c.records.push(p);
-  }
-  c.count = order.length;
-  // A copy: the cached array grows with later adds, and a publish in flight must not see them.
-  // It extends the previous copy (the set only grew): said so, the publisher need not compare.
+/**
+ * A copy: the cached array grows with later adds, and a publish in flight must not see them.
+ * It extends the previous copy (the records only grew): said so, the publisher need not compare.
+ */
+function handOut(c: Collected): PackageRecord[] {
   const copy = c.records.slice();
   if (c.copy) markExtends(c.copy, copy);
   c.copy = copy;
   return copy;
 }
 
+function repoRecords(ctx: Context, name: string): PackageRecord[] {
+  const order = ctx.store.repoOrder.get(name);
+  if (!order) return [];
+  const deletions = ctx.store.packageDeletions;
+  let c = collectedRepos.get(order);
+  if (!c || c.deletions !== deletions) {
+    c = { deletions, count: 0, records: [] };
+    collectedRepos.set(order, c);
+  }
+  for (let i = c.count; i < order.length; i++) {
+    const p = ctx.store.packages.get(order[i]!);
+    if (p) c.records.push(p);
+  }
+  c.count = order.length;
+  return handOut(c);
+}
+
 function snapshotRecords(ctx: Context, name: string): PackageRecord[] {
   const snap = getSnapshot(ctx, name);
   let c = collectedSnapshots.get(snap);
   if (!c || c.deletions !== ctx.store.packageDeletions) {
-    c = { deletions: ctx.store.packageDeletions, records: [] };
+    c = { deletions: ctx.store.packageDeletions, count: snap.packages.length, records: [] };
     for (const k of snap.packages) {
       const p = ctx.store.packages.get(k);
       if (p) c.records.push(p);
     }
     collectedSnapshots.set(snap, c);
   }
-  const copy = c.records.slice();
-  if (c.copy) markExtends(c.copy, copy); // equal lists: one extends the other
-  c.copy = copy;
-  return copy;
+  return handOut(c);
 }
 
 /** The packages each component publishes, read in one synchronous pass (a consistent view). */

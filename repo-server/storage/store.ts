@@ -146,14 +146,13 @@ export class Store {
   readonly repos = new Map<string, RepoRecord>();
   readonly repoPackages = new Map<string, Set<string>>();
   /**
-   * Removals per repo's package set, and package records deleted overall: while both stand
-   * still, a set has only grown since a caller last read it, and its new keys are the last ones
-   * in insertion order (so a publish need not look up 100k keys again).
+   * Each repo's keys in insertion order (the set's order). Adds append; a removal replaces the
+   * array. So an array a caller read earlier has only grown since, and its new keys are at the
+   * end: a publish need not look up 100k keys again.
    */
-  readonly repoRemovals = new Map<string, number>();
-  packageDeletions = 0;
-  /** Each repo's keys in insertion order (the set's order), so the newest are read without a walk. */
   readonly repoOrder = new Map<string, string[]>();
+  /** Package records deleted overall (a record a caller read earlier may be gone). */
+  packageDeletions = 0;
   readonly snapshots = new Map<string, SnapshotRecord>();
   readonly publishes = new Map<string, PublishRecord>();
   /** "name version arch" → keys of packages with that identity (conflict checks). */
@@ -278,7 +277,6 @@ export class Store {
         break;
       }
       case 'repo-rm': {
-        this.repoRemovals.set(op.name, (this.repoRemovals.get(op.name) ?? 0) + 1);
         const set = this.repoPackages.get(op.name);
         if (set) {
           for (const k of op.keys) set.delete(k);
