@@ -12,7 +12,7 @@
 // ones are splices of immutable segments shared across generations (see spliced-files.ts).
 
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -449,6 +449,10 @@ export class Publisher {
     const manifest: Manifest = { generation, time: now, date, indexes, byHash };
     await writeFile(join(genDir, 'manifest.json'), JSON.stringify(manifest));
     written.push(join(genDir, 'manifest.json'));
+    // Every file this publish wrote is dated the Release Date, which strictly increases: apt asks
+    // for InRelease with If-Modified-Since (seconds), and a new InRelease written in the same
+    // second as the one a client holds would otherwise be answered 304 Not Modified.
+    await Promise.all(written.map((p) => utimes(p, date, date)));
     const tRelease = performance.now();
     await this.syncTree(genDir, written);
     if (segmentCount > 0) await fsyncDir(join(genRoot, 'segments'));

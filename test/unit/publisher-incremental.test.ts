@@ -131,6 +131,8 @@ test('appends, removals and unchanged re-publishes equal a publish from scratch'
     for (const [n, pkgs] of steps.entries()) {
       const r = await inc.publish(rec, new Map([['main', pkgs.slice()]]), { sign: false, now: 1_800_000_000 + n });
       rec = { ...rec, generation: r.generation, lastDate: r.date };
+      // Dated the Release Date (strictly increasing): If-Modified-Since never mistakes a new Release for the last one.
+      assert.is((await stat(join(dir, 'inc', 'public', 'dists', 'inc', 'Release'))).mtimeMs, r.date * 1000, `step ${n}: Release mtime`);
       const got = await indexes(join(dir, 'inc'));
       // A publisher with no history, same packages.
       const freshDir = join(dir, `fresh-${n}`);
