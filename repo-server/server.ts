@@ -15,10 +15,11 @@ import { splicedFile } from './api/spliced.js';
 import { SPLICE_SUFFIX } from './publish/spliced-files.js';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import { registerAuth } from './api/auth.js';
+import { PUBLIC, registerAuth, type RouteAccess } from './api/auth.js';
+import { applyServerTimeouts, DEFAULT_TIMEOUTS, registerBodyRateFloor } from './api/timeouts.js';
 import { errorBody } from './api/respond.js';
 import { registerRoutes } from './api/routes.js';
-import { registerPublicFiles } from './api/public-files.js';
+import { answerSources, registerPublicFiles } from './api/public-files.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
@@ -35,7 +36,10 @@ import { registerColorRoutes } from './colors/routes.js';
 
 export type { ServerConfig } from './service/context.js';
 
-export type ServerOverrides = Partial<Omit<ServerConfig, 'color'>> & { color?: Partial<ServerConfig['color']> };
+export type ServerOverrides = Partial<Omit<ServerConfig, 'color' | 'timeouts'>> & {
+  color?: Partial<ServerConfig['color']>;
+  timeouts?: Partial<ServerConfig['timeouts']>;
+};
 
 export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
   return {
@@ -52,6 +56,7 @@ export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
     compressXz: true,
     ...overrides,
     color: { ...DEFAULT_COLOR_CONFIG, ...overrides.color },
+    timeouts: { ...DEFAULT_TIMEOUTS, ...overrides.timeouts },
   };
 }
 
@@ -79,6 +84,8 @@ async function tokenFile(dataDir: string, name: string, fromEnv: string | undefi
 export interface RepoServer {
   app: FastifyInstance;
   context: Context;
+  /** Every registered route with its declared access (complete once `app.ready()` resolved). */
+  routes: RouteAccess[];
   colors: ColorGroups;
   close(): Promise<void>;
 }
@@ -128,11 +135,11 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const app = Fastify({
     // Small published files are answered before the framework sees the request.
     serverFactory: (handler) => {
-      const server = createServer((req, res) => {
+      // Timeouts (headers, keep-alive) are checked at this interval; node's default is 30 s.
+      const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
         if (!fast.tryServe(req, res)) handler(req, res);
       });
-      server.requestTimeout = 0; // uploads can be large and slow
-      server.keepAliveTimeout = 72_000;
+      applyServerTimeouts(server, config.timeouts);
       installHttpFront(server, fast);
       return server;
     },
@@ -168,15 +175,19 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api write');
     }
   });
-  registerAuth(app, config);
+  // First, so that every route registered below is seen by the audit list and the access hook.
+  const routes: RouteAccess[] = [];
+  registerAuth(app, config, routes);
+  registerBodyRateFloor(app, config.timeouts);
   registerRoutes(app, context, tasks);
   const colors = await openColorGroups(data, config.color, app.log);
   registerColorRoutes(app, colors, config);
   // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
   // directory on each request, which is slow in a pool directory with thousands of files.
   await app.register(fastifyStatic, { root: publicDir, serve: false, index: false, list: false, dotfiles: 'deny', cacheControl: false });
-  app.get('/*', async (req, reply) => {
+  app.get('/*', PUBLIC, async (req, reply) => {
     const path = (req.params as { '*': string })['*'];
+    if (path.endsWith('.sources') && (await answerSources(req, reply, context, path))) return reply;
     const blob = resolvePoolBlob(store, `/${path}`);
     if (blob) {
       reply.hijack();
@@ -197,6 +208,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     app,
     context,
     colors,
+    routes,
     close: async () => {
       await app.close();
       await tasks.waitAll();

@@ -1,11 +1,35 @@
-// Bearer tokens: every write under /api needs the admin token (aptly has no auth at all);
-// reads may be opened by configuration. Node tokens may only register and heartbeat.
+// Authorization by route, denied by default. Every route declares who may call it in its
+// route config (`config.access`); one hook reads the *matched route's* config, so no spelling
+// of a URL (percent-encoding, absolute-form, `//`, case) can pick a weaker rule than the handler
+// it reaches. A route without a declaration is refused. aptly has no auth at all: debpkg needs a
+// bearer token for every write, and for reads unless they are opened by configuration.
 
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { ServerConfig } from '../service/context.js';
 
 export type Role = 'admin' | 'node' | 'anonymous';
+
+/**
+ * Who may call a route:
+ * - `public`: anyone (the apt tree, the archive key, /api/version);
+ * - `read`: the admin token, or anyone when reads are open (`--open-reads`);
+ * - `unit`: the admin token or a node token (a unit's own register/heartbeat/deregister);
+ * - `admin`: the admin token only.
+ */
+export type Access = 'public' | 'read' | 'unit' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+/** Route options declaring access, for `app.get(url, READ, handler)`. */
+export const PUBLIC: RouteShorthandOptions = { config: { access: 'public' } };
+export const READ: RouteShorthandOptions = { config: { access: 'read' } };
+export const UNIT: RouteShorthandOptions = { config: { access: 'unit' } };
+export const ADMIN: RouteShorthandOptions = { config: { access: 'admin' } };
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -18,27 +42,64 @@ export function roleOf(req: FastifyRequest, config: ServerConfig): Role {
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!m) return 'anonymous';
   const token = m[1]!;
-  if (same(token, config.adminToken)) return 'admin';
-  if (config.nodeTokens.some((t) => same(token, t))) return 'node';
+  if (config.adminToken && same(token, config.adminToken)) return 'admin';
+  if (config.nodeTokens.some((t) => t !== '' && same(token, t))) return 'node';
   return 'anonymous';
 }
 
-/** Paths a node token may write to (the color registry's register/heartbeat endpoints). */
-const NODE_WRITES = [/^\/api\/units(\/|$)/];
+/** Whether `role` may call a route declared `access` (undefined: not declared → never). */
+export function allowed(access: Access | undefined, role: Role, openReads: boolean): boolean {
+  switch (access) {
+    case 'public':
+      return true;
+    case 'read':
+      return role === 'admin' || openReads;
+    case 'unit':
+      return role === 'admin' || role === 'node';
+    case 'admin':
+      return role === 'admin';
+    default:
+      return false;
+  }
+}
 
-export function registerAuth(app: FastifyInstance, config: ServerConfig): void {
+/** A request that carries a body (or says it will). */
+export function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+async function deny(req: FastifyRequest, reply: FastifyReply, status: 401 | 403, error: string): Promise<void> {
+  // A refused request's body is never read: the answer goes out and the connection is closed
+  // (node then stops reading it), so an unauthenticated upload costs nothing but its headers.
+  if (hasBody(req)) void reply.header('Connection', 'close');
+  if (status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="debpkg"');
+  await reply.code(status).send({ error });
+}
+
+/** Every route registered on `app` (and its children) with its declared access, for audits. */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access | undefined;
+}
+
+export function registerAuth(app: FastifyInstance, config: ServerConfig, routes: RouteAccess[] = []): void {
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access });
+  });
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (!path.startsWith('/api/') && path !== '/api') return;
-    const read = req.method === 'GET' || req.method === 'HEAD';
+    // The not-found handler is no route: nothing to protect, the answer is a 404 either way.
+    if (req.is404) return;
+    const access = req.routeOptions.config.access;
     const role = roleOf(req, config);
-    if (role === 'admin') return;
-    if (read && (config.openReads || path === '/api/version')) return;
-    if (!read && role === 'node' && NODE_WRITES.some((re) => re.test(path))) return;
-    const status = role === 'anonymous' ? 401 : 403;
-    await reply
-      .code(status)
-      .header('WWW-Authenticate', 'Bearer realm="debpkg"')
-      .send({ error: status === 401 ? 'authentication required: send Authorization: Bearer <token>' : 'this token may not do that' });
+    if (allowed(access, role, config.openReads)) return;
+    if (access === undefined) {
+      req.log.error({ method: req.method, url: req.routeOptions.url }, 'route has no declared access; refused');
+      return deny(req, reply, 403, 'this route declares no access rule and is refused');
+    }
+    if (role === 'anonymous') return deny(req, reply, 401, 'authentication required: send Authorization: Bearer <token>');
+    return deny(req, reply, 403, 'this token may not do that');
   });
 }

@@ -33,6 +33,7 @@ import {
 } from '../service/snapshots.js';
 import type { Tasks } from '../service/tasks.js';
 import { Uploads, type UploadPart } from '../service/uploads.js';
+import { ADMIN, PUBLIC, READ } from './auth.js';
 import { respond } from './respond.js';
 
 type Params = Record<string, string>;
@@ -51,15 +52,15 @@ export const APTLY_API_VERSION = '1.6.0';
 export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks): void {
   const uploads = new Uploads(ctx);
 
-  app.get('/api/version', async () => ({ Version: APTLY_API_VERSION, Server: 'debpkg' }));
+  app.get('/api/version', PUBLIC, async () => ({ Version: APTLY_API_VERSION, Server: 'debpkg' }));
   // aptly 1.6's probes (behind the token unless reads are open; /api/version is always open).
-  app.get('/api/ready', async () => ({ Status: 'Aptly is ready' }));
-  app.get('/api/healthy', async () => ({ Status: 'Aptly is healthy' }));
+  app.get('/api/ready', READ, async () => ({ Status: 'Aptly is ready' }));
+  app.get('/api/healthy', READ, async () => ({ Status: 'Aptly is healthy' }));
 
   // ---- files (upload area)
-  app.get('/api/files', async () => uploads.listDirs());
-  app.get('/api/files/:dir', async (req) => uploads.listFiles((req.params as Params).dir!));
-  app.post('/api/files/:dir', async (req, reply) => {
+  app.get('/api/files', READ, async () => uploads.listDirs());
+  app.get('/api/files/:dir', READ, async (req) => uploads.listFiles((req.params as Params).dir!));
+  app.post('/api/files/:dir', ADMIN, async (req, reply) => {
     const dir = safeSegment((req.params as Params).dir!, 'directory');
     if (!req.isMultipart()) throw badRequest('expected multipart/form-data with one or more files');
     async function* files(): AsyncGenerator<UploadPart> {
@@ -72,7 +73,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   void app.register(async (raw) => {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-    raw.put('/api/files/:dir/:file', async (req) => {
+    raw.put('/api/files/:dir/:file', ADMIN, async (req) => {
       const { dir, file } = req.params as Params;
       safeSegment(dir!, 'directory');
       safeSegment(file!, 'file name');
@@ -84,29 +85,29 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       return uploads.receive(dir!, one(), ctx.config.maxUploadBytes);
     });
   });
-  app.delete('/api/files/:dir', async (req) => {
+  app.delete('/api/files/:dir', ADMIN, async (req) => {
     await uploads.remove((req.params as Params).dir!);
     return {};
   });
-  app.delete('/api/files/:dir/:file', async (req) => {
+  app.delete('/api/files/:dir/:file', ADMIN, async (req) => {
     const { dir, file } = req.params as Params;
     await uploads.remove(dir!, file!);
     return {};
   });
 
   // ---- local repos
-  app.get('/api/repos', async () => [...ctx.store.repos.values()].map(repoJson));
-  app.post('/api/repos', async (req, reply) => reply.code(201).send(repoJson(await createRepo(ctx, body(req)))));
-  app.get('/api/repos/:name', async (req) => repoJson(getRepo(ctx, (req.params as Params).name!)));
-  app.put('/api/repos/:name', async (req) => repoJson(await editRepo(ctx, (req.params as Params).name!, body(req))));
-  app.delete('/api/repos/:name', async (req, reply) => {
+  app.get('/api/repos', READ, async () => [...ctx.store.repos.values()].map(repoJson));
+  app.post('/api/repos', ADMIN, async (req, reply) => reply.code(201).send(repoJson(await createRepo(ctx, body(req)))));
+  app.get('/api/repos/:name', READ, async (req) => repoJson(getRepo(ctx, (req.params as Params).name!)));
+  app.put('/api/repos/:name', ADMIN, async (req) => repoJson(await editRepo(ctx, (req.params as Params).name!, body(req))));
+  app.delete('/api/repos/:name', ADMIN, async (req, reply) => {
     const name = (req.params as Params).name!;
     return respond(req, reply, tasks, `Delete repo ${name}`, async () => {
       await dropRepo(ctx, name, flag((req.query as Query).force));
       return { code: 200, value: {} };
     });
   });
-  app.get('/api/repos/:name/packages', async (req) => {
+  app.get('/api/repos/:name/packages', READ, async (req) => {
     const repo = getRepo(ctx, (req.params as Params).name!);
     return showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req.query as Query));
   });
@@ -114,6 +115,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     app.route({
       method,
       url: '/api/repos/:name/packages',
+      config: { access: 'admin' },
       handler: async (req, reply) => {
         const name = (req.params as Params).name!;
         return respond(req, reply, tasks, `${action === 'add' ? 'Add' : 'Delete'} packages to repo ${name}`, async () => ({
@@ -132,16 +134,16 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       return { code: 200, value: report };
     });
   };
-  app.post('/api/repos/:name/file/:dir', fromFile);
-  app.post('/api/repos/:name/file/:dir/:file', fromFile);
-  app.post('/api/repos/:name/copy/:src/:file', async (req, reply) => {
+  app.post('/api/repos/:name/file/:dir', ADMIN, fromFile);
+  app.post('/api/repos/:name/file/:dir/:file', ADMIN, fromFile);
+  app.post('/api/repos/:name/copy/:src/:file', ADMIN, async (req, reply) => {
     const { name, src, file } = req.params as Params;
     return respond(req, reply, tasks, `Copy packages from repo ${src} to repo ${name}`, async () => ({
       code: 200,
       value: await copyPackages(ctx, name!, src!, file!, body(req)),
     }));
   });
-  app.post('/api/repos/:name/snapshots', async (req, reply) => {
+  app.post('/api/repos/:name/snapshots', ADMIN, async (req, reply) => {
     const name = (req.params as Params).name!;
     return respond(req, reply, tasks, `Create snapshot of repo ${name}`, async () => ({
       code: 201,
@@ -150,9 +152,9 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   });
 
   // ---- snapshots
-  app.get('/api/snapshots', async () => [...ctx.store.snapshots.values()].map(snapshotJson));
-  app.post('/api/snapshots', async (req, reply) => reply.code(201).send(snapshotJson(await snapshotFromRefs(ctx, body(req)))));
-  app.post('/api/snapshots/:name/merge', async (req, reply) => {
+  app.get('/api/snapshots', READ, async () => [...ctx.store.snapshots.values()].map(snapshotJson));
+  app.post('/api/snapshots', ADMIN, async (req, reply) => reply.code(201).send(snapshotJson(await snapshotFromRefs(ctx, body(req)))));
+  app.post('/api/snapshots/:name/merge', ADMIN, async (req, reply) => {
     const name = (req.params as Params).name!;
     const q = req.query as Query;
     const mode = mergeMode(flag(q.latest), flag(q['no-remove']));
@@ -160,14 +162,14 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     return respond(req, reply, tasks, `Merge snapshot ${name}`, async () => ({ code: 201, value: snapshotJson(await mergeSnapshots(ctx, name, b, mode)) }));
   });
   // The form the debpkg CLI used before aptly 1.6's :name/merge (Destination in the body).
-  app.post('/api/snapshots/merge', async (req, reply) => {
+  app.post('/api/snapshots/merge', ADMIN, async (req, reply) => {
     const q = req.query as Query;
     const b = body(req);
     if (typeof b.Destination !== 'string') throw badRequest('Destination is required');
     const mode = mergeMode(flag(q.latest), flag(q['no-remove']) || flag(q.noRemove));
     return reply.code(201).send(snapshotJson(await mergeSnapshots(ctx, b.Destination, b, mode)));
   });
-  app.post('/api/snapshots/:name/pull', async (req, reply) => {
+  app.post('/api/snapshots/:name/pull', ADMIN, async (req, reply) => {
     const name = (req.params as Params).name!;
     const q = req.query as Query;
     const flags = { allMatches: flag(q['all-matches']), dryRun: flag(q['dry-run']), noDeps: flag(q['no-deps']), noRemove: flag(q['no-remove']) };
@@ -177,53 +179,53 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       return 'dryRun' in r ? { code: 200, value: r.dryRun } : { code: 201, value: snapshotJson(r.snapshot) };
     });
   });
-  app.get('/api/snapshots/:name', async (req) => snapshotJson(getSnapshot(ctx, (req.params as Params).name!)));
-  app.put('/api/snapshots/:name', async (req) => snapshotJson(await editSnapshot(ctx, (req.params as Params).name!, body(req))));
-  app.delete('/api/snapshots/:name', async (req, reply) => {
+  app.get('/api/snapshots/:name', READ, async (req) => snapshotJson(getSnapshot(ctx, (req.params as Params).name!)));
+  app.put('/api/snapshots/:name', ADMIN, async (req) => snapshotJson(await editSnapshot(ctx, (req.params as Params).name!, body(req))));
+  app.delete('/api/snapshots/:name', ADMIN, async (req, reply) => {
     const name = (req.params as Params).name!;
     return respond(req, reply, tasks, `Delete snapshot ${name}`, async () => {
       await dropSnapshot(ctx, name, flag((req.query as Query).force));
       return { code: 200, value: {} };
     });
   });
-  app.get('/api/snapshots/:name/packages', async (req) => {
+  app.get('/api/snapshots/:name/packages', READ, async (req) => {
     const s = getSnapshot(ctx, (req.params as Params).name!);
     return showPackages(ctx.store, s.packages, listOptions(req.query as Query));
   });
-  app.get('/api/snapshots/:name/diff/:with', async (req) => {
+  app.get('/api/snapshots/:name/diff/:with', READ, async (req) => {
     const { name, with: other } = req.params as Params;
     return diffSnapshots(ctx, name!, other!, flag((req.query as Query).onlyMatching));
   });
 
   // ---- packages
-  app.get('/api/packages', async (req) => showPackages(ctx.store, ctx.store.packages.keys(), listOptions(req.query as Query)));
-  app.get('/api/packages/:key', async (req) => {
+  app.get('/api/packages', READ, async (req) => showPackages(ctx.store, ctx.store.packages.keys(), listOptions(req.query as Query)));
+  app.get('/api/packages/:key', READ, async (req) => {
     const p = ctx.store.packages.get((req.params as Params).key!);
     if (!p) throw new ApiError(404, 'package not found');
     return packageDetails(p);
   });
 
   // ---- publish
-  app.get('/api/publish', async () => [...ctx.store.publishes.values()].map(publishJson));
-  app.post('/api/publish/:prefix', async (req, reply) => {
+  app.get('/api/publish', READ, async () => [...ctx.store.publishes.values()].map(publishJson));
+  app.post('/api/publish/:prefix', ADMIN, async (req, reply) => {
     const prefix = prefixFromUrl((req.params as Params).prefix!);
     return respond(req, reply, tasks, `Publish ${prefix}`, async () => ({ code: 201, value: publishJson(await createPublish(ctx, prefix, body(req))) }));
   });
-  app.post('/api/publish', async (req, reply) =>
+  app.post('/api/publish', ADMIN, async (req, reply) =>
     respond(req, reply, tasks, 'Publish .', async () => ({ code: 201, value: publishJson(await createPublish(ctx, '.', body(req))) })),
   );
-  app.get('/api/publish/:prefix/:distribution', async (req) => {
+  app.get('/api/publish/:prefix/:distribution', READ, async (req) => {
     const { prefix, distribution } = req.params as Params;
     return publishJson(getPublish(ctx, prefixFromUrl(prefix!), distribution!));
   });
-  app.put('/api/publish/:prefix/:distribution', async (req, reply) => {
+  app.put('/api/publish/:prefix/:distribution', ADMIN, async (req, reply) => {
     const { prefix, distribution } = req.params as Params;
     return respond(req, reply, tasks, `Update published ${prefix}/${distribution}`, async () => ({
       code: 200,
       value: publishJson(await updatePublish(ctx, prefixFromUrl(prefix!), distribution!, body(req))),
     }));
   });
-  app.post('/api/publish/:prefix/:distribution/update', async (req, reply) => {
+  app.post('/api/publish/:prefix/:distribution/update', ADMIN, async (req, reply) => {
     const { prefix, distribution } = req.params as Params;
     const b = body(req);
     return respond(req, reply, tasks, `Update published ${prefix}/${distribution}`, async () => ({
@@ -236,24 +238,24 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     const { prefix, distribution } = req.params as Params;
     return [prefixFromUrl(prefix!), distribution!];
   };
-  app.get('/api/publish/:prefix/:distribution/sources', async (req) => sourcesJson(stagedSources(ctx, ...pub(req))));
-  app.post('/api/publish/:prefix/:distribution/sources', async (req, reply) => {
+  app.get('/api/publish/:prefix/:distribution/sources', READ, async (req) => sourcesJson(stagedSources(ctx, ...pub(req))));
+  app.post('/api/publish/:prefix/:distribution/sources', ADMIN, async (req, reply) => {
     const b = body(req);
     return respond(req, reply, tasks, `Stage source for ${pub(req).join('/')}`, async () => ({ code: 201, value: publishJson(await addStagedSource(ctx, ...pub(req), b)) }));
   });
-  app.put('/api/publish/:prefix/:distribution/sources', async (req, reply) =>
+  app.put('/api/publish/:prefix/:distribution/sources', ADMIN, async (req, reply) =>
     respond(req, reply, tasks, `Stage sources for ${pub(req).join('/')}`, async () => ({
       code: 200,
       value: sourcesJson((await replaceStagedSources(ctx, ...pub(req), req.body)).staged ?? []),
     })),
   );
-  app.delete('/api/publish/:prefix/:distribution/sources', async (req, reply) =>
+  app.delete('/api/publish/:prefix/:distribution/sources', ADMIN, async (req, reply) =>
     respond(req, reply, tasks, `Drop staged sources of ${pub(req).join('/')}`, async () => {
       await dropStagedSources(ctx, ...pub(req));
       return { code: 200, value: {} };
     }),
   );
-  app.put('/api/publish/:prefix/:distribution/sources/:component', async (req, reply) => {
+  app.put('/api/publish/:prefix/:distribution/sources/:component', ADMIN, async (req, reply) => {
     const b = body(req);
     const component = (req.params as Params).component!;
     return respond(req, reply, tasks, `Stage source ${component} for ${pub(req).join('/')}`, async () => {
@@ -261,14 +263,14 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       return { code: 200, value: {} };
     });
   });
-  app.delete('/api/publish/:prefix/:distribution/sources/:component', async (req, reply) => {
+  app.delete('/api/publish/:prefix/:distribution/sources/:component', ADMIN, async (req, reply) => {
     const component = (req.params as Params).component!;
     return respond(req, reply, tasks, `Unstage source ${component} of ${pub(req).join('/')}`, async () => {
       await removeStagedSource(ctx, ...pub(req), component);
       return { code: 200, value: {} };
     });
   });
-  app.delete('/api/publish/:prefix/:distribution', async (req, reply) => {
+  app.delete('/api/publish/:prefix/:distribution', ADMIN, async (req, reply) => {
     const { prefix, distribution } = req.params as Params;
     return respond(req, reply, tasks, `Delete published ${prefix}/${distribution}`, async () => {
       await dropPublish(ctx, prefixFromUrl(prefix!), distribution!);
@@ -277,29 +279,29 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   });
 
   // ---- tasks
-  app.get('/api/tasks', async () => tasks.list().map((t) => tasks.json(t)));
-  app.post('/api/tasks-clear', async () => {
+  app.get('/api/tasks', READ, async () => tasks.list().map((t) => tasks.json(t)));
+  app.post('/api/tasks-clear', ADMIN, async () => {
     tasks.clear();
     return {};
   });
-  app.get('/api/tasks-wait', async () => {
+  app.get('/api/tasks-wait', READ, async () => {
     await tasks.waitAll();
     return {};
   });
   const task = (req: FastifyRequest, status = 404) => tasks.get(Number((req.params as Params).id), status);
-  app.get('/api/tasks/:id', async (req) => tasks.json(task(req)));
-  app.get('/api/tasks/:id/wait', async (req) => {
+  app.get('/api/tasks/:id', READ, async (req) => tasks.json(task(req)));
+  app.get('/api/tasks/:id/wait', READ, async (req) => {
     const t = task(req, 400);
     await t.done;
     return tasks.json(t);
   });
   // JSON bodies as aptly's: the output as one string, the return value as {Code, Value}.
-  app.get('/api/tasks/:id/output', async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(task(req).output.join('\n'))));
-  app.get('/api/tasks/:id/detail', async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(task(req).result?.detail ?? {})));
-  app.get('/api/tasks/:id/return_value', async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(tasks.returnValue(task(req)))));
-  app.delete('/api/tasks/:id', async (req) => tasks.json(tasks.delete(Number((req.params as Params).id))));
+  app.get('/api/tasks/:id/output', READ, async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(task(req).output.join('\n'))));
+  app.get('/api/tasks/:id/detail', READ, async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(task(req).result?.detail ?? {})));
+  app.get('/api/tasks/:id/return_value', READ, async (req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(tasks.returnValue(task(req)))));
+  app.delete('/api/tasks/:id', ADMIN, async (req) => tasks.json(tasks.delete(Number((req.params as Params).id))));
   // aptly's self-test task: answers 418 with [1, 2, 3] (as a task with ?_async=true).
-  app.post('/api/tasks-dummy', async (req, reply) =>
+  app.post('/api/tasks-dummy', ADMIN, async (req, reply) =>
     respond(req, reply, tasks, 'Dummy task', async (out) => {
       out('Dummy task started');
       out('Dummy task finished');

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../service/errors.js';
-import { roleOf } from '../api/auth.js';
+import { ADMIN, READ, UNIT, roleOf } from '../api/auth.js';
 import type { ServerConfig } from '../service/context.js';
 import type { ColorGroups } from './color-groups.js';
 import type { Unit } from './model.js';
@@ -52,7 +52,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     Units: s.units.map((u) => unitJson(u, registry.alive(u))),
   });
 
-  app.put('/api/units/:service/:node', async (req) => {
+  app.put('/api/units/:service/:node', UNIT, async (req) => {
     const p = req.params as Params;
     const service = v.serviceName(p.service!);
     const node = v.nodeId(p.node!);
@@ -70,7 +70,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     return { Unit: unitJson(unit, true), Ttl: registry.options.ttlMs / 1000, Interval: registry.options.intervalMs / 1000 };
   });
 
-  app.delete('/api/units/:service/:node', async (req) => {
+  app.delete('/api/units/:service/:node', UNIT, async (req) => {
     const p = req.params as Params;
     const service = v.serviceName(p.service!);
     const node = v.nodeId(p.node!);
@@ -78,12 +78,12 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     return {};
   });
 
-  app.get('/api/services', async () =>
+  app.get('/api/services', READ, async () =>
     registry.list().map((s) => ({ Name: s.name, Active: s.active, Weights: { ...s.weights }, Units: s.units.filter((u) => registry.alive(u)).length })),
   );
-  app.get('/api/services/:service', async (req) => serviceJson(registry.get(v.serviceName((req.params as Params).service!))));
+  app.get('/api/services/:service', READ, async (req) => serviceJson(registry.get(v.serviceName((req.params as Params).service!))));
 
-  app.put('/api/services/:service', async (req) => {
+  app.put('/api/services/:service', ADMIN, async (req) => {
     const name = v.serviceName((req.params as Params).service!);
     const b = v.objectBody(req.body ?? {}, ['Listen', 'PreviewAllow', 'HealthPath', 'MinHealthy'], 'service');
     const edit: Parameters<typeof registry.configure>[1] = {};
@@ -99,14 +99,14 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     return serviceJson(s);
   });
 
-  app.delete('/api/services/:service', async (req) => {
+  app.delete('/api/services/:service', ADMIN, async (req) => {
     const name = v.serviceName((req.params as Params).service!);
     if (!registry.remove(name)) throw notFound(`service '${name}' is not registered`);
     await colors.lb.sync();
     return {};
   });
 
-  app.post('/api/services/:service/swap', async (req, reply: FastifyReply) => {
+  app.post('/api/services/:service/swap', ADMIN, async (req, reply: FastifyReply) => {
     const name = v.serviceName((req.params as Params).service!);
     registry.get(name);
     const b = v.objectBody(req.body, ['To', 'Strategy', 'Weight', 'Steps', 'Wait', 'MinHealthy'], 'swap');
@@ -126,18 +126,18 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     return reply.send(swapJson(record));
   });
 
-  app.post('/api/services/:service/rollback', async (req) => {
+  app.post('/api/services/:service/rollback', ADMIN, async (req) => {
     const name = v.serviceName((req.params as Params).service!);
     const b = v.objectBody(req.body ?? {}, ['Force'], 'rollback');
     return swapJson(await engine.rollback(name, who(req, config), b.Force === true));
   });
 
-  app.get('/api/services/:service/history', async (req) => {
+  app.get('/api/services/:service/history', READ, async (req) => {
     const name = v.serviceName((req.params as Params).service!);
     return registry.historyOf(name).map(swapJson);
   });
 
-  app.get('/api/lb/config', async (req, reply) => {
+  app.get('/api/lb/config', READ, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const adapter = q.adapter ?? colors.lb.adapter?.name ?? 'haproxy';
     const text = colors.render(adapter);

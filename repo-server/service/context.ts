@@ -28,6 +28,18 @@ export interface ServerConfig {
   publicUrl?: string;
   /** Color registry, swap gates and the load-balancer adapter. */
   color: ColorConfig;
+  /** How long a client may take (docs/repo-server.md, Limits and hardening). */
+  timeouts: RequestTimeouts;
+}
+
+export interface RequestTimeouts {
+  /** A request head must be complete within this. */
+  headersMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs: number;
+  /** A request body slower than this (averaged over `bodyWindowMs`) is cut off. */
+  bodyMinBytesPerSecond: number;
+  bodyWindowMs: number;
 }
 
 export interface Context {
