@@ -73,7 +73,7 @@ function translate(pattern: string, from: number, inBraces: boolean): { source: 
       while (true) {
         const alt = translate(pattern, j, true);
         alternatives.push(alt.source);
-        if (alt.end >= pattern.length) throw new GlobSyntaxError(`unclosed '{' at position ${i + 1}`);
+        if (alt.end >= pattern.length) throw new GlobSyntaxError("unclosed '{'");
         j = alt.end + 1;
         if (pattern[alt.end] === '}') break;
       }
@@ -103,11 +103,13 @@ function translateClass(pattern: string, open: number): { source: string; end: n
     first = false;
     i++;
   }
-  if (i >= pattern.length) throw new GlobSyntaxError(`unclosed '[' at position ${open + 1}`);
+  if (i >= pattern.length) throw new GlobSyntaxError("unclosed '['");
   return { source: negated ? `[^/${body}]` : `(?!/)[${body}]`, end: i + 1 };
 }
 
-export function compileGlob(pattern: string): CompiledGlob {
+export function compileGlob(written: string): CompiledGlob {
+  // A trailing "/" names nothing more than the pattern without it (as in nfpm).
+  const pattern = written.length > 1 ? written.replace(/\/+$/, '') : written;
   const meta = firstMeta(pattern);
   if (meta < 0) throw new GlobSyntaxError('has no wildcard');
   const slash = pattern.lastIndexOf('/', meta);

@@ -79,15 +79,16 @@ async function everythingBelow(dir: string, relPrefix: string, out: Found[]): Pr
 async function matchBelow(root: string, glob: CompiledGlob): Promise<Found[]> {
   const out: Found[] = [];
   const visit = async (dir: string, relPrefix: string, depth: number): Promise<void> => {
-    for (const name of (await readdir(dir)).sort()) {
-      const abs = join(dir, name);
-      const rel = relPrefix === '' ? name : `${relPrefix}/${name}`;
-      const st = await lstat(abs);
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const abs = join(dir, entry.name);
+      const rel = relPrefix === '' ? entry.name : `${relPrefix}/${entry.name}`;
       const matched = glob.matcher.test(rel);
-      if (st.isDirectory()) {
+      // Only matches are stat'ed: a wide static directory costs one readdir per level.
+      if (entry.isDirectory()) {
         if (matched) await everythingBelow(abs, rel, out);
         else if (depth + 1 < glob.maxDepth) await visit(abs, rel, depth + 1);
-      } else if (matched && (st.isFile() || st.isSymbolicLink())) out.push({ abs, rel, st });
+      } else if (matched && (entry.isFile() || entry.isSymbolicLink())) out.push({ abs, rel, st: await lstat(abs) });
     }
   };
   await visit(root, '', 0);

@@ -61,6 +61,8 @@ test('* matches within one directory; the docs example conf/*.conf (relative) wo
     const r = await resolve(dir, [{ src: 'conf/*.conf', dst: '/etc/app/conf.d' }]);
     assert.equal(shipped(r), ['/etc/app/conf.d/a.conf', '/etc/app/conf.d/b.conf']);
     assert.ok(r.entries.filter((e) => e.type === 'file').every((e) => e.conffile), 'files under /etc are conffiles');
+    const slash = await resolve(dir, [{ src: 'conf/*.conf/', dst: '/etc/app/conf.d' }]);
+    assert.equal(shipped(slash), shipped(r), 'a trailing / on the pattern changes nothing');
   });
 });
 
