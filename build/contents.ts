@@ -1,12 +1,13 @@
-// contents[] → the normalised entry list: globs expanded, trees walked, parents added,
-// /etc files marked as conffiles, modes/owners/mtimes fixed, duplicates refused, sorted.
+// contents[] → the normalised entry list: sources expanded (sources.ts: files, directories, globs),
+// trees walked, parents added, /etc files marked as conffiles, modes/owners/mtimes fixed,
+// duplicates refused, sorted.
 
-import { access, constants, lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
-import fg from 'fast-glob';
 import { SpecError } from './spec-error.js';
 import type { ContentSpec, FileInfoSpec } from './spec-types.js';
 import { compareEntryPaths, type PackageEntry } from './entries.js';
+import { expandSource, statOrThrow } from './sources.js';
 
 export interface ContentsOptions {
   baseDir: string;
@@ -65,21 +66,6 @@ function ownership(info: FileInfoSpec | undefined): Pick<PackageEntry, 'owner' |
   };
 }
 
-function hasGlob(pattern: string): boolean {
-  return fg.isDynamicPattern(pattern);
-}
-
-/** The static directory part of a glob ("etc/app/*.conf" → "etc/app"). */
-function globBase(pattern: string): string {
-  const parts = pattern.split('/');
-  const stat: string[] = [];
-  for (const p of parts) {
-    if (hasGlob(p)) break;
-    stat.push(p);
-  }
-  return stat.join('/') || '.';
-}
-
 export async function resolveContents(contents: ContentSpec[], opts: ContentsOptions): Promise<ResolvedContents> {
   const byPath = new Map<string, PackageEntry>();
   const ghosts: Ghost[] = [];
@@ -130,7 +116,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
         break;
       case 'tree': {
         const src = requireSrc(item, at, opts.baseDir);
-        const top = await statOrThrow(src, [...at, 'src'], item.src);
+        const top = await statOrThrow(src, [...at, 'src'], item.src ?? src);
         if (!top.isDirectory()) throw new SpecError([...at, 'src'], `'${item.src}' is not a directory (use type: file)`);
         add({ path: dst, type: 'directory', mode: 0o755, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
         for (const found of await walkTree(src)) {
@@ -158,23 +144,30 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
       case 'config':
       case 'config|noreplace': {
         if (item.src === undefined) throw new SpecError([...at, 'src'], 'is required for a file');
-        if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot be the root directory');
-        const files = await expandSource(item.src, dst, at, opts);
-        for (const f of files) {
-          add(
-            {
-              path: f.dst,
-              type: 'file',
-              mode: mode ?? (f.executable ? 0o755 : 0o644),
-              ...owners,
-              mtime: mtimeFor(f.mtime),
-              size: f.size,
-              source: { kind: 'path', path: f.abs },
-              conffile: type !== 'file' || f.dst.startsWith('/etc/'),
-              origin,
-            },
-            at,
-          );
+        const items = await expandSource({
+          src: item.src,
+          rawDst: item.dst,
+          dst,
+          baseDir: opts.baseDir,
+          field: [...at, 'src'],
+          ...(opts.disableGlobbing ? { disableGlobbing: true } : {}),
+        });
+        for (const f of items) {
+          const base = { path: f.dst, ...owners, mtime: mtimeFor(f.mtime), origin };
+          if (f.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: f.target, conffile: false }, at);
+          else {
+            add(
+              {
+                ...base,
+                type: 'file',
+                mode: mode ?? (f.executable ? 0o755 : 0o644),
+                size: f.size,
+                source: { kind: 'path', path: f.abs },
+                conffile: type !== 'file' || f.dst.startsWith('/etc/'),
+              },
+              at,
+            );
+          }
         }
         break;
       }
@@ -225,56 +218,6 @@ export function addParents(byPath: Map<string, PackageEntry>, mtime: number): vo
 function requireSrc(item: ContentSpec, at: (string | number)[], baseDir: string): string {
   if (item.src === undefined) throw new SpecError([...at, 'src'], 'is required');
   return isAbsolute(item.src) ? item.src : resolve(baseDir, item.src);
-}
-
-/** Errors name the path as the spec wrote it, and where it was looked for. */
-async function statOrThrow(path: string, field: (string | number)[], written = path) {
-  try {
-    return await stat(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code ?? String(err)})`;
-    throw new SpecError(field, `'${written}' ${why}${written !== path ? ` (looked for ${path})` : ''}`);
-  }
-}
-
-interface SourceFile {
-  abs: string;
-  dst: string;
-  size: number;
-  mtime: number;
-  executable: boolean;
-}
-
-async function expandSource(src: string, dst: string, at: (string | number)[], opts: ContentsOptions): Promise<SourceFile[]> {
-  const field = [...at, 'src'];
-  const pattern = isAbsolute(src) ? src : posix.join(opts.baseDir.split('\\').join('/'), src);
-  if (opts.disableGlobbing || !hasGlob(src)) {
-    const st = await statOrThrow(pattern, field, src);
-    if (st.isDirectory()) throw new SpecError(field, `'${src}' is a directory (use type: tree)`);
-    if (!st.isFile()) throw new SpecError(field, `'${src}' is not a regular file`);
-    await assertReadable(pattern, field, src);
-    return [{ abs: pattern, dst, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), executable: (st.mode & 0o111) !== 0 }];
-  }
-  const matches = await fg(pattern, { dot: true, onlyFiles: true, followSymbolicLinks: true, unique: true });
-  if (matches.length === 0) throw new SpecError(field, `no file matches '${src}'`);
-  const base = globBase(pattern);
-  const out: SourceFile[] = [];
-  for (const abs of matches.sort()) {
-    const st = await statOrThrow(abs, field);
-    await assertReadable(abs, field);
-    const rel = relative(base, abs).split('\\').join('/');
-    out.push({ abs, dst: dst === '/' ? `/${rel}` : `${dst}/${rel}`, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), executable: (st.mode & 0o111) !== 0 });
-  }
-  return out;
-}
-
-async function assertReadable(path: string, field: (string | number)[], written = path): Promise<void> {
-  try {
-    await access(path, constants.R_OK);
-  } catch {
-    throw new SpecError(field, `'${written}' is not readable (permission denied)`);
-  }
 }
 
 interface TreeItem {

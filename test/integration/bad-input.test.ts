@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
-import { chmod, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir } from 'node:fs/promises';
 import { Project } from '../support/project.js';
 
 const HEAD = `name: bad-input
@@ -63,7 +63,14 @@ const cases: Case[] = [
   { name: 'unset environment variable', spec: HEAD.replace('"1.0"', '"${NOPE_NOT_SET}"'), error: /version: environment variable NOPE_NOT_SET is not set/ },
   { name: 'bad compression', spec: `${HEAD}deb:\n  compression: lz4\n`, error: /deb\.compression: has an invalid value/ },
   { name: 'zstd level out of range', spec: `${HEAD}deb:\n  compression: "zstd:25"\n`, error: /deb\.compression: compression level for zstd must be 1\.\.19/ },
-  { name: 'directory given as file', spec: `${HEAD}contents:\n  - { src: dir, dst: /a }\n`, error: /contents\[0\]\.src: 'dir' is a directory \(use type: tree\)/ },
+  {
+    name: 'empty directory given as file',
+    spec: `${HEAD}contents:\n  - { src: empty, dst: /a }\n`,
+    error: /contents\[0\]\.src: 'empty' is an empty directory \(use type: dir/,
+    setup: async (p) => {
+      await mkdir(p.path('empty'));
+    },
+  },
   { name: 'invalid YAML', spec: `${HEAD}contents: [\n`, error: /debpkg\.yaml:\d+:\d+: invalid YAML/ },
   {
     name: 'missing maintainer script',
