@@ -106,3 +106,102 @@ export function formatDescription(text: string): string {
   while (extended.length > 0 && extended[0] === '') extended.shift();
   return [synopsis, ...extended].join('\n');
 }
+
+/** Bounds for parseParagraphStrict, in bytes of UTF-8. */
+export interface StrictLimits {
+  /** One field: its name line and every continuation line. */
+  maxFieldBytes: number;
+  /** The whole control text. */
+  maxParagraphBytes: number;
+}
+
+/** A paragraph read strictly, with each value also as apt sees it (for Description-md5). */
+export interface StrictParagraph {
+  fields: Paragraph;
+  /** Values as written: continuation lines keep their leading space, trailing whitespace trimmed (apt's pkgTagSection::Find). */
+  raw: Map<string, string>;
+}
+
+/** A strict-parse refusal; `field` names the field when the fault is inside one. */
+export class StrictControlError extends ControlError {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+// C0 controls and DEL, tab excepted: apt and dpkg split on some of them (NUL, CR) and no
+// value needs any.
+const CONTROL_CHAR = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+const codePoint = (s: string): string => `U+${s.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * Parses a binary package's control file as apt parses a Packages stanza, refusing
+ * everything the lenient parseParagraph lets through that would change the index around it:
+ * exactly one paragraph (no leading or inner blank lines, no whitespace-only lines), no '#'
+ * comment lines (dpkg allows them only in source debian/control; apt's Packages parser has
+ * no comment support), deb822 field names, no empty values, no control characters other
+ * than tab, and size bounds. Trailing newlines are allowed: the index trims them.
+ */
+export function parseParagraphStrict(text: string, limits: StrictLimits): StrictParagraph {
+  const total = Buffer.byteLength(text);
+  if (total > limits.maxParagraphBytes) {
+    throw new StrictControlError(`control file is ${total} bytes; at most ${limits.maxParagraphBytes} are allowed`);
+  }
+  const lines = text.replace(/\n+$/, '').split('\n');
+  const fields: Paragraph = new Map();
+  const raw = new Map<string, string>();
+  const seen = new Set<string>();
+  let name: string | null = null;
+  let lineNo = 0;
+  let bytes = 0;
+  const finish = (): void => {
+    if (name === null) return;
+    const value = raw.get(name)!;
+    if (value.trim() === '') throw new StrictControlError(`control field ${name}: empty value`, name);
+    raw.set(name, value.trimEnd());
+    fields.set(name, fields.get(name)!.trimEnd());
+  };
+  for (const line of lines) {
+    lineNo++;
+    const where = `control file line ${lineNo}`;
+    const bad = CONTROL_CHAR.exec(line);
+    if (line === '') {
+      throw new StrictControlError(lineNo === 1 ? `${where}: starts with a blank line` : `${where}: blank line (a control file is exactly one paragraph)`);
+    }
+    if (line.trim() === '') throw new StrictControlError(`${where}: line of only whitespace`);
+    if (line.startsWith('#')) throw new StrictControlError(`${where}: comment line ('#'): apt does not read comments in package indexes`);
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      if (name === null) throw new StrictControlError(`${where}: continuation line without a field`);
+      if (bad) throw new StrictControlError(`control field ${name}: control character ${codePoint(bad[0])} in the value`, name);
+      bytes += Buffer.byteLength(line) + 1;
+      if (bytes > limits.maxFieldBytes) throw new StrictControlError(`control field ${name}: value over ${limits.maxFieldBytes} bytes`, name);
+      const body = line.slice(1);
+      fields.set(name, `${fields.get(name)!}\n${body === '.' ? '' : body}`);
+      raw.set(name, `${raw.get(name)!}\n${line}`);
+      continue;
+    }
+    finish();
+    const colon = line.indexOf(':');
+    const fieldName = colon < 0 ? line : line.slice(0, colon);
+    if (colon <= 0) throw new StrictControlError(`${where}: expected 'Field: value', found '${line.slice(0, 40)}'`);
+    if (!FIELD_NAME.test(fieldName) || fieldName.startsWith('#') || fieldName.startsWith('-')) {
+      throw new StrictControlError(`${where}: invalid field name '${fieldName.slice(0, 40)}' (deb822: printable ASCII, no ':' or space, not starting with '#' or '-')`);
+    }
+    if (seen.has(fieldName.toLowerCase())) throw new StrictControlError(`control field ${fieldName}: duplicate field`, fieldName);
+    if (bad) throw new StrictControlError(`control field ${fieldName}: control character ${codePoint(bad[0])} in the value`, fieldName);
+    seen.add(fieldName.toLowerCase());
+    name = fieldName;
+    bytes = Buffer.byteLength(line) + 1;
+    if (bytes > limits.maxFieldBytes) throw new StrictControlError(`control field ${name}: value over ${limits.maxFieldBytes} bytes`, name);
+    const value = line.slice(colon + 1).replace(/^[ \t]+/, '');
+    fields.set(name, value);
+    raw.set(name, value);
+  }
+  finish();
+  if (fields.size === 0) throw new StrictControlError('control file is empty');
+  return { fields, raw };
+}

@@ -20,6 +20,13 @@ export interface Relation {
 export interface RelationOptions {
   /** Control field name; enables field-specific rules (Provides: only "=", no "|" in Conflicts etc.). */
   field?: string;
+  /**
+   * A binary package's field (DEBIAN/control, a Packages index) rather than a source's:
+   * no [arch] or <profile> restrictions and no ':native' (dpkg-gencontrol resolves those;
+   * apt's Packages parser fails on them), no trailing comma, and no arch qualifier in
+   * Provides / Built-Using / Static-Built-Using.
+   */
+  binary?: boolean;
 }
 
 export class RelationError extends Error {
@@ -37,7 +44,13 @@ const PROFILE_TERM = /^!?[a-z0-9][a-z0-9.+-]*$/;
 const OPERATOR = /^(<<|<=|>=|>>|=|<|>)/;
 const LEGACY_OP: Record<string, RelationOp> = { '<': '<=', '>': '>=' };
 // Policy 7.1: alternatives are only meaningful in the "depends"-like fields.
-const NO_ALTERNATIVES = new Set(['provides', 'conflicts', 'breaks', 'replaces', 'build-conflicts', 'build-conflicts-indep', 'build-conflicts-arch']);
+const NO_ALTERNATIVES = new Set([
+  'provides', 'conflicts', 'breaks', 'replaces', 'build-conflicts', 'build-conflicts-indep', 'build-conflicts-arch', 'built-using', 'static-built-using',
+]);
+// Fields naming packages (or sources) that exist as such, where an arch qualifier means nothing.
+const NO_ARCH_QUALIFIER = new Set(['provides', 'built-using', 'static-built-using']);
+// Policy 7.8: Built-Using names exact source versions.
+const EXACT_VERSION = new Set(['built-using', 'static-built-using']);
 
 /** Parse a whole field into an AND-list of OR-groups. An empty field yields []. */
 export function parseRelationField(text: string, options: RelationOptions = {}): Relation[][] {
@@ -45,8 +58,9 @@ export function parseRelationField(text: string, options: RelationOptions = {}):
   const where = options.field ? `${options.field} field` : 'relation field';
   if (text.trim() === '') return [];
   const parts = text.split(',');
-  // Tolerate one trailing comma (as written by `wrap-and-sort -t`), not empty items in between.
-  if (parts.length > 1 && parts[parts.length - 1]!.trim() === '') parts.pop();
+  // Tolerate one trailing comma in source fields (as written by `wrap-and-sort -t`), not empty
+  // items in between; a binary package's field is already normalised and has none.
+  if (!options.binary && parts.length > 1 && parts[parts.length - 1]!.trim() === '') parts.pop();
   return parts.map((group) => {
     if (group.trim() === '') throw new RelationError(`${where}: empty relation between commas in '${text.trim()}'`);
     const alternatives = group.split('|');
@@ -60,6 +74,7 @@ export function parseRelationField(text: string, options: RelationOptions = {}):
 /** Parse one relation such as "libc6:amd64 (>= 2.36) [linux-any] <!nocheck>". */
 export function parseRelation(text: string, options: RelationOptions = {}): Relation {
   const src = text.trim();
+  const field = options.field?.toLowerCase() ?? '';
   const where = `${options.field ? `${options.field} field, ` : ''}relation '${src}'`;
   const fail = (what: string) => new RelationError(`${where}: ${what}`);
   let pos = 0;
@@ -94,6 +109,8 @@ export function parseRelation(text: string, options: RelationOptions = {}): Rela
     if (!ARCH_NAME.test(arch) || arch === 'all' || arch === 'source') {
       throw fail(`invalid architecture qualifier '${name}:${arch}'`);
     }
+    if (options.binary && arch === 'native') throw fail(`':native' is only meaningful in build dependencies`);
+    if (options.binary && NO_ARCH_QUALIFIER.has(field)) throw fail(`an architecture qualifier is not allowed in ${options.field}`);
     rel.arch = arch;
   }
 
@@ -116,6 +133,14 @@ export function parseRelation(text: string, options: RelationOptions = {}): Rela
   }
   if (options.field?.toLowerCase() === 'provides' && rel.op && rel.op !== '=') {
     throw fail(`only exact versions ('=') may be used in Provides, not '${rel.op}'`);
+  }
+  if (options.binary && EXACT_VERSION.has(field) && rel.op !== '=') {
+    throw fail(`${options.field} needs an exact source version '(= version)'`);
+  }
+
+  skipWs();
+  if (options.binary && (src[pos] === '[' || src[pos] === '<')) {
+    throw fail(`${src[pos] === '[' ? 'architecture' : 'build profile'} restrictions are not allowed in a binary package`);
   }
 
   skipWs();

@@ -9,6 +9,7 @@ import { readControlArchive, readDataArchive, readDebBuffer, readDebLayout, DebF
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
 import type { PackageFile, PackageRecord } from '../storage/store.js';
 import { filesHash, packageKey } from './package-key.js';
+import { controlProblem } from './control-check.js';
 
 export class InvalidPackageError extends Error {}
 
@@ -67,6 +68,8 @@ export async function inspectBuffer(buf: Buffer, sha256?: string): Promise<Packa
 }
 
 function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>): PackageRecord {
+  const problem = controlProblem(control.controlText);
+  if (problem !== null) throw new InvalidPackageError(problem);
   const field = (name: string): string => {
     const v = getField(control.control, name);
     if (v === undefined || v.trim() === '') throw new InvalidPackageError(`control file has no ${name} field`);
