@@ -92,8 +92,11 @@ test('lb config: a registry.json with an injected value is not rendered into hap
   const s = await TestRepoServer.start({}, dir);
   try {
     const r = await s.api('GET', '/api/lb/config?adapter=haproxy');
-    assert.ok(r.status >= 400, `refused, not served: ${r.status} ${r.text}`);
-    assert.not.match(r.text, /evil/);
+    assert.is(r.status, 500, `refused, not served: ${r.text}`);
+    assert.match(errorOf(r), /services\[0\]\.healthPath: '\/healthz\\n {2}server evil/);
+    const nginx = await s.api('GET', '/api/lb/config?adapter=nginx');
+    assert.is(nginx.status, 500, `refused, not served: ${nginx.text}`);
+    assert.match(errorOf(nginx), /healthPath/);
     // The same server renders a clean state.
     assert.is((await s.api('PUT', '/api/services/hello', { HealthPath: '/healthz' })).status, 200);
     const ok = await s.api('GET', '/api/lb/config?adapter=haproxy');
