@@ -4,6 +4,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { addColorSnippets, colorFiles, type ColorUnit } from '../../build/color.js';
+import { emptySnippets } from '../../build/maintainer-scripts.js';
+import { SpecError } from '../../build/spec-error.js';
 import { ControlError, parseParagraphs, renderParagraph } from '../../deb/control.js';
 import type { LbServer, LbService, LbState } from '../../repo-server/colors/lb/adapter.js';
 import { renderHaproxy } from '../../repo-server/colors/lb/haproxy-config.js';
@@ -130,6 +133,21 @@ test('runtimeCommand refuses anything that could make a second command or argume
       (e: unknown) => assert.ok(e instanceof RuntimeApiError && /^refusing to send/.test(e.message), `${JSON.stringify(bad)}: ${String(e)}`),
     );
   }
+});
+
+test('colorFiles/addColorSnippets: a service name or agent path that would be code in the agent script, unit or maintainer scripts is refused', () => {
+  const good: ColorUnit = {
+    service: 'web', package: 'web', version: '1.0', port: 8080, healthPath: '/healthz', intervalMs: 2000, timeoutMs: 1000, weight: 100,
+    unitName: 'debpkg-agent-web.service', agentPath: '/usr/lib/debpkg-agent/web/agent',
+  };
+  assert.is(colorFiles(good).length, 3);
+  const snippets = emptySnippets();
+  for (const service of ['web$(reboot)', 'web\nrm -rf /', "web'", 'web;reboot', 'web web']) {
+    const bad = { ...good, service, unitName: `debpkg-agent-${service}.service`, agentPath: `/usr/lib/debpkg-agent/${service}/agent` };
+    assert.throws(() => colorFiles(bad), (e: unknown) => e instanceof SpecError && /color\.service/.test(e.message), JSON.stringify(service));
+    assert.throws(() => addColorSnippets(bad, snippets), (e: unknown) => e instanceof SpecError, JSON.stringify(service));
+  }
+  assert.throws(() => colorFiles({ ...good, agentPath: "/usr/lib/debpkg-agent/web/agent'; reboot #" }), (e: unknown) => e instanceof SpecError);
 });
 
 test.run();
