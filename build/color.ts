@@ -114,7 +114,20 @@ export function withAgentDepends(spec: Spec): Spec {
   return { ...spec, depends: [...depends, 'curl'] };
 }
 
+/**
+ * The service name is written unquoted into the agent script (a path, a printf format) and
+ * the unit file, and the agent path into the maintainer scripts' unit view: checked again here
+ * for a ColorUnit that did not come from colorUnit().
+ */
+function checkUnit(unit: ColorUnit): void {
+  if (!SERVICE_RE.test(unit.service)) throw new SpecError(['color', 'service'], `'${JSON.stringify(unit.service).slice(1, -1)}' is not a registry service name`);
+  if (unit.unitName !== `debpkg-agent-${unit.service}.service` || unit.agentPath !== `${AGENT_DIR}/${unit.service}/agent`) {
+    throw new SpecError(['color', 'service'], 'the agent unit name and path must derive from the service name');
+  }
+}
+
 export function colorFiles(unit: ColorUnit): ColorFile[] {
+  checkUnit(unit);
   const dir = `${AGENT_DIR}/${unit.service}`;
   const env = render('color/unit.env', {
     name: unit.service,
@@ -145,6 +158,7 @@ export function colorFiles(unit: ColorUnit): ColorFile[] {
  * usual mask/purge of the unit's enablement state.
  */
 export function addColorSnippets(unit: ColorUnit, snippets: Snippets): void {
+  checkUnit(unit);
   const view = { unit: shellQuote(unit.unitName), agent: shellQuote(unit.agentPath) };
   snippets.postinst.push(render('color/postinst', view).trimEnd());
   snippets.prerm.unshift(render('color/prerm', view).trimEnd());

@@ -8,8 +8,21 @@ export class ControlError extends Error {}
 const FIELD_NAME = /^[!-9;-~][!-9;-~]*$/; // printable ASCII without ':' and not starting with '#' or '-'
 
 /**
+ * Characters a rendered value may not hold: C0 controls but tab and '\n' (which the renderer
+ * turns into a continuation line), DEL, C1 controls, and U+2028/U+2029. A '\r' would end a line
+ * for parsers that accept CRLF (then "x\rOrigin: y" is a new field), and Python's
+ * str.splitlines() (python-debian) also splits at \v, \f, \x1c-\x1e, \x85, U+2028/9.
+ */
+const UNRENDERABLE = /[\0-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** What the character is, for an error message (the value itself may be what broke it). */
+const describeChar = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
  * Renders a paragraph. Multi-line values are continuation lines with a leading space;
- * empty lines inside a value become " ." as Policy 5.1 requires.
+ * empty lines inside a value become " ." as Policy 5.1 requires. A value with a character
+ * that could end its line for some parser is refused: nothing in a value may start a new
+ * field or paragraph.
  */
 export function renderParagraph(fields: Iterable<[string, string]>): string {
   let out = '';
@@ -17,6 +30,8 @@ export function renderParagraph(fields: Iterable<[string, string]>): string {
     if (!FIELD_NAME.test(name) || name.startsWith('#') || name.startsWith('-')) {
       throw new ControlError(`invalid field name '${name}'`);
     }
+    const bad = UNRENDERABLE.exec(value);
+    if (bad) throw new ControlError(`field ${name}: the value holds the control character ${describeChar(bad[0])}, which could end the line`);
     const lines = value.split('\n');
     const first = lines.shift() ?? '';
     out += first === '' ? `${name}:\n` : `${name}: ${first}\n`;

@@ -3,6 +3,7 @@
 // two files a node needs at first boot, for cloud-init or an image pipeline.
 
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '../../repo-server/storage/atomic.js';
 import { out, say } from '../client.js';
@@ -18,10 +19,27 @@ interface AgentConfigArgs {
   print: boolean;
 }
 
-const SAFE = /^[A-Za-z0-9._:/@%+=,-]+$/;
+/**
+ * agent.conf is KEY=value lines that the agent parses (it never sources them) and puts into a
+ * curl config, a URL and a JSON body without escaping; an operator may well source it. So each
+ * value must match the pattern the packaged agent (templates/color/agent.sh.mustache, load_conf)
+ * and the registry (repo-server/colors/validate.ts) accept: none holds white space, a quote, `$`,
+ * `;`, a backslash or a line break, so the file means the same sourced or parsed. Refused here,
+ * with the flag named, rather than written for the agent to refuse at the node's first boot.
+ */
+const FIELDS = {
+  '--server': { re: /^https?:\/\/[\]A-Za-z0-9.:/%_~@[-]{1,2000}$/, what: 'an http:// or https:// URL of letters, digits and . : / % _ ~ @ [ ] -' },
+  token: { re: /^[A-Za-z0-9._~+/=:@%-]{1,4096}$/, what: 'letters, digits and . _ ~ + / = : @ % -' },
+  '--node-id': { re: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, what: 'letters, digits and . _ - (at most 128, starting with a letter or digit), as the registry takes node ids' },
+  '--address': { re: /^[A-Za-z0-9.:-]{1,253}$/, what: 'an IP address or host name' },
+} as const;
 
-function value(name: string, v: string): string {
-  if (!SAFE.test(v)) throw new UsageError(`${name} has characters not allowed in agent.conf: '${v}'`);
+const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function value(name: keyof typeof FIELDS, v: string): string {
+  const f = FIELDS[name];
+  const shown = name === 'token' ? '' : ` '${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v).slice(1, -1)}'`;
+  if (!f.re.test(v) || (name === '--address' && isIP(v) === 0 && !HOST_RE.test(v))) throw new UsageError(`${name}${shown} is not allowed in agent.conf: it must be ${f.what}`);
   return v;
 }
 
@@ -43,7 +61,6 @@ export function agentCommand(y: Argv): Argv {
         async (args) => {
           const token = args['token-file'] ? (await readFile(args['token-file'], 'utf8')).trim() : process.env.DEBPKG_NODE_TOKEN?.trim();
           if (!token) throw new UsageError('no node token: pass --token-file FILE or set DEBPKG_NODE_TOKEN');
-          if (!/^https?:\/\/[^\s'"]+$/.test(args.server)) throw new UsageError(`--server must be an http(s) URL, got '${args.server}'`);
           const conf = [
             '# Written by debpkg agent config: where the color agent registers.',
             `DEBPKG_SERVER=${value('--server', args.server)}`,

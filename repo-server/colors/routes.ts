@@ -2,7 +2,8 @@
 // with a node token; everything that moves traffic needs the admin token (see api/auth.ts).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, notFound } from '../service/errors.js';
+import { ApiError, badRequest, notFound } from '../service/errors.js';
+import { LbConfigError } from './lb/state-check.js';
 import { ADMIN, READ, UNIT, roleOf } from '../api/auth.js';
 import type { ServerConfig } from '../service/context.js';
 import type { ColorGroups } from './color-groups.js';
@@ -140,7 +141,14 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
   app.get('/api/lb/config', READ, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const adapter = q.adapter ?? colors.lb.adapter?.name ?? 'haproxy';
-    const text = colors.render(adapter);
+    let text: string | undefined;
+    try {
+      text = colors.render(adapter);
+    } catch (err) {
+      // A stored value the API would refuse today (an old or hand-edited registry.json).
+      if (err instanceof LbConfigError) throw new ApiError(500, `the registry holds a value the ${adapter} config cannot take: ${err.message}`);
+      throw err;
+    }
     if (text === undefined) throw badRequest(`adapter must be haproxy or nginx, got '${adapter}'`);
     return reply.type('text/plain; charset=utf-8').send(text);
   });

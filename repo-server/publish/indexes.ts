@@ -46,19 +46,43 @@ export interface ReleaseFields {
   signedBy?: string;
 }
 
+export class ReleaseRenderError extends Error {}
+
+/**
+ * Every Release value is one line: any control character (a '\n' or '\r' starts a new field
+ * for apt; python-debian also splits at \v, \f, \x1c-\x1e, \x85, U+2028/9) or, in a list of
+ * words, a space where a word should be, is refused rather than written. The API validates
+ * first (service/publish-options.ts); this is the last line of defence for whatever slips by
+ * (an old record, a new caller).
+ */
+const NOT_ONE_LINE = /[\0-\x1f\x7f-\x9f\u2028\u2029]/;
+const WORD = /^[^\s\0-\x1f\x7f-\x9f\u2028\u2029]+$/u;
+
+function oneLine(field: string, v: string): string {
+  const bad = NOT_ONE_LINE.exec(v);
+  if (bad) throw new ReleaseRenderError(`Release ${field}: refusing to write a value with the control character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+  if (v !== v.trim()) throw new ReleaseRenderError(`Release ${field}: refusing to write a value with leading or trailing white space`);
+  return v;
+}
+
+function words(field: string, list: string[]): string {
+  for (const w of list) if (!WORD.test(w)) throw new ReleaseRenderError(`Release ${field}: refusing to write '${JSON.stringify(w).slice(1, -1)}' (one word, no white space or control characters)`);
+  return list.join(' ');
+}
+
 export function renderRelease(f: ReleaseFields, files: IndexFileHash[]): string {
   const lines: string[] = [];
   const add = (k: string, v: string | undefined): void => {
-    if (v !== undefined && v !== '') lines.push(`${k}: ${v}`);
+    if (v !== undefined && v !== '') lines.push(`${k}: ${oneLine(k, v)}`);
   };
   add('Origin', f.origin);
   add('Label', f.label);
-  add('Suite', f.suite);
-  add('Codename', f.codename);
+  add('Suite', f.suite && words('Suite', [f.suite]));
+  add('Codename', f.codename && words('Codename', [f.codename]));
   add('Date', releaseDate(f.date));
   if (f.validUntil !== undefined) add('Valid-Until', releaseDate(f.validUntil));
-  add('Architectures', f.architectures.join(' '));
-  add('Components', f.components.join(' '));
+  add('Architectures', words('Architectures', f.architectures));
+  add('Components', words('Components', f.components));
   add('Description', f.description);
   add('NotAutomatic', f.notAutomatic);
   add('ButAutomaticUpgrades', f.butAutomaticUpgrades);
@@ -71,7 +95,7 @@ export function renderRelease(f: ReleaseFields, files: IndexFileHash[]): string 
     ['SHA512', (x: IndexFileHash) => x.sha512],
   ] as const) {
     lines.push(`${name}:`);
-    for (const x of sorted) lines.push(` ${pick(x)} ${String(x.size).padStart(width)} ${x.path}`);
+    for (const x of sorted) lines.push(` ${pick(x)} ${String(x.size).padStart(width)} ${words('file path', [x.path])}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -79,11 +103,11 @@ export function renderRelease(f: ReleaseFields, files: IndexFileHash[]): string 
 /** The small per-directory Release file apt reads for pinning metadata. */
 export function renderComponentRelease(f: { archive: string; origin: string; label: string; component: string; architecture: string; acquireByHash: boolean }): string {
   return [
-    `Archive: ${f.archive}`,
-    `Origin: ${f.origin}`,
-    `Label: ${f.label}`,
-    `Component: ${f.component}`,
-    `Architecture: ${f.architecture}`,
+    `Archive: ${words('Archive', [f.archive])}`,
+    `Origin: ${oneLine('Origin', f.origin)}`,
+    `Label: ${oneLine('Label', f.label)}`,
+    `Component: ${words('Component', [f.component])}`,
+    `Architecture: ${words('Architecture', [f.architecture])}`,
     ...(f.acquireByHash ? ['Acquire-By-Hash: yes'] : []),
     '',
   ].join('\n');

@@ -18,13 +18,17 @@ export function objectName(value: unknown, what: string): string {
   return value;
 }
 
-export function distributionName(value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) throw badRequest(`invalid distribution '${value}'`);
+/** A value for an error message: control characters escaped, long values cut. */
+export const shown = (value: string): string => (value.length > 80 ? `${JSON.stringify(value.slice(0, 80)).slice(1, -1)}…` : JSON.stringify(value).slice(1, -1));
+
+/** `field` names the request field (aptly's name) the value came from, for the error. */
+export function distributionName(value: string, field = 'Distribution'): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) throw badRequest(`${field}: invalid distribution '${shown(value)}' (letters, digits and . _ -, at most 100)`);
   return value;
 }
 
-export function componentName(value: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(value)) throw badRequest(`invalid component '${value}'`);
+export function componentName(value: string, field = 'Component'): string {
+  if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(value)) throw badRequest(`${field}: invalid component '${shown(value)}' (lowercase letters, digits and . _ -, at most 100)`);
   return value;
 }
 

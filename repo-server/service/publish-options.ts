@@ -4,7 +4,7 @@
 import type { PublishRecord, PublishSource } from '../storage/store.js';
 import type { Context } from './context.js';
 import { badRequest } from './errors.js';
-import { componentName } from './names.js';
+import { componentName, shown } from './names.js';
 import { getRepo } from './repos.js';
 import { getSnapshot } from './snapshots.js';
 
@@ -19,6 +19,48 @@ export const optionalFlag = (v: unknown, field: string): boolean | undefined => 
   if (typeof v !== 'boolean') throw badRequest(`${field} must be true or false`);
   return v;
 };
+
+/**
+ * Release's Origin and Label: free text on one line. A line break or any other control
+ * character would start a field of the attacker's choosing in Release/InRelease (apt splits at
+ * '\n' and drops a '\r'; python-debian also splits at \v, \f, \x1c-\x1e, \x85, U+2028/9).
+ */
+const ONE_LINE = /^[^\0-\x1f\x7f-\x9f\u2028\u2029]{1,200}$/;
+/** Suite and Codename: one word (apt matches them against sources.list), e.g. bookworm-security. */
+const SUITE = /^[A-Za-z0-9][A-Za-z0-9._+~\/-]{0,99}$/;
+
+export function releaseLine(v: unknown, field: string, fallback: string): string {
+  const value = text(v, field, fallback);
+  if (value === '') return fallback;
+  if (!ONE_LINE.test(value) || value !== value.trim()) {
+    throw badRequest(`${field}: '${shown(value)}' is not a Release field value (one line of at most 200 characters, no control characters, no leading or trailing space)`);
+  }
+  return value;
+}
+
+export function suiteName(v: unknown, field: string, fallback: string): string {
+  const value = text(v, field, fallback);
+  if (value === '') return fallback;
+  if (!SUITE.test(value)) throw badRequest(`${field}: '${shown(value)}' is not a suite name (letters, digits and . _ + ~ / -, at most 100, starting with a letter or digit)`);
+  return value;
+}
+
+/** NotAutomatic / ButAutomaticUpgrades: apt acts on "yes" only; aptly passes "yes" or nothing. */
+export function yesNo(v: unknown, field: string): string {
+  const value = text(v, field);
+  if (value !== '' && value !== 'yes' && value !== 'no') throw badRequest(`${field}: must be "yes", "no" or empty, not '${shown(value)}'`);
+  return value;
+}
+
+/** Architectures of a publish: Debian architecture names (amd64, arm64, all...). */
+export function architectureList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw badRequest('Architectures must be a list');
+  return v.map((a: unknown, i) => {
+    if (typeof a !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(a)) throw badRequest(`Architectures[${i}]: invalid architecture '${shown(String(a))}'`);
+    return a;
+  });
+}
 
 /**
  * Release's Signed-By: apt (debReleaseIndex::Load) accepts only 40-hex-digit fingerprints and
@@ -56,7 +98,7 @@ export function parseSource(ctx: Context, kind: PublishRecord['sourceKind'], raw
   const name = text(o.Name, `${field}.Name`);
   if (name === '') throw badRequest(`${field}.Name is required`);
   checkSource(ctx, kind, name);
-  const component = componentName(text(o.Component, `${field}.Component`) || fallbackComponent(name));
+  const component = componentName(text(o.Component, `${field}.Component`) || fallbackComponent(name), `${field}.Component`);
   return { component, name };
 }
 

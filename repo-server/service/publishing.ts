@@ -10,7 +10,7 @@ import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
-import { agreed, applyChange, optionalFlag, parseChange, parseSources, rootDefaults, signedBy, signingSkipped, text, type PublishChange } from './publish-options.js';
+import { agreed, applyChange, architectureList, optionalFlag, parseChange, parseSources, releaseLine, rootDefaults, signedBy, signingSkipped, suiteName, text, yesNo, type PublishChange } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
 
 export function publishJson(p: PublishRecord): Record<string, unknown> {
@@ -144,10 +144,8 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
     distribution = agreed(sources.flatMap((s) => rootDefaults(ctx, kind, s.name).distributions)) ?? '';
     if (distribution === '') throw badRequest('unable to guess distribution name, please specify explicitly');
   }
-  distributionName(distribution);
-  if (body.Architectures !== undefined && body.Architectures !== null && !Array.isArray(body.Architectures)) throw badRequest('Architectures must be a list');
-  const architectures = Array.isArray(body.Architectures) ? (body.Architectures as unknown[]).map((a) => String(a)) : [];
-  for (const a of architectures) if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) throw badRequest(`invalid architecture '${a}'`);
+  distributionName(distribution, 'Distribution');
+  const architectures = architectureList(body.Architectures);
   const rec: PublishRecord = {
     prefix,
     distribution,
@@ -155,12 +153,13 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
     sources,
     architectures,
     // apt pins by Origin/Label, so they get stable, non-empty defaults.
-    origin: text(body.Origin, 'Origin', prefix === '.' ? 'debpkg' : prefix),
-    label: text(body.Label, 'Label', prefix === '.' ? 'debpkg' : prefix),
-    suite: text(body.Suite, 'Suite', distribution),
-    codename: text(body.Codename, 'Codename', distribution),
-    notAutomatic: text(body.NotAutomatic, 'NotAutomatic'),
-    butAutomaticUpgrades: text(body.ButAutomaticUpgrades, 'ButAutomaticUpgrades'),
+    // Every value that lands in Release/InRelease is checked against its grammar (400 naming the field).
+    origin: releaseLine(body.Origin, 'Origin', prefix === '.' ? 'debpkg' : prefix),
+    label: releaseLine(body.Label, 'Label', prefix === '.' ? 'debpkg' : prefix),
+    suite: suiteName(body.Suite, 'Suite', distribution),
+    codename: suiteName(body.Codename, 'Codename', distribution),
+    notAutomatic: yesNo(body.NotAutomatic, 'NotAutomatic'),
+    butAutomaticUpgrades: yesNo(body.ButAutomaticUpgrades, 'ButAutomaticUpgrades'),
     acquireByHash: optionalFlag(body.AcquireByHash, 'AcquireByHash') ?? true,
     skipContents: optionalFlag(body.SkipContents, 'SkipContents') ?? false,
     multiDist: optionalFlag(body.MultiDist, 'MultiDist') ?? false,

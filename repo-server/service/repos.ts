@@ -6,7 +6,7 @@ import { forEachLimit } from '../storage/atomic.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';
-import { objectName, safeSegment } from './names.js';
+import { componentName, distributionName, objectName, safeSegment } from './names.js';
 import { Uploads } from './uploads.js';
 
 export interface RepoJson {
@@ -32,13 +32,29 @@ const str = (v: unknown, field: string): string => {
   return v;
 };
 
+/**
+ * DefaultDistribution and DefaultComponent become a publish's Distribution and Component
+ * (Release fields and paths), so they follow those grammars; aptly turns '/' in a default
+ * distribution into '-' when it publishes. Empty means "none".
+ */
+const defaultDistribution = (v: unknown): string => {
+  const value = str(v, 'DefaultDistribution');
+  if (value !== '') distributionName(value.replace(/\//g, '-'), 'DefaultDistribution');
+  return value;
+};
+const defaultComponent = (v: unknown): string => {
+  const value = str(v, 'DefaultComponent');
+  if (value !== '') componentName(value, 'DefaultComponent');
+  return value;
+};
+
 export async function createRepo(ctx: Context, body: Record<string, unknown>): Promise<RepoRecord> {
   const name = objectName(body.Name, 'repo');
   const repo: RepoRecord = {
     name,
     comment: str(body.Comment, 'Comment'),
-    defaultDistribution: str(body.DefaultDistribution, 'DefaultDistribution'),
-    defaultComponent: str(body.DefaultComponent, 'DefaultComponent'),
+    defaultDistribution: defaultDistribution(body.DefaultDistribution),
+    defaultComponent: defaultComponent(body.DefaultComponent),
   };
   const from = str(body.FromSnapshot, 'FromSnapshot');
   return ctx.writes.run(async () => {
@@ -59,8 +75,8 @@ export async function editRepo(ctx: Context, name: string, body: Record<string, 
     const repo = getRepo(ctx, name);
     const next: RepoRecord = { ...repo };
     if (body.Comment !== undefined) next.comment = str(body.Comment, 'Comment');
-    if (body.DefaultDistribution !== undefined) next.defaultDistribution = str(body.DefaultDistribution, 'DefaultDistribution');
-    if (body.DefaultComponent !== undefined) next.defaultComponent = str(body.DefaultComponent, 'DefaultComponent');
+    if (body.DefaultDistribution !== undefined) next.defaultDistribution = defaultDistribution(body.DefaultDistribution);
+    if (body.DefaultComponent !== undefined) next.defaultComponent = defaultComponent(body.DefaultComponent);
     const ops: Op[] = [];
     if (body.Name !== undefined && body.Name !== name) {
       const newName = objectName(body.Name, 'repo');

@@ -1,11 +1,14 @@
 // Pure: the HAProxy view of an LbState. Each service has one backend holding both colors
-// (traffic moves by weights over the runtime API) and one preview backend per color.
+// (traffic moves by weights over the runtime API) and one preview backend per color. Every
+// value is checked (state-check.ts) before it is rendered: the template escapes nothing, and a
+// space, `#` or line break in a value would be new HAProxy keywords or directives.
 
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { render } from '../../../build/templates.js';
 import { COLORS } from '../model.js';
 import type { LbService, LbState } from './adapter.js';
+import { checkFilePath, validateState } from './state-check.js';
 
 /** Health-check options every server gets, in the config and when added at runtime. */
 export const CHECK_OPTIONS = 'check inter 1s fastinter 250ms downinter 1s fall 2 rise 1';
@@ -48,6 +51,9 @@ export function topologyOf(state: LbState): string {
 }
 
 export function renderHaproxy(state: LbState, paths: HaproxyPaths): string {
+  validateState(state);
+  checkFilePath(paths.socket, 'socket');
+  checkFilePath(paths.stateFile, 'stateFile');
   const services = [...state.services]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((s) => ({

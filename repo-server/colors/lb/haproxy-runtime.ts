@@ -5,8 +5,17 @@ import { connect } from 'node:net';
 
 export class RuntimeApiError extends Error {}
 
+/**
+ * What may not be in a command: HAProxy's CLI ends a command at ';' or a line break (a '\r' too
+ * for its line reader), takes '\\' as an escape and quotes as argument delimiters, and reads a
+ * payload after '<<'. A command here is words of known values only, so any of these means a
+ * value that was not checked: refuse rather than send a second command.
+ */
+const NOT_ONE_COMMAND = /[\0-\x1f\x7f;\\'"`]|<</;
+
 export function runtimeCommand(socket: string, command: string, timeoutMs = 5000): Promise<string> {
-  if (/[\n;]/.test(command)) return Promise.reject(new RuntimeApiError(`refusing to send a multi-command line: ${command}`));
+  const bad = NOT_ONE_COMMAND.exec(command);
+  if (bad) return Promise.reject(new RuntimeApiError(`refusing to send a runtime API command holding ${JSON.stringify(bad[0])}: ${JSON.stringify(command)}`));
   return new Promise((resolve, reject) => {
     const conn = connect(socket);
     const chunks: Buffer[] = [];

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../../storage/atomic.js';
 import type { LbAdapter, LbState } from './adapter.js';
 import { CHECK_OPTIONS, desiredBackends, hostPort, renderHaproxy, topologyOf } from './haproxy-config.js';
 import { isRuntimeOk, parseServersState, runtimeCommand, RuntimeApiError } from './haproxy-runtime.js';
+import { validateState } from './state-check.js';
 
 export interface HaproxyOptions {
   configFile: string;
@@ -102,6 +103,8 @@ export class HaproxyAdapter implements LbAdapter {
   }
 
   async apply(state: LbState): Promise<void> {
+    // Runtime commands carry state values too, also when no reload (no render) is needed.
+    validateState(state);
     if (topologyOf(state) !== this.runningTopology) {
       await this.reload(state);
     }

@@ -1,6 +1,6 @@
 // Picks and opens the configured load-balancer adapter.
 
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { LbAdapter, LbState } from './adapter.js';
 import { HaproxyAdapter } from './haproxy.js';
@@ -22,13 +22,14 @@ export interface LbConfig {
   reloadCommand?: string[];
 }
 
+/** Absolute paths: the configs name them (state-check.ts refuses a relative one there). */
 export function lbPaths(cfg: LbConfig, dataDir: string): { dir: string; configFile: string; socket: string; stateFile: string } {
-  const dir = cfg.dir ?? join(dataDir, 'lb', cfg.adapter);
+  const dir = resolve(cfg.dir ?? join(dataDir, 'lb', cfg.adapter));
   return {
     dir,
-    configFile: cfg.configFile ?? join(dir, cfg.adapter === 'nginx' ? 'nginx.conf' : 'haproxy.cfg'),
-    socket: cfg.socket ?? join(dir, 'admin.sock'),
-    stateFile: cfg.stateFile ?? join(dir, 'server-state'),
+    configFile: resolve(cfg.configFile ?? join(dir, cfg.adapter === 'nginx' ? 'nginx.conf' : 'haproxy.cfg')),
+    socket: resolve(cfg.socket ?? join(dir, 'admin.sock')),
+    stateFile: resolve(cfg.stateFile ?? join(dir, 'server-state')),
   };
 }
 
