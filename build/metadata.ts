@@ -126,7 +126,7 @@ export function packageMetadata(spec: Spec): PackageMetadata {
     if (!list || list.length === 0) continue;
     const groups = list.map((item, i) => {
       try {
-        const parsedField = parseRelationField(item, { field });
+        const parsedField = parseRelationField(item, { field, binary: true });
         if (parsedField.length !== 1) throw new RelationError(`one relation per list item, got '${item}'`);
         return parsedField[0]!;
       } catch (err) {
