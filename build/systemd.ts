@@ -38,18 +38,44 @@ export async function systemdUnits(units: SystemdSpec[], baseDir: string): Promi
     } else {
       if (!u.name.endsWith('.service')) throw new SpecError([...at, 'unit'], 'unit fields render .service units only; ship other unit types with file');
       const f = u.unit!;
+      checkUnitValues(f as unknown as Record<string, unknown>, [...at, 'unit']);
       text = render('systemd/service', {
         ...f,
         description: f.description ?? u.name.replace(/\.service$/, ''),
         type: f.type ?? 'simple',
         restart: f.restart ?? 'on-failure',
-        environment: Object.entries(f.environment ?? {}).map(([name, value]) => ({ name, value })),
+        environment: Object.entries(f.environment ?? {}).map(([name, value]) => {
+          if (!ENV_NAME.test(name)) throw new SpecError([...at, 'unit', 'environment', name], `'${name}' is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)`);
+          return { name, value: quotedEnvValue(String(value)) };
+        }),
         wanted_by: f.wanted_by ?? ['multi-user.target'],
       });
     }
     out.push({ path: `${SYSTEMD_UNIT_DIR}/${u.name}`, data: Buffer.from(text), origin: `systemd[${i}]` });
   }
   return out;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Every rendered value is one line of a unit file: a line break would start a new directive
+ * (or section), so it is refused with the field named; nothing is silently rewritten.
+ */
+function checkUnitValues(fields: Record<string, unknown>, at: (string | number)[]): void {
+  const check = (value: unknown, path: (string | number)[]): void => {
+    if (typeof value === 'string') {
+      const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(value);
+      if (bad) throw new SpecError(path, `holds a control character (U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}); a unit file value is one line`);
+    } else if (Array.isArray(value)) value.forEach((v, i) => check(v, [...path, i]));
+    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) check(v, [...path, k]);
+  };
+  for (const [k, v] of Object.entries(fields)) check(v, [...at, k]);
+}
+
+/** An Environment= value inside double quotes: C-style escapes and `%` specifiers are systemd's, so both are escaped. */
+function quotedEnvValue(value: string): string {
+  return value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%');
 }
 
 /** Adds the enable/start/stop/mask snippets, grouping units that share the same options. */
