@@ -24,13 +24,21 @@ let uploads = 0;
 
 test.before(async () => {
   dir = await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-hostile-'));
+});
+
+// A server per test: one input that ends the process fails its own test, not the next ones.
+test.before.each(async () => {
   srv = await startServerProcess();
   const r = await srv.api('POST', '/api/repos', { Name: 'hostile' });
   assert.is(r.status, 201, r.text);
 });
 
-test.after(async () => {
+test.after.each(async () => {
   await srv?.stop();
+  srv = undefined;
+});
+
+test.after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
