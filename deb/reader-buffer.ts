@@ -11,7 +11,7 @@ import { checkTarBuffer, readTarBuffer } from './tar.js';
 import { DEFAULT_UNPACK_LIMITS, UnpackMeter, type UnpackLimits } from './unpack-limits.js';
 
 /** Decompressed bytes of one member held in memory at most; larger members are streamed. */
-export const IN_MEMORY_UNPACK = 32 << 20;
+export const IN_MEMORY_UNPACK = 16 << 20;
 
 /** ar members of a package held in memory. */
 export function readArBuffer(buf: Buffer): ArMember[] {

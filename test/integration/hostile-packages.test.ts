@@ -120,6 +120,30 @@ test('decompression bombs (8 GiB of zeros): 400 in seconds, peak RSS under 300 M
   assert.ok(s.peakRssKb() <= RSS_LIMIT_KB, `server peak RSS ${s.peakRssKb()} KiB`);
 });
 
+test('serve --max-unpacked and --max-unpack-ratio set the limits', async () => {
+  // 12 MiB of random data: within the defaults, over a 10 MiB absolute cap.
+  const random = await buildDeb(dir, 'gzip', 12 * MiB, 'limit-random');
+  // 100 MiB of zeros in ~100 KiB: a ratio near 1000, over the default 200 above 64 MiB.
+  const zeros = await buildDeb(dir, 'gzip', 100 * MiB, 'limit-zeros', 'zeros');
+  const status = async (path: string): Promise<{ status: number; error: string }> => add(path);
+  assert.is((await status(random)).status, 200);
+  const z = await status(zeros);
+  assert.is(z.status, 400, z.error);
+  assert.match(z.error, /data\.tar\.gz: unpacks to more than/);
+  await server().stop();
+  srv = await startServerProcess({ args: ['--max-unpacked', '10M', '--max-unpack-ratio', '5000'] });
+  assert.is((await server().api('POST', '/api/repos', { Name: 'hostile' })).status, 201);
+  const r = await status(random);
+  assert.is(r.status, 400, r.error);
+  assert.match(r.error, /data\.tar\.gz: unpacks to more than 10 MiB/);
+  assert.is((await status(zeros)).status, 400, 'over the 10 MiB cap whatever the ratio');
+  await server().stop();
+  srv = await startServerProcess({ args: ['--max-unpack-ratio', '5000'] });
+  assert.is((await server().api('POST', '/api/repos', { Name: 'hostile' })).status, 201);
+  const ok = await status(zeros);
+  assert.is(ok.status, 200, ok.error);
+});
+
 test('debpkg inspect refuses a corrupt member and a bomb with a clear error and exit 2', async () => {
   const deb = await buildDeb(dir, 'zstd', 9 * MiB, 'inspect-zstd');
   const corrupt = await corruptMember(deb, 'data', join(dir, 'inspect-corrupt.deb'));

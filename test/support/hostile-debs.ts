@@ -17,13 +17,13 @@ const run = promisify(execFile);
 export type Kind = 'gzip' | 'xz' | 'zstd' | 'none';
 export type Which = 'control' | 'data';
 
-/** A real package (dpkg-deb -Z<kind> -z1) carrying `payloadBytes` of random data. */
-export async function buildDeb(dir: string, kind: Kind, payloadBytes: number, name = `hostile-${kind}-${payloadBytes}`): Promise<string> {
+/** A real package (dpkg-deb -Z<kind> -z1) carrying `payloadBytes` of random data (or zeros). */
+export async function buildDeb(dir: string, kind: Kind, payloadBytes: number, name = `hostile-${kind}-${payloadBytes}`, fill: 'random' | 'zeros' = 'random'): Promise<string> {
   const root = join(dir, `${name}-root`);
   await mkdir(join(root, 'DEBIAN'), { recursive: true });
   await mkdir(join(root, 'usr/share', name), { recursive: true });
   await writeFile(join(root, 'DEBIAN/control'), `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <test@example.org>\nDescription: hostile input test\n`);
-  await writeFile(join(root, 'usr/share', name, 'payload'), randomBytes(payloadBytes));
+  await writeFile(join(root, 'usr/share', name, 'payload'), fill === 'random' ? randomBytes(payloadBytes) : Buffer.alloc(payloadBytes));
   const out = join(dir, `${name}.deb`);
   await run('dpkg-deb', [`-Z${kind}`, ...(kind === 'none' ? [] : ['-z1']), '--root-owner-group', '--build', root, out], { maxBuffer: 1 << 20 });
   return out;
