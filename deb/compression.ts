@@ -1,9 +1,9 @@
 // Compressors for .deb members. gzip runs in zlib (Node's thread pool); Node 20's zlib has
 // no xz and no zstd, so those stream through Debian's xz and zstd tools (both multi-threaded).
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
-import { constants, createGunzip, createGzip, gunzip, gunzipSync } from 'node:zlib';
+import { createGunzip, createGzip, gunzip, gunzipSync } from 'node:zlib';
 
 export type CompressionKind = 'gzip' | 'xz' | 'zstd' | 'none';
 
@@ -85,7 +85,8 @@ export function createDecompressor(kind: CompressionKind): Duplex {
     case 'none':
       return new PassThrough({ highWaterMark: 1 << 20 });
     case 'gzip':
-      return createGunzip({ chunkSize: 1 << 18, finishFlush: constants.Z_SYNC_FLUSH });
+      // Default finish flush: a truncated stream is an error, not a short archive.
+      return createGunzip({ chunkSize: 1 << 18 });
     case 'xz':
       return tool('xz', ['-d', '-c', '-q', '-T0']);
     case 'zstd':
@@ -94,8 +95,67 @@ export function createDecompressor(kind: CompressionKind): Duplex {
 }
 
 function tool(command: string, args: string[]): Duplex {
-  const { input, output } = toolStreams(command, args);
-  return Duplex.from({ writable: input, readable: output });
+  return new ToolStream(command, args);
+}
+
+const installHint = (command: string, err: NodeJS.ErrnoException): string =>
+  err.code === 'ENOENT' ? ` (install it: apt-get install ${command === 'xz' ? 'xz-utils' : command})` : '';
+
+/**
+ * A decompressing tool as one Duplex that owns its process. Destroying the stream (the consumer
+ * stopped: an error elsewhere, an unpack budget) kills the tool, so nothing is left running;
+ * the readable side ends only after the tool exits 0, so a corrupt input never looks complete.
+ */
+class ToolStream extends Duplex {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private stderr = '';
+  private exited = false;
+
+  constructor(command: string, args: string[]) {
+    super({ readableHighWaterMark: 1 << 20 });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (this.stderr.length < 4096) this.stderr += d;
+    });
+    child.stdout.on('data', (c: Buffer) => {
+      if (!this.push(c)) child.stdout.pause();
+    });
+    // EPIPE when the tool dies early is reported by 'close' with the tool's own message.
+    child.stdin.on('error', () => undefined);
+    child.stdout.on('error', () => undefined);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      this.destroy(new CompressionError(`${command}: ${err.message}${installHint(command, err)}`));
+    });
+    child.on('close', (code, signal) => {
+      this.exited = true;
+      if (this.destroyed) return;
+      if (code === 0) this.push(null);
+      else this.destroy(new CompressionError(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${this.stderr.trim()}`));
+    });
+  }
+
+  override _read(): void {
+    this.child.stdout.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    // A write the dead tool cannot take is not the error to report: 'close' reports the tool's.
+    this.child.stdin.write(chunk, () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.child.stdin.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+    this.child.stdin.destroy();
+    this.child.stdout.destroy();
+    cb(err);
+  }
 }
 
 /**
@@ -116,8 +176,7 @@ function toolStreams(command: string, args: string[]): CompressorStreams {
     child.stdin.destroy(err);
   };
   child.on('error', (err: NodeJS.ErrnoException) => {
-    const hint = err.code === 'ENOENT' ? ` (install it: apt-get install ${command === 'xz' ? 'xz-utils' : command})` : '';
-    fail(new CompressionError(`${command}: ${err.message}${hint}`));
+    fail(new CompressionError(`${command}: ${err.message}${installHint(command, err)}`));
   });
   child.on('close', (code, signal) => {
     if (code === 0) output.end();
@@ -134,22 +193,49 @@ function toolStreams(command: string, args: string[]): CompressorStreams {
 /** Compressed members up to this size are inflated on the calling thread. */
 const SYNC_GUNZIP_BYTES = 64 << 10;
 
-/** Decompresses a whole buffer (small members: control.tar, small packages' data.tar). */
-export async function decompressBuffer(kind: CompressionKind, data: Buffer): Promise<Buffer> {
-  if (kind === 'none') return data;
+const tooLarge = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+
+/**
+ * Decompresses a whole buffer (small members: control.tar, small packages' data.tar), holding
+ * at most `max` decompressed bytes: undefined when the output would be larger (the caller then
+ * streams it). A corrupt or truncated input rejects.
+ */
+export async function decompressBounded(kind: CompressionKind, data: Buffer, max: number): Promise<Buffer | undefined> {
+  if (kind === 'none') return data.length <= max ? data : undefined;
   if (kind === 'gzip') {
     // Small members (a typical control.tar.gz): a thread-pool round trip costs more than the work.
-    if (data.length <= SYNC_GUNZIP_BYTES) return gunzipSync(data);
-    return new Promise((resolve, reject) => gunzip(data, (err, out) => (err ? reject(err) : resolve(out))));
+    if (data.length <= SYNC_GUNZIP_BYTES) {
+      try {
+        return gunzipSync(data, { maxOutputLength: Math.max(1, max) });
+      } catch (err) {
+        if (tooLarge(err)) return undefined;
+        throw err;
+      }
+    }
+    return new Promise((resolve, reject) =>
+      gunzip(data, { maxOutputLength: Math.max(1, max) }, (err, out) => {
+        if (!err) resolve(out);
+        else if (tooLarge(err)) resolve(undefined);
+        else reject(err);
+      }),
+    );
   }
   const d = createDecompressor(kind);
   const parts: Buffer[] = [];
-  d.on('data', (c: Buffer) => parts.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    d.once('end', resolve);
-    d.once('error', reject);
+  let size = 0;
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    d.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= max) parts.push(c);
+      else {
+        // Over the bound: stop the tool now rather than unpack the rest.
+        parts.length = 0;
+        d.destroy();
+        resolve(undefined);
+      }
+    });
+    d.once('end', () => resolve(Buffer.concat(parts)));
+    d.on('error', reject);
+    d.end(data);
   });
-  d.end(data);
-  await done;
-  return Buffer.concat(parts);
 }

@@ -1,15 +1,18 @@
 // Reading a .deb: the ar index, the control archive (fields, scripts, conffiles, md5sums)
 // and a streaming listing of the data archive. Used by `debpkg inspect` and the repo server.
+// Packages come from anyone: every stream has an error listener (a failing member is an
+// error naming it, never an uncaught exception), and every decompressed byte is counted
+// against the package's unpack budget (unpack-limits.ts), so a check stops at the cap.
 
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
-import { createDecompressor, decompressBuffer, kindFromMemberName } from './compression.js';
-import { checkTarBuffer, readTarBuffer, TarFormatError } from './tar.js';
+import { createDecompressor, kindFromMemberName } from './compression.js';
 import { parseParagraph, type Paragraph } from './control.js';
+import { DEFAULT_UNPACK_LIMITS, formatBytes, UnpackMeter } from './unpack-limits.js';
 
 export class DebFormatError extends Error {}
 
@@ -21,6 +24,10 @@ export interface ArMember {
 }
 
 export async function readArIndex(path: string): Promise<ArMember[]> {
+  return (await readArFile(path)).members;
+}
+
+async function readArFile(path: string): Promise<{ members: ArMember[]; fileSize: number }> {
   const fh = await open(path, 'r');
   try {
     const { size: fileSize } = await fh.stat();
@@ -46,7 +53,7 @@ export async function readArIndex(path: string): Promise<ArMember[]> {
       pos = offset + h.size + (h.size % 2);
       if (members.length > 64) throw new DebFormatError('too many ar members for a Debian package');
     }
-    return members;
+    return { members, fileSize };
   } finally {
     await fh.close();
   }
@@ -54,13 +61,15 @@ export async function readArIndex(path: string): Promise<ArMember[]> {
 
 export interface DebLayout {
   version: string;
+  /** Size of the whole package file: the base of the unpack ratio. */
+  fileSize: number;
   control: ArMember;
   data: ArMember;
 }
 
 /** debian-binary, control.tar*, data.tar* in this order (deb(5)); '_'-members may sit between. */
 export async function readDebLayout(path: string): Promise<DebLayout> {
-  const members = await readArIndex(path);
+  const { members, fileSize } = await readArFile(path);
   const first = members[0];
   if (!first || first.name !== 'debian-binary') throw new DebFormatError("first ar member must be 'debian-binary'");
   const fh = await open(path, 'r');
@@ -78,12 +87,17 @@ export async function readDebLayout(path: string): Promise<DebLayout> {
   const data = rest[1];
   if (!control || !/^control\.tar(\.(gz|xz|zst))?$/.test(control.name)) throw new DebFormatError('second ar member must be control.tar[.gz|.xz|.zst]');
   if (!data || !/^data\.tar(\.(gz|xz|zst|bz2|lzma))?$/.test(data.name)) throw new DebFormatError('third ar member must be data.tar[.gz|.xz|.zst]');
-  return { version: version.trim(), control, data };
+  return { version: version.trim(), fileSize, control, data };
 }
 
 function memberStream(path: string, m: ArMember): Readable {
   if (m.size === 0) return Readable.from([]);
   return createReadStream(path, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1 << 20 });
+}
+
+/** The unpack budget of a package read without an explicit one: the default limits. */
+export function defaultMeter(layout: DebLayout): UnpackMeter {
+  return new UnpackMeter(DEFAULT_UNPACK_LIMITS, layout.fileSize);
 }
 
 export interface TarListing {
@@ -99,15 +113,40 @@ export interface TarListing {
   linkTarget?: string;
 }
 
+/** Counts decompressed bytes into the meter; fails the pipeline (stopping the decompressor) past it. */
+function meterStream(meter: UnpackMeter): Transform {
+  return new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        meter.add(chunk.length);
+        cb(null, chunk);
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+}
+
 /**
- * Walks a tar member, calling `onEntry` for each entry with its content stream
- * (which must be consumed or resumed).
+ * Walks the tar member `name` read from `source` (its compressed bytes), calling `onEntry` for
+ * each entry with its content stream (which must be consumed or resumed). Any failure (the
+ * decompressor, the tar structure, the budget) rejects with a DebFormatError naming the member;
+ * the pipeline is torn down, so a child decompressor is killed.
  */
-async function walkTar(path: string, m: ArMember, onEntry: (e: TarListing, body: Readable) => Promise<void>): Promise<void> {
-  const kind = kindFromMemberName(m.name);
-  if (!kind) throw new DebFormatError(`unsupported compression for member '${m.name}'`);
+export async function walkTar(name: string, source: Readable, meter: UnpackMeter, onEntry: (e: TarListing, body: Readable) => Promise<void>): Promise<void> {
+  const kind = kindFromMemberName(name);
+  if (!kind) {
+    source.destroy();
+    throw new DebFormatError(`unsupported compression for member '${name}'`);
+  }
   const extract = tarStream.extract();
   extract.on('entry', (header, stream, next) => {
+    const body = stream as unknown as Readable; // tar-stream's streamx Readable is Node-stream compatible
+    // When the archive fails mid-entry, tar-stream destroys the entry's stream with that error:
+    // unheard, it would be thrown from the event loop and end the process. The pipeline below
+    // reports the same error.
+    body.on('error', () => undefined);
     const type = header.type === 'file' || header.type === 'contiguous-file' ? 'file'
       : header.type === 'directory' ? 'directory'
       : header.type === 'symlink' ? 'symlink'
@@ -124,7 +163,6 @@ async function walkTar(path: string, m: ArMember, onEntry: (e: TarListing, body:
       mtime: header.mtime ? Math.floor(header.mtime.getTime() / 1000) : 0,
       ...(header.linkname ? { linkTarget: header.linkname } : {}),
     };
-    const body = stream as unknown as Readable; // tar-stream's streamx Readable is Node-stream compatible
     // streamx has no readableEnded: remember the end ourselves in case the callback read it all.
     let ended = false;
     body.once('end', () => {
@@ -143,19 +181,19 @@ async function walkTar(path: string, m: ArMember, onEntry: (e: TarListing, body:
     );
   });
   try {
-    await pipeline(memberStream(path, m), createDecompressor(kind), extract as unknown as Writable);
+    await pipeline(source, createDecompressor(kind), meterStream(meter), extract as unknown as Writable);
   } catch (err) {
     if (err instanceof DebFormatError) throw err;
-    throw new DebFormatError(`${m.name}: ${(err as Error).message}`);
+    throw new DebFormatError(`${name}: ${(err as Error).message}`);
   }
 }
 
-async function collect(stream: Readable, limit: number, what: string): Promise<Buffer> {
+async function collect(stream: Readable, limit: number, tooLarge: () => string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const chunk of stream) {
     n += (chunk as Buffer).length;
-    if (n > limit) throw new DebFormatError(`${what} is larger than ${limit} bytes`);
+    if (n > limit) throw new DebFormatError(tooLarge());
     parts.push(chunk as Buffer);
   }
   return Buffer.concat(parts);
@@ -170,21 +208,31 @@ export interface ControlArchive {
   md5sums: Map<string, string>;
 }
 
-const CONTROL_FILE_LIMIT = 16 << 20;
+/** All control files together (md5sums of ~150,000 files fit): what a check holds in memory. */
+export const CONTROL_FILES_LIMIT = 16 << 20;
 
-export async function readControlArchive(path: string, layout?: DebLayout): Promise<ControlArchive> {
-  const { control: member } = layout ?? (await readDebLayout(path));
+/** The top-level files of a control archive streamed from `source`. */
+export async function readControlTar(name: string, source: Readable, meter: UnpackMeter): Promise<ControlArchive> {
   const files = new Map<string, string>();
-  await walkTar(path, member, async (entry, body) => {
+  let total = 0;
+  await walkTar(name, source, meter, async (entry, body) => {
     if (entry.type !== 'file') return;
-    const name = entry.path.replace(/^\.\//, '');
-    if (name.includes('/')) return;
-    files.set(name, (await collect(body, CONTROL_FILE_LIMIT, `control member ${name}`)).toString('utf8'));
+    const file = entry.path.replace(/^\.\//, '');
+    if (file.includes('/') || file === '') return;
+    const data = await collect(body, CONTROL_FILES_LIMIT - total, () => `${name}: control files larger than ${formatBytes(CONTROL_FILES_LIMIT)} in all (at ${file})`);
+    total += data.length;
+    const text = data.toString('utf8');
+    files.set(file, text);
   });
   return controlFromFiles(files);
 }
 
-function controlFromFiles(files: Map<string, string>): ControlArchive {
+export async function readControlArchive(path: string, layout?: DebLayout, meter?: UnpackMeter): Promise<ControlArchive> {
+  const l = layout ?? (await readDebLayout(path));
+  return readControlTar(l.control.name, memberStream(path, l.control), meter ?? defaultMeter(l));
+}
+
+export function controlFromFiles(files: Map<string, string>): ControlArchive {
   const controlText = files.get('control');
   if (controlText === undefined) throw new DebFormatError('control archive has no control file');
   let control: Paragraph;
@@ -208,71 +256,10 @@ export async function readDataArchive(
   path: string,
   onEntry: (entry: TarListing, body: Readable) => Promise<void> | void,
   layout?: DebLayout,
+  meter?: UnpackMeter,
 ): Promise<void> {
-  const { data } = layout ?? (await readDebLayout(path));
-  await walkTar(path, data, async (e, body) => {
+  const l = layout ?? (await readDebLayout(path));
+  await walkTar(l.data.name, memberStream(path, l.data), meter ?? defaultMeter(l), async (e, body) => {
     await onEntry(e, body);
   });
-}
-
-/** ar members of a package held in memory. */
-export function readArBuffer(buf: Buffer): ArMember[] {
-  if (buf.length < AR_MAGIC.length || !buf.subarray(0, AR_MAGIC.length).equals(AR_MAGIC)) {
-    throw new DebFormatError('not a Debian package (no ar archive signature)');
-  }
-  const members: ArMember[] = [];
-  let pos = AR_MAGIC.length;
-  while (pos < buf.length) {
-    if (buf.length - pos === 1 && buf[pos] === 0x0a) break;
-    if (buf.length - pos < AR_HEADER_SIZE) throw new DebFormatError(`truncated ar member header at offset ${pos}`);
-    let h;
-    try {
-      h = decodeMemberHeader(buf.subarray(pos, pos + AR_HEADER_SIZE));
-    } catch (err) {
-      throw new DebFormatError((err as Error).message);
-    }
-    const offset = pos + AR_HEADER_SIZE;
-    if (offset + h.size > buf.length) throw new DebFormatError(`ar member '${h.name}' is truncated (${h.size} bytes declared, ${buf.length - offset} present)`);
-    members.push({ name: h.name, offset, size: h.size });
-    pos = offset + h.size + (h.size % 2);
-    if (members.length > 64) throw new DebFormatError('too many ar members for a Debian package');
-  }
-  return members;
-}
-
-/**
- * The whole of readDebLayout + readControlArchive + a full check of the data archive, for a
- * package held in memory: one read of the file instead of several streams (small packages).
- */
-export async function readDebBuffer(buf: Buffer): Promise<ControlArchive> {
-  const members = readArBuffer(buf);
-  const first = members[0];
-  if (!first || first.name !== 'debian-binary') throw new DebFormatError("first ar member must be 'debian-binary'");
-  const version = buf.subarray(first.offset, first.offset + Math.min(first.size, 16)).toString('latin1');
-  if (!/^2\.[0-9]+\n/.test(version)) throw new DebFormatError(`unsupported package format version '${version.trim()}'`);
-  const rest = members.slice(1).filter((m) => !m.name.startsWith('_'));
-  const control = rest[0];
-  const data = rest[1];
-  if (!control || !/^control\.tar(\.(gz|xz|zst))?$/.test(control.name)) throw new DebFormatError('second ar member must be control.tar[.gz|.xz|.zst]');
-  if (!data || !/^data\.tar(\.(gz|xz|zst))?$/.test(data.name)) throw new DebFormatError('third ar member must be data.tar[.gz|.xz|.zst]');
-  const unpack = async (m: ArMember): Promise<Buffer> => {
-    try {
-      return await decompressBuffer(kindFromMemberName(m.name)!, buf.subarray(m.offset, m.offset + m.size));
-    } catch (err) {
-      throw new DebFormatError(`${m.name}: ${(err as Error).message}`);
-    }
-  };
-  const files = new Map<string, string>();
-  try {
-    for (const e of readTarBuffer(await unpack(control))) {
-      const name = e.path.replace(/^\.\//, '');
-      if (e.type === 'file' && !name.includes('/') && name !== '') files.set(name, e.data.toString('utf8'));
-    }
-    // Walk every data.tar entry: a corrupt payload is refused now, not on the node.
-    checkTarBuffer(await unpack(data));
-  } catch (err) {
-    if (err instanceof TarFormatError) throw new DebFormatError(err.message);
-    throw err;
-  }
-  return controlFromFiles(files);
 }

@@ -30,6 +30,8 @@ import { KeyedMutex, Mutex } from './storage/mutex.js';
 import { BlobStore } from './storage/blobs.js';
 import { Store } from './storage/store.js';
 import type { Context, ServerConfig } from './service/context.js';
+import { unpackLimits } from './service/context.js';
+import { DEFAULT_UNPACK_LIMITS } from '../deb/unpack-limits.js';
 import { Tasks } from './service/tasks.js';
 import { DEFAULT_COLOR_CONFIG, openColorGroups, type ColorGroups } from './colors/color-groups.js';
 import { registerColorRoutes } from './colors/routes.js';
@@ -54,6 +56,9 @@ export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
     keepSeconds: 600,
     defaultArchitectures: ['amd64', 'arm64'],
     compressXz: true,
+    maxUnpackedBytes: DEFAULT_UNPACK_LIMITS.maxUnpacked,
+    maxUnpackRatio: DEFAULT_UNPACK_LIMITS.maxRatio,
+    unpackRatioFloorBytes: DEFAULT_UNPACK_LIMITS.ratioFloor,
     ...overrides,
     color: { ...DEFAULT_COLOR_CONFIG, ...overrides.color },
     timeouts: { ...DEFAULT_TIMEOUTS, ...overrides.timeouts },
@@ -148,7 +153,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     // Per-request logs would cost more than serving a small file; API writes are logged below.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const inspections = new Inspections();
+  const inspections = new Inspections({ limits: unpackLimits(config) });
   const context: Context = {
     config,
     store,

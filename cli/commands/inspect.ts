@@ -28,7 +28,7 @@ export function inspectCommand(y: Argv): Argv {
         .positional('file', { type: 'string', demandOption: true, describe: '.deb file' })
         .option('json', { type: 'boolean', default: false }) as Argv<InspectArgs>,
     async (args) => {
-      const { readControlArchive, readDataArchive, readDebLayout } = await import('../../deb/reader.js');
+      const { defaultMeter, readControlArchive, readDataArchive, readDebLayout, DebFormatError } = await import('../../deb/reader.js');
       const size = await stat(args.file).then(
         (s) => s.size,
         () => {
@@ -41,11 +41,19 @@ export function inspectCommand(y: Argv): Argv {
       } catch (err) {
         throw new UsageError(`${args.file}: ${(err as Error).message}`);
       }
-      const control = await readControlArchive(args.file, layout);
+      // The same budget as the repo server's defaults: a bomb is refused, not unpacked.
+      const meter = defaultMeter(layout);
       const contents: TarListing[] = [];
-      await readDataArchive(args.file, (e) => {
-        contents.push(e);
-      }, layout);
+      let control;
+      try {
+        control = await readControlArchive(args.file, layout, meter);
+        await readDataArchive(args.file, (e) => {
+          contents.push(e);
+        }, layout, meter);
+      } catch (err) {
+        if (err instanceof DebFormatError) throw new UsageError(`${args.file}: ${err.message}`);
+        throw err;
+      }
       if (args.json) {
         process.stdout.write(
           `${JSON.stringify(

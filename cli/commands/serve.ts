@@ -15,12 +15,28 @@ interface ServeArgs {
   'lb-socket'?: string;
   'lb-reload'?: string;
   'unit-ttl': string;
+  'max-unpacked'?: string;
+  'max-unpack-ratio'?: string;
 }
 
 function seconds(text: string, flag: string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s)?$/.exec(text);
   if (!m) throw new UsageError(`${flag} must be a duration like 10s or 500ms, got '${text}'`);
   return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : 1000));
+}
+
+/** "8G", "512M", "64MiB", "1048576": bytes, binary units (K = 1024). */
+export function parseByteSize(text: string, flag: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const n = m ? Math.round(Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase())) : NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a size like 8G, 512M or a number of bytes, got '${text}'`);
+  return n;
+}
+
+function ratio(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 1) throw new UsageError(`${flag} must be a number ≥ 1, got '${text}'`);
+  return n;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -46,7 +62,9 @@ export function serveCommand(y: Argv): Argv {
         .option('lb-config', { type: 'string', describe: 'LB config file to write (e.g. /etc/haproxy/haproxy.cfg)' })
         .option('lb-socket', { type: 'string', describe: 'HAProxy admin socket (e.g. /run/haproxy/admin.sock)' })
         .option('lb-reload', { type: 'string', describe: "command that reloads an LB we do not manage, e.g. 'systemctl reload haproxy'" })
-        .option('unit-ttl', { type: 'string', default: '10s', describe: 'a unit without a heartbeat for this long leaves the pool' }) as Argv<ServeArgs>,
+        .option('unit-ttl', { type: 'string', default: '10s', describe: 'a unit without a heartbeat for this long leaves the pool' })
+        .option('max-unpacked', { type: 'string', describe: 'decompressed bytes one uploaded package may unpack to (default 8G)' })
+        .option('max-unpack-ratio', { type: 'string', describe: 'decompressed/compressed ratio allowed above 64M unpacked (default 200)' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
       const { createRepoServer } = await import('../../repo-server/server.js');
@@ -55,6 +73,8 @@ export function serveCommand(y: Argv): Argv {
         host,
         port,
         openReads: args['open-reads'],
+        ...(args['max-unpacked'] !== undefined ? { maxUnpackedBytes: parseByteSize(args['max-unpacked'], '--max-unpacked') } : {}),
+        ...(args['max-unpack-ratio'] !== undefined ? { maxUnpackRatio: ratio(args['max-unpack-ratio'], '--max-unpack-ratio') } : {}),
         ...(args['public-url'] ? { publicUrl: args['public-url'] } : {}),
         color: {
           ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),

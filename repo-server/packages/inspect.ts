@@ -5,7 +5,9 @@ import { getField } from '../../deb/control.js';
 import { digestFile } from '../../deb/files.js';
 import { hash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { readControlArchive, readDataArchive, readDebBuffer, readDebLayout, DebFormatError, type ControlArchive } from '../../deb/reader.js';
+import { readControlArchive, readDataArchive, readDebLayout, DebFormatError, type ControlArchive } from '../../deb/reader.js';
+import { readDebBuffer } from '../../deb/reader-buffer.js';
+import { DEFAULT_UNPACK_LIMITS, UnpackMeter, type UnpackLimits } from '../../deb/unpack-limits.js';
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
 import type { PackageFile, PackageRecord } from '../storage/store.js';
 import { filesHash, packageKey } from './package-key.js';
@@ -28,12 +30,15 @@ const hashBuffer = (buf: Buffer, sha256?: string): Omit<PackageFile, 'filename'>
   sha512: hash('sha512', buf, 'hex'),
 });
 
-/** A package in a file of its own (a loose blob); small ones are read whole. */
-export async function inspectPackage(path: string): Promise<PackageRecord> {
+/**
+ * A package in a file of its own (a loose blob); small ones are read whole. Decompression
+ * stops at `limits` (a bomb is an InvalidPackageError, not gigabytes of work).
+ */
+export async function inspectPackage(path: string, limits: UnpackLimits = DEFAULT_UNPACK_LIMITS): Promise<PackageRecord> {
   const st = await stat(path);
   if (st.size <= IN_MEMORY) {
     try {
-      return await inspectBuffer(await readFile(path));
+      return await inspectBuffer(await readFile(path), undefined, limits);
     } catch (err) {
       if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
       throw err;
@@ -42,9 +47,11 @@ export async function inspectPackage(path: string): Promise<PackageRecord> {
   let control;
   try {
     const layout = await readDebLayout(path);
-    control = await readControlArchive(path, layout);
+    // One budget for both members: the limits are per package.
+    const meter = new UnpackMeter(limits, layout.fileSize);
+    control = await readControlArchive(path, layout, meter);
     // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
-    await readDataArchive(path, () => undefined, layout);
+    await readDataArchive(path, () => undefined, layout, meter);
   } catch (err) {
     if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
     throw err;
@@ -56,10 +63,10 @@ export async function inspectPackage(path: string): Promise<PackageRecord> {
  * A whole .deb in memory: layout, control and every data entry checked, hashed in one pass.
  * `sha256` is the file's digest when the caller has it already.
  */
-export async function inspectBuffer(buf: Buffer, sha256?: string): Promise<PackageRecord> {
+export async function inspectBuffer(buf: Buffer, sha256?: string, limits: UnpackLimits = DEFAULT_UNPACK_LIMITS): Promise<PackageRecord> {
   let control;
   try {
-    control = await readDebBuffer(buf);
+    control = await readDebBuffer(buf, limits);
   } catch (err) {
     if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
     throw err;

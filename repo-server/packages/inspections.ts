@@ -6,6 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_UNPACK_LIMITS, type UnpackLimits } from '../../deb/unpack-limits.js';
 import type { PackageRecord } from '../storage/store.js';
 import { InvalidPackageError, inspectBuffer } from './inspect.js';
 
@@ -55,12 +56,15 @@ class InspectThreads {
   private nextId = 1;
   broken = false;
 
-  constructor(count: number) {
+  constructor(
+    count: number,
+    private readonly limits: UnpackLimits,
+  ) {
     for (let i = 0; i < count; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./inspect-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./inspect-worker.js', import.meta.url), { workerData: this.limits });
     const slot: Slot = { worker, pending: new Map() };
     // Idle workers must not keep a finished process (a test, a CLI run) alive.
     worker.unref();
@@ -130,16 +134,20 @@ export interface InspectionsOptions {
   threads?: number;
   /** Records kept for adds that have not come yet. */
   max?: number;
+  /** Decompression allowed per package (ServerConfig's unpack limits). */
+  limits?: UnpackLimits;
 }
 
 export class Inspections {
   private readonly bySha = new Map<string, Promise<PackageRecord | undefined>>();
   private readonly threads: InspectThreads | undefined;
   private readonly max: number;
+  readonly limits: UnpackLimits;
 
-  constructor({ threads = defaultInspectThreads(), max = 50_000 }: InspectionsOptions = {}) {
+  constructor({ threads = defaultInspectThreads(), max = 50_000, limits = DEFAULT_UNPACK_LIMITS }: InspectionsOptions = {}) {
     this.max = max;
-    this.threads = threads > 0 ? new InspectThreads(threads) : undefined;
+    this.limits = limits;
+    this.threads = threads > 0 ? new InspectThreads(threads, limits) : undefined;
   }
 
   /** Inspects a package held in memory; throws InvalidPackageError for one that is not valid. */
@@ -156,7 +164,7 @@ export class Inspections {
         throw r.invalid ? new InvalidPackageError(r.message) : new Error(r.message);
       }
     }
-    return inspectBuffer(buf, sha256);
+    return inspectBuffer(buf, sha256, this.limits);
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Inspections } from '../packages/inspections.js';
 import type { Store } from '../storage/store.js';
 import type { KeyedMutex, Mutex } from '../storage/mutex.js';
 import type { ColorConfig } from '../colors/color-groups.js';
+import type { UnpackLimits } from '../../deb/unpack-limits.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -28,6 +29,12 @@ export interface ServerConfig {
   publicUrl?: string;
   /** Color registry, swap gates and the load-balancer adapter. */
   color: ColorConfig;
+  /** Decompressed bytes one package may unpack to, all members together (`--max-unpacked`). */
+  maxUnpackedBytes: number;
+  /** Decompressed / package size allowed above `unpackRatioFloorBytes` (`--max-unpack-ratio`). */
+  maxUnpackRatio: number;
+  /** Decompressed bytes any package may reach whatever its ratio. */
+  unpackRatioFloorBytes: number;
   /** How long a client may take (docs/repo-server.md, Limits and hardening). */
   timeouts: RequestTimeouts;
 }
@@ -40,6 +47,11 @@ export interface RequestTimeouts {
   /** A request body slower than this (averaged over `bodyWindowMs`) is cut off. */
   bodyMinBytesPerSecond: number;
   bodyWindowMs: number;
+}
+
+/** The unpack limits of a configuration, as the package readers take them. */
+export function unpackLimits(config: ServerConfig): UnpackLimits {
+  return { maxUnpacked: config.maxUnpackedBytes, maxRatio: config.maxUnpackRatio, ratioFloor: config.unpackRatioFloorBytes };
 }
 
 export interface Context {

@@ -121,7 +121,7 @@ async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecor
   if (known) return known;
   const loc = ctx.store.blobs.get(sha256);
   if (!loc) throw notFound('uploaded file is gone');
-  if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256));
+  if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256), ctx.inspections.limits);
   // A small blob in a pack: one pread on the pack's cached descriptor, in the same tick as the
   // location lookup (a compaction moves locations before it drops the old pack).
   return ctx.inspections.inspect(ctx.blobs.readSync(sha256, loc), sha256);

@@ -1,0 +1,167 @@
+// The repo server as a child process (`node dist/cli/main.js serve`), for tests that must see
+// what the process does as a whole: whether it survives an input, and how much memory it takes
+// (VmRSS / VmHWM from /proc/<pid>/status). The in-process TestRepoServer cannot show either.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { CLI } from './project.js';
+
+export interface ServerProcessOptions {
+  /** Data directory (default: a fresh temporary one, removed by stop()). */
+  dataDir?: string;
+  /** Extra environment (DEBPKG_ADMIN_TOKEN is set to `token`). */
+  env?: Record<string, string>;
+  /** Extra `debpkg serve` arguments. */
+  args?: string[];
+  /** Admin token (default: a fixed test token). */
+  token?: string;
+  /** How long to wait for /api/version to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface ServerProcess {
+  url: string;
+  token: string;
+  pid: number;
+  dataDir: string;
+  /** Everything the server wrote (its JSON log and any crash report). */
+  output(): string;
+  /** Current resident set (VmRSS), in KiB; 0 once the process is gone. */
+  rssKb(): number;
+  /** Peak resident set since start (VmHWM), in KiB; the last value read once the process is gone. */
+  peakRssKb(): number;
+  alive(): boolean;
+  /** Processes the server has running now (e.g. xz or zstd decompressors), by pid. */
+  childPids(): number[];
+  /** Exit code or signal, once the process has ended. */
+  exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** An API call with the admin token; the body is JSON, a Buffer (sent raw) or nothing. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }>;
+  /** SIGTERM, then SIGKILL after a grace period; removes a temporary data directory. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_TOKEN = 'test-admin-token-process';
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+([0-9]+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+export async function startServerProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-srvproc-')));
+  const token = opts.token ?? DEFAULT_TOKEN;
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+    env: { ...process.env, DEBPKG_ADMIN_TOKEN: token, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid!;
+  let out = '';
+  const keep = (d: Buffer): void => {
+    // The tail is what matters (a crash report); the log of a long run is not kept whole.
+    out = (out + d.toString('utf8')).slice(-256 << 10);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      ended = { code, signal };
+      resolve();
+    }),
+  );
+  let lastPeak = 0;
+  const url = `http://127.0.0.1:${port}`;
+  const peakRssKb = (): number => {
+    const v = ended ? undefined : statusKb(pid, 'VmHWM');
+    if (v !== undefined) lastPeak = v;
+    return lastPeak;
+  };
+
+  const api: ServerProcess['api'] = async (method, path, body) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    let payload: string | Buffer | undefined;
+    if (Buffer.isBuffer(body)) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = body;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(`${url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  };
+
+  const stop = async (): Promise<void> => {
+    if (!ended) {
+      peakRssKb();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (ownDir) await rm(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (ended) {
+      await stop();
+      throw new Error(`server exited before it answered (${JSON.stringify(ended)}):\n${out}`);
+    }
+    try {
+      const res = await fetch(`${url}/api/version`);
+      await res.text();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`server did not answer within ${opts.startTimeoutMs ?? 30_000} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    url,
+    token,
+    pid,
+    dataDir,
+    output: () => out,
+    rssKb: () => (ended ? 0 : (statusKb(pid, 'VmRSS') ?? 0)),
+    peakRssKb,
+    alive: () => ended === undefined,
+    childPids: () => (ended ? [] : childrenOf(pid)),
+    exit: () => ended,
+    api,
+    stop,
+  };
+}
