@@ -177,14 +177,22 @@ export async function walkTar(name: string, source: Readable, meter: UnpackMeter
           body.resume();
         }
       },
-      (err: unknown) => next(err as Error),
+      (err: unknown) => {
+        entryError ??= err;
+        next(err as Error);
+      },
     );
   });
+  // The callback's own error (a size limit, say) is the reason; stopping its entry early makes
+  // the pipeline fail too, with a bare "Premature close" that must not hide it.
+  let entryError: unknown;
   try {
     await pipeline(source, createDecompressor(kind), meterStream(meter), extract as unknown as Writable);
   } catch (err) {
-    if (err instanceof DebFormatError) throw err;
-    throw new DebFormatError(`${name}: ${(err as Error).message}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    const reason = entryError ?? err;
+    if (reason instanceof DebFormatError) throw reason;
+    throw new DebFormatError(`${name}: ${(reason as Error).message}`);
   }
 }
 
