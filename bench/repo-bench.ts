@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
-import { ensureDebSet } from './deb-fixture.js';
+import { ensureDebSet } from '../test/support/deb-fixture.js';
 import { updateSection } from './report.js';
 import { freePort } from '../test/support/ports.js';
 

@@ -1,6 +1,6 @@
 // Exit codes and error printing shared by every command.
 
-import { SpecError } from '../build/spec-error.js';
+import { SpecError } from '../builder/spec-error.js';
 
 export const EXIT = {
   ok: 0,

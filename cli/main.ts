@@ -13,7 +13,7 @@ import { publishCommand } from './commands/publish.js';
 import { colorCommands } from './commands/color.js';
 import { agentCommand } from './commands/agent.js';
 import { exitCodeFor, reportError, EXIT, UsageError } from './errors.js';
-import { removePartialFiles } from '../build/deb-file.js';
+import { removePartialFiles } from '../lib/fs-atomic.js';
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;

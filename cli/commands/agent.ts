@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Argv } from 'yargs';
-import { writeFileAtomic } from '../../repo-server/storage/atomic.js';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { out, say } from '../client.js';
 import { UsageError } from '../errors.js';
 

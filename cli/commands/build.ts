@@ -20,8 +20,8 @@ export function buildCommand(y: Argv): Argv {
     async (args) => {
       // Loaded here, not at start-up: every other command stays quick to start.
       const [{ buildPackage }, { loadSpec }, { payloadProgress }] = await Promise.all([
-        import('../../build/builder.js'),
-        import('../../build/spec.js'),
+        import('../../builder/builder.js'),
+        import('../../builder/spec.js'),
         import('../progress.js'),
       ]);
       const loaded = await loadSpec(args.config);

@@ -3,7 +3,7 @@
 // least as new as the caller's has been applied.
 
 import type { LbAdapter, LbState } from './lb/adapter.js';
-import { Mutex } from '../storage/mutex.js';
+import { Mutex } from '../../lib/concurrency.js';
 
 export class LbSync {
   private requested = 0;

@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../storage/atomic.js';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import type { ServiceRecord, SwapRecord } from './registry.js';
 
 export interface RegistrySnapshot {

@@ -4,7 +4,7 @@
 // saved through the RegistryStore.
 
 import { EventEmitter } from 'node:events';
-import { Mutex } from '../storage/mutex.js';
+import { Mutex } from '../../lib/concurrency.js';
 import { notFound } from '../service/errors.js';
 import type { Color, Unit, Weights } from './model.js';
 import type { GateResult } from './gate.js';

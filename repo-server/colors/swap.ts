@@ -5,7 +5,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, conflict } from '../service/errors.js';
-import { KeyedMutex } from '../storage/mutex.js';
+import { KeyedMutex } from '../../lib/concurrency.js';
 import { swapJson } from './json.js';
 import { checkGate, type GateOptions } from './gate.js';
 import type { LbSync } from './lb-sync.js';

@@ -2,7 +2,7 @@
 // data.tar entry decompresses) and hashed in one read, before anything is stored.
 
 import { getField } from '../../deb/control.js';
-import { digestFile } from '../../deb/files.js';
+import { digestFile } from '../../lib/digests.js';
 import { hash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { readControlArchive, readDataArchive, readDebLayout, DebFormatError, type ControlArchive } from '../../deb/reader.js';

@@ -3,10 +3,10 @@
 // openSignerFromGpg() delegates to a system gpg keyring instead.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
 
 export interface Signer {
   /** Uppercase hex v4 fingerprint of the primary key. */
@@ -43,7 +43,8 @@ export async function loadOrCreateSigningKey(dir: string, opts: SigningKeyOption
   });
   if (armored === undefined) {
     key = await generateKey(opts);
-    await writeAtomic(keyPath, key.armor(), 0o600);
+    // Exact mode from creation: the secret is never readable by others, not even briefly.
+    await writeFileAtomic(keyPath, key.armor(), 0o600);
   } else {
     key = await openpgp.readPrivateKey({ armoredKey: armored, config: CONFIG });
     if (!key.isDecrypted()) throw new Error(`${keyPath} is passphrase-protected; the repository signer needs an unprotected key`);
@@ -89,33 +90,7 @@ async function generateKey(opts: SigningKeyOptions): Promise<openpgp.PrivateKey>
 async function writeIfChanged(path: string, data: string | Uint8Array): Promise<void> {
   const want = Buffer.from(data);
   const have = await readFile(path).catch(() => undefined);
-  if (have === undefined || !have.equals(want)) await writeAtomic(path, want, 0o644);
-}
-
-/** temp file + fsync + rename + fsync(dir): readers never see a partial key, and it survives a crash. */
-async function writeAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    // 'wx' + mode: the secret is never readable by others, not even briefly before a chmod.
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.chmod(mode); // umask may have narrowed the public files' mode
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const dh = await open(dirname(path), 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  if (have === undefined || !have.equals(want)) await writeFileAtomic(path, want, 0o644);
 }
 
 /** Signer backed by the system gpg keyring (e.g. a key kept on a smartcard or managed by ops). */

@@ -3,7 +3,7 @@
 // arrival order. Every request gets its own answer; a later request is never answered before
 // an earlier one's effect is part of the state it sees.
 
-import type { KeyedMutex } from '../storage/mutex.js';
+import type { KeyedMutex } from '../../lib/concurrency.js';
 
 export interface Queued<C, R> {
   change: C;

@@ -7,7 +7,7 @@ import type { Publisher } from '../publish/publisher.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { Inspections } from '../packages/inspections.js';
 import type { Store } from '../storage/store.js';
-import type { KeyedMutex, Mutex } from '../storage/mutex.js';
+import type { KeyedMutex, Mutex } from '../../lib/concurrency.js';
 import type { ColorConfig } from '../colors/color-groups.js';
 import type { UnpackLimits } from '../../deb/unpack-limits.js';
 

@@ -5,7 +5,7 @@
 
 import { link, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { digestFile } from '../../deb/files.js';
+import { digestFile } from '../../lib/digests.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { Op, Store } from '../storage/store.js';
 

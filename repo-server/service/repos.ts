@@ -2,7 +2,7 @@
 // A request is all or nothing: one bad or conflicting file and nothing is stored.
 
 import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
-import { forEachLimit } from '../storage/atomic.js';
+import { forEachLimit } from '../../lib/concurrency.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';

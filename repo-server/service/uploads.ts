@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Inspections } from '../packages/inspections.js';
 import type { BlobStore } from '../storage/blobs.js';
-import type { Mutex } from '../storage/mutex.js';
+import type { Mutex } from '../../lib/concurrency.js';
 import type { Op, Store } from '../storage/store.js';
 import { collectBlobs } from './blob-gc.js';
 import { ApiError, badRequest, notFound } from './errors.js';

@@ -8,7 +8,7 @@
 import { closeSync, createReadStream, openSync, readSync, statSync, type ReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncDir, tempName } from './atomic.js';
+import { fsyncDir, tempName } from '../../lib/fs-atomic.js';
 import type { BlobLocation } from './store.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;

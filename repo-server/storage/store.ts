@@ -6,7 +6,7 @@
 
 import { open, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from './atomic.js';
+import { fsyncDir, writeFileAtomic } from '../../lib/fs-atomic.js';
 
 export interface PackageFile {
   /** Canonical file name in the pool: name_version_arch.deb (no epoch). */

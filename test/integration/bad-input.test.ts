@@ -106,8 +106,8 @@ for (const c of cases) {
 
 test('a source that changes size while building fails cleanly and leaves nothing behind', async () => {
   // Uses the library directly to change the file between planning and writing.
-  const { loadSpec } = await import('../../build/spec.js');
-  const { buildPackage } = await import('../../build/builder.js');
+  const { loadSpec } = await import('../../builder/spec.js');
+  const { buildPackage } = await import('../../builder/builder.js');
   const p = await Project.create({ 'a.txt': 'a\n' });
   try {
     await p.spec(`${HEAD}contents:\n  - { src: a.txt, dst: /usr/share/a }\n`);

@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildPackage } from '../../build/builder.js';
-import { parseSpec } from '../../build/spec.js';
+import { buildPackage } from '../../builder/builder.js';
+import { parseSpec } from '../../builder/spec.js';
 import { Project, sh } from '../support/project.js';
 import { TestRepoServer, TEST_TOKEN } from '../support/repo-server.js';
 

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildPackage } from '../../build/builder.js';
-import { parseSpec } from '../../build/spec.js';
+import { buildPackage } from '../../builder/builder.js';
+import { parseSpec } from '../../builder/spec.js';
 import { CLI, Project, sh } from '../support/project.js';
 import { freePort } from '../support/ports.js';
 

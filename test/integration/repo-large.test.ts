@@ -8,7 +8,7 @@ import { hash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { debFileName, makeDeb } from '../../bench/deb-fixture.js';
+import { debFileName, makeDeb } from '../support/deb-fixture.js';
 import { readSplice, SPLICE_SUFFIX } from '../../repo-server/publish/spliced-files.js';
 import { FleetNode } from '../support/fleet-node.js';
 import { TestRepoServer } from '../support/repo-server.js';

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { hash } from 'node:crypto';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { debFileName, makeDeb } from '../../bench/deb-fixture.js';
+import { debFileName, makeDeb } from '../support/deb-fixture.js';
 import { TestRepoServer } from '../support/repo-server.js';
 
 const sha256 = (b: Buffer): string => hash('sha256', b, 'hex');

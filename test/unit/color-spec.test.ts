@@ -1,12 +1,12 @@
 // The color section's defaults, duration arithmetic and the curl dependency rule
-// (build/color.ts); the agent itself is exercised on fleet nodes in color-node.test.ts.
+// (builder/color.ts); the agent itself is exercised on fleet nodes in color-node.test.ts.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { colorFiles, colorUnit, seconds, withAgentDepends } from '../../build/color.js';
-import { packageMetadata } from '../../build/metadata.js';
-import { parseSpec } from '../../build/spec.js';
-import { SpecError } from '../../build/spec-error.js';
+import { colorFiles, colorUnit, seconds, withAgentDepends } from '../../builder/color.js';
+import { packageMetadata } from '../../builder/metadata.js';
+import { parseSpec } from '../../builder/spec.js';
+import { SpecError } from '../../builder/spec-error.js';
 
 const HEAD = `name: web-app
 version: "2.1"

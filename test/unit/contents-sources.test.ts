@@ -1,4 +1,4 @@
-// contents[].src resolution (build/contents.ts + build/sources.ts + build/glob.ts) on real
+// contents[].src resolution (builder/contents.ts + builder/sources.ts + builder/glob.ts) on real
 // temporary directories: every glob form, directory sources, dst ending in "/", and nfpm's
 // placement rules (goreleaser/nfpm internal/glob and its acceptance configs) as the reference.
 
@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { resolveContents, type ResolvedContents } from '../../build/contents.js';
-import { SpecError } from '../../build/spec-error.js';
-import type { ContentSpec } from '../../build/spec-types.js';
+import { resolveContents, type ResolvedContents } from '../../builder/contents.js';
+import { SpecError } from '../../builder/spec-error.js';
+import type { ContentSpec } from '../../builder/spec-types.js';
 
 type Tree = Record<string, string | { link: string } | { dir: true }>;
 

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hash } from 'node:crypto';
-import { makeDeb } from '../../bench/deb-fixture.js';
+import { makeDeb } from '../support/deb-fixture.js';
 import { InvalidPackageError, inspectBuffer } from '../../repo-server/packages/inspect.js';
 import { Inspections } from '../../repo-server/packages/inspections.js';
 

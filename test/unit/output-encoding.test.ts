@@ -4,9 +4,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addColorSnippets, colorFiles, type ColorUnit } from '../../build/color.js';
-import { emptySnippets } from '../../build/maintainer-scripts.js';
-import { SpecError } from '../../build/spec-error.js';
+import { addColorSnippets, colorFiles, type ColorUnit } from '../../builder/color.js';
+import { emptySnippets } from '../../builder/maintainer-scripts.js';
+import { SpecError } from '../../builder/spec-error.js';
 import { ControlError, parseParagraphs, renderParagraph } from '../../deb/control.js';
 import type { LbServer, LbService, LbState } from '../../repo-server/colors/lb/adapter.js';
 import { renderHaproxy } from '../../repo-server/colors/lb/haproxy-config.js';

@@ -3,9 +3,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { systemdUnits } from '../../build/systemd.js';
-import { SpecError } from '../../build/spec-error.js';
-import type { SystemdSpec } from '../../build/spec-types.js';
+import { systemdUnits } from '../../builder/systemd.js';
+import { SpecError } from '../../builder/spec-error.js';
+import type { SystemdSpec } from '../../builder/spec-types.js';
 
 const unit = (fields: Record<string, unknown>): SystemdSpec[] => [{ name: 'app.service', unit: { exec_start: '/usr/bin/app', ...fields } } as SystemdSpec];
 

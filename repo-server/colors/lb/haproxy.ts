@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic } from '../../storage/atomic.js';
+import { writeFileAtomic } from '../../../lib/fs-atomic.js';
 import type { LbAdapter, LbState } from './adapter.js';
 import { CHECK_OPTIONS, desiredBackends, hostPort, renderHaproxy, topologyOf } from './haproxy-config.js';
 import { isRuntimeOk, parseServersState, runtimeCommand, RuntimeApiError } from './haproxy-runtime.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fsyncDir, tempName, writeFileAtomic } from '../../storage/atomic.js';
+import { fsyncDir, tempName, writeFileAtomic } from '../../../lib/fs-atomic.js';
 import type { LbAdapter, LbState } from './adapter.js';
 import { DEFAULT_TUNING, renderNginx, type NginxTuning } from './nginx-config.js';
 import { childrenOf, isLiveChild, livePid } from './nginx-proc.js';

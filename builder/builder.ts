@@ -7,14 +7,13 @@ import { join, resolve } from 'node:path';
 import { renderParagraph } from '../deb/control.js';
 import { CompressionError, memberName, parseCompression, type Compression } from '../deb/compression.js';
 import { versionWithoutEpoch } from '../deb/version.js';
-import { addParents, parseMtime, resolveContents, type ResolvedContents } from './contents.js';
+import { parseMtime, resolveContents, type GeneratedFile } from './contents.js';
 import { buildControlTar, type ControlMember } from './control-tar.js';
 import { openDataSink } from './data-sink.js';
 import { installedSizeKiB, renderMd5sums, streamDataTar } from './data-tar.js';
 import { fileDigest, gzipSlotSize, padGzip, writeDebFile } from './deb-file.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
-import { compareEntryPaths, type PackageEntry } from './entries.js';
 import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
 import { packageMetadata, type PackageMetadata } from './metadata.js';
 import { SpecError } from './spec-error.js';
@@ -46,13 +45,6 @@ export interface BuildResult {
   conffiles: string[];
   files: number;
   control: string;
-}
-
-interface GeneratedFile {
-  path: string;
-  data: Buffer;
-  mode?: number;
-  origin: string;
 }
 
 function resolveCompression(text: string | undefined): Compression {
@@ -90,26 +82,31 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const specMtime = spec.mtime !== undefined ? parseMtime(spec.mtime, ['mtime']) : undefined;
   const epoch = forced ?? specMtime ?? loaded.mtime;
 
+  // Generated files join contents[] in its one normalisation pass (parents, conffiles, order).
+  const generated = async (): Promise<GeneratedFile[]> => {
+    const units = await systemdUnits(spec.systemd ?? [], baseDir);
+    const files: GeneratedFile[] = [
+      ...(await documentation(meta, loaded, epoch)),
+      ...units.map((u) => ({ path: u.path, data: u.data, origin: u.origin })),
+      ...(color ? colorFiles(color) : []),
+    ];
+    if (spec.deb?.lintian_overrides?.length) {
+      files.push({
+        path: `/usr/share/lintian/overrides/${meta.name}`,
+        data: Buffer.from(spec.deb.lintian_overrides.map((o) => `${meta.name}: ${o}\n`).join('')),
+        origin: 'deb.lintian_overrides',
+      });
+    }
+    return files;
+  };
   const contents = await resolveContents(spec.contents ?? [], {
     baseDir,
     defaultMtime: epoch,
     ...(forced !== undefined ? { forcedMtime: forced } : specMtime !== undefined ? { forcedMtime: specMtime } : {}),
     ...(spec.disable_globbing ? { disableGlobbing: true } : {}),
+    generated,
   });
-  const units = await systemdUnits(spec.systemd ?? [], baseDir);
-  const generated: GeneratedFile[] = [
-    ...(await documentation(meta, loaded, epoch)),
-    ...units.map((u) => ({ path: u.path, data: u.data, origin: u.origin })),
-    ...(color ? colorFiles(color) : []),
-  ];
-  if (spec.deb?.lintian_overrides?.length) {
-    generated.push({
-      path: `/usr/share/lintian/overrides/${meta.name}`,
-      data: Buffer.from(spec.deb.lintian_overrides.map((o) => `${meta.name}: ${o}\n`).join('')),
-      origin: 'deb.lintian_overrides',
-    });
-  }
-  const entries = mergeGenerated(contents, generated, epoch);
+  const entries = contents.entries;
 
   const snippets = emptySnippets();
   addSystemdSnippets(spec.systemd ?? [], snippets);
@@ -199,29 +196,3 @@ async function documentation(meta: PackageMetadata, loaded: LoadedSpec, epoch: n
     { path: `${docDir}/${meta.native ? 'changelog.gz' : 'changelog.Debian.gz'}`, data: gzipDoc(changelog), origin: 'generated changelog' },
   ];
 }
-
-/** Generated files go in unless the spec ships that path itself (the spec wins). */
-function mergeGenerated(contents: ResolvedContents, generated: GeneratedFile[], mtime: number): PackageEntry[] {
-  const byPath = new Map(contents.entries.map((e) => [e.path, e]));
-  for (const g of generated) {
-    if (byPath.has(g.path)) continue;
-    byPath.set(g.path, {
-      path: g.path,
-      type: 'file',
-      mode: g.mode ?? 0o644,
-      owner: 'root',
-      group: 'root',
-      uid: 0,
-      gid: 0,
-      mtime,
-      size: g.data.length,
-      source: { kind: 'data', data: g.data },
-      conffile: g.path.startsWith('/etc/'),
-      origin: g.origin,
-    });
-  }
-  addParents(byPath, mtime);
-  return [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
-}
-
-

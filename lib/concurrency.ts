@@ -1,5 +1,19 @@
-// A FIFO async mutex: store mutations and publishes run one at a time, in arrival order.
+// Bounded parallelism and FIFO locks shared by the repo server's store, publisher and color
+// registry: store mutations and publishes run one at a time, unrelated keys in parallel.
 
+/** Runs `fn` over `items` with at most `limit` at once; the first failure rejects. */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A FIFO async mutex: callers run one at a time, in arrival order. */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
 

@@ -1,5 +1,5 @@
-// The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*), written in one pass into a
-// temp file beside the target, fsynced, then renamed, so a reader never sees a partial package.
+// The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*), written in one pass through
+// lib/fs-atomic (temp file beside the target, fsync, rename), so a reader never sees a partial package.
 //
 // control.tar.gz precedes data.tar but needs the md5sums gathered while data.tar streams.
 // Its uncompressed size is known up front, so a slot of a safe upper bound is reserved and
@@ -7,30 +7,10 @@
 // read by every gzip implementation). The data member header is patched once its size is
 // known. The payload is thus written once, never copied from a second temp file.
 
-import { unlinkSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { AR_HEADER_SIZE, AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
-import { digestFile, fsyncDir } from '../deb/files.js';
-
-/** Temp files being written, so that a signal handler can remove them (see removePartialFiles). */
-const partials = new Set<string>();
-
-/** Synchronously removes every partial package still being written (for SIGINT/SIGTERM). */
-export function removePartialFiles(): void {
-  for (const p of partials) {
-    try {
-      unlinkSync(p);
-    } catch {
-      // already gone
-    }
-  }
-  partials.clear();
-}
-
-export function tempPathFor(target: string, tag: string): string {
-  return join(dirname(target), `.${basename(target)}.${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-}
+import { digestFile } from '../lib/digests.js';
+import { writeAtomicWith } from '../lib/fs-atomic.js';
 
 const GZIP_HEADER = 10;
 const GZIP_TRAILER = 8;
@@ -77,46 +57,35 @@ export async function writeDebFile(
   writeData: (fh: FileHandle) => Promise<void>,
   control: () => Buffer,
 ): Promise<number> {
-  const tmp = tempPathFor(target, 'partial');
-  const fh = await open(tmp, 'wx', 0o644);
-  partials.add(tmp);
-  let closed = false;
-  try {
-    const debianBinary = Buffer.from('2.0\n');
-    const prefix = Buffer.concat([
-      AR_MAGIC,
-      encodeMemberHeader('debian-binary', debianBinary.length, plan.mtime),
-      debianBinary,
-      encodeMemberHeader('control.tar.gz', plan.controlSize, plan.mtime),
-    ]);
-    const controlOffset = prefix.length;
-    const dataHeaderOffset = controlOffset + plan.controlSize + (plan.controlSize % 2);
-    const dataOffset = dataHeaderOffset + AR_HEADER_SIZE;
-    // Sequential writes move the descriptor's offset to where data.tar begins; the control
-    // slot and the data header are placeholders patched below.
-    await writeSequential(fh, prefix);
-    await writeSequential(fh, Buffer.alloc(dataOffset - controlOffset));
-    await withBackgroundSync(fh, () => writeData(fh));
-    const dataSize = (await fh.stat()).size - dataOffset;
+  return writeAtomicWith(
+    target,
+    async (fh) => {
+      const debianBinary = Buffer.from('2.0\n');
+      const prefix = Buffer.concat([
+        AR_MAGIC,
+        encodeMemberHeader('debian-binary', debianBinary.length, plan.mtime),
+        debianBinary,
+        encodeMemberHeader('control.tar.gz', plan.controlSize, plan.mtime),
+      ]);
+      const controlOffset = prefix.length;
+      const dataHeaderOffset = controlOffset + plan.controlSize + (plan.controlSize % 2);
+      const dataOffset = dataHeaderOffset + AR_HEADER_SIZE;
+      // Sequential writes move the descriptor's offset to where data.tar begins; the control
+      // slot and the data header are placeholders patched below.
+      await writeSequential(fh, prefix);
+      await writeSequential(fh, Buffer.alloc(dataOffset - controlOffset));
+      await withBackgroundSync(fh, () => writeData(fh));
+      const dataSize = (await fh.stat()).size - dataOffset;
 
-    await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataHeaderOffset);
-    await writeAt(fh, memberPadding(dataSize), dataOffset + dataSize);
-    const ctrl = control();
-    if (ctrl.length !== plan.controlSize) throw new Error(`control member is ${ctrl.length} bytes, ${plan.controlSize} were planned`);
-    await writeAt(fh, Buffer.concat([ctrl, memberPadding(ctrl.length)]), controlOffset);
-    await fh.sync();
-    await fh.close();
-    closed = true;
-    await rename(tmp, target);
-    partials.delete(tmp);
-    await fsyncDir(dirname(target));
-    return dataOffset + dataSize + (dataSize % 2);
-  } catch (err) {
-    if (!closed) await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    partials.delete(tmp);
-    throw err;
-  }
+      await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataHeaderOffset);
+      await writeAt(fh, memberPadding(dataSize), dataOffset + dataSize);
+      const ctrl = control();
+      if (ctrl.length !== plan.controlSize) throw new Error(`control member is ${ctrl.length} bytes, ${plan.controlSize} were planned`);
+      await writeAt(fh, Buffer.concat([ctrl, memberPadding(ctrl.length)]), controlOffset);
+      return dataOffset + dataSize + (dataSize % 2);
+    },
+    { mode: 0o644, tag: 'partial' },
+  );
 }
 
 /**

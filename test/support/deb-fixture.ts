@@ -6,9 +6,9 @@
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
-import { renderParagraph } from '../deb/control.js';
-import { encodeHeader, endOfArchive, paddingFor, type TarEntryType } from '../deb/tar.js';
+import { AR_MAGIC, encodeMemberHeader, memberPadding } from '../../deb/ar.js';
+import { renderParagraph } from '../../deb/control.js';
+import { encodeHeader, endOfArchive, paddingFor, type TarEntryType } from '../../deb/tar.js';
 
 export interface FixtureOptions {
   name: string;

@@ -1,6 +1,7 @@
 // contents[] → the normalised entry list: sources expanded (sources.ts: files, directories, globs),
-// trees walked, parents added, /etc files marked as conffiles, modes/owners/mtimes fixed,
-// duplicates refused, sorted.
+// trees walked, generated files (docs, units, color agent files) joined, parents added, /etc files
+// marked as conffiles, modes/owners/mtimes fixed, duplicates refused, sorted. The one pass every
+// packaged path goes through.
 
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
@@ -16,6 +17,19 @@ export interface ContentsOptions {
   /** When set, every entry without an explicit mtime gets it (reproducible builds). */
   forcedMtime?: number;
   disableGlobbing?: boolean;
+  /**
+   * Files the builder makes (docs, systemd units, color agent files, lintian overrides), asked for
+   * once contents[] is expanded. The spec wins: a generated path the spec ships, or needs as a
+   * directory, is left out.
+   */
+  generated?: () => Promise<GeneratedFile[]>;
+}
+
+export interface GeneratedFile {
+  path: string;
+  data: Buffer;
+  mode?: number;
+  origin: string;
 }
 
 export interface Ghost {
@@ -30,6 +44,11 @@ export interface ResolvedContents {
 }
 
 const ROOT_OWNER = { owner: 'root', group: 'root', uid: 0, gid: 0 };
+
+/** Debian practice (dh_installdeb): every file shipped under /etc is a conffile. */
+function underEtc(path: string): boolean {
+  return path.startsWith('/etc/');
+}
 
 export function normaliseDst(dst: string, path: (string | number)[]): string {
   if (!dst.startsWith('/')) throw new SpecError(path, `'${dst}' must be an absolute path (start with /)`);
@@ -132,7 +151,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
                 mode: mode ?? (found.executable ? 0o755 : 0o644),
                 size: found.size,
                 source: { kind: 'path', path: found.abs },
-                conffile: path.startsWith('/etc/'),
+                conffile: underEtc(path),
               },
               at,
             );
@@ -163,7 +182,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
                 mode: mode ?? (f.executable ? 0o755 : 0o644),
                 size: f.size,
                 source: { kind: 'path', path: f.abs },
-                conffile: type !== 'file' || f.dst.startsWith('/etc/'),
+                conffile: type !== 'file' || underEtc(f.dst),
               },
               at,
             );
@@ -174,12 +193,37 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
     }
   }
 
-  addParents(byPath, opts.forcedMtime ?? opts.defaultMtime);
-  const entries = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
+  const mtime = opts.forcedMtime ?? opts.defaultMtime;
+  const specPaths = withParents(byPath.keys());
   for (const g of ghosts) {
-    if (byPath.has(g.path)) throw new SpecError(['contents', g.index, 'dst'], `ghost '${g.path}' is also shipped by ${byPath.get(g.path)!.origin}`);
+    if (specPaths.has(g.path)) throw new SpecError(['contents', g.index, 'dst'], `ghost '${g.path}' is also shipped by ${byPath.get(g.path)?.origin ?? 'parent directory'}`);
   }
+  for (const g of (await opts.generated?.()) ?? []) {
+    if (specPaths.has(g.path) || byPath.has(g.path)) continue;
+    byPath.set(g.path, {
+      path: g.path,
+      type: 'file',
+      mode: g.mode ?? 0o644,
+      ...ROOT_OWNER,
+      mtime,
+      size: g.data.length,
+      source: { kind: 'data', data: g.data },
+      conffile: underEtc(g.path),
+      origin: g.origin,
+    });
+  }
+  addParents(byPath, mtime);
+  const entries = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
   return { entries, ghosts };
+}
+
+/** The given paths and all their ancestor directories. */
+function withParents(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>(['/']);
+  for (const p of paths) {
+    for (let dir = p; !out.has(dir); dir = posix.dirname(dir)) out.add(dir);
+  }
+  return out;
 }
 
 /**
@@ -195,7 +239,7 @@ export function policySymlinkTarget(link: string, target: string): string {
 }
 
 /** Adds every missing ancestor directory (root:root 0755), including "/". */
-export function addParents(byPath: Map<string, PackageEntry>, mtime: number): void {
+function addParents(byPath: Map<string, PackageEntry>, mtime: number): void {
   for (const entry of [...byPath.values()]) {
     let dir = posix.dirname(entry.path);
     while (true) {

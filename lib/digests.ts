@@ -1,9 +1,8 @@
-// File helpers shared by the builder and the repo server: digests of a file in one read,
-// and the directory fsync that makes a rename durable.
+// File digests for the builder (the .deb's own checksums) and the repo server (pool files,
+// indexes): size and every requested hash in one streaming read.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 
 export type DigestAlgorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
 
@@ -21,14 +20,4 @@ export async function digestFile<A extends DigestAlgorithm>(path: string, algori
     (out as Record<string, string | number>)[a] = hashes[i]!.digest('hex');
   });
   return out;
-}
-
-/** Makes a rename or link inside `dir` durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
