@@ -46,6 +46,16 @@ export interface ResolvedContents {
 const ROOT_OWNER = { owner: 'root', group: 'root', uid: 0, gid: 0 };
 
 /** Debian practice (dh_installdeb): every file shipped under /etc is a conffile. */
+/** A regular file from the build tree: mode from the spec or its executable bit. */
+function fileEntry(
+  base: Pick<PackageEntry, 'path' | 'owner' | 'group' | 'uid' | 'gid' | 'mtime' | 'origin'>,
+  found: { abs: string; size: number; executable: boolean },
+  mode: number | undefined,
+  conffile: boolean,
+): PackageEntry {
+  return { ...base, type: 'file', mode: mode ?? (found.executable ? 0o755 : 0o644), size: found.size, source: { kind: 'path', path: found.abs }, conffile };
+}
+
 function underEtc(path: string): boolean {
   return path.startsWith('/etc/');
 }
@@ -143,19 +153,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
           const base = { path, ...owners, conffile: false, origin, mtime: mtimeFor(found.mtime) };
           if (found.kind === 'dir') add({ ...base, type: 'directory', mode: 0o755, size: 0 }, at);
           else if (found.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: found.target }, at);
-          else {
-            add(
-              {
-                ...base,
-                type: 'file',
-                mode: mode ?? (found.executable ? 0o755 : 0o644),
-                size: found.size,
-                source: { kind: 'path', path: found.abs },
-                conffile: underEtc(path),
-              },
-              at,
-            );
-          }
+          else add(fileEntry(base, found, mode, underEtc(path)), at);
         }
         break;
       }
@@ -174,19 +172,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
         for (const f of items) {
           const base = { path: f.dst, ...owners, mtime: mtimeFor(f.mtime), origin };
           if (f.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: f.target, conffile: false }, at);
-          else {
-            add(
-              {
-                ...base,
-                type: 'file',
-                mode: mode ?? (f.executable ? 0o755 : 0o644),
-                size: f.size,
-                source: { kind: 'path', path: f.abs },
-                conffile: type !== 'file' || underEtc(f.dst),
-              },
-              at,
-            );
-          }
+          else add(fileEntry(base, f, mode, type !== 'file' || underEtc(f.dst)), at);
         }
         break;
       }

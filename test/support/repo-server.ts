@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { apiCall, type ApiAnswer } from './api-client.js';
 import { createRepoServer, type RepoServer, type ServerOverrides } from '../../repo-server/server.js';
 
 export const TEST_TOKEN = 'test-admin-token';
@@ -24,24 +25,8 @@ export class TestRepoServer {
     return new TestRepoServer(server, dir, address);
   }
 
-  async api(method: string, path: string, body?: unknown, token: string | null = TEST_TOKEN): Promise<{ status: number; json: unknown; text: string }> {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    let payload: string | FormData | undefined;
-    if (body instanceof FormData) payload = body;
-    else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${this.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
+  api(method: string, path: string, body?: unknown, token: string | null = TEST_TOKEN): Promise<ApiAnswer> {
+    return apiCall(this.url, method, path, body, token);
   }
 
   /** Uploads .deb files into an upload dir and adds them to a repo; throws unless 200. */

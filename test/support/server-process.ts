@@ -2,6 +2,7 @@
 // what the process does as a whole: whether it survives an input, and how much memory it takes
 // (VmRSS / VmHWM from /proc/<pid>/status). The in-process TestRepoServer cannot show either.
 
+import { apiCall } from './api-client.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -98,26 +99,7 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     return lastPeak;
   };
 
-  const api: ServerProcess['api'] = async (method, path, body) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    let payload: string | Buffer | undefined;
-    if (Buffer.isBuffer(body)) {
-      headers['content-type'] = 'application/octet-stream';
-      payload = body;
-    } else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
-  };
+  const api: ServerProcess['api'] = (method, path, body) => apiCall(url, method, path, body, token);
 
   const stop = async (): Promise<void> => {
     if (!ended) {
