@@ -57,7 +57,9 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
       }
       const c = await next(i);
       if (!c) break;
+      const t0 = Date.now();
       const out = await harness.runCase(c);
+      stats.recordTime(c.cls, Date.now() - t0);
       accepted.push(...out.accepted);
       stats.recordCase(c.cls, c.seedId.startsWith('fz-large'), out.accepted.length, out.refusal, out.violations);
       if (out.violations.length > 0) {
@@ -72,6 +74,10 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
         const s = stats.s;
         log(`progress: ${s.cases} cases, ${s.accepted} accepted, ${s.refused} refused, ${s.violatingCases} violating, ${harness.restarts} restarts, peak RSS ${Math.round(harness.peakTreeKb / 1024)} MB`);
       }
+    }
+    if (harness.baselineViolation) {
+      stats.recordRunViolations([harness.baselineViolation]);
+      log(`VIOLATION seed=${o.seed} (run)\n  rss: ${harness.baselineViolation.detail}`);
     }
     if (o.apt) {
       const apt = await aptCheck(harness.target(), accepted, { sample: o.aptSample, seed: o.seed, log });

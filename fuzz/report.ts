@@ -11,6 +11,8 @@ export interface Summary {
   refused: number;
   /** Cases per mutator class (bombs and > 8 MiB seeds included, so a test can see they ran). */
   byClass: Record<string, number>;
+  /** Milliseconds spent per mutator class (server time included). */
+  msByClass: Record<string, number>;
   largeCases: number;
   refusals: Record<string, number>;
   violations: Record<string, number>;
@@ -35,7 +37,7 @@ export class Stats {
   private readonly started = Date.now();
 
   constructor(seed: number) {
-    this.s = { seed, cases: 0, accepted: 0, refused: 0, byClass: {}, largeCases: 0, refusals: {}, violations: {}, violationsByClass: {}, violatingCases: 0, runViolations: [], restarts: 0, peakTreeRssMb: 0, peakHwmMb: 0, seconds: 0, msPer1000: 0 };
+    this.s = { seed, cases: 0, accepted: 0, refused: 0, byClass: {}, msByClass: {}, largeCases: 0, refusals: {}, violations: {}, violationsByClass: {}, violatingCases: 0, runViolations: [], restarts: 0, peakTreeRssMb: 0, peakHwmMb: 0, seconds: 0, msPer1000: 0 };
   }
 
   recordCase(cls: MutatorClass, large: boolean, accepted: number, refusal: string | undefined, violations: Violation[]): void {
@@ -53,6 +55,10 @@ export class Stats {
       inc(s.violations, k);
       inc(s.violationsByClass, `${k} ${cls}`);
     }
+  }
+
+  recordTime(cls: MutatorClass, ms: number): void {
+    inc(this.s.msByClass, cls, ms);
   }
 
   recordRunViolations(vs: Violation[]): void {
@@ -83,6 +89,7 @@ export function formatSummary(s: Summary): string {
   const lines = [
     `fuzz summary (seed ${s.seed})`,
     `  cases ${s.cases} in ${s.seconds} s (${(s.msPer1000 / 1000).toFixed(1)} s per 1000); by class: ${Object.entries(s.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}; > 8 MiB: ${s.largeCases}`,
+    `  mean ms per case: ${Object.entries(s.msByClass).map(([k, v]) => `${k} ${Math.round(v / (s.byClass[k] ?? 1))}`).join(', ')}`,
     `  accepted ${s.accepted}, refused ${s.refused}`,
     `  exits ${count(s.violations, 'exit')}, OOM (RSS > limit) ${count(s.violations, 'rss')}, hangs ${count(s.violations, 'hang')}, 5xx ${count(s.violations, '5xx')}, resets ${count(s.violations, 'reset')}, non-JSON ${count(s.violations, 'non-json')}, traversal ${count(s.violations, 'traversal')}; server restarts ${s.restarts}`,
     `  peak RSS ${s.peakTreeRssMb} MB (server + children, sampled), server VmHWM ${s.peakHwmMb} MB`,
