@@ -50,6 +50,7 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
     }
     harness = await Harness.start(runDir);
     const accepted: Accepted[] = [];
+    const loopStart = Date.now();
     for (let i = 0; ; i++) {
       if (Date.now() > deadline) {
         log(`time limit of ${o.timeLimitS} s reached after ${i} cases`);
@@ -61,6 +62,11 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
       const out = await harness.runCase(c);
       stats.recordTime(c.cls, Date.now() - t0);
       accepted.push(...out.accepted);
+      if (out.poisoned) {
+        stats.recordRunViolations([out.poisoned]);
+        log(`VIOLATION seed=${c.seed} after case=${c.caseNo} (data dir)\n  ${out.poisoned.kind}: ${out.poisoned.detail}`);
+        accepted.length = 0;
+      }
       stats.recordCase(c.cls, c.seedId.startsWith('fz-large'), out.accepted.length, out.refusal, out.violations);
       if (out.violations.length > 0) {
         const file = await saveFinding(o.findings, c, out.violations);
@@ -75,10 +81,7 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
         log(`progress: ${s.cases} cases, ${s.accepted} accepted, ${s.refused} refused, ${s.violatingCases} violating, ${harness.restarts} restarts, peak RSS ${Math.round(harness.peakTreeKb / 1024)} MB`);
       }
     }
-    if (harness.baselineViolation) {
-      stats.recordRunViolations([harness.baselineViolation]);
-      log(`VIOLATION seed=${o.seed} (run)\n  rss: ${harness.baselineViolation.detail}`);
-    }
+    stats.loopDone(loopStart);
     if (o.apt) {
       const apt = await aptCheck(harness.target(), accepted, { sample: o.aptSample, seed: o.seed, log });
       stats.s.apt = { suites: apt.suites, sampled: apt.sampled, installed: apt.installed, dependencyRefusals: apt.dependencyRefusals };

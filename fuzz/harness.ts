@@ -15,6 +15,8 @@ export const REPO = 'fuzz';
 const TOKEN = 'fuzz-admin-token';
 /** Past this the fuzzer kills the server itself, to protect the (shared) machine. */
 const HARD_RSS_KB = 1024 * 1024;
+/** Consecutive restarts after which the data dir counts as poisoned. */
+const RESETS_AFTER = 3;
 /** Where a traversal that escaped could have written. */
 const ESCAPES = ['/x.deb', '/etc/x.deb', '/etc/fz-x', '/etc/fz-abs', '/fz-up', '/tmp/fz', '/tmp/x.deb'];
 
@@ -33,6 +35,8 @@ export interface Outcome {
   violations: Violation[];
   /** The server died or was killed (for RSS/hang) during this case. */
   restarted: boolean;
+  /** Set when the data dir was abandoned after this case (everything accepted so far is gone). */
+  poisoned?: Violation;
 }
 
 export class Harness {
@@ -42,12 +46,13 @@ export class Harness {
   peakTreeKb = 0;
   peakHwmKb = 0;
   restarts = 0;
-  /** Set once when the server's resting RSS itself exceeds the limit. */
-  baselineViolation: Violation | undefined;
+  /** Data dirs abandoned because the server could no longer run on them. */
+  generation = 0;
+  private consecutiveRestarts = 0;
 
   private constructor(
     readonly runDir: string,
-    readonly dataDir: string,
+    private dataDir: string,
   ) {}
 
   static async start(runDir: string): Promise<Harness> {
@@ -82,10 +87,23 @@ export class Harness {
     await this.server.waitExit();
     this.restarts++;
     await this.boot();
-    const fresh = this.server.treeRssKb();
-    if (fresh > LIMITS.rssKb && !this.baselineViolation) {
-      this.baselineViolation = { kind: 'rss', detail: `a freshly started server on the run's data dir already holds ${Math.round(fresh / 1024)} MB (limit ${LIMITS.rssKb / 1024} MB): accepted packages made its resident state grow` };
-    }
+  }
+
+  /**
+   * A server that cannot come back on its own data (restarted RESETS_AFTER times in a row, or
+   * over the RSS limit at rest) is a finding about what it accepted earlier; it is reported once
+   * per occurrence and the run goes on with a new, empty data dir instead of failing every case.
+   */
+  private async freshDataDir(reason: string): Promise<Violation> {
+    this.server.kill();
+    await this.server.waitExit();
+    this.generation++;
+    this.dataDir = join(this.runDir, `data-${this.generation}`);
+    await mkdir(this.dataDir, { recursive: true });
+    await this.boot();
+    const r = await sendJson(this.target(), 'POST', '/api/repos', { Name: REPO, DefaultDistribution: 'fuzz' });
+    if (r.status !== 201) throw new Error(`creating repo ${REPO} failed: ${r.status} ${r.text}`);
+    return { kind: 'rss', detail: `${reason}; continuing on an empty data dir (generation ${this.generation})` };
   }
 
   async runCase(c: FuzzCase): Promise<Outcome> {
@@ -148,13 +166,19 @@ export class Harness {
     } else {
       this.peakHwmKb = Math.max(this.peakHwmKb, this.server.readHwm());
     }
+    this.consecutiveRestarts = restarted ? this.consecutiveRestarts + 1 : 0;
+    const restingKb = restarted ? this.server.treeRssKb() : 0;
+    let poisoned: Violation | undefined;
+    if (this.consecutiveRestarts >= RESETS_AFTER) poisoned = await this.freshDataDir(`the server was restarted after ${RESETS_AFTER} cases in a row: it no longer runs on its data dir`);
+    else if (restingKb > LIMITS.rssKb) poisoned = await this.freshDataDir(`a freshly restarted server on the run's data dir already holds ${Math.round(restingKb / 1024)} MB`);
+    if (poisoned) this.consecutiveRestarts = 0;
     const escaped = this.escapes();
     if (escaped.length > 0) violations.push({ kind: 'traversal', detail: `files written outside the data dir: ${escaped.join(', ')}` });
-    return { replies, accepted, refusal, violations, restarted };
+    return { replies, accepted, refusal, violations, restarted, ...(poisoned ? { poisoned } : {}) };
   }
 
   private escapes(): string[] {
-    const out = readdirSync(this.runDir).filter((f) => f !== 'data').map((f) => join(this.runDir, f));
+    const out = readdirSync(this.runDir).filter((f) => !/^data(-\d+)?$/.test(f)).map((f) => join(this.runDir, f));
     return out.concat(ESCAPES.filter((p) => existsSync(p)));
   }
 
