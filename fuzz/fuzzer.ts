@@ -86,8 +86,8 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
       const apt = await aptCheck(harness.target(), accepted, { sample: o.aptSample, seed: o.seed, log });
       stats.s.apt = { suites: apt.suites, sampled: apt.sampled, installed: apt.installed, dependencyRefusals: apt.dependencyRefusals };
       stats.recordRunViolations(apt.violations);
-      for (const v of apt.violations) {
-        const file = await saveRunFinding(o.findings, `s${o.seed}-${v.kind}.txt`, v.detail + '\n');
+      for (const [i, v] of apt.violations.entries()) {
+        const file = await saveRunFinding(o.findings, `s${o.seed}-${v.kind}-${i + 1}.txt`, v.detail + '\n');
         log(`VIOLATION seed=${o.seed} (end of run)\n  ${v.kind}: ${v.detail.split('\n').join('\n  ')}\n  saved: ${file}`);
       }
     }

@@ -87,8 +87,8 @@ export class ServerProcess {
   }
 
   /** The last lines of stderr that are not stack frames: what the server said as it died. */
-  lastError(lines = 4): string {
-    return this.stderr.trimEnd().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-lines).join('\n');
+  lastError(lines = 6): string {
+    return this.stderr.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-lines).join('\n');
   }
 
   /** RSS of the server plus all its descendants (kB). */

@@ -32,7 +32,14 @@ test(`fuzz: ${CASES} seeded cases keep every invariant, then the accepted packag
       if (!s.startsWith('VIOLATION')) console.log(s);
     },
   });
-  const report = `${formatSummary(summary)}\nfirst violations:\n${lines.filter((l) => l.startsWith('VIOLATION')).slice(0, 10).join('\n')}\nfindings saved in ${findings}`;
+  const report = [
+    formatSummary(summary),
+    'first case violations:',
+    ...lines.filter((l) => l.startsWith('VIOLATION')).slice(0, 10),
+    'run-level violations (data dir, publish, apt):',
+    ...summary.runViolations.map((v) => `${v.kind}: ${v.detail}`),
+    `findings saved in ${findings}`,
+  ].join('\n');
   assert.ok(summary.cases >= CASES, `only ${summary.cases} of ${CASES} cases ran within the time limit\n${report}`);
   assert.ok((summary.byClass.bomb ?? 0) > 0, 'no decompression bomb was sent');
   assert.ok(summary.largeCases > 0, 'no > 8 MiB package was sent');
