@@ -158,6 +158,8 @@ export class Harness {
       }
     }
     if (this.killedFor) await this.server.waitExit();
+    // A reset usually means the process is on its way out: give its exit a moment to arrive.
+    else if (replies.some((r) => r.error !== undefined && r.error !== 'timeout')) await Promise.race([this.server.waitExit(), new Promise((r) => setTimeout(r, 1000))]);
     let restarted = false;
     if (this.server.exit) {
       if (!this.killedFor) violations.push({ kind: 'exit', detail: `server exited (code ${this.server.exit.code}, signal ${this.server.exit.signal}): ${this.server.lastError()}` });
