@@ -88,9 +88,12 @@ export function createDecompressor(kind: CompressionKind): Duplex {
       // Default finish flush: a truncated stream is an error, not a short archive.
       return createGunzip({ chunkSize: 1 << 18 });
     case 'xz':
-      return tool('xz', ['-d', '-c', '-q', '-T0']);
+      // One thread and a memory cap: threaded decoding buffers whole blocks per thread, and the
+      // largest preset (-9e, 64 MiB dictionary) needs ~65 MiB; a larger dictionary is refused.
+      return tool('xz', ['-d', '-c', '-q', '-T1', '--memlimit-decompress=80MiB']);
     case 'zstd':
-      return tool('zstd', ['-d', '-c', '-q']);
+      // A frame whose window needs more than 128 MiB (--long=28 and up) is refused.
+      return tool('zstd', ['-d', '-c', '-q', '--memory=128MB']);
   }
 }
 

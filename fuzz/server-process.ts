@@ -3,6 +3,7 @@
 // server and its descendants (the xz/zstd children it spawns) from /proc every 100 ms.
 // (test/support/server-process.ts, being written in another worktree, was not in this one.)
 
+import { SERVE_ENV, SERVE_NODE_FLAGS } from '../repo-server/runtime.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -67,8 +68,8 @@ export class ServerProcess {
 
   static async start(dataDir: string, token: string): Promise<ServerProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, DEBPKG_ADMIN_TOKEN: token, DEBPKG_LOG_LEVEL: 'warn' },
+    const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
+      env: { ...process.env, ...SERVE_ENV, DEBPKG_ADMIN_TOKEN: token, DEBPKG_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);

@@ -2,6 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { untunedRuntime } from '../../repo-server/runtime.js';
 
 interface ServeArgs {
   data: string;
@@ -101,6 +102,8 @@ export function serveCommand(y: Argv): Argv {
       process.removeAllListeners('SIGINT');
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.once('SIGINT', () => void stop('SIGINT'));
+      const untuned = untunedRuntime();
+      if (untuned) server.app.log.warn(untuned);
       await server.app.listen({ host, port });
       server.app.log.info({ data: args.data, tokenFile: process.env.DEBPKG_ADMIN_TOKEN ? '$DEBPKG_ADMIN_TOKEN' : `${args.data}/admin.token` }, 'debpkg repo server ready');
       await new Promise(() => undefined); // run until a signal

@@ -34,6 +34,7 @@ import {
 import type { Tasks } from '../service/tasks.js';
 import { Uploads, type UploadPart } from '../service/uploads.js';
 import { ADMIN, PUBLIC, READ } from './auth.js';
+import { drainRequest } from './drain.js';
 import { respond } from './respond.js';
 
 type Params = Record<string, string>;
@@ -66,7 +67,12 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     async function* files(): AsyncGenerator<UploadPart> {
       for await (const part of req.parts()) if (part.type === 'file') yield { filename: part.filename, body: part.file as Readable };
     }
-    return reply.code(200).send(await uploads.receive(dir, files(), ctx.config.maxUploadBytes));
+    try {
+      return reply.code(200).send(await uploads.receive(dir, files(), ctx.config.maxUploadBytes));
+    } catch (err) {
+      await drainRequest(req.raw, ctx.config.maxUploadBytes);
+      throw err;
+    }
   });
   // The raw body of any content type streams to the file (curl --data-binary sends
   // application/x-www-form-urlencoded); the parser is scoped to this one route.

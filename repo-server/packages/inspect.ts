@@ -17,6 +17,12 @@ export class InvalidPackageError extends Error {}
 
 const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
+/** Bounds that keep names usable everywhere they go: the publish API's architecture bound, file names. */
+const MAX_NAME = 128;
+const MAX_ARCH = 64;
+const MAX_FILENAME = 255;
+/** Architecture values that name no binary architecture (dpkg-architecture's wildcards and source). */
+const NOT_BINARY_ARCH = new Set(['source', 'any']);
 
 /** Packages up to this size are read once into memory and checked there. */
 const IN_MEMORY = 8 << 20;
@@ -85,8 +91,10 @@ function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>
   const name = field('Package');
   const version = field('Version');
   const architecture = field('Architecture');
-  if (!NAME.test(name)) throw new InvalidPackageError(`invalid package name '${name}'`);
-  if (!ARCH.test(architecture)) throw new InvalidPackageError(`invalid architecture '${architecture}'`);
+  if (!NAME.test(name) || name.length > MAX_NAME) throw new InvalidPackageError(`control field Package: invalid package name '${name.slice(0, 200)}' (a-z0-9+.-, at most ${MAX_NAME} characters)`);
+  if (!ARCH.test(architecture) || architecture.length > MAX_ARCH || NOT_BINARY_ARCH.has(architecture)) {
+    throw new InvalidPackageError(`control field Architecture: invalid architecture '${architecture.slice(0, 200)}' for a binary package (a-z0-9-, at most ${MAX_ARCH} characters, not source or any)`);
+  }
   try {
     parseVersion(version);
   } catch (err) {
@@ -96,6 +104,8 @@ function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>
   const sourceField = getField(control.control, 'Source')?.trim();
   const m = sourceField ? /^([a-z0-9][a-z0-9+.-]+)(?:\s*\(([^)]+)\))?$/.exec(sourceField) : null;
   const file: PackageFile = { filename: `${name}_${versionWithoutEpoch(version)}_${architecture}.deb`, ...hashes };
+  // apt keeps the file under this name (partial/, archives/) with ':' escaped as %3a: it must fit a file name.
+  if (Buffer.byteLength(file.filename) + 8 > MAX_FILENAME) throw new InvalidPackageError(`control fields Package, Version, Architecture: the pool file name '${file.filename.slice(0, 80)}…' is over ${MAX_FILENAME - 8} bytes`);
   const fileHash = filesHash([{ filename: file.filename, size: file.size, md5: file.md5, sha1: file.sha1, sha256: file.sha256 }]);
   return {
     key: packageKey({ architecture, name, version, filesHash: fileHash }),

@@ -163,6 +163,48 @@ test('a refused request with a body is answered and closed without reading the b
   }
 });
 
+test('an upload refused part-way is answered after its body is drained: the client is not reset', async () => {
+  const s = await TestRepoServer.start();
+  try {
+    const port = portOf(s);
+    const boundary = 'XBOUNDARY';
+    const first = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${'a'.repeat(300)}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+    const payload = Buffer.alloc(20 << 20, 1);
+    const last = `\r\n--${boundary}--\r\n`;
+    const c = await openSocket(port);
+    let writeError: string | undefined;
+    c.socket.on('error', (err: NodeJS.ErrnoException) => (writeError = err.code));
+    c.socket.write(
+      head(port, {
+        method: 'POST',
+        target: '/api/files/x',
+        headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(first.length + payload.length + last.length), Connection: 'keep-alive' },
+      }) + first,
+    );
+    // A server that stops reading would leave the client waiting for 'drain' forever: bounded.
+    let stalled = false;
+    for (let i = 0; i < payload.length && !c.socket.destroyed && !stalled; i += 1 << 16) {
+      if (!c.socket.write(payload.subarray(i, i + (1 << 16)))) {
+        stalled = !(await new Promise<boolean>((r) => {
+          const t = setTimeout(() => r(false), 3000);
+          c.socket.once('drain', () => (clearTimeout(t), r(true)));
+        }));
+      }
+    }
+    assert.ok(!stalled, 'the server kept reading the refused body');
+    c.socket.write(last);
+    const t0 = Date.now();
+    while (!/\r\n\r\n\{.*\}/s.test(c.received()) && Date.now() - t0 < 5000) await sleep(20);
+    assert.is(writeError, undefined, 'the connection was not reset while the client was sending');
+    assert.match(c.received(), /^HTTP\/1\.1 400 /);
+    assert.match(c.received(), /invalid file name/);
+    assert.is(c.closedAt(), undefined, 'keep-alive connection still open');
+    c.socket.destroy();
+  } finally {
+    await s.stop();
+  }
+});
+
 test('a body that trickles in below the rate floor is cut; a slow request head is cut', async () => {
   const s = await TestRepoServer.start({ timeouts: { bodyWindowMs: 500, bodyMinBytesPerSecond: 1000, headersMs: 1000 } });
   try {

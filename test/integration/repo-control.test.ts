@@ -74,6 +74,12 @@ const REFUSED: { name: string; control: string; error: RegExp }[] = [
   { name: 'filename', control: `${head('ctl-filename')}Filename: pool/elsewhere.deb\nDescription: x\n`, error: /control field Filename: written by the repository index/ },
   { name: 'nul', control: `${head('ctl-nul')}X-A: a\u0000b\nDescription: x\n`, error: /control field X-A: control character U\+0000/ },
   { name: 'cr', control: `${head('ctl-cr')}X-A: a\rb\nDescription: x\n`, error: /control field X-A: control character U\+000D/ },
+  // Names that would be accepted here but not published (the publish API bounds architectures)
+  // or not downloadable (apt keeps the pool file under its own name: at most 255 bytes).
+  { name: 'long-arch', control: `${head('ctl-longarch').replace('Architecture: all', `Architecture: ${'x'.repeat(65)}`)}Description: x\n`, error: /control field Architecture: invalid architecture/ },
+  { name: 'source-arch', control: `${head('ctl-srcarch').replace('Architecture: all', 'Architecture: source')}Description: x\n`, error: /control field Architecture: invalid architecture 'source'/ },
+  { name: 'long-name', control: `${head(`ctl-${'n'.repeat(130)}`)}Description: x\n`, error: /control field Package: invalid package name/ },
+  { name: 'long-filename', control: `${head(`ctl-${'n'.repeat(120)}`).replace('Version: 1.0-1', `Version: 1.0-${'1'.repeat(130)}`)}Description: x\n`, error: /the pool file name .* is over 247 bytes/ },
   { name: 'no-colon', control: `${head('ctl-nocolon')}garbage line\nDescription: x\n`, error: /control file:? line 6: expected 'Field: value'/ },
   { name: 'big-field', control: `${head('ctl-bigfield')}${fieldOf('X-Huge', CONTROL_LIMITS.maxFieldBytes + 1)}Description: x\n`, error: /control field X-Huge: value over 262144 bytes/ },
   { name: 'huge-field', control: `${head('ctl-hugefield')}${fieldOf('X-Huge', 17_000_000)}Description: x\n`, error: /control (field X-Huge: value over|file is \d+ bytes)|control files larger than 16 MiB in all \(at control\)/ },

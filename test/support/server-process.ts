@@ -2,6 +2,7 @@
 // what the process does as a whole: whether it survives an input, and how much memory it takes
 // (VmRSS / VmHWM from /proc/<pid>/status). The in-process TestRepoServer cannot show either.
 
+import { SERVE_ENV, SERVE_NODE_FLAGS } from '../../repo-server/runtime.js';
 import { apiCall } from './api-client.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -72,8 +73,8 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
   const dataDir = opts.dataDir ?? (await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-srvproc-')));
   const token = opts.token ?? DEFAULT_TOKEN;
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
-    env: { ...process.env, DEBPKG_ADMIN_TOKEN: token, ...opts.env },
+  const child: ChildProcess = spawn(process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+    env: { ...process.env, ...SERVE_ENV, DEBPKG_ADMIN_TOKEN: token, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid!;
