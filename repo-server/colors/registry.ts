@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { Mutex } from '../storage/mutex.js';
-import { notFound } from '../service/errors.js';
+import { NotFound } from '../model/errors.js';
 import type { Color, Unit, Weights } from './model.js';
 import type { GateResult } from './gate.js';
 import type { RegistryStore } from './registry-store.js';
@@ -112,7 +112,7 @@ export class Registry extends EventEmitter {
 
   get(name: string): ServiceRecord {
     const s = this.services.get(name);
-    if (!s) throw notFound(`service '${name}' is not registered`);
+    if (!s) throw new NotFound(`service '${name}' is not registered`);
     return s;
   }
 

@@ -8,39 +8,10 @@ import type { BlobStore } from '../storage/blobs.js';
 import type { Inspections } from '../packages/inspections.js';
 import type { Store } from '../storage/store.js';
 import type { KeyedMutex, Mutex } from '../storage/mutex.js';
-import type { ColorConfig } from '../colors/color-groups.js';
+import type { ServerConfig } from '../config.js';
 
-export interface ServerConfig {
-  dataDir: string;
-  host: string;
-  port: number;
-  adminToken: string;
-  /** Tokens that may only register/heartbeat units (color registry). */
-  nodeTokens: string[];
-  /** Whether GET /api/... needs a token too. */
-  openReads: boolean;
-  maxUploadBytes: number;
-  keepGenerations: number;
-  keepSeconds: number;
-  defaultArchitectures: string[];
-  compressXz: boolean;
-  /** Public base URL written into .sources snippets (default: the request's host). */
-  publicUrl?: string;
-  /** Color registry, swap gates and the load-balancer adapter. */
-  color: ColorConfig;
-  /** How long a client may take (docs/repo-server.md, Limits and hardening). */
-  timeouts: RequestTimeouts;
-}
-
-export interface RequestTimeouts {
-  /** A request head must be complete within this. */
-  headersMs: number;
-  /** An idle keep-alive connection is closed after this. */
-  keepAliveMs: number;
-  /** A request body slower than this (averaged over `bodyWindowMs`) is cut off. */
-  bodyMinBytesPerSecond: number;
-  bodyWindowMs: number;
-}
+/** The configuration types live in ../config.ts (a leaf every folder may import). */
+export type { RequestTimeouts, ServerConfig } from '../config.js';
 
 export interface Context {
   config: ServerConfig;
