@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { LbState } from './lb/adapter.js';
 import type { ColorConfig } from '../config.js';
+import type { Log } from '../model/log.js';
 import { openAdapter, renderFor } from './lb/index.js';
 import { LbSync } from './lb-sync.js';
 import { FileRegistryStore, type RegistryStore } from './registry-store.js';
@@ -10,11 +11,6 @@ import { Registry } from './registry.js';
 import { SwapEngine } from './swap.js';
 import { lbService } from './traffic.js';
 
-/** The logging the color groups need (the server passes its pino logger). */
-export interface ColorLog {
-  info(detail: object, msg: string): void;
-  error(detail: object, msg: string): void;
-}
 
 export interface ColorGroups {
   registry: Registry;
@@ -24,7 +20,7 @@ export interface ColorGroups {
   close(): Promise<void>;
 }
 
-export async function openColorGroups(dataDir: string, config: ColorConfig, log: ColorLog, store?: RegistryStore): Promise<ColorGroups> {
+export async function openColorGroups(dataDir: string, config: ColorConfig, log: Log, store?: RegistryStore): Promise<ColorGroups> {
   const registry = await Registry.open(store ?? new FileRegistryStore(join(dataDir, 'db')), {
     ttlMs: config.ttlMs,
     intervalMs: config.intervalMs,

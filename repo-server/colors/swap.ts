@@ -9,8 +9,8 @@ import { KeyedMutex } from '../storage/mutex.js';
 import { swapJson } from './json.js';
 import { checkGate, type GateOptions } from './gate.js';
 import type { LbSync } from './lb-sync.js';
-import type { Color, Weights } from './model.js';
-import type { Registry, SwapRecord, SwapStep, Traffic } from './registry.js';
+import type { Color, SwapRecord, SwapStep, Traffic, Weights } from './model.js';
+import type { Registry } from './registry.js';
 import type { SwapPlan } from './strategy.js';
 
 export interface SwapRequest extends SwapPlan {

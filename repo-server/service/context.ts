@@ -1,7 +1,6 @@
 // Everything an operation needs, passed explicitly (no globals): the store, the blobs, the
 // publisher, the locks and the configuration.
 
-import type { FastifyBaseLogger } from 'fastify';
 import type { Signer } from '../pgp/signer.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -9,6 +8,7 @@ import type { Inspections } from '../packages/inspections.js';
 import type { Store } from '../storage/store.js';
 import type { KeyedMutex, Mutex } from '../storage/mutex.js';
 import type { ServerConfig } from '../config.js';
+import type { Log } from '../model/log.js';
 
 /** The configuration types live in ../config.ts (a leaf every folder may import). */
 export type { RequestTimeouts, ServerConfig } from '../config.js';
@@ -26,5 +26,5 @@ export interface Context {
   /** One publish at a time per prefix/distribution. */
   publishLocks: KeyedMutex;
   publicDir: string;
-  log: FastifyBaseLogger;
+  log: Log;
 }
