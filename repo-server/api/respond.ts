@@ -2,6 +2,8 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TaskResult, Tasks } from '../service/tasks.js';
+import { DomainError } from '../model/errors.js';
+import { statusOf } from '../http/errors.js';
 
 export async function respond(
   req: FastifyRequest,
@@ -12,7 +14,7 @@ export async function respond(
 ): Promise<FastifyReply> {
   const query = req.query as Record<string, string | undefined>;
   if (query._async === 'true' || query._async === '1') {
-    const task = tasks.start(name, work);
+    const task = tasks.start(name, work, (err) => (err instanceof DomainError ? statusOf(err) : 500));
     return reply.code(202).send(tasks.json(task));
   }
   const r = await work(() => undefined);

@@ -2,7 +2,6 @@
 // The only place that knows which status a domain error answers with.
 
 import { Conflict, Corrupt, DomainError, Invalid, NotFound, Refused, TooLarge, Unsatisfiable, UpstreamFailed } from '../model/errors.js';
-import { ApiError } from '../service/errors.js';
 
 type ErrorKind = abstract new (...args: never[]) => DomainError;
 
@@ -24,7 +23,6 @@ export function statusOf(err: DomainError): number {
 
 export function errorBody(err: unknown): { status: number; body: Record<string, unknown> } {
   if (err instanceof DomainError) return { status: statusOf(err), body: { error: err.message, ...(err.details ?? {}) } };
-  if (err instanceof ApiError) return { status: err.status, body: { error: err.message, ...(err.body ?? {}) } };
   // Fastify's own 4xx (a body that is not JSON, a body over the limit) keep their status.
   const e = err as { statusCode?: number; message?: string; code?: string };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
