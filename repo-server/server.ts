@@ -17,7 +17,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { PUBLIC, registerAuth, type RouteAccess } from './api/auth.js';
 import { applyServerTimeouts, DEFAULT_TIMEOUTS, registerBodyRateFloor } from './api/timeouts.js';
-import { errorBody } from './api/respond.js';
+import { errorBody } from './http/errors.js';
 import { registerRoutes } from './api/routes.js';
 import { answerSources, registerPublicFiles } from './api/public-files.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
@@ -33,8 +33,9 @@ import type { Context, ServerConfig } from './service/context.js';
 import { unpackLimits } from './service/context.js';
 import { DEFAULT_UNPACK_LIMITS } from '../deb/unpack-limits.js';
 import { Tasks } from './service/tasks.js';
-import { DEFAULT_COLOR_CONFIG, openColorGroups, type ColorGroups } from './colors/color-groups.js';
-import { registerColorRoutes } from './colors/routes.js';
+import { openColorGroups, type ColorGroups } from './colors/color-groups.js';
+import { DEFAULT_COLOR_CONFIG } from './config.js';
+import { registerColorRoutes } from './http/colors.js';
 
 export type { ServerConfig } from './service/context.js';
 

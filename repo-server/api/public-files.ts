@@ -6,7 +6,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../service/context.js';
-import { badRequest } from '../service/errors.js';
+import { invalid } from '../service/errors.js';
 import { publishId } from '../storage/store.js';
 import { PUBLIC } from './auth.js';
 
@@ -64,7 +64,7 @@ export async function answerSources(req: FastifyRequest, reply: FastifyReply, ct
   const query = req.query as Record<string, string | string[] | undefined>;
   const asked = query.keyring;
   if (asked !== undefined && (typeof asked !== 'string' || !validKeyring(asked))) {
-    throw badRequest('keyring must be one absolute path of letters, digits and . _ + @ = - (no . or .. segments)');
+    throw invalid('keyring must be one absolute path of letters, digits and . _ + @ = - (no . or .. segments)');
   }
   const keyring = asked ?? DEFAULT_KEYRING;
   const base = baseUrl(req, ctx);

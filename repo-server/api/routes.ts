@@ -4,7 +4,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Context } from '../service/context.js';
-import { ApiError, badRequest } from '../service/errors.js';
+import { Invalid, NotFound } from '../model/errors.js';
+import { invalid, notFound } from '../service/errors.js';
 import { prefixFromUrl, safeSegment } from '../service/names.js';
 import { packageDetails, showPackages, type ListOptions } from '../service/packages.js';
 import {
@@ -42,7 +43,7 @@ type Query = Record<string, string | undefined>;
 const body = (req: FastifyRequest): Record<string, unknown> => {
   const b = req.body;
   if (b === undefined || b === null) return {};
-  if (typeof b !== 'object' || Array.isArray(b)) throw badRequest('request body must be a JSON object');
+  if (typeof b !== 'object' || Array.isArray(b)) throw invalid('request body must be a JSON object');
   return b as Record<string, unknown>;
 };
 const flag = (v: string | undefined): boolean => v === '1' || v === 'true';
@@ -63,7 +64,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   app.get('/api/files/:dir', READ, async (req) => uploads.listFiles((req.params as Params).dir!));
   app.post('/api/files/:dir', ADMIN, async (req, reply) => {
     const dir = safeSegment((req.params as Params).dir!, 'directory');
-    if (!req.isMultipart()) throw badRequest('expected multipart/form-data with one or more files');
+    if (!req.isMultipart()) throw invalid('expected multipart/form-data with one or more files');
     async function* files(): AsyncGenerator<UploadPart> {
       for await (const part of req.parts()) if (part.type === 'file') yield { filename: part.filename, body: part.file as Readable };
     }
@@ -83,7 +84,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
       const { dir, file } = req.params as Params;
       safeSegment(dir!, 'directory');
       safeSegment(file!, 'file name');
-      if (req.body === undefined || req.body === null) throw badRequest('PUT /api/files/:dir/:file needs the file as the request body');
+      if (req.body === undefined || req.body === null) throw invalid('PUT /api/files/:dir/:file needs the file as the request body');
       const body = req.body as Readable;
       async function* one(): AsyncGenerator<UploadPart> {
         yield { filename: file!, body };
@@ -171,7 +172,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   app.post('/api/snapshots/merge', ADMIN, async (req, reply) => {
     const q = req.query as Query;
     const b = body(req);
-    if (typeof b.Destination !== 'string') throw badRequest('Destination is required');
+    if (typeof b.Destination !== 'string') throw invalid('Destination is required');
     const mode = mergeMode(flag(q.latest), flag(q['no-remove']) || flag(q.noRemove));
     return reply.code(201).send(snapshotJson(await mergeSnapshots(ctx, b.Destination, b, mode)));
   });
@@ -207,7 +208,7 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
   app.get('/api/packages', READ, async (req) => showPackages(ctx.store, ctx.store.packages.keys(), listOptions(req.query as Query)));
   app.get('/api/packages/:key', READ, async (req) => {
     const p = ctx.store.packages.get((req.params as Params).key!);
-    if (!p) throw new ApiError(404, 'package not found');
+    if (!p) throw notFound('package not found');
     return packageDetails(p);
   });
 
@@ -294,10 +295,10 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     await tasks.waitAll();
     return {};
   });
-  const task = (req: FastifyRequest, status = 404) => tasks.get(Number((req.params as Params).id), status);
+  const task = (req: FastifyRequest, Missing: typeof NotFound | typeof Invalid = NotFound) => tasks.get(Number((req.params as Params).id), Missing);
   app.get('/api/tasks/:id', READ, async (req) => tasks.json(task(req)));
   app.get('/api/tasks/:id/wait', READ, async (req) => {
-    const t = task(req, 400);
+    const t = task(req, Invalid);
     await t.done;
     return tasks.json(t);
   });

@@ -1,27 +1,16 @@
 // Wires the color-group parts together: registry → LB sync → swap engine.
 
 import { join } from 'node:path';
-import type { FastifyBaseLogger } from 'fastify';
 import type { LbState } from './lb/adapter.js';
-import { openAdapter, renderFor, type LbConfig } from './lb/index.js';
+import type { ColorConfig } from '../config.js';
+import type { Log } from '../model/log.js';
+import { openAdapter, renderFor } from './lb/index.js';
 import { LbSync } from './lb-sync.js';
 import { FileRegistryStore, type RegistryStore } from './registry-store.js';
 import { Registry } from './registry.js';
 import { SwapEngine } from './swap.js';
 import { lbService } from './traffic.js';
 
-export interface ColorConfig {
-  /** A unit without a heartbeat for this long leaves the pool (default 10 s). */
-  ttlMs: number;
-  /** Heartbeat interval suggested to agents (default 2 s). */
-  intervalMs: number;
-  /** Gate probes each unit's health URL from the server (default on). */
-  probe: boolean;
-  probeTimeoutMs: number;
-  lb?: LbConfig;
-}
-
-export const DEFAULT_COLOR_CONFIG: ColorConfig = { ttlMs: 10_000, intervalMs: 2_000, probe: true, probeTimeoutMs: 1_000 };
 
 export interface ColorGroups {
   registry: Registry;
@@ -31,7 +20,7 @@ export interface ColorGroups {
   close(): Promise<void>;
 }
 
-export async function openColorGroups(dataDir: string, config: ColorConfig, log: FastifyBaseLogger, store?: RegistryStore): Promise<ColorGroups> {
+export async function openColorGroups(dataDir: string, config: ColorConfig, log: Log, store?: RegistryStore): Promise<ColorGroups> {
   const registry = await Registry.open(store ?? new FileRegistryStore(join(dataDir, 'db')), {
     ttlMs: config.ttlMs,
     intervalMs: config.intervalMs,

@@ -3,24 +3,9 @@
 // server itself (a heartbeat can be up to one interval old). Draining or unknown is unhealthy.
 
 import { isIP } from 'node:net';
-import type { Color, Unit } from './model.js';
-import type { ServiceRecord } from './registry.js';
+import type { Color, GateResult, GateUnit, ServiceRecord, Unit } from './model.js';
 
-export interface GateUnit {
-  node: string;
-  alive: boolean;
-  reported: string;
-  probe: 'ok' | 'failed' | 'skipped';
-  detail?: string;
-}
-
-export interface GateResult {
-  color: Color;
-  required: number;
-  healthy: number;
-  passed: boolean;
-  units: GateUnit[];
-}
+export type { GateResult, GateUnit } from './model.js';
 
 export interface GateOptions {
   alive: (u: Unit) => boolean;

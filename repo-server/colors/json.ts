@@ -1,6 +1,6 @@
 // The registry's records in the API's PascalCase JSON (aptly's style).
 
-import type { SwapRecord, Traffic } from './registry.js';
+import type { SwapRecord, Traffic } from './model.js';
 
 export function trafficJson(t: Traffic | undefined) {
   return t ? { Active: t.active, Weights: { ...t.weights } } : null;

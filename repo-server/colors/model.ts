@@ -1,4 +1,5 @@
-// The color-group vocabulary shared by the registry, the swap engine and the LB adapters.
+// The color-group vocabulary shared by the registry, its store, the gate, the swap engine and
+// the LB adapters: plain data, so that none of them imports another for its types.
 
 export const COLORS = ['blue', 'green'] as const;
 export type Color = (typeof COLORS)[number];
@@ -26,3 +27,62 @@ export interface Unit {
   /** Epoch milliseconds of the last heartbeat. */
   lastSeen: number;
 }
+
+export interface GateUnit {
+  node: string;
+  alive: boolean;
+  reported: string;
+  probe: 'ok' | 'failed' | 'skipped';
+  detail?: string;
+}
+
+export interface GateResult {
+  color: Color;
+  required: number;
+  healthy: number;
+  passed: boolean;
+  units: GateUnit[];
+}
+
+export interface Traffic {
+  active: Color | null;
+  weights: Weights;
+}
+
+export interface ServiceRecord extends Traffic {
+  name: string;
+  listen?: string;
+  previewAllow: string[];
+  healthPath: string;
+  /** Healthy units the target color needs before traffic moves; default: all alive ones, ≥ 1. */
+  minHealthy?: number;
+  /** Traffic before the last swap: what rollback restores. */
+  previous?: Traffic;
+  units: Unit[];
+}
+
+export type SwapResult = 'done' | 'refused' | 'reverted' | 'failed';
+
+export interface SwapStep {
+  weight: number;
+  at: string;
+  gate?: GateResult;
+}
+
+export interface SwapRecord {
+  id: number;
+  service: string;
+  kind: 'swap' | 'rollback' | 'initial';
+  user: string;
+  started: string;
+  finished: string;
+  from: Traffic;
+  to: Color;
+  strategy: string;
+  steps: SwapStep[];
+  result: SwapResult;
+  reason?: string;
+}
+
+/** What an agent reports: the unit minus what the registry knows itself. */
+export type HeartbeatInput = Omit<Unit, 'service' | 'node' | 'lastSeen'>;

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
-import type { ServiceRecord, SwapRecord } from './registry.js';
+import type { ServiceRecord, SwapRecord } from './model.js';
 
 export interface RegistrySnapshot {
   services: ServiceRecord[];

@@ -5,53 +5,12 @@
 
 import { EventEmitter } from 'node:events';
 import { Mutex } from '../../lib/concurrency.js';
-import { notFound } from '../service/errors.js';
-import type { Color, Unit, Weights } from './model.js';
-import type { GateResult } from './gate.js';
+import { NotFound } from '../model/errors.js';
+import type { Color, HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from './model.js';
 import type { RegistryStore } from './registry-store.js';
 
-export interface Traffic {
-  active: Color | null;
-  weights: Weights;
-}
-
-export interface ServiceRecord extends Traffic {
-  name: string;
-  listen?: string;
-  previewAllow: string[];
-  healthPath: string;
-  /** Healthy units the target color needs before traffic moves; default: all alive ones, ≥ 1. */
-  minHealthy?: number;
-  /** Traffic before the last swap: what rollback restores. */
-  previous?: Traffic;
-  units: Unit[];
-}
-
-export type SwapResult = 'done' | 'refused' | 'reverted' | 'failed';
-
-export interface SwapStep {
-  weight: number;
-  at: string;
-  gate?: GateResult;
-}
-
-export interface SwapRecord {
-  id: number;
-  service: string;
-  kind: 'swap' | 'rollback' | 'initial';
-  user: string;
-  started: string;
-  finished: string;
-  from: Traffic;
-  to: Color;
-  strategy: string;
-  steps: SwapStep[];
-  result: SwapResult;
-  reason?: string;
-}
-
-/** What an agent reports: the unit minus what the registry knows itself. */
-export type HeartbeatInput = Omit<Unit, 'service' | 'node' | 'lastSeen'>;
+/** The records live in model.ts (the gate and the store use them too); re-exported for callers. */
+export type { HeartbeatInput, ServiceRecord, SwapRecord, SwapResult, SwapStep, Traffic } from './model.js';
 
 export interface RegistryOptions {
   ttlMs: number;
@@ -112,7 +71,7 @@ export class Registry extends EventEmitter {
 
   get(name: string): ServiceRecord {
     const s = this.services.get(name);
-    if (!s) throw notFound(`service '${name}' is not registered`);
+    if (!s) throw new NotFound(`service '${name}' is not registered`);
     return s;
   }
 

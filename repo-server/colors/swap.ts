@@ -4,13 +4,13 @@
 // stays registered at weight 0, so rollback is one weight change.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, conflict } from '../service/errors.js';
+import { Conflict, Refused, UpstreamFailed } from '../model/errors.js';
 import { KeyedMutex } from '../../lib/concurrency.js';
 import { swapJson } from './json.js';
 import { checkGate, type GateOptions } from './gate.js';
 import type { LbSync } from './lb-sync.js';
-import type { Color, Weights } from './model.js';
-import type { Registry, SwapRecord, SwapStep, Traffic } from './registry.js';
+import type { Color, SwapRecord, SwapStep, Traffic, Weights } from './model.js';
+import type { Registry } from './registry.js';
 import type { SwapPlan } from './strategy.js';
 
 export interface SwapRequest extends SwapPlan {
@@ -19,9 +19,10 @@ export interface SwapRequest extends SwapPlan {
   user: string;
 }
 
-export class GateRefused extends ApiError {
+/** The gate said no; the details carry the recorded attempt with every unit's verdict. */
+export class GateRefused extends Refused {
   constructor(readonly record: SwapRecord) {
-    super(409, `swap of ${record.service} to ${record.to} refused: ${record.reason ?? 'gate failed'}`, { Code: 'gate_refused', Record: swapJson(record) });
+    super(`swap of ${record.service} to ${record.to} refused: ${record.reason ?? 'gate failed'}`, { Code: 'gate_refused', Record: swapJson(record) });
   }
 }
 
@@ -63,7 +64,7 @@ export class SwapEngine {
     } catch (err) {
       this.registry.setTraffic(service, back);
       await this.lb.sync().catch(() => undefined);
-      throw new ApiError(502, `load balancer did not take the change: ${(err as Error).message}`);
+      throw new UpstreamFailed(`load balancer did not take the change: ${(err as Error).message}`);
     }
   }
 
@@ -99,7 +100,7 @@ export class SwapEngine {
   rollback(service: string, user: string, force = false): Promise<SwapRecord> {
     return this.locks.run(service, async () => {
       const s = this.registry.get(service);
-      if (!s.previous) throw conflict(`service '${service}' has no earlier traffic state to roll back to`);
+      if (!s.previous) throw new Conflict(`service '${service}' has no earlier traffic state to roll back to`);
       const from: Traffic = { active: s.active, weights: { ...s.weights } };
       const target = s.previous;
       const to: Color = target.weights.blue >= target.weights.green ? 'blue' : 'green';

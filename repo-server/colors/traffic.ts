@@ -3,8 +3,7 @@
 // the LB's integer weights (1-256) so the shares survive rounding as closely as possible.
 
 import type { LbServer, LbService } from './lb/adapter.js';
-import { COLORS, type Unit } from './model.js';
-import type { ServiceRecord } from './registry.js';
+import { COLORS, type ServiceRecord, type Unit } from './model.js';
 
 export const LB_MAX_WEIGHT = 256;
 

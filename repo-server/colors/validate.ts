@@ -2,7 +2,7 @@
 // file name is matched against a strict pattern (no config injection from unit data).
 
 import { isIP } from 'node:net';
-import { badRequest } from '../service/errors.js';
+import { Invalid } from '../model/errors.js';
 import { COLORS, type Color, type Health } from './model.js';
 
 const SERVICE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -14,52 +14,52 @@ const PATH_RE = /^\/[A-Za-z0-9._~\/-]{0,200}$/;
 const HEALTH: readonly Health[] = ['healthy', 'unhealthy', 'draining'];
 
 export function serviceName(v: string): string {
-  if (!SERVICE_RE.test(v)) throw badRequest(`service name '${v}' must match ${SERVICE_RE.source}`);
+  if (!SERVICE_RE.test(v)) throw new Invalid(`service name '${v}' must match ${SERVICE_RE.source}`);
   return v;
 }
 
 export function nodeId(v: string): string {
-  if (!NODE_RE.test(v)) throw badRequest(`node id '${v}' must match ${NODE_RE.source}`);
+  if (!NODE_RE.test(v)) throw new Invalid(`node id '${v}' must match ${NODE_RE.source}`);
   return v;
 }
 
 export function color(v: unknown, field: string): Color {
-  if (typeof v !== 'string' || !(COLORS as readonly string[]).includes(v)) throw badRequest(`${field} must be one of ${COLORS.join(', ')}`);
+  if (typeof v !== 'string' || !(COLORS as readonly string[]).includes(v)) throw new Invalid(`${field} must be one of ${COLORS.join(', ')}`);
   return v as Color;
 }
 
 export function address(v: unknown, field = 'Address'): string {
-  if (typeof v !== 'string' || !(isIP(v) || HOST_RE.test(v))) throw badRequest(`${field} must be an IP address or host name`);
+  if (typeof v !== 'string' || !(isIP(v) || HOST_RE.test(v))) throw new Invalid(`${field} must be an IP address or host name`);
   return v;
 }
 
 export function port(v: unknown, field = 'Port'): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw badRequest(`${field} must be an integer 1-65535`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw new Invalid(`${field} must be an integer 1-65535`);
   return v;
 }
 
 export function intIn(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw badRequest(`${field} must be an integer ${min}-${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Invalid(`${field} must be an integer ${min}-${max}`);
   return v;
 }
 
 export function version(v: unknown, field = 'Version'): string {
-  if (typeof v !== 'string' || !VERSION_RE.test(v)) throw badRequest(`${field} must be a Debian version`);
+  if (typeof v !== 'string' || !VERSION_RE.test(v)) throw new Invalid(`${field} must be a Debian version`);
   return v;
 }
 
 export function packageName(v: unknown, field = 'Package'): string {
-  if (typeof v !== 'string' || !PACKAGE_RE.test(v)) throw badRequest(`${field} must be a Debian package name`);
+  if (typeof v !== 'string' || !PACKAGE_RE.test(v)) throw new Invalid(`${field} must be a Debian package name`);
   return v;
 }
 
 export function healthPath(v: unknown, field = 'HealthPath'): string {
-  if (typeof v !== 'string' || !PATH_RE.test(v)) throw badRequest(`${field} must be an absolute URL path of [A-Za-z0-9._~/-]`);
+  if (typeof v !== 'string' || !PATH_RE.test(v)) throw new Invalid(`${field} must be an absolute URL path of [A-Za-z0-9._~/-]`);
   return v;
 }
 
 export function health(v: unknown, field = 'Health'): Health {
-  if (typeof v !== 'string' || !(HEALTH as readonly string[]).includes(v)) throw badRequest(`${field} must be one of ${HEALTH.join(', ')}`);
+  if (typeof v !== 'string' || !(HEALTH as readonly string[]).includes(v)) throw new Invalid(`${field} must be one of ${HEALTH.join(', ')}`);
   return v as Health;
 }
 
@@ -67,7 +67,7 @@ export function health(v: unknown, field = 'Health'): Health {
 export function listen(v: unknown, field = 'Listen'): string {
   const m = typeof v === 'string' ? /^(\[[0-9a-fA-F:]+\]|[0-9.]+):([0-9]{1,5})$/.exec(v) : null;
   if (!m || !isIP(m[1]!.replace(/^\[|\]$/g, '')) || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-    throw badRequest(`${field} must be IP:PORT, e.g. 127.0.0.1:9000`);
+    throw new Invalid(`${field} must be IP:PORT, e.g. 127.0.0.1:9000`);
   }
   return v as string;
 }
@@ -76,15 +76,15 @@ export function cidr(v: unknown, field: string): string {
   const m = typeof v === 'string' ? /^([0-9a-fA-F.:]+)(?:\/([0-9]{1,3}))?$/.exec(v) : null;
   const kind = m ? isIP(m[1]!) : 0;
   const bits = m?.[2] === undefined ? (kind === 4 ? 32 : 128) : Number(m[2]);
-  if (!m || kind === 0 || bits > (kind === 4 ? 32 : 128)) throw badRequest(`${field} must be an address or CIDR network`);
+  if (!m || kind === 0 || bits > (kind === 4 ? 32 : 128)) throw new Invalid(`${field} must be an address or CIDR network`);
   return v as string;
 }
 
 /** An object body with only the given keys (unknown fields are refused, naming them). */
 export function objectBody(body: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(`${what}: body must be a JSON object`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Invalid(`${what}: body must be a JSON object`);
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) throw badRequest(`${what}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+  if (unknown.length > 0) throw new Invalid(`${what}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   return body as Record<string, unknown>;
 }
 
@@ -92,7 +92,7 @@ export function objectBody(body: unknown, allowed: readonly string[], what: stri
 export function durationMs(v: unknown, field: string): number {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v * 1000;
   const m = typeof v === 'string' ? /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(v) : null;
-  if (!m) throw badRequest(`${field} must be a duration like 500ms, 5s or 2m`);
+  if (!m) throw new Invalid(`${field} must be a duration like 500ms, 5s or 2m`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));

@@ -1,16 +1,8 @@
-// Errors the API turns into aptly-style JSON: {"error": "..."} with a 4xx/5xx status.
+// Shorthands for the domain errors (model/errors.ts) the operations throw most. No HTTP here:
+// http/errors.ts maps each kind to a status and aptly's JSON body.
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Extra fields merged into the JSON body (e.g. FailedFiles, Report). */
-    readonly body?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+import { Conflict, Invalid, NotFound } from '../model/errors.js';
 
-export const badRequest = (m: string): ApiError => new ApiError(400, m);
-export const notFound = (m: string): ApiError => new ApiError(404, m);
-export const conflict = (m: string, body?: Record<string, unknown>): ApiError => new ApiError(409, m, body);
+export const invalid = (m: string, details?: Record<string, unknown>): Invalid => new Invalid(m, details);
+export const notFound = (m: string): NotFound => new NotFound(m);
+export const conflict = (m: string, details?: Record<string, unknown>): Conflict => new Conflict(m, details);

@@ -1,19 +1,19 @@
 // Names that end up in paths are validated here and nowhere trusted as paths otherwise.
 
-import { badRequest } from './errors.js';
+import { invalid } from './errors.js';
 
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,199}$/;
 
 /** Upload directories and file names: one safe path segment, never "." or "..". */
 export function safeSegment(value: string, what: string): string {
-  if (!SAFE.test(value) || value.includes('..')) throw badRequest(`invalid ${what} '${value}': use letters, digits and . _ + ~ - (not starting with . or -)`);
+  if (!SAFE.test(value) || value.includes('..')) throw invalid(`invalid ${what} '${value}': use letters, digits and . _ + ~ - (not starting with . or -)`);
   return value;
 }
 
 /** Repo and snapshot names (aptly allows spaces; they never become paths here). */
 export function objectName(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 200 || /[\0\n\r/]/.test(value)) {
-    throw badRequest(`invalid ${what} name`);
+    throw invalid(`invalid ${what} name`);
   }
   return value;
 }
@@ -23,12 +23,12 @@ export const shown = (value: string): string => (value.length > 80 ? `${JSON.str
 
 /** `field` names the request field (aptly's name) the value came from, for the error. */
 export function distributionName(value: string, field = 'Distribution'): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) throw badRequest(`${field}: invalid distribution '${shown(value)}' (letters, digits and . _ -, at most 100)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) throw invalid(`${field}: invalid distribution '${shown(value)}' (letters, digits and . _ -, at most 100)`);
   return value;
 }
 
 export function componentName(value: string, field = 'Component'): string {
-  if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(value)) throw badRequest(`${field}: invalid component '${shown(value)}' (lowercase letters, digits and . _ -, at most 100)`);
+  if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(value)) throw invalid(`${field}: invalid component '${shown(value)}' (lowercase letters, digits and . _ -, at most 100)`);
   return value;
 }
 
@@ -36,8 +36,8 @@ export function componentName(value: string, field = 'Component'): string {
 export function publishPrefix(value: string): string {
   if (value === '.') return value;
   const parts = value.split('/');
-  if (parts.some((p) => !SAFE.test(p) || p.includes('..')) || parts.length > 8) throw badRequest(`invalid publish prefix '${value}'`);
-  if (parts[0] === 'api' || parts[0] === 'keys') throw badRequest(`publish prefix '${value}' collides with a server path`);
+  if (parts.some((p) => !SAFE.test(p) || p.includes('..')) || parts.length > 8) throw invalid(`invalid publish prefix '${value}'`);
+  if (parts[0] === 'api' || parts[0] === 'keys') throw invalid(`publish prefix '${value}' collides with a server path`);
   return value;
 }
 

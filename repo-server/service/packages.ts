@@ -5,7 +5,8 @@ import { compareVersions } from '../../deb/version.js';
 import { compileQuery, packageFields, QueryError } from '../packages/query.js';
 import type { PackageRecord, Store } from '../storage/store.js';
 import { architecturesOf, byNameNewestFirst, PackageSet, withDependencies } from './dependencies.js';
-import { ApiError, badRequest } from './errors.js';
+import { Invalid, type DomainError } from '../model/errors.js';
+import { invalid } from './errors.js';
 
 export function packageDetails(p: PackageRecord): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -31,13 +32,13 @@ function fieldsOf(p: PackageRecord): ReturnType<typeof packageFields> {
   return packageFields(map);
 }
 
-/** An aptly query as a predicate; `status` is what a malformed query answers (aptly: 400 or 422). */
-export function queryPredicate(q: string, status = 400): (p: PackageRecord) => boolean {
+/** An aptly query as a predicate; `Malformed` is the error a bad query raises (aptly: 400, or 422 when copying). */
+export function queryPredicate(q: string, Malformed: new (m: string) => DomainError = Invalid): (p: PackageRecord) => boolean {
   try {
     const compiled = compileQuery(q);
     return (p) => compiled(fieldsOf(p));
   } catch (err) {
-    if (err instanceof QueryError) throw new ApiError(status, `unable to parse query '${q}': ${err.message}`);
+    if (err instanceof QueryError) throw new Malformed(`unable to parse query '${q}': ${err.message}`);
     throw err;
   }
 }
@@ -78,7 +79,7 @@ export function showPackages(store: Store, keys: Iterable<string>, opts: ListOpt
     list = all.filter(queryPredicate(opts.q));
     if (opts.withDeps === '1') {
       const architectures = architecturesOf(all);
-      if (architectures.length === 0) throw badRequest('unable to determine list of architectures, please specify explicitly');
+      if (architectures.length === 0) throw invalid('unable to determine list of architectures, please specify explicitly');
       list = withDependencies(list, new PackageSet(all), [], architectures);
     }
   }

@@ -3,20 +3,20 @@
 
 import type { PublishRecord, PublishSource } from '../storage/store.js';
 import type { Context } from './context.js';
-import { badRequest } from './errors.js';
+import { invalid } from './errors.js';
 import { componentName, shown } from './names.js';
 import { getRepo } from './repos.js';
 import { getSnapshot } from './snapshots.js';
 
 export const text = (v: unknown, field: string, fallback = ''): string => {
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string') throw badRequest(`${field} must be a string`);
+  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
   return v;
 };
 
 export const optionalFlag = (v: unknown, field: string): boolean | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw badRequest(`${field} must be true or false`);
+  if (typeof v !== 'boolean') throw invalid(`${field} must be true or false`);
   return v;
 };
 
@@ -33,7 +33,7 @@ export function releaseLine(v: unknown, field: string, fallback: string): string
   const value = text(v, field, fallback);
   if (value === '') return fallback;
   if (!ONE_LINE.test(value) || value !== value.trim()) {
-    throw badRequest(`${field}: '${shown(value)}' is not a Release field value (one line of at most 200 characters, no control characters, no leading or trailing space)`);
+    throw invalid(`${field}: '${shown(value)}' is not a Release field value (one line of at most 200 characters, no control characters, no leading or trailing space)`);
   }
   return value;
 }
@@ -41,23 +41,23 @@ export function releaseLine(v: unknown, field: string, fallback: string): string
 export function suiteName(v: unknown, field: string, fallback: string): string {
   const value = text(v, field, fallback);
   if (value === '') return fallback;
-  if (!SUITE.test(value)) throw badRequest(`${field}: '${shown(value)}' is not a suite name (letters, digits and . _ + ~ / -, at most 100, starting with a letter or digit)`);
+  if (!SUITE.test(value)) throw invalid(`${field}: '${shown(value)}' is not a suite name (letters, digits and . _ + ~ / -, at most 100, starting with a letter or digit)`);
   return value;
 }
 
 /** NotAutomatic / ButAutomaticUpgrades: apt acts on "yes" only; aptly passes "yes" or nothing. */
 export function yesNo(v: unknown, field: string): string {
   const value = text(v, field);
-  if (value !== '' && value !== 'yes' && value !== 'no') throw badRequest(`${field}: must be "yes", "no" or empty, not '${shown(value)}'`);
+  if (value !== '' && value !== 'yes' && value !== 'no') throw invalid(`${field}: must be "yes", "no" or empty, not '${shown(value)}'`);
   return value;
 }
 
 /** Architectures of a publish: Debian architecture names (amd64, arm64, all...). */
 export function architectureList(v: unknown): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw badRequest('Architectures must be a list');
+  if (!Array.isArray(v)) throw invalid('Architectures must be a list');
   return v.map((a: unknown, i) => {
-    if (typeof a !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(a)) throw badRequest(`Architectures[${i}]: invalid architecture '${shown(String(a))}'`);
+    if (typeof a !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(a)) throw invalid(`Architectures[${i}]: invalid architecture '${shown(String(a))}'`);
     return a;
   });
 }
@@ -71,7 +71,7 @@ export function signedBy(v: unknown): string {
   if (value === '') return '';
   const fingerprints = value.split(/[\s,]+/).filter(Boolean);
   for (const f of fingerprints) {
-    if (!/^[0-9A-Fa-f]{40}$/.test(f)) throw badRequest(`SignedBy: '${f}' is not a 40-hex-digit OpenPGP fingerprint (apt rejects a Release file with anything else)`);
+    if (!/^[0-9A-Fa-f]{40}$/.test(f)) throw invalid(`SignedBy: '${f}' is not a 40-hex-digit OpenPGP fingerprint (apt rejects a Release file with anything else)`);
   }
   // Upper case, as apt compares them.
   return fingerprints.map((f) => f.toUpperCase()).join(',');
@@ -81,7 +81,7 @@ export function signedBy(v: unknown): string {
 export function signingSkipped(body: Record<string, unknown>): boolean {
   const signing = body.Signing;
   if (signing === undefined || signing === null) return false;
-  if (typeof signing !== 'object' || Array.isArray(signing)) throw badRequest('Signing must be an object');
+  if (typeof signing !== 'object' || Array.isArray(signing)) throw invalid('Signing must be an object');
   return (signing as Record<string, unknown>).Skip === true;
 }
 
@@ -93,21 +93,21 @@ export function checkSource(ctx: Context, kind: PublishRecord['sourceKind'], nam
 
 /** One {Component, Name} object of a Sources/Snapshots list or a /sources request. */
 export function parseSource(ctx: Context, kind: PublishRecord['sourceKind'], raw: unknown, field: string, fallbackComponent: (name: string) => string): PublishSource {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`${field} must be {"Component": ..., "Name": ...}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(`${field} must be {"Component": ..., "Name": ...}`);
   const o = raw as Record<string, unknown>;
   const name = text(o.Name, `${field}.Name`);
-  if (name === '') throw badRequest(`${field}.Name is required`);
+  if (name === '') throw invalid(`${field}.Name is required`);
   checkSource(ctx, kind, name);
   const component = componentName(text(o.Component, `${field}.Component`) || fallbackComponent(name), `${field}.Component`);
   return { component, name };
 }
 
 export function parseSources(ctx: Context, kind: PublishRecord['sourceKind'], raw: unknown, field: string, fallbackComponent: (name: string) => string): PublishSource[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw badRequest(`${field} must list at least one {Component, Name}`);
+  if (!Array.isArray(raw) || raw.length === 0) throw invalid(`${field} must list at least one {Component, Name}`);
   const seen = new Set<string>();
   return raw.map((s: unknown) => {
     const source = parseSource(ctx, kind, s, `${field}[]`, fallbackComponent);
-    if (seen.has(source.component)) throw badRequest(`component ${source.component} is listed twice`);
+    if (seen.has(source.component)) throw invalid(`component ${source.component} is listed twice`);
     seen.add(source.component);
     return source;
   });
@@ -161,11 +161,11 @@ export interface PublishChange {
 export function parseChange(ctx: Context, rec: PublishRecord, body: Record<string, unknown>, applyStaged: boolean): PublishChange {
   const change: PublishChange = { switches: [], applyStaged, sign: !signingSkipped(body) };
   if (body.Snapshots !== undefined && body.Snapshots !== null && !(Array.isArray(body.Snapshots) && body.Snapshots.length === 0)) {
-    if (applyStaged) throw badRequest('Snapshots is not a field of POST .../update; stage sources with .../sources');
-    if (rec.sourceKind === 'local') throw badRequest("snapshots shouldn't be given when updating local repo");
+    if (applyStaged) throw invalid('Snapshots is not a field of POST .../update; stage sources with .../sources');
+    if (rec.sourceKind === 'local') throw invalid("snapshots shouldn't be given when updating local repo");
     change.switches = parseSources(ctx, 'snapshot', body.Snapshots, 'Snapshots', () => 'main');
     for (const s of change.switches) {
-      if (!rec.sources.some((c) => c.component === s.component)) throw badRequest(`component ${s.component} is not in this publish`);
+      if (!rec.sources.some((c) => c.component === s.component)) throw invalid(`component ${s.component} is not in this publish`);
     }
   }
   for (const k of ['ForceOverwrite', 'SkipCleanup', 'SkipBz2'] as const) optionalFlag(body[k], k);
@@ -189,13 +189,13 @@ export function applyChange(ctx: Context, rec: PublishRecord, change: PublishCha
     const sources = new Map(rec.sources.map((s) => [s.component, s] as const));
     for (const s of change.switches) {
       getSnapshot(ctx, s.name);
-      if (!sources.has(s.component)) throw badRequest(`component ${s.component} is not in this publish`);
+      if (!sources.has(s.component)) throw invalid(`component ${s.component} is not in this publish`);
       sources.set(s.component, s);
     }
     next.sources = [...sources.values()];
   }
   if (change.applyStaged && rec.staged) {
-    if (rec.staged.length === 0) throw badRequest('the staged source list is empty: a distribution needs at least one component');
+    if (rec.staged.length === 0) throw invalid('the staged source list is empty: a distribution needs at least one component');
     for (const s of rec.staged) checkSource(ctx, rec.sourceKind, s.name);
     next.sources = [...rec.staged].sort(byComponent);
     delete next.staged;

@@ -4,7 +4,7 @@
 
 import { publishId, type PublishRecord, type PublishSource } from '../storage/store.js';
 import type { Context } from './context.js';
-import { badRequest, notFound } from './errors.js';
+import { invalid, notFound } from './errors.js';
 import { componentName, publishPrefix } from './names.js';
 import { byComponent, checkSource, parseSource, text } from './publish-options.js';
 import { getPublish, queueOf } from './publishing.js';
@@ -51,7 +51,7 @@ export function addStagedSource(ctx: Context, prefixParam: string, distribution:
   const rec = getPublish(ctx, publishPrefix(prefixParam), distribution);
   const source = parseSource(ctx, rec.sourceKind, body, 'source', () => '');
   return editStaged(ctx, prefixParam, distribution, (staged) => {
-    if (staged.some((s) => s.component === source.component)) throw badRequest(`unable to create: Component '${source.component}' already exists`);
+    if (staged.some((s) => s.component === source.component)) throw invalid(`unable to create: Component '${source.component}' already exists`);
     return [...staged, source];
   });
 }
@@ -59,11 +59,11 @@ export function addStagedSource(ctx: Context, prefixParam: string, distribution:
 /** PUT .../sources [{Component, Name}...]: replaces the staged list. */
 export function replaceStagedSources(ctx: Context, prefixParam: string, distribution: string, raw: unknown): Promise<PublishRecord> {
   const rec = getPublish(ctx, publishPrefix(prefixParam), distribution);
-  if (!Array.isArray(raw)) throw badRequest('the request body must be a list of {Component, Name}');
+  if (!Array.isArray(raw)) throw invalid('the request body must be a list of {Component, Name}');
   const seen = new Set<string>();
   const list = raw.map((s: unknown) => {
     const source = parseSource(ctx, rec.sourceKind, s, 'sources[]', () => '');
-    if (seen.has(source.component)) throw badRequest(`component ${source.component} is listed twice`);
+    if (seen.has(source.component)) throw invalid(`component ${source.component} is listed twice`);
     seen.add(source.component);
     return source;
   });
@@ -81,7 +81,7 @@ export function updateStagedSource(ctx: Context, prefixParam: string, distributi
     if (!current) throw notFound(`unable to update: Component '${comp}' does not exist`);
     const updated = { component: newComponent ?? current.component, name: newName ?? current.name };
     if (updated.component !== comp && staged.some((s) => s.component === updated.component)) {
-      throw badRequest(`unable to update: Component '${updated.component}' already exists`);
+      throw invalid(`unable to update: Component '${updated.component}' already exists`);
     }
     return [...staged.filter((s) => s.component !== comp), updated];
   });

@@ -8,7 +8,7 @@ import type { PackageRecord, PublishRecord, SnapshotRecord } from '../storage/st
 import { publishId } from '../storage/store.js';
 import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { invalid, conflict, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
 import { agreed, applyChange, architectureList, optionalFlag, parseChange, parseSources, releaseLine, rootDefaults, signedBy, signingSkipped, suiteName, text, yesNo, type PublishChange } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
@@ -130,19 +130,19 @@ async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<Pub
 export async function createPublish(ctx: Context, prefixParam: string, body: Record<string, unknown>): Promise<PublishRecord> {
   const prefix = publishPrefix(prefixParam);
   const kind = text(body.SourceKind, 'SourceKind', 'local');
-  if (kind !== 'local' && kind !== 'snapshot') throw badRequest(`SourceKind must be "local" or "snapshot"`);
+  if (kind !== 'local' && kind !== 'snapshot') throw invalid(`SourceKind must be "local" or "snapshot"`);
   // As aptly: a missing Component or Distribution comes from the DefaultComponent and
   // DefaultDistribution of the local repos behind the sources (through snapshots), when they agree.
   const count = Array.isArray(body.Sources) ? body.Sources.length : 0;
   const sources = parseSources(ctx, kind, body.Sources, 'Sources', (name) => {
     const component = agreed(rootDefaults(ctx, kind, name).components) ?? (count === 1 ? 'main' : undefined);
-    if (component === undefined) throw badRequest(`unable to figure out component name for ${name}: give Component`);
+    if (component === undefined) throw invalid(`unable to figure out component name for ${name}: give Component`);
     return component;
   });
   let distribution = text(body.Distribution, 'Distribution');
   if (distribution === '') {
     distribution = agreed(sources.flatMap((s) => rootDefaults(ctx, kind, s.name).distributions)) ?? '';
-    if (distribution === '') throw badRequest('unable to guess distribution name, please specify explicitly');
+    if (distribution === '') throw invalid('unable to guess distribution name, please specify explicitly');
   }
   distributionName(distribution, 'Distribution');
   const architectures = architectureList(body.Architectures);
@@ -173,7 +173,7 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
   return ctx.publishLocks.run(id, async () => {
     // aptly answers 400 here (not 409).
     if (ctx.store.publishes.has(id) && body.ForceOverwrite !== true) {
-      throw badRequest(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
+      throw invalid(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
     }
     return run(ctx, rec, sign);
   });

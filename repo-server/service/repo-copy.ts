@@ -4,7 +4,8 @@
 import { identity, type PackageRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { architecturesOf, PackageSet, withDependencies } from './dependencies.js';
-import { ApiError, badRequest, conflict } from './errors.js';
+import { Unsatisfiable } from '../model/errors.js';
+import { invalid, conflict } from './errors.js';
 import { queryPredicate, recordsOf } from './packages.js';
 
 export interface CopyReport {
@@ -14,7 +15,7 @@ export interface CopyReport {
 const flag = (body: Record<string, unknown>, field: string): boolean => {
   const v = body[field];
   if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw badRequest(`${field} must be true or false`);
+  if (typeof v !== 'boolean') throw invalid(`${field} must be true or false`);
   return v;
 };
 
@@ -22,23 +23,23 @@ export async function copyPackages(ctx: Context, dstName: string, srcName: strin
   const withDeps = flag(body, 'with-deps');
   const dryRun = flag(body, 'dry-run');
   // aptly answers 400 (not 404) for either repo missing, and 422 for a query that selects nothing.
-  if (!ctx.store.repos.has(dstName)) throw badRequest(`dest repo error: local repo with name ${dstName} not found`);
-  if (!ctx.store.repos.has(srcName)) throw badRequest(`src repo error: local repo with name ${srcName} not found`);
-  if (srcName === dstName) throw badRequest('dest and source are identical');
-  const test = queryPredicate(query, 422);
+  if (!ctx.store.repos.has(dstName)) throw invalid(`dest repo error: local repo with name ${dstName} not found`);
+  if (!ctx.store.repos.has(srcName)) throw invalid(`src repo error: local repo with name ${srcName} not found`);
+  if (srcName === dstName) throw invalid('dest and source are identical');
+  const test = queryPredicate(query, Unsatisfiable);
 
   return ctx.writes.run(async () => {
     // Re-read inside the lock: the repos may have changed while this request queued.
-    if (!ctx.store.repos.has(dstName) || !ctx.store.repos.has(srcName)) throw badRequest('dest or src repo was dropped meanwhile');
+    if (!ctx.store.repos.has(dstName) || !ctx.store.repos.has(srcName)) throw invalid('dest or src repo was dropped meanwhile');
     const dst = recordsOf(ctx.store, ctx.store.repoPackages.get(dstName) ?? []);
     const src = recordsOf(ctx.store, ctx.store.repoPackages.get(srcName) ?? []);
     let chosen = src.filter(test);
     if (withDeps) {
       const architectures = architecturesOf(dst);
-      if (architectures.length === 0) throw new ApiError(422, 'unable to determine list of architectures, please specify explicitly');
+      if (architectures.length === 0) throw new Unsatisfiable('unable to determine list of architectures, please specify explicitly');
       chosen = withDependencies(chosen, new PackageSet(src), dst, architectures);
     }
-    if (chosen.length === 0) throw new ApiError(422, `no package found for filter: '${query}'`);
+    if (chosen.length === 0) throw new Unsatisfiable(`no package found for filter: '${query}'`);
 
     // aptly's PackageList.Add: an identical package is fine, a different build of the same
     // name/version/architecture is a conflict.

@@ -5,7 +5,7 @@ import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
 import { forEachLimit } from '../../lib/concurrency.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
-import { ApiError, badRequest, conflict, notFound } from './errors.js';
+import { invalid, conflict, notFound } from './errors.js';
 import { componentName, distributionName, objectName, safeSegment } from './names.js';
 import { Uploads } from './uploads.js';
 
@@ -28,7 +28,7 @@ export function getRepo(ctx: Context, name: string): RepoRecord {
 
 const str = (v: unknown, field: string): string => {
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw badRequest(`${field} must be a string`);
+  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
   return v;
 };
 
@@ -169,7 +169,7 @@ export async function importUploads(
   const inspected = results.filter((r): r is { name: string; sha256: string; rec: PackageRecord } => r !== undefined);
   failed.sort();
   if (failed.length > 0) {
-    throw new ApiError(400, `unable to import: ${warnings.join('; ')}`, { FailedFiles: failed, Report: { Warnings: warnings, Added: [], Removed: [] } });
+    throw invalid(`unable to import: ${warnings.join('; ')}`, { FailedFiles: failed, Report: { Warnings: warnings, Added: [], Removed: [] } });
   }
   const report = await ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
@@ -225,7 +225,7 @@ export async function importUploads(
 /** POST/DELETE /api/repos/:name/packages with {"PackageRefs": [...]}. */
 export async function changeRefs(ctx: Context, name: string, body: Record<string, unknown>, action: 'add' | 'remove'): Promise<RepoRecord> {
   const refs = body.PackageRefs;
-  if (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string')) throw badRequest('PackageRefs must be a list of package keys');
+  if (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string')) throw invalid('PackageRefs must be a list of package keys');
   return ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
     for (const r of refs as string[]) if (!ctx.store.packages.has(r)) throw notFound(`packages ${r}: key not found`);

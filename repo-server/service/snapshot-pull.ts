@@ -4,7 +4,7 @@
 import type { PackageRecord, SnapshotRecord } from '../storage/store.js';
 import type { Context } from './context.js';
 import { architecturesOf, byNameNewestFirst, matchesArchitecture, PackageSet, withDependencies } from './dependencies.js';
-import { badRequest, conflict } from './errors.js';
+import { invalid, conflict } from './errors.js';
 import { objectName } from './names.js';
 import { queryPredicate, recordsOf } from './packages.js';
 import { getSnapshot, save } from './snapshots.js';
@@ -25,10 +25,10 @@ export interface PullDryRun {
 
 const strings = (v: unknown, field: string, required: boolean): string[] => {
   if (v === undefined || v === null) {
-    if (required) throw badRequest(`${field} is required`);
+    if (required) throw invalid(`${field} is required`);
     return [];
   }
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw badRequest(`${field} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`${field} must be a list of strings`);
   return v as string[];
 };
 
@@ -41,10 +41,10 @@ export async function pullIntoSnapshot(
   body: Record<string, unknown>,
   flags: PullFlags,
 ): Promise<{ dryRun: PullDryRun } | { snapshot: SnapshotRecord }> {
-  if (typeof body.Source !== 'string' || body.Source === '') throw badRequest('Source is required');
+  if (typeof body.Source !== 'string' || body.Source === '') throw invalid('Source is required');
   const destination = objectName(body.Destination, 'Destination snapshot');
   const queries = strings(body.Queries, 'Queries', true);
-  if (queries.length === 0) throw badRequest('Queries must name at least one package query');
+  if (queries.length === 0) throw invalid('Queries must name at least one package query');
   const extraArchs = strings(body.Architectures, 'Architectures', false);
   const to = getSnapshot(ctx, name);
   const source = getSnapshot(ctx, body.Source);
@@ -53,8 +53,8 @@ export async function pullIntoSnapshot(
   const current = recordsOf(ctx.store, to.packages);
   const sourcePkgs = recordsOf(ctx.store, source.packages);
   const architectures = [...new Set([...architecturesOf(current), ...extraArchs])].sort();
-  if (architectures.length === 0) throw badRequest('unable to determine list of architectures, please specify explicitly');
-  for (const a of architectures) if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) throw badRequest(`invalid architecture '${a}'`);
+  if (architectures.length === 0) throw invalid('unable to determine list of architectures, please specify explicitly');
+  for (const a of architectures) if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) throw invalid(`invalid architecture '${a}'`);
 
   const inArchs = (p: PackageRecord): boolean => architectures.some((a) => matchesArchitecture(p, a));
   const matched = sourcePkgs.filter((p) => inArchs(p) && predicates.some((test) => test(p)));

@@ -3,7 +3,7 @@
 import { compareVersions } from '../../deb/version.js';
 import { identity, type PackageRecord, type SnapshotRecord } from '../storage/store.js';
 import type { Context } from './context.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { invalid, conflict, notFound } from './errors.js';
 import { objectName } from './names.js';
 import { recordsOf } from './packages.js';
 import { getRepo } from './repos.js';
@@ -50,7 +50,7 @@ export type MergeMode = 'override' | 'no-remove' | 'latest';
 
 /** aptly's merge query flags: latest=1 and no-remove=1 exclude each other. */
 export function mergeMode(latest: boolean, noRemove: boolean): MergeMode {
-  if (latest && noRemove) throw badRequest('no-remove and latest are mutually exclusive');
+  if (latest && noRemove) throw invalid('no-remove and latest are mutually exclusive');
   return latest ? 'latest' : noRemove ? 'no-remove' : 'override';
 }
 
@@ -90,10 +90,10 @@ export function mergePackageLists(ctx: Context, lists: string[][], mode: MergeMo
 export async function mergeSnapshots(ctx: Context, name: string, body: Record<string, unknown>, mode: MergeMode): Promise<SnapshotRecord> {
   objectName(name, 'snapshot');
   if (body.Sources !== undefined && (!Array.isArray(body.Sources) || body.Sources.some((s) => typeof s !== 'string'))) {
-    throw badRequest('Sources must be a list of snapshot names');
+    throw invalid('Sources must be a list of snapshot names');
   }
   const sources = (body.Sources ?? []) as string[];
-  if (sources.length === 0) throw badRequest('At least one source snapshot is required');
+  if (sources.length === 0) throw invalid('At least one source snapshot is required');
   const lists = sources.map((s) => getSnapshot(ctx, s).packages);
   return save(ctx, {
     name,

@@ -1,7 +1,7 @@
 // aptly's task API: any write may run in the background with ?_async=true (202 + task ID),
 // then be waited for and its output and return value read.
 
-import { ApiError } from './errors.js';
+import { Invalid, NotFound, type DomainError } from '../model/errors.js';
 
 export const TaskState = { idle: 0, running: 1, succeeded: 2, failed: 3 } as const;
 
@@ -25,7 +25,8 @@ export class Tasks {
   private readonly tasks = new Map<number, Task>();
   private next = 1;
 
-  start(name: string, work: (out: (line: string) => void) => Promise<TaskResult>): Task {
+  /** `failureCode`: the return code a failed task records (the API's status for the error). */
+  start(name: string, work: (out: (line: string) => void) => Promise<TaskResult>, failureCode: (err: unknown) => number = () => 500): Task {
     const task: Task = { id: this.next++, name, state: TaskState.running, output: [], done: Promise.resolve() };
     const out = (line: string): void => {
       task.output.push(line);
@@ -37,7 +38,7 @@ export class Tasks {
         task.state = TaskState.succeeded;
       },
       (err: unknown) => {
-        const status = err instanceof ApiError ? err.status : 500;
+        const status = failureCode(err);
         // As aptly: no value, the error is in the output.
         task.result = { code: status, value: null };
         task.output.push(`error: ${(err as Error).message}`);
@@ -52,9 +53,9 @@ export class Tasks {
     return { ID: t.id, Name: t.name, State: t.state };
   }
 
-  get(id: number, status = 404): Task {
+  get(id: number, Missing: new (m: string) => DomainError = NotFound): Task {
     const t = this.tasks.get(id);
-    if (!t) throw new ApiError(status, `task with id ${id} not found`);
+    if (!t) throw new Missing(`task with id ${id} not found`);
     return t;
   }
 
@@ -69,8 +70,8 @@ export class Tasks {
 
   /** aptly answers 400 for an unknown or still running task. */
   delete(id: number): Task {
-    const t = this.get(id, 400);
-    if (t.state === TaskState.running) throw new ApiError(400, `task with id ${id} is still running`);
+    const t = this.get(id, Invalid);
+    if (t.state === TaskState.running) throw new Invalid(`task with id ${id} is still running`);
     this.tasks.delete(id);
     return t;
   }

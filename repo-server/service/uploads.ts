@@ -12,7 +12,8 @@ import type { BlobStore } from '../storage/blobs.js';
 import type { Mutex } from '../../lib/concurrency.js';
 import type { Op, Store } from '../storage/store.js';
 import { collectBlobs } from './blob-gc.js';
-import { ApiError, badRequest, notFound } from './errors.js';
+import { TooLarge } from '../model/errors.js';
+import { invalid, notFound } from './errors.js';
 import { safeSegment } from './names.js';
 
 /** Files up to this size are received into memory and appended to the request's pack. */
@@ -90,7 +91,7 @@ export class Uploads {
         if (got.buf && name.endsWith('.deb')) inspections.remember(sha256, got.buf);
         received.push({ name, sha256 });
       }
-      if (received.length === 0) throw badRequest('no file in the request');
+      if (received.length === 0) throw invalid('no file in the request');
       await pack.finish();
       const ops: Op[] = [];
       if (packed.length > 0) ops.push({ op: 'blobs', pack: pack.id, entries: packed });
@@ -141,7 +142,7 @@ export class Uploads {
         }
       }
       // multipart parsers mark a cut-off stream as truncated instead of failing it
-      if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, `upload exceeds the limit of ${limit} bytes`);
+      if (size > limit || (body as Readable & { truncated?: boolean }).truncated) throw new TooLarge(`upload exceeds the limit of ${limit} bytes`);
       if (!file) {
         const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         return { sha256: hash('sha256', buf, 'hex'), size, buf };

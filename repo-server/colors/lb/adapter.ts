@@ -2,6 +2,7 @@
 // the adapter makes the running LB match it (desired state, not a stream of edits, so a missed
 // or repeated call never leaves the LB diverged).
 
+import type { LbConfig } from '../../config.js';
 import type { Color } from '../model.js';
 
 export interface LbServer {
@@ -30,10 +31,34 @@ export interface LbState {
 }
 
 export interface LbAdapter {
-  readonly name: 'haproxy' | 'nginx';
+  readonly name: string;
   /** The whole LB configuration for this state (what `debpkg lb render` prints). */
   render(state: LbState): string;
   /** Make the running LB match `state`; resolves once new requests follow it. */
   apply(state: LbState): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where an adapter keeps its files (absolute: the configs name them). */
+export interface LbPaths {
+  dir: string;
+  configFile: string;
+  socket: string;
+  stateFile: string;
+}
+
+export type LbLog = (msg: string, detail?: Record<string, unknown>) => void;
+
+/**
+ * One load balancer debpkg can drive, as listed in adapters.ts. Each adapter file exports one,
+ * declared with `satisfies LbAdapterKind` so a missing or mistyped member fails the build.
+ */
+export interface LbAdapterKind {
+  readonly name: string;
+  /** The config file's name in the adapter's directory when none is configured. */
+  readonly configFileName: string;
+  /** Opens the adapter (a managed one starts its LB with `initial`). */
+  open(cfg: LbConfig, paths: LbPaths, initial: LbState, log: LbLog): Promise<LbAdapter>;
+  /** The config this adapter would write for `state` (debpkg lb render). */
+  render(state: LbState, paths: LbPaths): string;
 }

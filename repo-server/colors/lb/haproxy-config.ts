@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { render } from '../../../builder/templates.js';
+import { render } from '../../../lib/templates.js';
 import { COLORS } from '../model.js';
 import type { LbService, LbState } from './adapter.js';
 import { checkFilePath, validateState } from './state-check.js';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '../../../lib/fs-atomic.js';
-import type { LbAdapter, LbState } from './adapter.js';
+import type { LbAdapter, LbAdapterKind, LbState } from './adapter.js';
 import { CHECK_OPTIONS, desiredBackends, hostPort, renderHaproxy, topologyOf } from './haproxy-config.js';
 import { isRuntimeOk, parseServersState, runtimeCommand, RuntimeApiError } from './haproxy-runtime.js';
 import { validateState } from './state-check.js';
@@ -189,3 +189,15 @@ function run(argv: string[]): Promise<void> {
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${err.trim()}`))));
   });
 }
+
+/** The adapter list's entry (adapters.ts). */
+export const haproxyKind = {
+  name: 'haproxy',
+  configFileName: 'haproxy.cfg',
+  open: (cfg, p, initial, log) =>
+    HaproxyAdapter.open(
+      { configFile: p.configFile, socket: p.socket, stateFile: p.stateFile, ...(cfg.manage ? { manage: {} } : {}), ...(cfg.reloadCommand ? { reloadCommand: cfg.reloadCommand } : {}), log },
+      initial,
+    ),
+  render: (state, p) => renderHaproxy(state, { socket: p.socket, stateFile: p.stateFile }),
+} satisfies LbAdapterKind;

@@ -1,59 +1,42 @@
-// Picks and opens the configured load-balancer adapter.
+// Opens the configured load-balancer adapter and renders any adapter's config, by name, from
+// the list in adapters.ts.
 
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import type { LbAdapter, LbState } from './adapter.js';
-import { HaproxyAdapter } from './haproxy.js';
-import { renderHaproxy } from './haproxy-config.js';
-import { NginxAdapter } from './nginx.js';
-import { renderNginx } from './nginx-config.js';
+import type { LbConfig } from '../../config.js';
+import type { LbAdapter, LbAdapterKind, LbLog, LbPaths, LbState } from './adapter.js';
+import { ADAPTERS, adapterKind } from './adapters.js';
+import { LbConfigError } from './state-check.js';
 
-export const ADAPTERS = ['haproxy', 'nginx'] as const;
-export type AdapterName = (typeof ADAPTERS)[number];
+export { ADAPTERS } from './adapters.js';
 
-export interface LbConfig {
-  adapter: AdapterName;
-  /** Run the LB process ourselves, with its files under `dir` (default <data>/lb/<adapter>). */
-  manage: boolean;
-  dir?: string;
-  configFile?: string;
-  socket?: string;
-  stateFile?: string;
-  reloadCommand?: string[];
+function kindOf(name: string): LbAdapterKind {
+  const kind = adapterKind(name);
+  if (!kind) throw new LbConfigError(`lb.adapter: '${name}' is not a load balancer debpkg drives (${ADAPTERS.join(', ')})`);
+  return kind;
 }
 
 /** Absolute paths: the configs name them (state-check.ts refuses a relative one there). */
-export function lbPaths(cfg: LbConfig, dataDir: string): { dir: string; configFile: string; socket: string; stateFile: string } {
+export function lbPaths(cfg: LbConfig, dataDir: string): LbPaths {
   const dir = resolve(cfg.dir ?? join(dataDir, 'lb', cfg.adapter));
   return {
     dir,
-    configFile: resolve(cfg.configFile ?? join(dir, cfg.adapter === 'nginx' ? 'nginx.conf' : 'haproxy.cfg')),
+    configFile: resolve(cfg.configFile ?? join(dir, kindOf(cfg.adapter).configFileName)),
     socket: resolve(cfg.socket ?? join(dir, 'admin.sock')),
     stateFile: resolve(cfg.stateFile ?? join(dir, 'server-state')),
   };
 }
 
-export async function openAdapter(cfg: LbConfig, dataDir: string, initial: LbState, log: (msg: string, detail?: Record<string, unknown>) => void): Promise<LbAdapter> {
+export async function openAdapter(cfg: LbConfig, dataDir: string, initial: LbState, log: LbLog): Promise<LbAdapter> {
+  const kind = kindOf(cfg.adapter);
   const p = lbPaths(cfg, dataDir);
   await mkdir(p.dir, { recursive: true });
-  if (cfg.adapter === 'haproxy') {
-    return HaproxyAdapter.open(
-      { configFile: p.configFile, socket: p.socket, stateFile: p.stateFile, ...(cfg.manage ? { manage: {} } : {}), ...(cfg.reloadCommand ? { reloadCommand: cfg.reloadCommand } : {}), log },
-      initial,
-    );
-  }
-  return NginxAdapter.open(
-    { runDir: p.dir, configFile: p.configFile, manage: cfg.manage, log },
-    initial,
-  );
+  return kind.open(cfg, p, initial, log);
 }
 
-/** Renders a config for any adapter, whichever one is running (debpkg lb render). */
+/** Renders a config for any adapter, whichever one is running (debpkg lb render); undefined for an unknown name. */
 export function renderFor(adapter: string, state: LbState, cfg: LbConfig | undefined, dataDir: string): string | undefined {
-  if (adapter === 'haproxy') {
-    const p = lbPaths(cfg?.adapter === 'haproxy' ? cfg : { adapter: 'haproxy', manage: false }, dataDir);
-    return renderHaproxy(state, { socket: p.socket, stateFile: p.stateFile });
-  }
-  if (adapter === 'nginx') return renderNginx(state, { runDir: lbPaths(cfg?.adapter === 'nginx' ? cfg : { adapter: 'nginx', manage: false }, dataDir).dir });
-  return undefined;
+  const kind = adapterKind(adapter);
+  if (!kind) return undefined;
+  return kind.render(state, lbPaths(cfg?.adapter === adapter ? cfg : { adapter, manage: false }, dataDir));
 }

@@ -5,7 +5,7 @@
 
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { render } from '../../../builder/templates.js';
+import { render } from '../../../lib/templates.js';
 import { COLORS, type Color } from '../model.js';
 import type { LbService, LbState } from './adapter.js';
 import { checkFilePath, checkInt, validateState } from './state-check.js';

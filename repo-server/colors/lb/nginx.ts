@@ -9,7 +9,7 @@ import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fsyncDir, tempName, writeFileAtomic } from '../../../lib/fs-atomic.js';
-import type { LbAdapter, LbState } from './adapter.js';
+import type { LbAdapter, LbAdapterKind, LbState } from './adapter.js';
 import { DEFAULT_TUNING, renderNginx, type NginxTuning } from './nginx-config.js';
 import { childrenOf, isLiveChild, livePid } from './nginx-proc.js';
 
@@ -267,6 +267,14 @@ export class NginxAdapter implements LbAdapter {
 export function defaultNginxBin(): string {
   return existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
+
+/** The adapter list's entry (adapters.ts). */
+export const nginxKind = {
+  name: 'nginx',
+  configFileName: 'nginx.conf',
+  open: (cfg, p, initial, log) => NginxAdapter.open({ runDir: p.dir, configFile: p.configFile, manage: cfg.manage, log }, initial),
+  render: (state, p) => renderNginx(state, { runDir: p.dir }),
+} satisfies LbAdapterKind;
 
 /** The master rejected the new config at reload time and still runs the old one. */
 export class NginxReloadRefused extends NginxError {}

@@ -2,16 +2,17 @@
 // with a node token; everything that moves traffic needs the admin token (see api/auth.ts).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, badRequest, notFound } from '../service/errors.js';
-import { LbConfigError } from './lb/state-check.js';
+import { Corrupt, Invalid, NotFound } from '../model/errors.js';
+import { LbConfigError } from '../colors/lb/state-check.js';
+import { ADAPTERS } from '../colors/lb/adapters.js';
 import { ADMIN, READ, UNIT, roleOf } from '../api/auth.js';
-import type { ServerConfig } from '../service/context.js';
-import type { ColorGroups } from './color-groups.js';
-import type { Unit } from './model.js';
-import type { ServiceRecord } from './registry.js';
-import { planSwap } from './strategy.js';
-import * as v from './validate.js';
-import { swapJson, trafficJson } from './json.js';
+import type { ServerConfig } from '../config.js';
+import type { ColorGroups } from '../colors/color-groups.js';
+import type { Unit } from '../colors/model.js';
+import type { ServiceRecord } from '../colors/registry.js';
+import { planSwap } from '../colors/strategy.js';
+import * as v from '../colors/validate.js';
+import { swapJson, trafficJson } from '../colors/json.js';
 
 type Params = Record<string, string>;
 
@@ -75,7 +76,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     const p = req.params as Params;
     const service = v.serviceName(p.service!);
     const node = v.nodeId(p.node!);
-    if (!registry.deregister(service, node)) throw notFound(`unit '${node}' of service '${service}' is not registered`);
+    if (!registry.deregister(service, node)) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);
     return {};
   });
 
@@ -90,7 +91,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     const edit: Parameters<typeof registry.configure>[1] = {};
     if (b.Listen !== undefined) edit.listen = v.listen(b.Listen);
     if (b.PreviewAllow !== undefined) {
-      if (!Array.isArray(b.PreviewAllow)) throw badRequest('PreviewAllow must be a list of CIDR networks');
+      if (!Array.isArray(b.PreviewAllow)) throw new Invalid('PreviewAllow must be a list of CIDR networks');
       edit.previewAllow = b.PreviewAllow.map((c, i) => v.cidr(c, `PreviewAllow[${i}]`));
     }
     if (b.HealthPath !== undefined) edit.healthPath = v.healthPath(b.HealthPath);
@@ -102,7 +103,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
 
   app.delete('/api/services/:service', ADMIN, async (req) => {
     const name = v.serviceName((req.params as Params).service!);
-    if (!registry.remove(name)) throw notFound(`service '${name}' is not registered`);
+    if (!registry.remove(name)) throw new NotFound(`service '${name}' is not registered`);
     await colors.lb.sync();
     return {};
   });
@@ -111,7 +112,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     const name = v.serviceName((req.params as Params).service!);
     registry.get(name);
     const b = v.objectBody(req.body, ['To', 'Strategy', 'Weight', 'Steps', 'Wait', 'MinHealthy'], 'swap');
-    if (b.Steps !== undefined && !Array.isArray(b.Steps)) throw badRequest('Steps must be a list of percentages');
+    if (b.Steps !== undefined && !Array.isArray(b.Steps)) throw new Invalid('Steps must be a list of percentages');
     const plan = planSwap({
       ...(typeof b.Strategy === 'string' ? { strategy: b.Strategy } : b.Strategy !== undefined ? { strategy: String(b.Strategy) } : {}),
       ...(b.Weight !== undefined ? { weight: v.intIn(b.Weight, 'Weight', 1, 99) } : {}),
@@ -140,16 +141,16 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
 
   app.get('/api/lb/config', READ, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    const adapter = q.adapter ?? colors.lb.adapter?.name ?? 'haproxy';
+    const adapter = q.adapter ?? colors.lb.adapter?.name ?? ADAPTERS[0]!;
     let text: string | undefined;
     try {
       text = colors.render(adapter);
     } catch (err) {
       // A stored value the API would refuse today (an old or hand-edited registry.json).
-      if (err instanceof LbConfigError) throw new ApiError(500, `the registry holds a value the ${adapter} config cannot take: ${err.message}`);
+      if (err instanceof LbConfigError) throw new Corrupt(`the registry holds a value the ${adapter} config cannot take: ${err.message}`);
       throw err;
     }
-    if (text === undefined) throw badRequest(`adapter must be haproxy or nginx, got '${adapter}'`);
+    if (text === undefined) throw new Invalid(`adapter must be ${ADAPTERS.join(' or ')}, got '${adapter}'`);
     return reply.type('text/plain; charset=utf-8').send(text);
   });
 }

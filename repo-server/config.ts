@@ -1,0 +1,66 @@
+// The repo server's configuration: server, color registry and load balancer. A leaf module
+// (types and defaults only, no imports) so that service/, colors/ and http/ all read it without
+// importing each other.
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  adminToken: string;
+  /** Tokens that may only register/heartbeat units (color registry). */
+  nodeTokens: string[];
+  /** Whether GET /api/... needs a token too. */
+  openReads: boolean;
+  maxUploadBytes: number;
+  keepGenerations: number;
+  keepSeconds: number;
+  defaultArchitectures: string[];
+  compressXz: boolean;
+  /** Public base URL written into .sources snippets (default: the request's host). */
+  publicUrl?: string;
+  /** Color registry, swap gates and the load-balancer adapter. */
+  color: ColorConfig;
+  /** Decompressed bytes one package may unpack to, all members together (`--max-unpacked`). */
+  maxUnpackedBytes: number;
+  /** Decompressed / package size allowed above `unpackRatioFloorBytes` (`--max-unpack-ratio`). */
+  maxUnpackRatio: number;
+  /** Decompressed bytes any package may reach whatever its ratio. */
+  unpackRatioFloorBytes: number;
+  /** How long a client may take (docs/repo-server.md, Limits and hardening). */
+  timeouts: RequestTimeouts;
+}
+
+export interface RequestTimeouts {
+  /** A request head must be complete within this. */
+  headersMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs: number;
+  /** A request body slower than this (averaged over `bodyWindowMs`) is cut off. */
+  bodyMinBytesPerSecond: number;
+  bodyWindowMs: number;
+}
+
+export interface ColorConfig {
+  /** A unit without a heartbeat for this long leaves the pool (default 10 s). */
+  ttlMs: number;
+  /** Heartbeat interval suggested to agents (default 2 s). */
+  intervalMs: number;
+  /** Gate probes each unit's health URL from the server (default on). */
+  probe: boolean;
+  probeTimeoutMs: number;
+  lb?: LbConfig;
+}
+
+export const DEFAULT_COLOR_CONFIG: ColorConfig = { ttlMs: 10_000, intervalMs: 2_000, probe: true, probeTimeoutMs: 1_000 };
+
+export interface LbConfig {
+  /** One of the adapters listed in colors/lb/adapters.ts ('haproxy', 'nginx'); checked when opened. */
+  adapter: string;
+  /** Run the LB process ourselves, with its files under `dir` (default <data>/lb/<adapter>). */
+  manage: boolean;
+  dir?: string;
+  configFile?: string;
+  socket?: string;
+  stateFile?: string;
+  reloadCommand?: string[];
+}
