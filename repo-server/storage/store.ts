@@ -3,6 +3,7 @@
 // memory and made durable by an append-only journal (one fsync per committed batch) plus a
 // periodic full snapshot. A crash at any point leaves the last committed batch: a torn journal
 // tail is cut on open, and nothing is acknowledged before its journal write is on disk.
+// Implements storage/interfaces.ts (MetadataStore); test/support/store-conformance.ts checks it.
 
 import { open, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ export class Store implements MetadataStore {
   private journal!: FileHandle;
   private journalNumber = 0;
   private journalBytes = 0;
+  /** The last queued commit (or compaction): the next one starts after it settles. */
+  private tail: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly dir: string,
@@ -113,7 +116,11 @@ export class Store implements MetadataStore {
       throw err;
     });
     let good = 0;
-    for (const line of text.split('\n')) {
+    const lines = text.split('\n');
+    // What follows the last newline is empty, or a record torn before its newline: the newline
+    // is the commit mark, and appending after an unterminated record would glue the next one on.
+    lines.pop();
+    for (const line of lines) {
       if (line === '') break;
       let batch: Op[];
       try {
@@ -129,15 +136,31 @@ export class Store implements MetadataStore {
     this.journalBytes = good;
   }
 
-  /** Makes a batch durable, then applies it. Callers serialise commits (see Mutex). */
-  async commit(batch: Op[]): Promise<void> {
-    if (batch.length === 0) return;
+  /**
+   * Makes a batch durable, then applies it. Concurrent calls are queued: each batch is written,
+   * synced and applied whole, in call order (a compaction never runs beside a write).
+   */
+  commit(batch: Op[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    return this.serialised(() => this.commitNow(batch));
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async commitNow(batch: Op[]): Promise<void> {
     const line = `${JSON.stringify(batch)}\n`;
     await this.journal.write(line);
     await this.journal.datasync();
     this.journalBytes += Buffer.byteLength(line);
     for (const op of batch) this.apply(op);
-    if (this.journalBytes > this.compactBytes) await this.compact();
+    if (this.journalBytes > this.compactBytes) await this.compactNow();
   }
 
   private apply(op: Op): void {
@@ -228,7 +251,11 @@ export class Store implements MetadataStore {
   }
 
   /** Writes the whole state, then starts a new journal: the old one is dropped only after. */
-  async compact(): Promise<void> {
+  compact(): Promise<void> {
+    return this.serialised(() => this.compactNow());
+  }
+
+  private async compactNow(): Promise<void> {
     const next = this.journalNumber + 1;
     const snapshot: SnapshotFile = {
       format: 2,
@@ -270,7 +297,8 @@ export class Store implements MetadataStore {
     return keys;
   }
 
-  async close(): Promise<void> {
-    await this.journal.close();
+  /** Closes the journal once the commits already issued are done. */
+  close(): Promise<void> {
+    return this.serialised(() => this.journal.close());
   }
 }
