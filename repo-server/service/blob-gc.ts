@@ -6,7 +6,8 @@
 
 import { rm } from 'node:fs/promises';
 import type { BlobStore } from '../storage/blobs.js';
-import type { BlobLocation, Store } from '../storage/store.js';
+import type { BlobIndex, MetadataJournal, References } from '../storage/interfaces.js';
+import type { BlobLocation } from '../storage/records.js';
 
 export interface GcReport {
   dropped: number;
@@ -14,7 +15,7 @@ export interface GcReport {
   packsCompacted: number;
 }
 
-export async function collectBlobs(store: Store, blobs: BlobStore, extraPacks: Iterable<string> = []): Promise<GcReport> {
+export async function collectBlobs(store: BlobIndex & References & MetadataJournal, blobs: BlobStore, extraPacks: Iterable<string> = []): Promise<GcReport> {
   const referenced = store.referencedBlobs();
   const dead: string[] = [];
   const touched = new Set<string>(extraPacks);
@@ -65,7 +66,7 @@ export async function collectBlobs(store: Store, blobs: BlobStore, extraPacks: I
  * At start-up: files no location names are leftovers of a crash between writing and
  * committing (temp files, packs, loose files); then the usual collection.
  */
-export async function collectAtStartup(store: Store, blobs: BlobStore): Promise<GcReport> {
+export async function collectAtStartup(store: BlobIndex & References & MetadataJournal, blobs: BlobStore): Promise<GcReport> {
   for (const f of await blobs.leftovers()) await rm(f, { force: true });
   const packs = new Set<string>();
   const loose = new Set<string>();

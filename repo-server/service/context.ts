@@ -5,7 +5,7 @@ import type { Signer } from '../pgp/signer.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { Inspections } from '../packages/inspections.js';
-import type { Store } from '../storage/store.js';
+import type { MetadataStore } from '../storage/interfaces.js';
 import type { KeyedMutex, Mutex } from '../../lib/concurrency.js';
 import type { ServerConfig } from '../config.js';
 import type { Log } from '../model/log.js';
@@ -21,7 +21,7 @@ export function unpackLimits(config: ServerConfig): UnpackLimits {
 
 export interface Context {
   config: ServerConfig;
-  store: Store;
+  store: MetadataStore;
   blobs: BlobStore;
   /** Inspections of small packages made while they were uploaded. */
   inspections: Inspections;

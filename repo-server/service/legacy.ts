@@ -7,7 +7,8 @@ import { link, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { digestFile } from '../../lib/digests.js';
 import type { BlobStore } from '../storage/blobs.js';
-import type { Op, Store } from '../storage/store.js';
+import type { BlobIndex, MetadataJournal } from '../storage/interfaces.js';
+import type { Op } from '../storage/records.js';
 
 async function linkOver(from: string, to: string): Promise<void> {
   await link(from, to).catch((err: NodeJS.ErrnoException) => {
@@ -15,7 +16,7 @@ async function linkOver(from: string, to: string): Promise<void> {
   });
 }
 
-export async function migrateLegacyLayout(store: Store, blobs: BlobStore, dataDir: string): Promise<number> {
+export async function migrateLegacyLayout(store: BlobIndex & MetadataJournal, blobs: BlobStore, dataDir: string): Promise<number> {
   let moved = 0;
   // pool/ab/cd/<sha>.deb → pool/ab/<sha>
   for (const a of await readdir(blobs.looseDir).catch(() => [] as string[])) {

@@ -3,7 +3,8 @@
 import { parseParagraph } from '../../deb/control.js';
 import { compareVersions } from '../../deb/version.js';
 import { compileQuery, packageFields, QueryError } from '../packages/query.js';
-import type { PackageRecord, Store } from '../storage/store.js';
+import type { PackageCollection } from '../storage/interfaces.js';
+import type { PackageRecord } from '../storage/records.js';
 import { architecturesOf, byNameNewestFirst, PackageSet, withDependencies } from './dependencies.js';
 import { Invalid, type DomainError } from '../model/errors.js';
 import { invalid } from './errors.js';
@@ -46,7 +47,7 @@ export function queryPredicate(q: string, Malformed: new (m: string) => DomainEr
 const byKey = (a: PackageRecord, b: PackageRecord): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** The records behind package keys (keys of since-deleted packages are skipped). */
-export function recordsOf(store: Store, keys: Iterable<string>): PackageRecord[] {
+export function recordsOf(store: PackageCollection, keys: Iterable<string>): PackageRecord[] {
   const out: PackageRecord[] = [];
   for (const k of keys) {
     const p = store.packages.get(k);
@@ -56,7 +57,7 @@ export function recordsOf(store: Store, keys: Iterable<string>): PackageRecord[]
 }
 
 /** Filters keys with an aptly query; an empty or absent query keeps everything. */
-export function filterPackages(store: Store, keys: Iterable<string>, q: string | undefined): PackageRecord[] {
+export function filterPackages(store: PackageCollection, keys: Iterable<string>, q: string | undefined): PackageRecord[] {
   const all = recordsOf(store, keys);
   if (q === undefined || q.trim() === '') return all.sort(byKey);
   return all.filter(queryPredicate(q)).sort(byKey);
@@ -72,7 +73,7 @@ export interface ListOptions {
 }
 
 /** aptly's showPackages: q, withDeps, maximumVersion and format for any package list. */
-export function showPackages(store: Store, keys: Iterable<string>, opts: ListOptions): unknown[] {
+export function showPackages(store: PackageCollection, keys: Iterable<string>, opts: ListOptions): unknown[] {
   const all = recordsOf(store, keys);
   let list = all;
   if (opts.q !== undefined && opts.q.trim() !== '') {

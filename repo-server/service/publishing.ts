@@ -49,7 +49,7 @@ interface Collected {
   copy?: PackageRecord[];
 }
 /** Keyed by the store's key order array of a repo, which a removal replaces. */
-const collectedRepos = new WeakMap<string[], Collected>();
+const collectedRepos = new WeakMap<readonly string[], Collected>();
 const collectedSnapshots = new WeakMap<SnapshotRecord, Collected>();
 
 /**

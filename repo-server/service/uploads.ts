@@ -10,7 +10,8 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Inspections } from '../packages/inspections.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { Mutex } from '../../lib/concurrency.js';
-import type { Op, Store } from '../storage/store.js';
+import type { BlobIndex, MetadataJournal, References, UploadArea } from '../storage/interfaces.js';
+import type { Op } from '../storage/records.js';
 import { collectBlobs } from './blob-gc.js';
 import { TooLarge } from '../model/errors.js';
 import { invalid, notFound } from './errors.js';
@@ -30,7 +31,7 @@ interface Received {
 }
 
 export interface UploadDeps {
-  store: Store;
+  store: UploadArea & BlobIndex & References & MetadataJournal;
   blobs: BlobStore;
   writes: Mutex;
   inspections: Inspections;
@@ -40,7 +41,7 @@ export class Uploads {
   constructor(private readonly deps: UploadDeps) {}
 
   /** The files of an upload directory (404 when it has none). */
-  filesOf(dir: string): Map<string, string> {
+  filesOf(dir: string): ReadonlyMap<string, string> {
     const files = this.deps.store.uploads.get(safeSegment(dir, 'directory'));
     if (!files || files.size === 0) throw notFound(`upload directory ${dir} not found`);
     return files;

@@ -3,113 +3,17 @@
 // memory and made durable by an append-only journal (one fsync per committed batch) plus a
 // periodic full snapshot. A crash at any point leaves the last committed batch: a torn journal
 // tail is cut on open, and nothing is acknowledged before its journal write is on disk.
+// Implements storage/interfaces.ts (MetadataStore); test/support/store-conformance.ts checks it.
 
 import { open, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../../lib/fs-atomic.js';
+import type { MetadataStore } from './interfaces.js';
+import { identity, publishId, type BlobLocation, type Op, type PackageRecord, type PublishRecord, type RepoRecord, type SnapshotRecord } from './records.js';
 
-export interface PackageFile {
-  /** Canonical file name in the pool: name_version_arch.deb (no epoch). */
-  filename: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
-  sha512: string;
-}
-
-export interface PackageRecord {
-  /** aptly's key: "P<arch> <name> <version> <fileshash>". */
-  key: string;
-  name: string;
-  version: string;
-  architecture: string;
-  source: string;
-  sourceVersion: string;
-  /** The control paragraph exactly as in the package's control file. */
-  control: string;
-  file: PackageFile;
-}
-
-export interface RepoRecord {
-  name: string;
-  comment: string;
-  defaultDistribution: string;
-  defaultComponent: string;
-}
-
-export interface SnapshotRecord {
-  name: string;
-  description: string;
-  createdAt: string;
-  sourceKind: 'local' | 'snapshot' | 'repo';
-  sources: string[];
-  packages: string[];
-}
-
-export interface PublishSource {
-  component: string;
-  name: string;
-}
-
-export interface PublishRecord {
-  /** "." or a path like "debian/stable". */
-  prefix: string;
-  distribution: string;
-  sourceKind: 'local' | 'snapshot';
-  sources: PublishSource[];
-  architectures: string[];
-  origin: string;
-  label: string;
-  suite: string;
-  codename: string;
-  notAutomatic: string;
-  butAutomaticUpgrades: string;
-  acquireByHash: boolean;
-  skipContents: boolean;
-  multiDist: boolean;
-  signedBy: string;
-  /** Publish generation and its Release Date (strictly increasing). */
-  generation: number;
-  lastDate: number;
-  /** Architectures of the live generation (when none were fixed at creation). */
-  publishedArchitectures?: string[];
-  /** aptly 1.6's staged source list (/sources), applied by POST .../update. */
-  staged?: PublishSource[];
-}
-
-/**
- * Where a blob's bytes are: a range of a pack file (small files, many per upload request), or a
- * file of its own in the loose pool (pack '').
- */
-export interface BlobLocation {
-  pack: string;
-  offset: number;
-  size: number;
-}
-
-export type Op =
-  | { op: 'pkg'; rec: PackageRecord }
-  | { op: 'pkg-del'; key: string }
-  | { op: 'repo'; repo: RepoRecord }
-  | { op: 'repo-del'; name: string }
-  | { op: 'repo-add'; name: string; keys: string[] }
-  | { op: 'repo-rm'; name: string; keys: string[] }
-  | { op: 'snap'; snap: SnapshotRecord }
-  | { op: 'snap-del'; name: string }
-  | { op: 'pub'; pub: PublishRecord }
-  | { op: 'pub-del'; prefix: string; distribution: string }
-  /** Blobs written to a pack (sha256, offset, size); also moves blobs when a pack is compacted. */
-  | { op: 'blobs'; pack: string; entries: [string, number, number][] }
-  | { op: 'loose'; sha256: string; size: number }
-  | { op: 'blob-del'; shas: string[] }
-  /** Files of an upload directory (name → sha256); a name given again is replaced. */
-  | { op: 'up'; dir: string; files: [string, string][] }
-  /** Removes names from an upload directory (all of them when `names` is absent). */
-  | { op: 'up-rm'; dir: string; names?: string[] }
-  /** Pool paths of a published prefix (path under the prefix → sha256), recorded before they go live. */
-  | { op: 'pool-pub'; prefix: string; files: [string, string][] }
-  | { op: 'pool-unpub'; prefix: string };
+// The records moved to records.ts; importers of this module keep working.
+export type { BlobLocation, Op, PackageFile, PackageRecord, PublishRecord, PublishSource, RepoRecord, SnapshotRecord } from './records.js';
+export { identity, publishId } from './records.js';
 
 interface SnapshotFile {
   /** 1: before the blob store (no blobs, uploads or publishedPool; see service/legacy.ts). */
@@ -131,17 +35,15 @@ function mergeInto(maps: Map<string, Map<string, string>>, key: string, entries:
   for (const [name, sha] of entries) inner.set(name, sha);
 }
 
-export function identity(p: Pick<PackageRecord, 'name' | 'version' | 'architecture'>): string {
-  return `${p.name} ${p.version} ${p.architecture}`;
-}
-
-export function publishId(prefix: string, distribution: string): string {
-  return `${prefix}\u0000${distribution}`;
-}
 
 const COMPACT_BYTES = 64 << 20;
 
-export class Store {
+export interface StoreOptions {
+  /** Journal size that triggers a compaction (default 64 MiB; tests use a few KiB). */
+  compactBytes?: number;
+}
+
+export class Store implements MetadataStore {
   readonly packages = new Map<string, PackageRecord>();
   readonly repos = new Map<string, RepoRecord>();
   readonly repoPackages = new Map<string, Set<string>>();
@@ -167,11 +69,16 @@ export class Store {
   private journal!: FileHandle;
   private journalNumber = 0;
   private journalBytes = 0;
+  /** The last queued commit (or compaction): the next one starts after it settles. */
+  private tail: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly compactBytes: number,
+  ) {}
 
-  static async open(dir: string): Promise<Store> {
-    const store = new Store(dir);
+  static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
+    const store = new Store(dir, opts.compactBytes ?? COMPACT_BYTES);
     await store.load();
     return store;
   }
@@ -209,7 +116,11 @@ export class Store {
       throw err;
     });
     let good = 0;
-    for (const line of text.split('\n')) {
+    const lines = text.split('\n');
+    // What follows the last newline is empty, or a record torn before its newline: the newline
+    // is the commit mark, and appending after an unterminated record would glue the next one on.
+    lines.pop();
+    for (const line of lines) {
       if (line === '') break;
       let batch: Op[];
       try {
@@ -225,15 +136,31 @@ export class Store {
     this.journalBytes = good;
   }
 
-  /** Makes a batch durable, then applies it. Callers serialise commits (see Mutex). */
-  async commit(batch: Op[]): Promise<void> {
-    if (batch.length === 0) return;
+  /**
+   * Makes a batch durable, then applies it. Concurrent calls are queued: each batch is written,
+   * synced and applied whole, in call order (a compaction never runs beside a write).
+   */
+  commit(batch: Op[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    return this.serialised(() => this.commitNow(batch));
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async commitNow(batch: Op[]): Promise<void> {
     const line = `${JSON.stringify(batch)}\n`;
     await this.journal.write(line);
     await this.journal.datasync();
     this.journalBytes += Buffer.byteLength(line);
     for (const op of batch) this.apply(op);
-    if (this.journalBytes > COMPACT_BYTES) await this.compact();
+    if (this.journalBytes > this.compactBytes) await this.compactNow();
   }
 
   private apply(op: Op): void {
@@ -324,7 +251,11 @@ export class Store {
   }
 
   /** Writes the whole state, then starts a new journal: the old one is dropped only after. */
-  async compact(): Promise<void> {
+  compact(): Promise<void> {
+    return this.serialised(() => this.compactNow());
+  }
+
+  private async compactNow(): Promise<void> {
     const next = this.journalNumber + 1;
     const snapshot: SnapshotFile = {
       format: 2,
@@ -366,7 +297,8 @@ export class Store {
     return keys;
   }
 
-  async close(): Promise<void> {
-    await this.journal.close();
+  /** Closes the journal once the commits already issued are done. */
+  close(): Promise<void> {
+    return this.serialised(() => this.journal.close());
   }
 }
