@@ -1,5 +1,5 @@
 // The pool check: which pool paths a publish adds, refusals of a different file under a used
-// path (nothing recorded then), and that a list that only grew is checked from its old end.
+// path (nothing recorded then), and that records already checked are not looked up again.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -79,7 +79,7 @@ test('a different file under a published path, or two in one publish, is refused
   assert.throws(() => check.check('fresh', 'x', new Map([['main', [record('dup', '1'), record('dup', '2')]]]), plain), (e: unknown) => e instanceof PoolClashError && e.paths[0] === 'pool/main/d/dup/dup_1.0_amd64.deb');
 });
 
-test('an appended list is checked from its old end; forget(prefix) starts over', async () => {
+test('only records not yet checked are looked up; forget(prefix) starts over', async () => {
   const pool = memoryPool();
   const check = new PoolCheck(pool);
   const all = Array.from({ length: 50 }, (_, i) => record(`p${i}`));
