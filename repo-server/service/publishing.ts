@@ -2,9 +2,9 @@
 // update or switch, drop. One publish per prefix/distribution at a time; updates that queue
 // meanwhile are folded into the next publish, in arrival order (see coalescer.ts).
 
-import { markExtends } from '../publish/append-only.js';
 import { PoolClashError } from '../publish/publisher.js';
-import type { PackageRecord, PublishRecord, SnapshotRecord } from '../storage/store.js';
+import { SourceLists } from '../publish/source-lists.js';
+import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
 import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
@@ -41,57 +41,24 @@ export function getPublish(ctx: Context, prefix: string, distribution: string): 
   return p;
 }
 
-/** A source's records as last read (extended while a repo only grows), and the copy handed out last. */
-interface Collected {
-  deletions: number;
-  count: number;
-  records: PackageRecord[];
-  copy?: PackageRecord[];
-}
-/** Keyed by the store's key order array of a repo, which a removal replaces. */
-const collectedRepos = new WeakMap<readonly string[], Collected>();
-const collectedSnapshots = new WeakMap<SnapshotRecord, Collected>();
+/** What each source held at its last publish (see publish/source-lists.ts). */
+const sourceLists = new WeakMap<Context, SourceLists>();
 
-/**
- * A copy: the cached array grows with later adds, and a publish in flight must not see them.
- * It extends the previous copy (the records only grew): said so, the publisher need not compare.
- */
-function handOut(c: Collected): PackageRecord[] {
-  const copy = c.records.slice();
-  if (c.copy) markExtends(c.copy, copy);
-  c.copy = copy;
-  return copy;
+function listsOf(ctx: Context): SourceLists {
+  let l = sourceLists.get(ctx);
+  if (!l) sourceLists.set(ctx, (l = new SourceLists()));
+  return l;
 }
 
 function repoRecords(ctx: Context, name: string): PackageRecord[] {
   const order = ctx.store.repoOrder.get(name);
   if (!order) return [];
-  const deletions = ctx.store.packageDeletions;
-  let c = collectedRepos.get(order);
-  if (!c || c.deletions !== deletions) {
-    c = { deletions, count: 0, records: [] };
-    collectedRepos.set(order, c);
-  }
-  for (let i = c.count; i < order.length; i++) {
-    const p = ctx.store.packages.get(order[i]!);
-    if (p) c.records.push(p);
-  }
-  c.count = order.length;
-  return handOut(c);
+  return listsOf(ctx).read(order, ctx.store.packageDeletions, (k) => ctx.store.packages.get(k));
 }
 
 function snapshotRecords(ctx: Context, name: string): PackageRecord[] {
   const snap = getSnapshot(ctx, name);
-  let c = collectedSnapshots.get(snap);
-  if (!c || c.deletions !== ctx.store.packageDeletions) {
-    c = { deletions: ctx.store.packageDeletions, count: snap.packages.length, records: [] };
-    for (const k of snap.packages) {
-      const p = ctx.store.packages.get(k);
-      if (p) c.records.push(p);
-    }
-    collectedSnapshots.set(snap, c);
-  }
-  return handOut(c);
+  return listsOf(ctx).read(snap.packages, ctx.store.packageDeletions, (k) => ctx.store.packages.get(k));
 }
 
 /** The packages each component publishes, read in one synchronous pass (a consistent view). */

@@ -1,0 +1,102 @@
+// The pool check: which pool paths a publish adds, refusals of a different file under a used
+// path (nothing recorded then), and that records already checked are not looked up again.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { hash } from 'node:crypto';
+import { PoolCheck, PoolClashError, type PublishedPool } from '../../repo-server/publish/pool-check.js';
+import type { PackageRecord } from '../../repo-server/storage/store.js';
+
+/** An in-memory published pool that counts what it is asked. */
+function memoryPool(): PublishedPool & { paths: Map<string, string>; gets: number; adds: number } {
+  const paths = new Map<string, string>();
+  const pool = {
+    paths,
+    gets: 0,
+    adds: 0,
+    get: (prefix: string, path: string) => {
+      pool.gets++;
+      return paths.get(`${prefix}\0${path}`);
+    },
+    add: async (prefix: string, files: [string, string][]) => {
+      pool.adds++;
+      for (const [path, sha] of files) paths.set(`${prefix}\0${path}`, sha);
+    },
+  };
+  return pool;
+}
+
+function record(name: string, content = name): PackageRecord {
+  const sha = hash('sha256', content, 'hex');
+  return {
+    key: `Pamd64 ${name} 1.0 ${sha.slice(0, 16)}`,
+    name,
+    version: '1.0',
+    architecture: 'amd64',
+    source: name,
+    sourceVersion: '1.0',
+    control: `Package: ${name}\n`,
+    file: { filename: `${name}_1.0_amd64.deb`, size: 1, md5: sha.slice(0, 32), sha1: sha.slice(0, 40), sha256: sha, sha512: sha + sha },
+  };
+}
+
+const plain = (c: string): string => c;
+
+test('new pool paths are wanted, in Debian pool layout; once recorded, nothing is wanted again', async () => {
+  const pool = memoryPool();
+  const check = new PoolCheck(pool);
+  const pkgs = [record('hello'), record('libfoo'), record('lib')];
+  const first = check.check('.', 'stable', new Map([['main', pkgs]]), plain);
+  assert.equal(first.wanted, [
+    ['pool/main/h/hello/hello_1.0_amd64.deb', pkgs[0]!.file.sha256],
+    ['pool/main/libf/libfoo/libfoo_1.0_amd64.deb', pkgs[1]!.file.sha256],
+    ['pool/main/l/lib/lib_1.0_amd64.deb', pkgs[2]!.file.sha256],
+  ]);
+  await check.publish('.', 'stable', new Map([['main', pkgs]]), plain);
+  assert.is(pool.paths.size, 3);
+  assert.equal(check.check('.', 'stable', new Map([['main', pkgs.slice()]]), plain).wanted, []);
+  // MultiDist: the component's area is <dist>/<component>.
+  const multi = check.check('.', 'stable', new Map([['main', pkgs]]), (c) => `stable/${c}`);
+  assert.equal(multi.wanted.map(([p]) => p), ['pool/stable/main/h/hello/hello_1.0_amd64.deb', 'pool/stable/main/libf/libfoo/libfoo_1.0_amd64.deb', 'pool/stable/main/l/lib/lib_1.0_amd64.deb']);
+});
+
+test('a different file under a published path, or two in one publish, is refused and nothing recorded', async () => {
+  const pool = memoryPool();
+  const check = new PoolCheck(pool);
+  await check.publish('.', 'a', new Map([['main', [record('hello', 'v1')]]]), plain);
+  const other = [record('hello', 'v2'), record('new')];
+  const err = await check.publish('.', 'b', new Map([['main', other]]), plain).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, PoolClashError);
+  assert.equal((err as PoolClashError).paths, ['pool/main/h/hello/hello_1.0_amd64.deb']);
+  assert.match((err as PoolClashError).message, /MultiDist/);
+  assert.is(pool.adds, 1, 'the refused publish added nothing');
+  assert.is(pool.paths.size, 1);
+  // Not remembered as checked: the same list is refused again.
+  assert.throws(() => check.check('.', 'b', new Map([['main', other]]), plain), (e: unknown) => e instanceof PoolClashError);
+  // Another prefix has its own pool.
+  assert.is(check.check('other', 'b', new Map([['main', other]]), plain).wanted.length, 2);
+  // Two different files under one path within one publish.
+  assert.throws(() => check.check('fresh', 'x', new Map([['main', [record('dup', '1'), record('dup', '2')]]]), plain), (e: unknown) => e instanceof PoolClashError && e.paths[0] === 'pool/main/d/dup/dup_1.0_amd64.deb');
+});
+
+test('only records not yet checked are looked up; forget(prefix) starts over', async () => {
+  const pool = memoryPool();
+  const check = new PoolCheck(pool);
+  const all = Array.from({ length: 50 }, (_, i) => record(`p${i}`));
+  await check.publish('.', 'stable', new Map([['main', all.slice(0, 40)]]), plain);
+  assert.is(pool.gets, 40);
+  pool.gets = 0;
+  const grown = check.check('.', 'stable', new Map([['main', all.slice(0, 45)]]), plain);
+  assert.is(pool.gets, 5, 'only the appended records are looked up');
+  assert.is(grown.wanted.length, 5);
+  grown.commit();
+  pool.gets = 0;
+  // The same records in another order: known records are skipped without a lookup.
+  check.check('.', 'stable', new Map([['main', all.slice(0, 45).reverse()]]), plain).commit();
+  assert.is(pool.gets, 0);
+  check.forget('.');
+  check.check('.', 'stable', new Map([['main', all.slice(0, 45)]]), plain);
+  assert.is(pool.gets, 45, 'after forget, every record is looked at again');
+});
+
+test.run();
