@@ -38,8 +38,10 @@ function sample(accepted: readonly Accepted[], n: number, seed: number): Accepte
   return out;
 }
 
+// Bounded: bookworm's apt-get spins after a failed dpkg --unpack instead of exiting (seen with a
+// package dpkg refused); a stopped apt-get (exit 124) is a finding like any other failure.
 const aptGet = (node: FleetNode, args: string[]) =>
-  node.run(['apt-get', '-q', '-y', '-o', 'APT::Get::Always-Include-Phased-Updates=true', ...args], { allowFail: true });
+  node.run(['apt-get', '-q', '-y', '-o', 'APT::Get::Always-Include-Phased-Updates=true', ...args], { allowFail: true, timeoutMs: 120_000 });
 
 /** Packages apt names in its complaints: "dependency 41 of NAME:ARCH=VERSION", "for package 'NAME'". */
 export function culprits(text: string): { name: string; version?: string }[] {

@@ -78,7 +78,7 @@ export async function runFuzz(o: FuzzOptions): Promise<Summary> {
       const every = o.progressEvery ?? 250;
       if ((i + 1) % every === 0) {
         const s = stats.s;
-        log(`progress: ${s.cases} cases, ${s.accepted} accepted, ${s.refused} refused, ${s.violatingCases} violating, ${harness.restarts} restarts, peak RSS ${Math.round(harness.peakTreeKb / 1024)} MB`);
+        log(`progress: ${s.cases} cases, ${s.accepted} accepted, ${s.refused} refused, ${s.violatingCases} violating, ${harness.restarts} restarts, peak RSS server ${Math.round(harness.peakServerKb / 1024)} MB, with children ${Math.round(harness.peakTreeKb / 1024)} MB`);
       }
     }
     stats.loopDone(loopStart);

@@ -44,6 +44,9 @@ export class Harness {
   private caseRssKb = 0;
   private killedFor: 'rss' | 'hang' | undefined;
   peakTreeKb = 0;
+  /** Highest sampled RSS of the server process alone. */
+  peakServerKb = 0;
+  private caseChildrenKb = 0;
   peakHwmKb = 0;
   restarts = 0;
   /** Data dirs abandoned because the server could no longer run on them. */
@@ -71,9 +74,12 @@ export class Harness {
 
   private async boot(): Promise<void> {
     this.server = await ServerProcess.start(this.dataDir, TOKEN);
-    this.server.startMonitor((kb) => {
-      this.caseRssKb = Math.max(this.caseRssKb, kb);
+    this.server.startMonitor((serverKb, childrenKb) => {
+      const kb = serverKb + childrenKb;
+      this.caseRssKb = Math.max(this.caseRssKb, serverKb);
+      this.caseChildrenKb = Math.max(this.caseChildrenKb, childrenKb);
       this.peakTreeKb = Math.max(this.peakTreeKb, kb);
+      this.peakServerKb = Math.max(this.peakServerKb, serverKb);
       if (kb > HARD_RSS_KB && !this.killedFor) {
         this.killedFor = 'rss';
         this.server.kill();
@@ -107,8 +113,9 @@ export class Harness {
   }
 
   async runCase(c: FuzzCase): Promise<Outcome> {
-    const startKb = this.server.treeRssKb();
+    const startKb = this.server.rssKb().serverKb;
     this.caseRssKb = startKb;
+    this.caseChildrenKb = 0;
     this.killedFor = undefined;
     const t = this.target();
     const replies: Reply[] = [];
@@ -148,6 +155,9 @@ export class Harness {
       this.killedFor ??= 'rss';
       this.server.kill();
     }
+    if (this.caseChildrenKb > LIMITS.childrenRssKb) {
+      violations.push({ kind: 'rss', detail: `decompressor children's RSS reached ${Math.round(this.caseChildrenKb / 1024)} MB (limit ${LIMITS.childrenRssKb / 1024} MB)` });
+    }
     const hung = violations.some((v) => v.kind === 'hang');
     if (hung && !this.server.exit) {
       const probe = await send(this.target(5000), 'GET', '/api/version');
@@ -169,7 +179,7 @@ export class Harness {
       this.peakHwmKb = Math.max(this.peakHwmKb, this.server.readHwm());
     }
     this.consecutiveRestarts = restarted ? this.consecutiveRestarts + 1 : 0;
-    const restingKb = restarted ? this.server.treeRssKb() : 0;
+    const restingKb = restarted ? this.server.rssKb().serverKb : 0;
     let poisoned: Violation | undefined;
     if (this.consecutiveRestarts >= RESETS_AFTER) poisoned = await this.freshDataDir(`the server was restarted after ${RESETS_AFTER} cases in a row: it no longer runs on its data dir`);
     else if (restingKb > LIMITS.rssKb) poisoned = await this.freshDataDir(`a freshly restarted server on the run's data dir already holds ${Math.round(restingKb / 1024)} MB`);

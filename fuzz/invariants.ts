@@ -14,8 +14,10 @@ export interface Violation {
 export const LIMITS = {
   /** No request may take longer. */
   requestMs: 10_000,
-  /** Server + descendants RSS ceiling. */
+  /** The server process's RSS ceiling (docs/repo-server.md, Limits and hardening). */
   rssKb: 300 * 1024,
+  /** Its decompressor children together: xz is capped at 80 MiB, zstd at 128 MB of window. */
+  childrenRssKb: 160 * 1024,
 };
 
 export function checkReply(r: Reply): Violation[] {

@@ -92,25 +92,26 @@ export class ServerProcess {
     return this.stderr.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-lines).join('\n');
   }
 
-  /** RSS of the server plus all its descendants (kB). */
-  treeRssKb(): number {
-    let total = 0;
-    const todo = [this.pid];
+  /** RSS of the server process and, apart, of all its descendants (xz/zstd decompressors) (kB). */
+  rssKb(): { serverKb: number; childrenKb: number } {
+    const serverKb = statusKb(this.pid, 'VmRSS');
+    let childrenKb = 0;
+    const todo = children(this.pid);
     for (let n = 0; todo.length > 0 && n < 256; n++) {
       const pid = todo.pop()!;
-      total += statusKb(pid, 'VmRSS');
+      childrenKb += statusKb(pid, 'VmRSS');
       todo.push(...children(pid));
     }
-    return total;
+    return { serverKb, childrenKb };
   }
 
   /** Calls onSample with each RSS sample; the caller decides what is too much. */
-  startMonitor(onSample: (kb: number) => void, everyMs = 100): void {
+  startMonitor(onSample: (serverKb: number, childrenKb: number) => void, everyMs = 100): void {
     this.timer = setInterval(() => {
       if (this.exit) return;
-      const kb = this.treeRssKb();
-      this.peakTreeKb = Math.max(this.peakTreeKb, kb);
-      onSample(kb);
+      const { serverKb, childrenKb } = this.rssKb();
+      this.peakTreeKb = Math.max(this.peakTreeKb, serverKb + childrenKb);
+      onSample(serverKb, childrenKb);
     }, everyMs);
     this.timer.unref();
   }

@@ -49,7 +49,13 @@ export function registerBodyRateFloor(app: FastifyInstance, t: RequestTimeouts):
       last = now;
     }, t.bodyWindowMs);
     timer.unref();
-    const stop = (): void => clearInterval(timer);
+    // One keep-alive socket carries many requests: every listener added here is taken off again.
+    const stop = (): void => {
+      clearInterval(timer);
+      raw.off('end', stop);
+      raw.off('close', stop);
+      socket.off('close', stop);
+    };
     raw.once('end', stop);
     raw.once('close', stop);
     socket.once('close', stop);

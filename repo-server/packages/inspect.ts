@@ -11,6 +11,7 @@ import { DEFAULT_UNPACK_LIMITS, UnpackMeter, type UnpackLimits } from '../../deb
 import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/version.js';
 import type { PackageFile, PackageRecord } from '../storage/store.js';
 import { filesHash, packageKey } from './package-key.js';
+import { controlFilesProblem } from './control-files.js';
 import { controlProblem } from './control-check.js';
 
 export class InvalidPackageError extends Error {}
@@ -81,7 +82,7 @@ export async function inspectBuffer(buf: Buffer, sha256?: string, limits: Unpack
 }
 
 function recordOf(control: ControlArchive, hashes: Omit<PackageFile, 'filename'>): PackageRecord {
-  const problem = controlProblem(control.controlText);
+  const problem = controlProblem(control.controlText) ?? controlFilesProblem(control.files);
   if (problem !== null) throw new InvalidPackageError(problem);
   const field = (name: string): string => {
     const v = getField(control.control, name);

@@ -17,6 +17,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   allowFail?: boolean;
   input?: string | Uint8Array;
+  /** Stop the command after this long (exit code 124). */
+  timeoutMs?: number;
 }
 export interface RunResult {
   code: number;
@@ -176,7 +178,9 @@ export class FleetNode {
       TERM: 'dumb',
       ...opts.env,
     };
-    const r = await exec(['chroot', this.root, ...cmd], env, opts.input);
+    // coreutils timeout: exit 124 when the command had to be stopped.
+    const bounded = opts.timeoutMs ? ['timeout', '-k', '5', `${Math.ceil(opts.timeoutMs / 1000)}`] : [];
+    const r = await exec([...bounded, 'chroot', this.root, ...cmd], env, opts.input);
     if (r.code !== 0 && !opts.allowFail) {
       throw new Error(`[${this.suite}] ${JSON.stringify(cmd)} exited ${r.code}:\n${tail(r.stderr)}`);
     }
