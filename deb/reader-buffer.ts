@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
 import { decompressBounded, kindFromMemberName } from './compression.js';
-import { controlFromFiles, DebFormatError, readControlTar, walkTar, type ArMember, type ControlArchive } from './reader.js';
+import { controlFromFiles, DebFormatError, readControlTar, unsafeControlPath, walkTar, type ArMember, type ControlArchive } from './reader.js';
 import { checkTarBuffer, readTarBuffer } from './tar.js';
 import { DEFAULT_UNPACK_LIMITS, UnpackMeter, type UnpackLimits } from './unpack-limits.js';
 
@@ -81,6 +81,8 @@ export async function readDebBuffer(buf: Buffer, limits: UnpackLimits = DEFAULT_
     const files = new Map<string, string>();
     try {
       for (const e of readTarBuffer(controlTar)) {
+        const unsafe = unsafeControlPath(control.name, e.path);
+        if (unsafe) throw unsafe;
         const name = e.path.replace(/^\.\//, '');
         if (e.type === 'file' && !name.includes('/') && name !== '') files.set(name, e.data.toString('utf8'));
       }

@@ -220,10 +220,21 @@ export interface ControlArchive {
 export const CONTROL_FILES_LIMIT = 16 << 20;
 
 /** The top-level files of a control archive streamed from `source`. */
+/**
+ * A control.tar entry GNU tar would refuse to extract (absolute, or with a `..` segment): dpkg
+ * unpacks control.tar with tar, so such a package fails on the node (found by the fuzzer).
+ */
+export function unsafeControlPath(name: string, path: string): DebFormatError | undefined {
+  if (path.startsWith('/') || path.split('/').includes('..')) return new DebFormatError(`${name}: entry '${path.slice(0, 120)}' leaves the control directory`);
+  return undefined;
+}
+
 export async function readControlTar(name: string, source: Readable, meter: UnpackMeter): Promise<ControlArchive> {
   const files = new Map<string, string>();
   let total = 0;
   await walkTar(name, source, meter, async (entry, body) => {
+    const unsafe = unsafeControlPath(name, entry.path);
+    if (unsafe) throw unsafe;
     if (entry.type !== 'file') return;
     const file = entry.path.replace(/^\.\//, '');
     if (file.includes('/') || file === '') return;

@@ -82,14 +82,20 @@ export function registerRoutes(app: FastifyInstance, ctx: Context, tasks: Tasks)
     raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     raw.put('/api/files/:dir/:file', ADMIN, async (req) => {
       const { dir, file } = req.params as Params;
-      safeSegment(dir!, 'directory');
-      safeSegment(file!, 'file name');
-      if (req.body === undefined || req.body === null) throw invalid('PUT /api/files/:dir/:file needs the file as the request body');
-      const body = req.body as Readable;
-      async function* one(): AsyncGenerator<UploadPart> {
-        yield { filename: file!, body };
+      try {
+        safeSegment(dir!, 'directory');
+        safeSegment(file!, 'file name');
+        if (req.body === undefined || req.body === null) throw invalid('PUT /api/files/:dir/:file needs the file as the request body');
+        const body = req.body as Readable;
+        async function* one(): AsyncGenerator<UploadPart> {
+          yield { filename: file!, body };
+        }
+        return await uploads.receive(dir!, one(), ctx.config.maxUploadBytes);
+      } catch (err) {
+        // Refused before or while reading the body: read the rest, so the client gets the answer.
+        await drainRequest(req.raw, ctx.config.maxUploadBytes);
+        throw err;
       }
-      return uploads.receive(dir!, one(), ctx.config.maxUploadBytes);
     });
   });
   app.delete('/api/files/:dir', ADMIN, async (req) => {

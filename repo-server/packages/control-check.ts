@@ -21,6 +21,14 @@ const RELATION_FIELDS = [
 ];
 
 /** Fields the index writes for each package; a copy in the control would make apt read two. */
+/** Fields whose values dpkg and apt know as a closed set (deb-control(5)). */
+const CLOSED_FIELDS: [string, string[]][] = [
+  ['Multi-Arch', ['no', 'same', 'foreign', 'allowed']],
+  ['Essential', ['yes', 'no']],
+  ['Protected', ['yes', 'no']],
+  ['Build-Essential', ['yes', 'no']],
+];
+
 const INDEX_FIELDS = ['Filename', 'Size', 'MD5sum', 'SHA1', 'SHA256', 'SHA512'];
 
 /**
@@ -63,6 +71,13 @@ export function controlProblem(text: string, limits: StrictLimits = CONTROL_LIMI
   const installedSize = named('Installed-Size');
   if (installedSize && !/^[0-9]{1,15}$/.test(fields.get(installedSize)!)) {
     return `control field ${installedSize}: '${fields.get(installedSize)!.slice(0, 40)}' is not a size in KiB (a non-negative integer)`;
+  }
+  // Fields with a closed set of values: apt warns on an unknown Multi-Arch (`apt-get update`
+  // then prints W: lines for the whole distribution; found by the fuzzer), dpkg refuses a bad
+  // Essential/Protected when it installs.
+  for (const [field, allowed] of CLOSED_FIELDS) {
+    const name = named(field);
+    if (name && !allowed.includes(fields.get(name)!)) return `control field ${name}: '${fields.get(name)!.slice(0, 40)}' is not one of ${allowed.join(', ')}`;
   }
   const description = named('Description');
   if (description && fields.get(description)!.split('\n')[0]!.trim() === '') {

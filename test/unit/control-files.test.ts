@@ -3,6 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { controlFilesProblem } from '../../repo-server/packages/control-files.js';
+import { controlProblem } from '../../repo-server/packages/control-check.js';
+import { checkTarBuffer, encodeHeader, endOfArchive, TarFormatError } from '../../deb/tar.js';
+import { unsafeControlPath } from '../../deb/reader.js';
 
 const problem = (files: Record<string, string>) => controlFilesProblem(new Map(Object.entries(files)));
 
@@ -20,6 +23,27 @@ test('triggers: deb-triggers(5) directives and comments only', () => {
   assert.is(problem({ triggers: '# comment\ninterest-noawait /usr/share/app\nactivate-noawait ldconfig\n\n' }), null);
   assert.match(problem({ triggers: 'interested /usr/share\n' })!, /triggers line 1: not a deb-triggers\(5\) directive/);
   assert.match(problem({ triggers: 'activate\n' })!, /triggers line 1/);
+});
+
+test('closed-set fields: Multi-Arch, Essential, Protected', () => {
+  const head = 'Package: aa\nVersion: 1.0\nArchitecture: all\nMaintainer: A <a@example.org>\nDescription: x\n';
+  assert.is(controlProblem(`${head}Multi-Arch: foreign\nEssential: no\n`), null);
+  assert.match(controlProblem(`${head}Multi-Arch: bogus\n`)!, /control field Multi-Arch: 'bogus' is not one of no, same, foreign, allowed/);
+  assert.match(controlProblem(`${head}Essential: maybe\n`)!, /control field Essential/);
+});
+
+test('tar entries dpkg does not unpack (a GNU volume header) are refused; control paths stay inside', () => {
+  const file = encodeHeader({ path: './a', type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: 0, mtime: 0 });
+  checkTarBuffer(Buffer.concat([file, endOfArchive()]));
+  const volume = Buffer.from(file);
+  volume[156] = 'V'.charCodeAt(0);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : volume[i]!;
+  volume.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  assert.throws(() => checkTarBuffer(Buffer.concat([volume, endOfArchive()])), (e: unknown) => e instanceof TarFormatError && /type 'V'/.test((e as Error).message));
+  assert.is(unsafeControlPath('control.tar', './postinst'), undefined);
+  assert.match(unsafeControlPath('control.tar', './../evil')!.message, /leaves the control directory/);
+  assert.match(unsafeControlPath('control.tar', '/etc/x')!.message, /leaves the control directory/);
 });
 
 test.run();
