@@ -283,10 +283,11 @@ function headerAt(buf: Buffer, off: number, paxSize: string | undefined): RawMem
 /**
  * Entry types dpkg's own tar extractor unpacks (lib/dpkg/tarfn.c): files, links, directories,
  * devices and fifos, and GNU long name/link records. Found by the fuzzer: a GNU volume header
- * ('V') passed the structural walk and dpkg then refused the package on the node. pax records
+ * ('V') or a contiguous file ('7') passed the structural walk and dpkg then refused the package
+ * on the node; so did a hard link named like a directory. pax records
  * stay readable here (they are parsed for sizes) because the repo's own inspection tolerated them.
  */
-const DPKG_TYPEFLAGS = new Set([0x00, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x4b, 0x4c, 0x78, 0x67]);
+const DPKG_TYPEFLAGS = new Set([0x00, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x4b, 0x4c, 0x78, 0x67]);
 
 /**
  * Checks an in-memory tar archive's structure (every header's checksum, sizes, no truncation)
@@ -299,6 +300,12 @@ export function checkTarBuffer(buf: Buffer): void {
     const m = headerAt(buf, off, paxSize);
     if (!m) return;
     if (!DPKG_TYPEFLAGS.has(m.typeflag)) throw new TarFormatError(`tar entry type '${String.fromCharCode(m.typeflag).replace(/[^ -~]/g, '?')}' at offset ${off} is not one dpkg unpacks`);
+    if (m.typeflag === 0x31 /* hard link */) {
+      const zero = buf.indexOf(0, off);
+      const nameEnd = zero >= off && zero < off + 100 ? zero : off + 100;
+      if (nameEnd === off || buf[nameEnd - 1] === 0x2f /* / */) throw new TarFormatError(`tar hard link at offset ${off} is named like a directory`);
+    }
+    if (m.typeflag === 0x31 && buf[off + 157] === 0) throw new TarFormatError(`tar hard link at offset ${off} has no target`);
     off = m.next;
     if (m.typeflag === 0x78 /* x */) paxSize = parsePax(buf.subarray(m.start, m.start + m.size)).size;
     else if (m.typeflag !== 0x67 /* g */ && m.typeflag !== 0x4c /* L */ && m.typeflag !== 0x4b /* K */) paxSize = undefined;

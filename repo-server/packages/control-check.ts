@@ -30,6 +30,8 @@ const CLOSED_FIELDS: [string, string[]][] = [
 ];
 
 const INDEX_FIELDS = ['Filename', 'Size', 'MD5sum', 'SHA1', 'SHA256', 'SHA512'];
+/** Fields of dpkg's own database, which dpkg refuses in a package's control file (found by the fuzzer). */
+const DPKG_DATABASE_FIELDS = ['Status', 'Config-Version', 'Conffiles', 'Triggers-Pending', 'Triggers-Awaited'];
 
 /**
  * apt's Description-md5: the MD5 of the Description value as written (continuation lines with
@@ -41,6 +43,8 @@ export function descriptionMd5(rawDescription: string): string {
 
 /** The reason this control text may not be published, naming the field, or null when it may. */
 export function controlProblem(text: string, limits: StrictLimits = CONTROL_LIMITS): string | null {
+  // dpkg fails to parse a control file whose last line has no newline (found by the fuzzer).
+  if (text !== '' && !text.endsWith('\n')) return 'control file: missing final newline';
   let parsed;
   try {
     parsed = parseParagraphStrict(text, limits);
@@ -56,6 +60,10 @@ export function controlProblem(text: string, limits: StrictLimits = CONTROL_LIMI
   for (const field of INDEX_FIELDS) {
     const name = named(field);
     if (name) return `control field ${name}: written by the repository index, not allowed in a package's control file`;
+  }
+  for (const field of DPKG_DATABASE_FIELDS) {
+    const name = named(field);
+    if (name) return `control field ${name}: kept by dpkg in its own database, not allowed in a package's control file`;
   }
   for (const field of RELATION_FIELDS) {
     const name = named(field);

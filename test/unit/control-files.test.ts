@@ -30,6 +30,8 @@ test('closed-set fields: Multi-Arch, Essential, Protected', () => {
   assert.is(controlProblem(`${head}Multi-Arch: foreign\nEssential: no\n`), null);
   assert.match(controlProblem(`${head}Multi-Arch: bogus\n`)!, /control field Multi-Arch: 'bogus' is not one of no, same, foreign, allowed/);
   assert.match(controlProblem(`${head}Essential: maybe\n`)!, /control field Essential/);
+  assert.match(controlProblem(`${head}Status: install ok installed\n`)!, /control field Status: kept by dpkg/);
+  assert.match(controlProblem(head.slice(0, -1))!, /missing final newline/);
 });
 
 test('tar entries dpkg does not unpack (a GNU volume header) are refused; control paths stay inside', () => {
@@ -41,6 +43,14 @@ test('tar entries dpkg does not unpack (a GNU volume header) are refused; contro
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : volume[i]!;
   volume.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
   assert.throws(() => checkTarBuffer(Buffer.concat([volume, endOfArchive()])), (e: unknown) => e instanceof TarFormatError && /type 'V'/.test((e as Error).message));
+  const contiguous = Buffer.from(file);
+  contiguous[156] = '7'.charCodeAt(0);
+  let sum7 = 0;
+  for (let i = 0; i < 512; i++) sum7 += i >= 148 && i < 156 ? 32 : contiguous[i]!;
+  contiguous.write(`${sum7.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  assert.throws(() => checkTarBuffer(Buffer.concat([contiguous, endOfArchive()])), /type '7'/);
+  const dirLink = encodeHeader({ path: './usr/', type: 'hardlink', linkTarget: './a', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: 0, mtime: 0 });
+  assert.throws(() => checkTarBuffer(Buffer.concat([file, dirLink, endOfArchive()])), /named like a directory/);
   assert.is(unsafeControlPath('control.tar', './postinst'), undefined);
   assert.match(unsafeControlPath('control.tar', './../evil')!.message, /leaves the control directory/);
   assert.match(unsafeControlPath('control.tar', '/etc/x')!.message, /leaves the control directory/);
