@@ -6,7 +6,8 @@
 import { Readable } from 'node:stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
 import { decompressBounded, kindFromMemberName } from './compression.js';
-import { controlFromFiles, DebFormatError, readControlTar, unsafeControlPath, walkTar, type ArMember, type ControlArchive } from './reader.js';
+import { DataArchiveRules, UnpackRuleError } from './unpack-rules.js';
+import { controlFromFiles, DebFormatError, readControlTar, unsafeControlPath, walkTar, type ArMember, type ControlArchive, type TarListing } from './reader.js';
 import { checkTarBuffer, readTarBuffer } from './tar.js';
 import { DEFAULT_UNPACK_LIMITS, UnpackMeter, type UnpackLimits } from './unpack-limits.js';
 
@@ -39,6 +40,16 @@ export function readArBuffer(buf: Buffer): ArMember[] {
 }
 
 /** Any failure while reading member `name` → a DebFormatError that names it. */
+/** One data.tar entry through dpkg's unpack rules; a refusal names the member. */
+export function ruled(member: string, rules: DataArchiveRules, e: { path: string; type: TarListing['type']; linkTarget?: string }): void {
+  try {
+    rules.check(e);
+  } catch (err) {
+    if (err instanceof UnpackRuleError) throw new DebFormatError(`${member}: ${err.message}`);
+    throw err;
+  }
+}
+
 function named(name: string, err: unknown): DebFormatError {
   return err instanceof DebFormatError ? err : new DebFormatError(`${name}: ${(err as Error).message}`);
 }
@@ -93,10 +104,12 @@ export async function readDebBuffer(buf: Buffer, limits: UnpackLimits = DEFAULT_
   }
   // Walk every data.tar entry: a corrupt payload is refused now, not on the node.
   const dataTar = await unpack(data);
-  if (dataTar === undefined) await walkTar(data.name, stream(data), meter, async () => undefined);
+  const rules = new DataArchiveRules();
+  if (dataTar === undefined) await walkTar(data.name, stream(data), meter, async (e) => ruled(data.name, rules, e));
   else {
     try {
       checkTarBuffer(dataTar);
+      for (const e of readTarBuffer(dataTar)) ruled(data.name, rules, e);
     } catch (err) {
       throw named(data.name, err);
     }

@@ -12,6 +12,8 @@ import { parseVersion, versionWithoutEpoch, VersionError } from '../../deb/versi
 import type { PackageFile, PackageRecord } from '../storage/store.js';
 import { filesHash, packageKey } from './package-key.js';
 import { controlFilesProblem } from './control-files.js';
+import { DataArchiveRules } from '../../deb/unpack-rules.js';
+import { ruled } from '../../deb/reader-buffer.js';
 import { controlProblem } from './control-check.js';
 
 export class InvalidPackageError extends Error {}
@@ -58,7 +60,8 @@ export async function inspectPackage(path: string, limits: UnpackLimits = DEFAUL
     const meter = new UnpackMeter(limits, layout.fileSize);
     control = await readControlArchive(path, layout, meter);
     // Walk the whole data archive: a corrupt or truncated payload is refused now, not on the node.
-    await readDataArchive(path, () => undefined, layout, meter);
+    const rules = new DataArchiveRules();
+    await readDataArchive(path, (e) => ruled(layout.data.name, rules, e), layout, meter);
   } catch (err) {
     if (err instanceof DebFormatError) throw new InvalidPackageError(err.message);
     throw err;
