@@ -147,6 +147,15 @@ export async function walkTar(name: string, source: Readable, meter: UnpackMeter
     // unheard, it would be thrown from the event loop and end the process. The pipeline below
     // reports the same error.
     body.on('error', () => undefined);
+    // An entry that declares more bytes than the package may still unpack can never complete;
+    // refused from its header (found by the fuzzer: a pax size of 99,999,999,999 in a package
+    // on the streaming path left the entry waiting for bytes that never came).
+    if ((header.size ?? 0) > meter.remaining) {
+      entryError ??= new DebFormatError(`${name}: entry '${header.name.slice(0, 120)}' declares ${header.size} bytes, more than the package may unpack (${meter.remaining} left)`);
+      body.resume();
+      next(entryError as Error);
+      return;
+    }
     const type = header.type === 'file' || header.type === 'contiguous-file' ? 'file'
       : header.type === 'directory' ? 'directory'
       : header.type === 'symlink' ? 'symlink'

@@ -21,6 +21,8 @@ export class DataArchiveRules {
     const shown = entry.path.slice(0, 120);
     if (path.split('/').includes('..')) throw new UnpackRuleError(`entry '${shown}' leaves the package root`);
     // Only the root directory itself ("./") has no name below the root.
+    // dpkg keeps file lists one name per line: a line break in a name is refused (found by the fuzzer).
+    if (/[\n\r]/.test(entry.path) || /[\n\r]/.test(entry.linkTarget ?? '')) throw new UnpackRuleError(`entry '${JSON.stringify(shown).slice(1, -1)}' has a line break in its name or link target`);
     if (path === '' && entry.type !== 'directory') throw new UnpackRuleError(`a ${entry.type} entry has an empty name`);
     if (entry.type === 'other') throw new UnpackRuleError(`entry '${shown}' is of a kind dpkg does not unpack`);
     if (entry.type === 'hardlink') {

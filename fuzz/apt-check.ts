@@ -87,7 +87,8 @@ async function checkSuite(suite: Suite, t: Target, picks: Accepted[], res: AptRe
       for (let i = picks.length - 1; i >= 0; i--) if (bad.some((b) => b.name === picks[i]!.name && (!b.version || b.version === picks[i]!.version))) picks.splice(i, 1);
     }
     for (const p of picks) {
-      const r = await aptGet(node, ['install', '--no-install-recommends', `${p.name}=${p.version}`]);
+      // Earlier picks may have left a newer version of a dependency installed: going back is the harness's doing.
+      const r = await aptGet(node, ['install', '--no-install-recommends', '--allow-downgrades', `${p.name}=${p.version}`]);
       const text = r.stdout + r.stderr;
       if (r.code === 0) {
         res.installed++;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FastStatic, type BlobSource } from './api/fast-static.js';
 import { installHttpFront } from './api/http-front.js';
 import { hashEtag } from './api/conditional.js';
@@ -15,7 +15,8 @@ import { splicedFile } from './api/spliced.js';
 import { SPLICE_SUFFIX } from './publish/spliced-files.js';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import { PUBLIC, registerAuth, type RouteAccess } from './api/auth.js';
+import { hasBody, PUBLIC, registerAuth, roleOf, type RouteAccess } from './api/auth.js';
+import { drainRequest } from './api/drain.js';
 import { applyServerTimeouts, DEFAULT_TIMEOUTS, registerBodyRateFloor } from './api/timeouts.js';
 import { errorBody } from './http/errors.js';
 import { registerRoutes } from './api/routes.js';
@@ -137,8 +138,20 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       };
     },
   };
+  // Requests no route takes (unknown path, undecodable URL) are answered like refused uploads: a
+  // token holder still sending a body gets it read and dropped first (found by the fuzzer: a PUT
+  // of 9 MB to /api/files/%ff/x.deb was reset mid-send), anyone else is answered and closed.
+  const answerUnrouted = async (req: FastifyRequest, reply: FastifyReply, status: number, error: string): Promise<void> => {
+    if (hasBody(req)) {
+      if (roleOf(req, config) === 'anonymous') void reply.header('Connection', 'close');
+      else await drainRequest(req.raw, config.maxUploadBytes);
+    }
+    await reply.code(status).send({ error });
+  };
   const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, blobSource);
   const app = Fastify({
+    // An undecodable URL ('%ff') never reaches a route: answered as unrouted (below) does.
+    frameworkErrors: (err, req, reply) => void answerUnrouted(req, reply, 400, `bad request: ${err.message}`),
     // Small published files are answered before the framework sees the request.
     serverFactory: (handler) => {
       // Timeouts (headers, keep-alive) are checked at this interval; node's default is 30 s.
@@ -174,6 +187,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     if (status >= 500) req.log.error({ err }, 'request failed');
     void reply.code(status).send(body);
   });
+  app.setNotFoundHandler((req, reply) => answerUnrouted(req, reply, 404, `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
   app.addHook('onResponse', async (req, reply) => {

@@ -205,6 +205,38 @@ test('an upload refused part-way is answered after its body is drained: the clie
   }
 });
 
+test('a token holder sending a large body to no route (undecodable URL, unknown path) reads the 4xx, not a reset', async () => {
+  const s = await TestRepoServer.start();
+  try {
+    const port = portOf(s);
+    for (const [target, status] of [['/api/files/%ff/x.deb', 400], [`/api/files/x/${'a'.repeat(300)}`, 404], ['/api/nothing-here', 404]] as const) {
+      const c = await openSocket(port);
+      let writeError: string | undefined;
+      c.socket.on('error', (err: NodeJS.ErrnoException) => (writeError = err.code));
+      const payload = Buffer.alloc(12 << 20, 1);
+      c.socket.write(head(port, { method: 'PUT', target, headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Content-Length': String(payload.length), Connection: 'keep-alive' } }));
+      let stalled = false;
+      for (let i = 0; i < payload.length && !c.socket.destroyed && !stalled; i += 1 << 16) {
+        if (!c.socket.write(payload.subarray(i, i + (1 << 16)))) {
+          stalled = !(await new Promise<boolean>((r) => {
+            const t = setTimeout(() => r(false), 3000);
+            c.socket.once('drain', () => (clearTimeout(t), r(true)));
+          }));
+        }
+      }
+      const t0 = Date.now();
+      while (!/\r\n\r\n\{.*\}/s.test(c.received()) && Date.now() - t0 < 5000) await sleep(20);
+      assert.is(writeError, undefined, `${target}: not reset while sending`);
+      assert.ok(!stalled, `${target}: the server kept reading`);
+      assert.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `), target);
+      assert.match(c.received(), /"error":/);
+      c.socket.destroy();
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
 test('a body that trickles in below the rate floor is cut; a slow request head is cut', async () => {
   const s = await TestRepoServer.start({ timeouts: { bodyWindowMs: 500, bodyMinBytesPerSecond: 1000, headersMs: 1000 } });
   try {

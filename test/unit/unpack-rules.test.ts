@@ -17,6 +17,7 @@ test('paths stay in the package root; hard links point back to a regular file se
   assert.throws(() => r.check({ path: './usr/bin/d', type: 'hardlink', linkTarget: './usr' }), /not a regular file earlier/);
   assert.throws(() => r.check({ path: './dev/null', type: 'other' }), /kind dpkg does not unpack/);
   assert.throws(() => r.check({ path: '', type: 'file' }), /empty name/);
+  assert.throws(() => r.check({ path: './usr/a\nb', type: 'file' }), /line break/);
   assert.throws(() => r.check({ path: './', type: 'file' }), /empty name/);
 });
 
