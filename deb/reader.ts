@@ -151,7 +151,7 @@ export async function walkTar(name: string, source: Readable, meter: UnpackMeter
     // refused from its header (found by the fuzzer: a pax size of 99,999,999,999 in a package
     // on the streaming path left the entry waiting for bytes that never came).
     if ((header.size ?? 0) > meter.remaining) {
-      entryError ??= new DebFormatError(`${name}: entry '${header.name.slice(0, 120)}' declares ${header.size} bytes, more than the package may unpack (${meter.remaining} left)`);
+      entryError ??= new DebFormatError(`${name}: ${meter.exceeded().message} (entry '${header.name.slice(0, 120)}' alone declares ${header.size} bytes)`);
       body.resume();
       next(entryError as Error);
       return;

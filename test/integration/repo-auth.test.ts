@@ -209,7 +209,7 @@ test('a token holder sending a large body to no route (undecodable URL, unknown 
   const s = await TestRepoServer.start();
   try {
     const port = portOf(s);
-    for (const [target, status] of [['/api/files/%ff/x.deb', 400], [`/api/files/x/${'a'.repeat(300)}`, 404], ['/api/nothing-here', 404]] as const) {
+    for (const [target, status] of [['/api/files/%ff/x.deb', 400], [`/api/files/x/${'a'.repeat(300)}`, 400], ['/api/nothing-here', 404]] as const) {
       const c = await openSocket(port);
       let writeError: string | undefined;
       c.socket.on('error', (err: NodeJS.ErrnoException) => (writeError = err.code));
