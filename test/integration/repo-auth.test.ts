@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import Fastify from 'fastify';
 import { registerAuth, type RouteAccess } from '../../repo-server/api/auth.js';
 import { defaultConfig } from '../../repo-server/server.js';
-import { head, openSocket, rawRequest } from '../support/raw-http.js';
+import { awaitJsonAnswer, head, openSocket, rawRequest, sendBody } from '../support/raw-http.js';
 import { TestRepoServer, TEST_NODE_TOKEN, TEST_TOKEN } from '../support/repo-server.js';
 
 const portOf = (s: TestRepoServer): number => Number(new URL(s.url).port);
@@ -172,8 +172,6 @@ test('an upload refused part-way is answered after its body is drained: the clie
     const payload = Buffer.alloc(20 << 20, 1);
     const last = `\r\n--${boundary}--\r\n`;
     const c = await openSocket(port);
-    let writeError: string | undefined;
-    c.socket.on('error', (err: NodeJS.ErrnoException) => (writeError = err.code));
     c.socket.write(
       head(port, {
         method: 'POST',
@@ -182,20 +180,11 @@ test('an upload refused part-way is answered after its body is drained: the clie
       }) + first,
     );
     // A server that stops reading would leave the client waiting for 'drain' forever: bounded.
-    let stalled = false;
-    for (let i = 0; i < payload.length && !c.socket.destroyed && !stalled; i += 1 << 16) {
-      if (!c.socket.write(payload.subarray(i, i + (1 << 16)))) {
-        stalled = !(await new Promise<boolean>((r) => {
-          const t = setTimeout(() => r(false), 3000);
-          c.socket.once('drain', () => (clearTimeout(t), r(true)));
-        }));
-      }
-    }
-    assert.ok(!stalled, 'the server kept reading the refused body');
+    const sent = await sendBody(c.socket, payload);
+    assert.ok(!sent.stalled, 'the server kept reading the refused body');
     c.socket.write(last);
-    const t0 = Date.now();
-    while (!/\r\n\r\n\{.*\}/s.test(c.received()) && Date.now() - t0 < 5000) await sleep(20);
-    assert.is(writeError, undefined, 'the connection was not reset while the client was sending');
+    await awaitJsonAnswer(c.received);
+    assert.is(sent.writeError(), undefined, 'the connection was not reset while the client was sending');
     assert.match(c.received(), /^HTTP\/1\.1 400 /);
     assert.match(c.received(), /invalid file name/);
     assert.is(c.closedAt(), undefined, 'keep-alive connection still open');
@@ -211,23 +200,12 @@ test('a token holder sending a large body to no route (undecodable URL, unknown 
     const port = portOf(s);
     for (const [target, status] of [['/api/files/%ff/x.deb', 400], [`/api/files/x/${'a'.repeat(300)}`, 400], ['/api/nothing-here', 404]] as const) {
       const c = await openSocket(port);
-      let writeError: string | undefined;
-      c.socket.on('error', (err: NodeJS.ErrnoException) => (writeError = err.code));
       const payload = Buffer.alloc(12 << 20, 1);
       c.socket.write(head(port, { method: 'PUT', target, headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Content-Length': String(payload.length), Connection: 'keep-alive' } }));
-      let stalled = false;
-      for (let i = 0; i < payload.length && !c.socket.destroyed && !stalled; i += 1 << 16) {
-        if (!c.socket.write(payload.subarray(i, i + (1 << 16)))) {
-          stalled = !(await new Promise<boolean>((r) => {
-            const t = setTimeout(() => r(false), 3000);
-            c.socket.once('drain', () => (clearTimeout(t), r(true)));
-          }));
-        }
-      }
-      const t0 = Date.now();
-      while (!/\r\n\r\n\{.*\}/s.test(c.received()) && Date.now() - t0 < 5000) await sleep(20);
-      assert.is(writeError, undefined, `${target}: not reset while sending`);
-      assert.ok(!stalled, `${target}: the server kept reading`);
+      const sent = await sendBody(c.socket, payload);
+      await awaitJsonAnswer(c.received);
+      assert.is(sent.writeError(), undefined, `${target}: not reset while sending`);
+      assert.ok(!sent.stalled, `${target}: the server kept reading`);
       assert.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `), target);
       assert.match(c.received(), /"error":/);
       c.socket.destroy();

@@ -81,3 +81,29 @@ export async function openSocket(port: number): Promise<{ socket: Socket; receiv
   socket.on('close', () => (closedAt = Date.now()));
   return { socket, received: () => data, closedAt: () => closedAt };
 }
+
+/**
+ * Writes `payload` on a socket in 64 KiB pieces as a client that keeps sending would, waiting for
+ * 'drain' at most `stallMs` each time. Returns whether the server stopped reading (stalled) and
+ * whether the socket failed while writing (a reset: the error code).
+ */
+export async function sendBody(socket: Socket, payload: Buffer, stallMs = 3000): Promise<{ stalled: boolean; writeError: () => string | undefined }> {
+  let error: string | undefined;
+  socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code));
+  let stalled = false;
+  for (let i = 0; i < payload.length && !socket.destroyed && !stalled; i += 1 << 16) {
+    if (!socket.write(payload.subarray(i, i + (1 << 16)))) {
+      stalled = !(await new Promise<boolean>((r) => {
+        const t = setTimeout(() => r(false), stallMs);
+        socket.once('drain', () => (clearTimeout(t), r(true)));
+      }));
+    }
+  }
+  return { stalled, writeError: () => error };
+}
+
+/** Waits (at most `ms`) until a response head with a JSON body has arrived. */
+export async function awaitJsonAnswer(received: () => string, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!/\r\n\r\n\{.*\}/s.test(received()) && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 20));
+}
