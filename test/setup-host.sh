@@ -30,6 +30,8 @@ have nginx || need+=(nginx)
 have wrk || need+=(wrk)
 # lb-haproxy and color-e2e tests: a real HAProxy (runtime API, dynamic servers: 2.6 on bookworm)
 have haproxy || need+=(haproxy)
+# repo server memory bound: jemalloc (repo-server/runtime.ts; the server relaunches itself with it)
+dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2

@@ -2,7 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { untunedRuntime } from '../../repo-server/runtime.js';
+import { relaunchTuned, untunedRuntime } from '../../repo-server/runtime.js';
 
 interface ServeArgs {
   data: string;
@@ -68,6 +68,9 @@ export function serveCommand(y: Argv): Argv {
         .option('max-unpack-ratio', { type: 'string', describe: 'decompressed/compressed ratio allowed above 64M unpacked (default 200)' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
+      // The memory bound needs process-start settings (allocator, V8 flags): without them the
+      // same command runs again as a child that has them, and this process only mirrors it.
+      if (await relaunchTuned()) return;
       const { createRepoServer } = await import('../../repo-server/server.js');
       const server = await createRepoServer({
         dataDir: args.data,
