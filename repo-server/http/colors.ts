@@ -1,11 +1,11 @@
 // The registry's HTTP surface (docs/color-groups.md §2). Agents use the two /api/units writes
-// with a node token; everything that moves traffic needs the admin token (see api/auth.ts).
+// with a node token; everything that moves traffic needs the admin token (see http/auth.ts).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Corrupt, Invalid, NotFound } from '../model/errors.js';
 import { LbConfigError } from '../colors/lb/state-check.js';
 import { ADAPTERS } from '../colors/lb/adapters.js';
-import { ADMIN, READ, UNIT, roleOf } from '../api/auth.js';
+import { ADMIN, READ, UNIT, roleOf } from './auth.js';
 import type { ServerConfig } from '../config.js';
 import type { ColorGroups } from '../colors/color-groups.js';
 import type { Unit } from '../colors/model.js';

@@ -1,10 +1,10 @@
 // The published pool over HTTP: /<prefix>/pool/... names a blob through the prefix's
 // published pool map, and its bytes come from the blob store (a pack range or a loose file).
-// Small ones go through FastStatic's memory cache; the rest are sent by api/ranged.ts.
+// Small ones go through FastStatic's memory cache; the rest are sent by ranged.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BlobStore } from '../storage/blobs.js';
-import type { BlobLocation, Store } from '../storage/store.js';
+import type { BlobStore } from '../../storage/blobs.js';
+import type { BlobLocation, Store } from '../../storage/store.js';
 import { hashEtag } from './conditional.js';
 import { contentTypeOf } from './fast-static.js';
 import { sendRanged } from './ranged.js';

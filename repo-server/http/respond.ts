@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TaskResult, Tasks } from '../service/tasks.js';
 import { DomainError } from '../model/errors.js';
-import { statusOf } from '../http/errors.js';
+import { statusOf } from './errors.js';
 
 export async function respond(
   req: FastifyRequest,
