@@ -6,7 +6,7 @@ import { publishId, type PublishRecord, type PublishSource } from '../storage/st
 import type { Context } from './context.js';
 import { invalid, notFound } from './errors.js';
 import { componentName, publishPrefix } from './names.js';
-import { byComponent, checkSource, resolveSource, type SourceRef } from './publish-options.js';
+import { checkSource, resolveSource, type SourceRef } from './publish-options.js';
 import { getPublish, queueOf } from './publishing.js';
 
 /** The staged list, by component; NotFound while nothing is staged (as aptly). */
