@@ -11,39 +11,6 @@ import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import { EXIT, UsageError } from './errors.js';
 
-// ---- response shapes (PascalCase, as aptly sends them)
-
-export interface RepoInfo {
-  Name: string;
-  Comment: string;
-  DefaultDistribution: string;
-  DefaultComponent: string;
-}
-
-export interface SnapshotInfo {
-  Name: string;
-  CreatedAt: string;
-  Description: string;
-}
-
-export interface PublishInfo {
-  Prefix: string;
-  Distribution: string;
-  SourceKind: 'local' | 'snapshot';
-  Sources: { Component: string; Name: string }[];
-  Architectures: string[];
-  Origin: string;
-  Label: string;
-  Path: string;
-}
-
-export interface ImportReport {
-  FailedFiles: string[];
-  Report: { Warnings: string[]; Added: string[]; Removed: string[] };
-}
-
-export type DiffEntry = { Left: string | null; Right: string | null };
-
 /** An API or transport failure; exitCode is picked up by cli/errors.ts. */
 export class ClientError extends Error {
   constructor(

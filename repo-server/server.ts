@@ -4,23 +4,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:http';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { FastStatic, type BlobSource } from './api/fast-static.js';
-import { installHttpFront } from './api/http-front.js';
-import { hashEtag } from './api/conditional.js';
-import { resolvePoolBlob, sendPoolBlob } from './api/pool-files.js';
-import { sendRanged } from './api/ranged.js';
-import { splicedFile } from './api/spliced.js';
-import { SPLICE_SUFFIX } from './publish/spliced-files.js';
-import fastifyMultipart from '@fastify/multipart';
-import fastifyStatic from '@fastify/static';
-import { hasBody, PUBLIC, registerAuth, roleOf, type RouteAccess } from './api/auth.js';
-import { drainRequest } from './api/drain.js';
-import { applyServerTimeouts, DEFAULT_TIMEOUTS, registerBodyRateFloor } from './api/timeouts.js';
-import { errorBody } from './http/errors.js';
-import { registerRoutes } from './api/routes.js';
-import { answerSources, registerPublicFiles } from './api/public-files.js';
+import type { FastifyInstance } from 'fastify';
+import { createHttpApp } from './http/app.js';
+import type { RouteAccess } from './http/auth.js';
+import { filesPlugin } from './http/files.js';
+import { lbPlugin } from './http/lb.js';
+import { packagesPlugin } from './http/packages.js';
+import { publishPlugin } from './http/publish.js';
+import { reposPlugin } from './http/repos.js';
+import { servicesPlugin } from './http/services.js';
+import { snapshotsPlugin } from './http/snapshots.js';
+import { FastStatic } from './http/static/fast-static.js';
+import { poolBlobSource, treePlugin } from './http/static/tree.js';
+import { statusPlugin } from './http/status.js';
+import { tasksPlugin } from './http/tasks.js';
+import { DEFAULT_TIMEOUTS } from './http/timeouts.js';
+import { unitsPlugin } from './http/units.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
@@ -36,7 +35,6 @@ import { DEFAULT_UNPACK_LIMITS } from '../deb/unpack-limits.js';
 import { Tasks } from './service/tasks.js';
 import { openColorGroups, type ColorGroups } from './colors/color-groups.js';
 import { DEFAULT_COLOR_CONFIG } from './config.js';
-import { registerColorRoutes } from './http/colors.js';
 
 export type { ServerConfig } from './service/context.js';
 
@@ -125,54 +123,14 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     compressXz: config.compressXz,
   });
 
-  const blobSource: BlobSource = {
-    resolve: (path) => {
-      const b = resolvePoolBlob(store, path);
-      if (!b) return undefined;
-      return {
-        key: `blob:${b.sha256}`,
-        size: b.loc.size,
-        etag: hashEtag(b.sha256),
-        mtimeMs: blobs.mtimeSync(b.sha256, b.loc).getTime(),
-        read: () => blobs.readSync(b.sha256, b.loc),
-      };
-    },
-  };
-  // Requests no route takes (unknown path, undecodable URL) are answered like refused uploads: a
-  // token holder still sending a body gets it read and dropped first (found by the fuzzer: a PUT
-  // of 9 MB to /api/files/%ff/x.deb was reset mid-send), anyone else is answered and closed.
-  const answerUnrouted = async (req: FastifyRequest, reply: FastifyReply, status: number, error: string): Promise<void> => {
-    if (hasBody(req)) {
-      if (roleOf(req, config) === 'anonymous') void reply.header('Connection', 'close');
-      else await drainRequest(req.raw, config.maxUploadBytes);
-    }
-    await reply.code(status).send({ error });
-  };
-  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, blobSource);
-  const app = Fastify({
-    // An undecodable URL ('%ff') never reaches a route: answered as unrouted (below) does.
-    frameworkErrors: (err, req, reply) => void answerUnrouted(req, reply, 400, `bad request: ${err.message}`),
-    // Small published files are answered before the framework sees the request.
-    serverFactory: (handler) => {
-      // Timeouts (headers, keep-alive) are checked at this interval; node's default is 30 s.
-      const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-        if (!fast.tryServe(req, res)) handler(req, res);
-      });
-      applyServerTimeouts(server, config.timeouts);
-      installHttpFront(server, fast);
-      return server;
-    },
-    logger: logger === false ? false : { level: process.env.DEBPKG_LOG_LEVEL ?? 'info', ...(typeof logger === 'object' ? logger : {}) },
-    bodyLimit: 16 << 20,
-    // Per-request logs would cost more than serving a small file; API writes are logged below.
-    logController: new LogController({ disableRequestLogging: true }),
-  });
-  const inspections = new Inspections({ limits: unpackLimits(config) });
+  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, poolBlobSource({ store, blobs }));
+  const routes: RouteAccess[] = [];
+  const app = await createHttpApp({ config, front: fast, logger, routes });
   const context: Context = {
     config,
     store,
     blobs,
-    inspections,
+    inspections: new Inspections({ limits: unpackLimits(config) }),
     publisher,
     signer,
     writes,
@@ -181,48 +139,22 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     log: app.log,
   };
   const tasks = new Tasks();
-
-  app.setErrorHandler((err, req, reply) => {
-    const { status, body } = errorBody(err);
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply.code(status).send(body);
-  });
-  app.setNotFoundHandler((req, reply) => answerUnrouted(req, reply, 404, `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
-  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
-  await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api write');
-    }
-  });
-  // First, so that every route registered below is seen by the audit list and the access hook.
-  const routes: RouteAccess[] = [];
-  registerAuth(app, config, routes);
-  registerBodyRateFloor(app, config.timeouts);
-  registerRoutes(app, context, tasks);
   const colors = await openColorGroups(data, config.color, app.log);
-  registerColorRoutes(app, colors, config);
-  // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
-  // directory on each request, which is slow in a pool directory with thousands of files.
-  await app.register(fastifyStatic, { root: publicDir, serve: false, index: false, list: false, dotfiles: 'deny', cacheControl: false });
-  app.get('/*', PUBLIC, async (req, reply) => {
-    const path = (req.params as { '*': string })['*'];
-    if (path.endsWith('.sources') && (await answerSources(req, reply, context, path))) return reply;
-    const blob = resolvePoolBlob(store, `/${path}`);
-    if (blob) {
-      reply.hijack();
-      return sendPoolBlob(req.raw, reply.raw, blobs, blob, path);
-    }
-    // Descriptors are not published files; what they describe is, under its own name.
-    if (path.endsWith(SPLICE_SUFFIX)) return reply.callNotFound();
-    const spliced = await splicedFile(publicDir, generationsDir, path);
-    if (spliced) {
-      reply.hijack();
-      return sendRanged(req.raw, reply.raw, spliced);
-    }
-    return reply.sendFile(path);
-  });
-  registerPublicFiles(app, context);
+
+  // One plugin per resource, at aptly's paths; each route declares who may call it (auth.ts).
+  const api = { ctx: context, tasks };
+  await app.register(statusPlugin, { prefix: '/api' });
+  await app.register(filesPlugin, { prefix: '/api/files', ...api });
+  await app.register(reposPlugin, { prefix: '/api/repos', ...api });
+  await app.register(snapshotsPlugin, { prefix: '/api/snapshots', ...api });
+  await app.register(packagesPlugin, { prefix: '/api/packages', ...api });
+  await app.register(publishPlugin, { prefix: '/api/publish', ...api });
+  await app.register(tasksPlugin, { prefix: '/api', ...api });
+  const color = { colors, config };
+  await app.register(unitsPlugin, { prefix: '/api/units', ...color });
+  await app.register(servicesPlugin, { prefix: '/api/services', ...color });
+  await app.register(lbPlugin, { prefix: '/api/lb', ...color });
+  await app.register(treePlugin, { ctx: context, generationsDir });
 
   return {
     app,
@@ -233,7 +165,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       await app.close();
       await tasks.waitAll();
       await colors.close();
-      await inspections.close();
+      await context.inspections.close();
       await context.publisher.idle();
       await store.close();
     },

@@ -3,36 +3,7 @@
 import type { Argv } from 'yargs';
 import { clientFrom, clientOptions, out, printJson, say, seg, type ClientArgs } from '../client.js';
 import { UsageError } from '../errors.js';
-
-interface UnitInfo {
-  Node: string;
-  Address: string;
-  Port: number;
-  Color: string;
-  Version: string;
-  Health: string;
-  Weight: number;
-  LastSeen: string;
-  Alive: boolean;
-}
-interface ServiceInfo {
-  Name: string;
-  Active: string | null;
-  Weights: Record<string, number>;
-  Previous: { Active: string | null; Weights: Record<string, number> } | null;
-  Listen: string | null;
-  Units: UnitInfo[];
-}
-interface SwapInfo {
-  Id: number;
-  Result: string;
-  To: string;
-  Strategy: string;
-  Started: string;
-  Finished: string;
-  Steps: { Weight: number; At: string; Gate?: { Healthy: number; Required: number; Passed: boolean } }[];
-  Reason?: string;
-}
+import type { ServiceSummaryWire, ServiceWire, SwapWire } from '../../repo-server/http/wire.js';
 
 interface SwapArgs extends ClientArgs {
   service: string;
@@ -50,7 +21,7 @@ function parseSteps(text: string): number[] {
   return steps;
 }
 
-function describeSwap(r: SwapInfo): string {
+function describeSwap(r: SwapWire): string {
   const ms = Date.parse(r.Finished) - Date.parse(r.Started);
   const steps = r.Steps.map((s) => `${s.Weight}%${s.Gate ? ` (gate ${s.Gate.Healthy}/${s.Gate.Required})` : ''}`).join(' → ');
   return `${r.Strategy} to ${r.To}: ${r.Result} in ${ms} ms [${steps}]${r.Reason ? ` — ${r.Reason}` : ''}`;
@@ -79,7 +50,7 @@ export function colorCommands(y: Argv): Argv {
           ...(args.wait !== undefined ? { Wait: args.wait } : {}),
           ...(args['min-healthy'] !== undefined ? { MinHealthy: args['min-healthy'] } : {}),
         };
-        const r = await (await clientFrom(args)).post<SwapInfo>(`/api/services/${seg(args.service)}/swap`, body);
+        const r = await (await clientFrom(args)).post<SwapWire>(`/api/services/${seg(args.service)}/swap`, body);
         if (args.json) return printJson(r);
         out(describeSwap(r));
       },
@@ -92,7 +63,7 @@ export function colorCommands(y: Argv): Argv {
           .positional('service', { type: 'string', demandOption: true })
           .option('force', { type: 'boolean', default: false, describe: 'skip the health gate on the color rolled back to' }) as Argv<ClientArgs & { service: string; force: boolean }>,
       async (args) => {
-        const r = await (await clientFrom(args)).post<SwapInfo>(`/api/services/${seg(args.service)}/rollback`, args.force ? { Force: true } : {});
+        const r = await (await clientFrom(args)).post<SwapWire>(`/api/services/${seg(args.service)}/rollback`, args.force ? { Force: true } : {});
         if (args.json) return printJson(r);
         out(describeSwap(r));
       },
@@ -104,13 +75,13 @@ export function colorCommands(y: Argv): Argv {
       async (args) => {
         const client = await clientFrom(args);
         if (!args.service) {
-          const list = await client.get<{ Name: string; Active: string | null; Weights: Record<string, number>; Units: number }[]>('/api/services');
+          const list = await client.get<ServiceSummaryWire[]>('/api/services');
           if (args.json) return printJson(list);
           for (const s of list) out(`${s.Name}  active=${s.Active ?? '-'}  blue=${s.Weights.blue}% green=${s.Weights.green}%  units=${s.Units}`);
           if (list.length === 0) say('no services registered');
           return;
         }
-        const s = await client.get<ServiceInfo>(`/api/services/${seg(args.service)}`);
+        const s = await client.get<ServiceWire>(`/api/services/${seg(args.service)}`);
         if (args.json) return printJson(s);
         out(`Service: ${s.Name}`);
         out(`Active: ${s.Active ?? '-'}   Weights: blue ${s.Weights.blue}%, green ${s.Weights.green}%${s.Listen ? `   Listen: ${s.Listen}` : ''}`);

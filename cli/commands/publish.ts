@@ -1,7 +1,8 @@
 // debpkg publish repo|snapshot|update|switch|list|drop: signed apt distributions on the server.
 
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, listArg, out, printJson, say, seg, withLists, type ClientArgs, type PublishInfo } from '../client.js';
+import { clientFrom, clientOptions, listArg, out, printJson, say, seg, withLists, type ClientArgs } from '../client.js';
+import type { PublishedRepoWire } from '../../repo-server/http/wire.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -26,7 +27,7 @@ interface CreateArgs extends PrefixArgs {
   label?: string;
 }
 
-const describePublish = (p: PublishInfo): string =>
+const describePublish = (p: PublishedRepoWire): string =>
   `${p.Path}  ${p.SourceKind}: ${p.Sources.map((s) => `${s.Component}=${s.Name}`).join(', ')}${p.Architectures.length ? `  [${p.Architectures.join(', ')}]` : ''}`;
 
 function prefixOption<T>(a: Argv<T>): Argv<T & PrefixArgs> {
@@ -62,7 +63,7 @@ function sources(names: string[], component: string | undefined): { Name: string
   return names.map((Name, i) => (components[i] !== undefined ? { Name, Component: components[i] } : { Name }));
 }
 
-async function report(args: ClientArgs, pub: PublishInfo, verb: string): Promise<void> {
+async function report(args: ClientArgs, pub: PublishedRepoWire, verb: string): Promise<void> {
   if (args.json) return printJson(pub);
   say(`${verb} ${describePublish(pub)}`);
   out(pub.Path);
@@ -76,7 +77,7 @@ export function publishCommand(y: Argv): Argv {
         'Publish a local repo',
         (a) => createOptions(a.positional('repo', { type: 'string', demandOption: true })) as Argv<CreateArgs & { repo: string }>,
         async (args) => {
-          const pub = await (await clientFrom(args)).post<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
+          const pub = await (await clientFrom(args)).post<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
             SourceKind: 'local',
             Sources: sources([args.repo], args.component),
             ...releaseFields(args),
@@ -90,7 +91,7 @@ export function publishCommand(y: Argv): Argv {
         (a) => createOptions(withLists(a, ['names']).positional('names', { type: 'string', array: true, demandOption: true })) as Argv<CreateArgs & { names: string[] }>,
         async (args) => {
           const names = args.names.map(String);
-          const pub = await (await clientFrom(args)).post<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
+          const pub = await (await clientFrom(args)).post<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}`, {
             SourceKind: 'snapshot',
             Sources: sources(names, args.component),
             ...releaseFields(args),
@@ -103,7 +104,7 @@ export function publishCommand(y: Argv): Argv {
         'Re-publish a distribution from the current contents of its local repos',
         (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
         async (args) => {
-          const pub = await (await clientFrom(args)).put<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {});
+          const pub = await (await clientFrom(args)).put<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {});
           await report(args, pub, 'updated');
         },
       )
@@ -118,14 +119,14 @@ export function publishCommand(y: Argv): Argv {
               .option('component', { type: 'string', describe: 'comma list, one component per snapshot (default: main)' }),
           ) as Argv<PrefixArgs & { distribution: string; snapshots: string[]; component?: string }>,
         async (args) => {
-          const pub = await (await clientFrom(args)).put<PublishInfo>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {
+          const pub = await (await clientFrom(args)).put<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {
             Snapshots: sources(args.snapshots.map(String), args.component),
           });
           await report(args, pub, 'switched');
         },
       )
       .command<ClientArgs>('list', 'List published distributions', (a) => a, async (args) => {
-        const pubs = await (await clientFrom(args)).get<PublishInfo[]>('/api/publish');
+        const pubs = await (await clientFrom(args)).get<PublishedRepoWire[]>('/api/publish');
         if (args.json) return printJson(pubs);
         for (const pub of pubs) out(describePublish(pub));
         if (pubs.length === 0) say('nothing is published');

@@ -57,7 +57,9 @@ export function serveCommand(y: Argv): Argv {
         .option('listen', { type: 'string', default: '127.0.0.1:8080', describe: 'HOST:PORT to listen on' })
         .option('open-reads', { type: 'boolean', default: false, describe: 'allow GET /api/... without a token' })
         .option('public-url', { type: 'string', describe: 'base URL written into .sources snippets' })
-        .option('lb', { type: 'string', choices: ['none', 'haproxy', 'nginx'], default: 'none', describe: 'load balancer the color swaps drive' })
+        // The adapter names come from the server's registry (colors/lb/adapters.ts), checked
+        // when the server is loaded: listing them here would load server code for every command.
+        .option('lb', { type: 'string', default: 'none', describe: "load balancer the color swaps drive: 'none' or an adapter (haproxy, nginx)" })
         .option('lb-manage', { type: 'boolean', default: true, describe: 'run the load balancer as a child process (else drive a running one)' })
         .option('lb-dir', { type: 'string', describe: 'directory for the LB config, socket and state (default <data>/lb/<adapter>)' })
         .option('lb-config', { type: 'string', describe: 'LB config file to write (e.g. /etc/haproxy/haproxy.cfg)' })
@@ -72,6 +74,8 @@ export function serveCommand(y: Argv): Argv {
       // same command runs again as a child that has them, and this process only mirrors it.
       if (await relaunchTuned()) return;
       const { createRepoServer } = await import('../../repo-server/server.js');
+      const { ADAPTERS } = await import('../../repo-server/colors/lb/adapters.js');
+      if (args.lb !== 'none' && !ADAPTERS.includes(args.lb)) throw new UsageError(`--lb must be none or one of ${ADAPTERS.join(', ')}, got '${args.lb}'`);
       const server = await createRepoServer({
         dataDir: args.data,
         host,
@@ -86,7 +90,7 @@ export function serveCommand(y: Argv): Argv {
             ? {}
             : {
                 lb: {
-                  adapter: args.lb as 'haproxy' | 'nginx',
+                  adapter: args.lb,
                   manage: args['lb-manage'],
                   ...(args['lb-dir'] ? { dir: args['lb-dir'] } : {}),
                   ...(args['lb-config'] ? { configFile: args['lb-config'] } : {}),

@@ -1,14 +1,15 @@
 // debpkg snapshot create|list|show|packages|diff|drop|merge: immutable package sets.
 
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, out, printJson, say, seg, withLists, type ClientArgs, type DiffEntry, type SnapshotInfo } from '../client.js';
+import { clientFrom, clientOptions, out, printJson, say, seg, withLists, type ClientArgs } from '../client.js';
+import type { DiffEntryWire, PackageDetailsWire, SnapshotWire } from '../../repo-server/http/wire.js';
 import { printPackages } from './repo.js';
 
 interface NameArgs extends ClientArgs {
   name: string;
 }
 
-const describeSnapshot = (s: SnapshotInfo): string => `${s.Name}  (${s.CreatedAt}) ${s.Description}`.trimEnd();
+const describeSnapshot = (s: SnapshotWire): string => `${s.Name}  (${s.CreatedAt}) ${s.Description}`.trimEnd();
 
 export function snapshotCommand(y: Argv): Argv {
   return y.command('snapshot', 'Manage snapshots on the repo server', (s) =>
@@ -22,7 +23,7 @@ export function snapshotCommand(y: Argv): Argv {
             .option('from-repo', { type: 'string', demandOption: true, describe: 'local repo to snapshot' })
             .option('description', { type: 'string' }) as Argv<NameArgs & { 'from-repo': string; description?: string }>,
         async (args) => {
-          const snap = await (await clientFrom(args)).post<SnapshotInfo>(`/api/repos/${seg(args['from-repo'])}/snapshots`, {
+          const snap = await (await clientFrom(args)).post<SnapshotWire>(`/api/repos/${seg(args['from-repo'])}/snapshots`, {
             Name: args.name,
             ...(args.description !== undefined ? { Description: args.description } : {}),
           });
@@ -32,14 +33,14 @@ export function snapshotCommand(y: Argv): Argv {
         },
       )
       .command<ClientArgs>('list', 'List snapshots', (a) => a, async (args) => {
-        const snaps = await (await clientFrom(args)).get<SnapshotInfo[]>('/api/snapshots');
+        const snaps = await (await clientFrom(args)).get<SnapshotWire[]>('/api/snapshots');
         if (args.json) return printJson(snaps);
         for (const snap of snaps) out(describeSnapshot(snap));
         if (snaps.length === 0) say('no snapshots');
       })
       .command<NameArgs>('show <name>', 'Show a snapshot and its package count', (a) => a.positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>, async (args) => {
         const client = await clientFrom(args);
-        const snap = await client.get<SnapshotInfo>(`/api/snapshots/${seg(args.name)}`);
+        const snap = await client.get<SnapshotWire>(`/api/snapshots/${seg(args.name)}`);
         if (args.json) return printJson(snap);
         const keys = await client.get<string[]>(`/api/snapshots/${seg(args.name)}/packages`);
         out(`Name: ${snap.Name}`);
@@ -56,7 +57,7 @@ export function snapshotCommand(y: Argv): Argv {
             .option('query', { alias: 'q', type: 'string', describe: 'aptly package query' })
             .option('details', { type: 'boolean', default: false, describe: 'full package records instead of keys' }) as Argv<NameArgs & { query?: string; details: boolean }>,
         async (args) => {
-          const list = await (await clientFrom(args)).get<(string | Record<string, string>)[]>(`/api/snapshots/${seg(args.name)}/packages`, {
+          const list = await (await clientFrom(args)).get<(string | PackageDetailsWire)[]>(`/api/snapshots/${seg(args.name)}/packages`, {
             q: args.query,
             format: args.details ? 'details' : undefined,
           });
@@ -75,7 +76,7 @@ export function snapshotCommand(y: Argv): Argv {
             ClientArgs & { a: string; b: string; 'only-matching': boolean }
           >,
         async (args) => {
-          const diff = await (await clientFrom(args)).get<DiffEntry[]>(`/api/snapshots/${seg(args.a)}/diff/${seg(args.b)}`, {
+          const diff = await (await clientFrom(args)).get<DiffEntryWire[]>(`/api/snapshots/${seg(args.a)}/diff/${seg(args.b)}`, {
             onlyMatching: args['only-matching'],
           });
           if (args.json) return printJson(diff);
@@ -108,7 +109,7 @@ export function snapshotCommand(y: Argv): Argv {
             .positional('dest', { type: 'string', demandOption: true })
             .positional('sources', { type: 'string', array: true, demandOption: true }) as Argv<ClientArgs & { dest: string; sources: string[] }>,
         async (args) => {
-          const snap = await (await clientFrom(args)).post<SnapshotInfo>('/api/snapshots/merge', {
+          const snap = await (await clientFrom(args)).post<SnapshotWire>('/api/snapshots/merge', {
             Destination: args.dest,
             Sources: args.sources.map(String),
           });

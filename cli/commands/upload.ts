@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { clientFrom, clientOptions, out, withLists, printJson, say, seg, type ClientArgs, type ImportReport } from '../client.js';
+import { clientFrom, clientOptions, out, withLists, printJson, say, seg, type ClientArgs } from '../client.js';
+import type { ImportReportWire } from '../../repo-server/http/wire.js';
 import { UsageError } from '../errors.js';
 
 interface UploadArgs extends ClientArgs {
@@ -46,7 +47,7 @@ export function uploadCommand(y: Argv): Argv {
         }
         return;
       }
-      const report = await client.post<ImportReport>(`/api/repos/${seg(args.repo)}/file/${seg(dir)}`);
+      const report = await client.post<ImportReportWire>(`/api/repos/${seg(args.repo)}/file/${seg(dir)}`);
       if (args.json) return printJson(report);
       for (const w of report.Report.Warnings) say(`warning: ${w}`);
       for (const line of [...report.Report.Added, ...report.Report.Removed]) out(line);

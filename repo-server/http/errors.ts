@@ -2,6 +2,9 @@
 // The only place that knows which status a domain error answers with.
 
 import { Conflict, Corrupt, DomainError, Invalid, NotFound, Refused, TooLarge, Unsatisfiable, UpstreamFailed } from '../model/errors.js';
+import { PoolClash } from '../service/publishing.js';
+import { ImportConflict, ImportRefused } from '../service/repos.js';
+import { importReportWire } from './wire/encode.js';
 
 type ErrorKind = abstract new (...args: never[]) => DomainError;
 
@@ -21,8 +24,15 @@ export function statusOf(err: DomainError): number {
   return STATUS.find(([kind]) => err instanceof kind)?.[1] ?? 500;
 }
 
+/** The evidence an error carries, in the API's words (aptly sends an import's report with the error). */
+function detailsOf(err: DomainError): Record<string, unknown> {
+  if (err instanceof ImportRefused || err instanceof ImportConflict) return { ...importReportWire(err.report) };
+  if (err instanceof PoolClash) return { Paths: err.paths };
+  return err.details ?? {};
+}
+
 export function errorBody(err: unknown): { status: number; body: Record<string, unknown> } {
-  if (err instanceof DomainError) return { status: statusOf(err), body: { error: err.message, ...(err.details ?? {}) } };
+  if (err instanceof DomainError) return { status: statusOf(err), body: { error: err.message, ...detailsOf(err) } };
   // Fastify's own 4xx (a body that is not JSON, a body over the limit) keep their status.
   const e = err as { statusCode?: number; message?: string; code?: string };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

@@ -8,7 +8,7 @@
 //
 // Package files are not copied or linked into the tree: the published pool is a map (pool
 // path → blob) recorded durably before the generation that names the paths goes live, and
-// served from the blob store (see api/pool-files.ts).
+// served from the blob store (see http/static/pool-files.ts).
 
 import type { Signer } from '../pgp/signer.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';

@@ -1,4 +1,4 @@
-// Package listings in aptly's shapes (keys, or details) with its q= query language.
+// Package listings: aptly's q= query language, withDeps and maximumVersion over any package list.
 
 import { parseParagraph } from '../../deb/control.js';
 import { compareVersions } from '../../deb/version.js';
@@ -8,24 +8,6 @@ import type { PackageRecord } from '../storage/records.js';
 import { architecturesOf, byNameNewestFirst, PackageSet, withDependencies } from './dependencies.js';
 import { Invalid, type DomainError } from '../model/errors.js';
 import { invalid } from './errors.js';
-
-export function packageDetails(p: PackageRecord): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const [k, v] of parseParagraph(p.control)) fields[k] = v;
-  const hash = p.key.split(' ')[3] ?? '';
-  return {
-    ...fields,
-    Key: p.key,
-    ShortKey: p.key.split(' ').slice(0, 3).join(' '),
-    FilesHash: hash,
-    Filename: p.file.filename,
-    Size: String(p.file.size),
-    MD5sum: p.file.md5,
-    SHA1: p.file.sha1,
-    SHA256: p.file.sha256,
-    SHA512: p.file.sha512,
-  };
-}
 
 function fieldsOf(p: PackageRecord): ReturnType<typeof packageFields> {
   const map = new Map<string, string>();
@@ -64,35 +46,30 @@ export function filterPackages(store: PackageCollection, keys: Iterable<string>,
 }
 
 export interface ListOptions {
-  q?: string | undefined;
-  /** "1": also list what the matches depend on (within the same list). */
-  withDeps?: string | undefined;
-  /** "1": per package name only its highest version. */
-  maximumVersion?: string | undefined;
-  format?: string | undefined;
+  /** An aptly query; undefined or blank: every package. */
+  q: string | undefined;
+  /** Also list what the matches depend on (within the same list). */
+  withDeps: boolean;
+  /** Per package name only its highest version. */
+  maximumVersion: boolean;
 }
 
-/** aptly's showPackages: q, withDeps, maximumVersion and format for any package list. */
-export function showPackages(store: PackageCollection, keys: Iterable<string>, opts: ListOptions): unknown[] {
+/** aptly's showPackages: the packages of a list that q, withDeps and maximumVersion select, by key. */
+export function showPackages(store: PackageCollection, keys: Iterable<string>, opts: ListOptions): PackageRecord[] {
   const all = recordsOf(store, keys);
   let list = all;
   if (opts.q !== undefined && opts.q.trim() !== '') {
     list = all.filter(queryPredicate(opts.q));
-    if (opts.withDeps === '1') {
+    if (opts.withDeps) {
       const architectures = architecturesOf(all);
       if (architectures.length === 0) throw invalid('unable to determine list of architectures, please specify explicitly');
       list = withDependencies(list, new PackageSet(all), [], architectures);
     }
   }
-  if (opts.maximumVersion === '1') {
+  if (opts.maximumVersion) {
     const newest = new Map<string, PackageRecord>();
     for (const p of [...list].sort(byNameNewestFirst)) if (!newest.has(p.name)) newest.set(p.name, p);
     list = list.filter((p) => compareVersions(p.version, newest.get(p.name)!.version) === 0);
   }
-  return listResponse([...list].sort(byKey), opts.format);
-}
-
-/** aptly's response: keys by default, full records with format=details. */
-export function listResponse(pkgs: PackageRecord[], format: string | undefined): unknown[] {
-  return format === 'details' ? pkgs.map(packageDetails) : pkgs.map((p) => p.key);
+  return [...list].sort(byKey);
 }

@@ -8,17 +8,45 @@ import { componentName, shown } from './names.js';
 import { getRepo } from './repos.js';
 import { getSnapshot } from './snapshots.js';
 
-export const text = (v: unknown, field: string, fallback = ''): string => {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
-  return v;
-};
+/** A {Component, Name} as asked; component '' when not given. */
+export interface SourceRef {
+  component: string;
+  name: string;
+}
 
-export const optionalFlag = (v: unknown, field: string): boolean | undefined => {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw invalid(`${field} must be true or false`);
-  return v;
-};
+/** A new published distribution (aptly's POST /api/publish/:prefix); '' means "the default". */
+export interface PublishInput {
+  /** 'local' or 'snapshot'. */
+  sourceKind: string;
+  sources: SourceRef[];
+  distribution: string;
+  architectures: string[];
+  origin: string;
+  label: string;
+  suite: string;
+  codename: string;
+  notAutomatic: string;
+  butAutomaticUpgrades: string;
+  acquireByHash?: boolean;
+  skipContents?: boolean;
+  multiDist?: boolean;
+  signedBy: string;
+  /** False: publish without InRelease/Release.gpg. */
+  sign: boolean;
+  /** Replace a distribution already published at this prefix. */
+  forceOverwrite: boolean;
+}
+
+/** An update of a published distribution; absent fields stay as they are. */
+export interface PublishUpdateInput {
+  /** Components switched to other snapshots. */
+  switches?: SourceRef[];
+  acquireByHash?: boolean;
+  skipContents?: boolean;
+  multiDist?: boolean;
+  signedBy?: string;
+  sign: boolean;
+}
 
 /**
  * Release's Origin and Label: free text on one line. A line break or any other control
@@ -29,8 +57,7 @@ const ONE_LINE = /^[^\0-\x1f\x7f-\x9f\u2028\u2029]{1,200}$/;
 /** Suite and Codename: one word (apt matches them against sources.list), e.g. bookworm-security. */
 const SUITE = /^[A-Za-z0-9][A-Za-z0-9._+~\/-]{0,99}$/;
 
-export function releaseLine(v: unknown, field: string, fallback: string): string {
-  const value = text(v, field, fallback);
+export function releaseLine(value: string, field: string, fallback: string): string {
   if (value === '') return fallback;
   if (!ONE_LINE.test(value) || value !== value.trim()) {
     throw invalid(`${field}: '${shown(value)}' is not a Release field value (one line of at most 200 characters, no control characters, no leading or trailing space)`);
@@ -38,26 +65,22 @@ export function releaseLine(v: unknown, field: string, fallback: string): string
   return value;
 }
 
-export function suiteName(v: unknown, field: string, fallback: string): string {
-  const value = text(v, field, fallback);
+export function suiteName(value: string, field: string, fallback: string): string {
   if (value === '') return fallback;
   if (!SUITE.test(value)) throw invalid(`${field}: '${shown(value)}' is not a suite name (letters, digits and . _ + ~ / -, at most 100, starting with a letter or digit)`);
   return value;
 }
 
 /** NotAutomatic / ButAutomaticUpgrades: apt acts on "yes" only; aptly passes "yes" or nothing. */
-export function yesNo(v: unknown, field: string): string {
-  const value = text(v, field);
+export function yesNo(value: string, field: string): string {
   if (value !== '' && value !== 'yes' && value !== 'no') throw invalid(`${field}: must be "yes", "no" or empty, not '${shown(value)}'`);
   return value;
 }
 
 /** Architectures of a publish: Debian architecture names (amd64, arm64, all...). */
-export function architectureList(v: unknown): string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid('Architectures must be a list');
-  return v.map((a: unknown, i) => {
-    if (typeof a !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(a)) throw invalid(`Architectures[${i}]: invalid architecture '${shown(String(a))}'`);
+export function architectureList(values: string[]): string[] {
+  return values.map((a, i) => {
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(a)) throw invalid(`Architectures[${i}]: invalid architecture '${shown(a)}'`);
     return a;
   });
 }
@@ -66,8 +89,8 @@ export function architectureList(v: unknown): string[] {
  * Release's Signed-By: apt (debReleaseIndex::Load) accepts only 40-hex-digit fingerprints and
  * fails `apt-get update` on anything else, so anything else is refused here.
  */
-export function signedBy(v: unknown): string {
-  const value = text(v, 'SignedBy').trim();
+export function signedBy(raw: string): string {
+  const value = raw.trim();
   if (value === '') return '';
   const fingerprints = value.split(/[\s,]+/).filter(Boolean);
   for (const f of fingerprints) {
@@ -77,36 +100,25 @@ export function signedBy(v: unknown): string {
   return fingerprints.map((f) => f.toUpperCase()).join(',');
 }
 
-/** Signing.Skip: publish without InRelease/Release.gpg. */
-export function signingSkipped(body: Record<string, unknown>): boolean {
-  const signing = body.Signing;
-  if (signing === undefined || signing === null) return false;
-  if (typeof signing !== 'object' || Array.isArray(signing)) throw invalid('Signing must be an object');
-  return (signing as Record<string, unknown>).Skip === true;
-}
-
 /** Throws 404 unless the repo (local) or snapshot exists. */
 export function checkSource(ctx: Context, kind: PublishRecord['sourceKind'], name: string): void {
   if (kind === 'local') getRepo(ctx, name);
   else getSnapshot(ctx, name);
 }
 
-/** One {Component, Name} object of a Sources/Snapshots list or a /sources request. */
-export function parseSource(ctx: Context, kind: PublishRecord['sourceKind'], raw: unknown, field: string, fallbackComponent: (name: string) => string): PublishSource {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(`${field} must be {"Component": ..., "Name": ...}`);
-  const o = raw as Record<string, unknown>;
-  const name = text(o.Name, `${field}.Name`);
-  if (name === '') throw invalid(`${field}.Name is required`);
-  checkSource(ctx, kind, name);
-  const component = componentName(text(o.Component, `${field}.Component`) || fallbackComponent(name), `${field}.Component`);
-  return { component, name };
+/** One source of a Sources/Snapshots list or a /sources request: it exists, its component is valid. */
+export function resolveSource(ctx: Context, kind: PublishRecord['sourceKind'], ref: SourceRef, field: string, fallbackComponent: (name: string) => string): PublishSource {
+  if (ref.name === '') throw invalid(`${field}.Name is required`);
+  checkSource(ctx, kind, ref.name);
+  const component = componentName(ref.component || fallbackComponent(ref.name), `${field}.Component`);
+  return { component, name: ref.name };
 }
 
-export function parseSources(ctx: Context, kind: PublishRecord['sourceKind'], raw: unknown, field: string, fallbackComponent: (name: string) => string): PublishSource[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw invalid(`${field} must list at least one {Component, Name}`);
+export function resolveSources(ctx: Context, kind: PublishRecord['sourceKind'], refs: SourceRef[], field: string, fallbackComponent: (name: string) => string): PublishSource[] {
+  if (refs.length === 0) throw invalid(`${field} must list at least one {Component, Name}`);
   const seen = new Set<string>();
-  return raw.map((s: unknown) => {
-    const source = parseSource(ctx, kind, s, `${field}[]`, fallbackComponent);
+  return refs.map((ref) => {
+    const source = resolveSource(ctx, kind, ref, `${field}[]`, fallbackComponent);
     if (seen.has(source.component)) throw invalid(`component ${source.component} is listed twice`);
     seen.add(source.component);
     return source;
@@ -157,25 +169,21 @@ export interface PublishChange {
   sign: boolean;
 }
 
-/** Validates an update body against the current record (before it is queued). */
-export function parseChange(ctx: Context, rec: PublishRecord, body: Record<string, unknown>, applyStaged: boolean): PublishChange {
-  const change: PublishChange = { switches: [], applyStaged, sign: !signingSkipped(body) };
-  if (body.Snapshots !== undefined && body.Snapshots !== null && !(Array.isArray(body.Snapshots) && body.Snapshots.length === 0)) {
+/** Validates an update against the current record (before it is queued). */
+export function parseChange(ctx: Context, rec: PublishRecord, input: PublishUpdateInput, applyStaged: boolean): PublishChange {
+  const change: PublishChange = { switches: [], applyStaged, sign: input.sign };
+  if (input.switches !== undefined) {
     if (applyStaged) throw invalid('Snapshots is not a field of POST .../update; stage sources with .../sources');
     if (rec.sourceKind === 'local') throw invalid("snapshots shouldn't be given when updating local repo");
-    change.switches = parseSources(ctx, 'snapshot', body.Snapshots, 'Snapshots', () => 'main');
+    change.switches = resolveSources(ctx, 'snapshot', input.switches, 'Snapshots', () => 'main');
     for (const s of change.switches) {
       if (!rec.sources.some((c) => c.component === s.component)) throw invalid(`component ${s.component} is not in this publish`);
     }
   }
-  for (const k of ['ForceOverwrite', 'SkipCleanup', 'SkipBz2'] as const) optionalFlag(body[k], k);
-  const acquireByHash = optionalFlag(body.AcquireByHash, 'AcquireByHash');
-  const skipContents = optionalFlag(body.SkipContents, 'SkipContents');
-  const multiDist = optionalFlag(body.MultiDist, 'MultiDist');
-  if (acquireByHash !== undefined) change.acquireByHash = acquireByHash;
-  if (skipContents !== undefined) change.skipContents = skipContents;
-  if (multiDist !== undefined) change.multiDist = multiDist;
-  if (body.SignedBy !== undefined && body.SignedBy !== null) change.signedBy = signedBy(body.SignedBy);
+  if (input.acquireByHash !== undefined) change.acquireByHash = input.acquireByHash;
+  if (input.skipContents !== undefined) change.skipContents = input.skipContents;
+  if (input.multiDist !== undefined) change.multiDist = input.multiDist;
+  if (input.signedBy !== undefined) change.signedBy = signedBy(input.signedBy);
   return change;
 }
 

@@ -6,17 +6,20 @@ import { publishId, type PublishRecord, type PublishSource } from '../storage/st
 import type { Context } from './context.js';
 import { invalid, notFound } from './errors.js';
 import { componentName, publishPrefix } from './names.js';
-import { byComponent, checkSource, parseSource, text } from './publish-options.js';
+import { checkSource, resolveSource, type SourceRef } from './publish-options.js';
 import { getPublish, queueOf } from './publishing.js';
 
-export const sourcesJson = (sources: PublishSource[]): { Component: string; Name: string }[] =>
-  [...sources].sort(byComponent).map((s) => ({ Component: s.component, Name: s.name }));
-
-/** GET .../sources: 404 while nothing is staged (as aptly). */
+/** The staged list, by component; NotFound while nothing is staged (as aptly). */
 export function stagedSources(ctx: Context, prefixParam: string, distribution: string): PublishSource[] {
   const rec = getPublish(ctx, publishPrefix(prefixParam), distribution);
   if (!rec.staged) throw notFound('unable to show: No source changes exist');
   return rec.staged;
+}
+
+/** A staged source's new component and/or name. */
+export interface StagedSourceEdit {
+  component?: string;
+  name?: string;
 }
 
 /** Runs an edit of the staged list (starting from the published sources) and stores it. */
@@ -46,23 +49,22 @@ async function editStaged(
 
 const component = (value: string): string => componentName(value);
 
-/** POST .../sources {Component, Name}: 400 if the component is already staged. */
-export function addStagedSource(ctx: Context, prefixParam: string, distribution: string, body: Record<string, unknown>): Promise<PublishRecord> {
+/** Stages one more source; Invalid if its component is already staged. */
+export function addStagedSource(ctx: Context, prefixParam: string, distribution: string, ref: SourceRef): Promise<PublishRecord> {
   const rec = getPublish(ctx, publishPrefix(prefixParam), distribution);
-  const source = parseSource(ctx, rec.sourceKind, body, 'source', () => '');
+  const source = resolveSource(ctx, rec.sourceKind, ref, 'source', () => '');
   return editStaged(ctx, prefixParam, distribution, (staged) => {
     if (staged.some((s) => s.component === source.component)) throw invalid(`unable to create: Component '${source.component}' already exists`);
     return [...staged, source];
   });
 }
 
-/** PUT .../sources [{Component, Name}...]: replaces the staged list. */
-export function replaceStagedSources(ctx: Context, prefixParam: string, distribution: string, raw: unknown): Promise<PublishRecord> {
+/** Replaces the staged list. */
+export function replaceStagedSources(ctx: Context, prefixParam: string, distribution: string, refs: SourceRef[]): Promise<PublishRecord> {
   const rec = getPublish(ctx, publishPrefix(prefixParam), distribution);
-  if (!Array.isArray(raw)) throw invalid('the request body must be a list of {Component, Name}');
   const seen = new Set<string>();
-  const list = raw.map((s: unknown) => {
-    const source = parseSource(ctx, rec.sourceKind, s, 'sources[]', () => '');
+  const list = refs.map((ref) => {
+    const source = resolveSource(ctx, rec.sourceKind, ref, 'sources[]', () => '');
     if (seen.has(source.component)) throw invalid(`component ${source.component} is listed twice`);
     seen.add(source.component);
     return source;
@@ -70,11 +72,11 @@ export function replaceStagedSources(ctx: Context, prefixParam: string, distribu
   return editStaged(ctx, prefixParam, distribution, () => list);
 }
 
-/** PUT .../sources/:component {Component?, Name?}: 404 unless the component is staged. */
-export function updateStagedSource(ctx: Context, prefixParam: string, distribution: string, comp: string, body: Record<string, unknown>): Promise<PublishRecord> {
+/** Changes a staged source's component or name; NotFound unless the component is staged. */
+export function updateStagedSource(ctx: Context, prefixParam: string, distribution: string, comp: string, edit: StagedSourceEdit): Promise<PublishRecord> {
   const rec = getPublish(ctx, publishPrefix(prefixParam), distribution);
-  const newComponent = body.Component === undefined ? undefined : component(text(body.Component, 'Component'));
-  const newName = body.Name === undefined ? undefined : text(body.Name, 'Name');
+  const newComponent = edit.component === undefined ? undefined : component(edit.component);
+  const newName = edit.name;
   if (newName !== undefined) checkSource(ctx, rec.sourceKind, newName);
   return editStaged(ctx, prefixParam, distribution, (staged) => {
     const current = staged.find((s) => s.component === comp);
@@ -87,7 +89,7 @@ export function updateStagedSource(ctx: Context, prefixParam: string, distributi
   });
 }
 
-/** DELETE .../sources/:component: 404 unless the component is staged. */
+/** Unstages a component; NotFound unless it is staged. */
 export function removeStagedSource(ctx: Context, prefixParam: string, distribution: string, comp: string): Promise<PublishRecord> {
   return editStaged(ctx, prefixParam, distribution, (staged) => {
     if (!staged.some((s) => s.component === comp)) throw notFound(`unable to delete: Component '${comp}' does not exist`);
@@ -95,7 +97,7 @@ export function removeStagedSource(ctx: Context, prefixParam: string, distributi
   });
 }
 
-/** DELETE .../sources: drops the staged list; the published sources stay. */
+/** Drops the staged list; the published sources stay. */
 export function dropStagedSources(ctx: Context, prefixParam: string, distribution: string): Promise<PublishRecord> {
   return editStaged(ctx, prefixParam, distribution, () => undefined);
 }

@@ -8,31 +8,20 @@ import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
 import { Coalescer, type Queued } from './coalescer.js';
 import type { Context } from './context.js';
-import { invalid, conflict, notFound } from './errors.js';
+import { Conflict } from '../model/errors.js';
+import { invalid, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
-import { agreed, applyChange, architectureList, optionalFlag, parseChange, parseSources, releaseLine, rootDefaults, signedBy, signingSkipped, suiteName, text, yesNo, type PublishChange } from './publish-options.js';
+import { agreed, applyChange, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
 
-export function publishJson(p: PublishRecord): Record<string, unknown> {
-  return {
-    Prefix: p.prefix,
-    Distribution: p.distribution,
-    SourceKind: p.sourceKind,
-    Sources: p.sources.map((s) => ({ Component: s.component, Name: s.name })),
-    Architectures: p.architectures.length > 0 ? p.architectures : (p.publishedArchitectures ?? []),
-    Origin: p.origin,
-    Label: p.label,
-    Suite: p.suite,
-    Codename: p.codename,
-    NotAutomatic: p.notAutomatic,
-    ButAutomaticUpgrades: p.butAutomaticUpgrades,
-    AcquireByHash: p.acquireByHash,
-    SkipContents: p.skipContents,
-    MultiDist: p.multiDist,
-    SignedBy: p.signedBy,
-    Storage: '',
-    Path: p.prefix === '.' ? `./${p.distribution}` : `${p.prefix}/${p.distribution}`,
-  };
+/** A publish that would put two different files at one pool path; `paths` names them. */
+export class PoolClash extends Conflict {
+  constructor(
+    message: string,
+    readonly paths: string[],
+  ) {
+    super(message);
+  }
 }
 
 export function getPublish(ctx: Context, prefix: string, distribution: string): PublishRecord {
@@ -84,7 +73,7 @@ async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<Pub
   const components = componentPackages(ctx, rec);
   const collectMs = Math.round(performance.now() - t0);
   const result = await ctx.publisher.publish(rec, components, { sign }).catch((err: unknown) => {
-    if (err instanceof PoolClashError) throw conflict(err.message, { Paths: err.paths });
+    if (err instanceof PoolClashError) throw new PoolClash(err.message, err.paths);
     throw err;
   });
   const next: PublishRecord = { ...rec, generation: result.generation, lastDate: result.date, publishedArchitectures: result.architectures };
@@ -93,26 +82,26 @@ async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<Pub
   return next;
 }
 
-/** POST /api/publish/:prefix. */
-export async function createPublish(ctx: Context, prefixParam: string, body: Record<string, unknown>): Promise<PublishRecord> {
+/** Publishes local repos or snapshots as a new distribution under `prefixParam`. */
+export async function createPublish(ctx: Context, prefixParam: string, input: PublishInput): Promise<PublishRecord> {
   const prefix = publishPrefix(prefixParam);
-  const kind = text(body.SourceKind, 'SourceKind', 'local');
+  const kind = input.sourceKind;
   if (kind !== 'local' && kind !== 'snapshot') throw invalid(`SourceKind must be "local" or "snapshot"`);
   // As aptly: a missing Component or Distribution comes from the DefaultComponent and
   // DefaultDistribution of the local repos behind the sources (through snapshots), when they agree.
-  const count = Array.isArray(body.Sources) ? body.Sources.length : 0;
-  const sources = parseSources(ctx, kind, body.Sources, 'Sources', (name) => {
+  const count = input.sources.length;
+  const sources = resolveSources(ctx, kind, input.sources, 'Sources', (name) => {
     const component = agreed(rootDefaults(ctx, kind, name).components) ?? (count === 1 ? 'main' : undefined);
     if (component === undefined) throw invalid(`unable to figure out component name for ${name}: give Component`);
     return component;
   });
-  let distribution = text(body.Distribution, 'Distribution');
+  let distribution = input.distribution;
   if (distribution === '') {
     distribution = agreed(sources.flatMap((s) => rootDefaults(ctx, kind, s.name).distributions)) ?? '';
     if (distribution === '') throw invalid('unable to guess distribution name, please specify explicitly');
   }
   distributionName(distribution, 'Distribution');
-  const architectures = architectureList(body.Architectures);
+  const architectures = architectureList(input.architectures);
   const rec: PublishRecord = {
     prefix,
     distribution,
@@ -121,25 +110,25 @@ export async function createPublish(ctx: Context, prefixParam: string, body: Rec
     architectures,
     // apt pins by Origin/Label, so they get stable, non-empty defaults.
     // Every value that lands in Release/InRelease is checked against its grammar (400 naming the field).
-    origin: releaseLine(body.Origin, 'Origin', prefix === '.' ? 'debpkg' : prefix),
-    label: releaseLine(body.Label, 'Label', prefix === '.' ? 'debpkg' : prefix),
-    suite: suiteName(body.Suite, 'Suite', distribution),
-    codename: suiteName(body.Codename, 'Codename', distribution),
-    notAutomatic: yesNo(body.NotAutomatic, 'NotAutomatic'),
-    butAutomaticUpgrades: yesNo(body.ButAutomaticUpgrades, 'ButAutomaticUpgrades'),
-    acquireByHash: optionalFlag(body.AcquireByHash, 'AcquireByHash') ?? true,
-    skipContents: optionalFlag(body.SkipContents, 'SkipContents') ?? false,
-    multiDist: optionalFlag(body.MultiDist, 'MultiDist') ?? false,
-    signedBy: signedBy(body.SignedBy),
+    origin: releaseLine(input.origin, 'Origin', prefix === '.' ? 'debpkg' : prefix),
+    label: releaseLine(input.label, 'Label', prefix === '.' ? 'debpkg' : prefix),
+    suite: suiteName(input.suite, 'Suite', distribution),
+    codename: suiteName(input.codename, 'Codename', distribution),
+    notAutomatic: yesNo(input.notAutomatic, 'NotAutomatic'),
+    butAutomaticUpgrades: yesNo(input.butAutomaticUpgrades, 'ButAutomaticUpgrades'),
+    acquireByHash: input.acquireByHash ?? true,
+    skipContents: input.skipContents ?? false,
+    multiDist: input.multiDist ?? false,
+    signedBy: signedBy(input.signedBy),
     generation: 0,
     lastDate: 0,
   };
-  const sign = !signingSkipped(body);
+  const sign = input.sign;
   const id = publishId(prefix, distribution);
   queueOf(ctx).barrier(id);
   return ctx.publishLocks.run(id, async () => {
     // aptly answers 400 here (not 409).
-    if (ctx.store.publishes.has(id) && body.ForceOverwrite !== true) {
+    if (ctx.store.publishes.has(id) && !input.forceOverwrite) {
       throw invalid(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
     }
     return run(ctx, rec, sign);
@@ -178,18 +167,18 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
 }
 
 /**
- * PUT /api/publish/:prefix/:distribution (re-publish a local repo, or switch snapshots) and
- * POST .../update (apply the staged sources). Validated now, so a bad request fails at once
- * and alone; then queued.
+ * Re-publishes a distribution (a local repo's current packages, or snapshots switched) or,
+ * with `applyStaged`, applies its staged sources. Validated now, so a bad request fails at
+ * once and alone; then queued.
  */
-export function updatePublish(ctx: Context, prefixParam: string, distribution: string, body: Record<string, unknown>, applyStaged = false): Promise<PublishRecord> {
+export function updatePublish(ctx: Context, prefixParam: string, distribution: string, input: PublishUpdateInput, applyStaged = false): Promise<PublishRecord> {
   const prefix = publishPrefix(prefixParam);
   const rec = getPublish(ctx, prefix, distribution);
-  const change = parseChange(ctx, rec, body, applyStaged);
+  const change = parseChange(ctx, rec, input, applyStaged);
   return queueOf(ctx).submit(publishId(prefix, distribution), change);
 }
 
-/** DELETE /api/publish/:prefix/:distribution. */
+/** Removes a published distribution (and its prefix's pool paths with the last one). */
 export async function dropPublish(ctx: Context, prefixParam: string, distribution: string): Promise<void> {
   const prefix = publishPrefix(prefixParam);
   queueOf(ctx).barrier(publishId(prefix, distribution));

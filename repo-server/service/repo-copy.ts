@@ -7,21 +7,16 @@ import { architecturesOf, PackageSet, withDependencies } from './dependencies.js
 import { Unsatisfiable } from '../model/errors.js';
 import { invalid, conflict } from './errors.js';
 import { queryPredicate, recordsOf } from './packages.js';
+import type { ChangeReport } from './repos.js';
 
-export interface CopyReport {
-  Report: { Warnings: string[]; Added: string[]; Removed: string[] };
+export interface CopyOptions {
+  /** Also copy what the matches depend on (within the source repo). */
+  withDeps: boolean;
+  /** Report what would be copied; store nothing. */
+  dryRun: boolean;
 }
 
-const flag = (body: Record<string, unknown>, field: string): boolean => {
-  const v = body[field];
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw invalid(`${field} must be true or false`);
-  return v;
-};
-
-export async function copyPackages(ctx: Context, dstName: string, srcName: string, query: string, body: Record<string, unknown>): Promise<CopyReport> {
-  const withDeps = flag(body, 'with-deps');
-  const dryRun = flag(body, 'dry-run');
+export async function copyPackages(ctx: Context, dstName: string, srcName: string, query: string, { withDeps, dryRun }: CopyOptions): Promise<ChangeReport> {
   // aptly answers 400 (not 404) for either repo missing, and 422 for a query that selects nothing.
   if (!ctx.store.repos.has(dstName)) throw invalid(`dest repo error: local repo with name ${dstName} not found`);
   if (!ctx.store.repos.has(srcName)) throw invalid(`src repo error: local repo with name ${srcName} not found`);
@@ -58,6 +53,6 @@ export async function copyPackages(ctx: Context, dstName: string, srcName: strin
     const warnings: string[] = [];
     if (dryRun) warnings.push('Changes not saved, as dry run has been requested');
     else if (toAdd.length > 0) await ctx.store.commit([{ op: 'repo-add', name: dstName, keys: toAdd }]);
-    return { Report: { Warnings: warnings, Added: added, Removed: [] } };
+    return { warnings, added, removed: [] };
   });
 }

@@ -5,19 +5,27 @@ import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
 import { forEachLimit } from '../../lib/concurrency.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
 import type { Context } from './context.js';
-import { invalid, conflict, notFound } from './errors.js';
+import { Conflict, Invalid } from '../model/errors.js';
+import { conflict, notFound } from './errors.js';
 import { componentName, distributionName, objectName, safeSegment } from './names.js';
 import { Uploads } from './uploads.js';
 
-export interface RepoJson {
-  Name: string;
-  Comment: string;
-  DefaultDistribution: string;
-  DefaultComponent: string;
+/** A new local repo (aptly's POST /api/repos); '' means "none" for every text field. */
+export interface CreateRepoInput {
+  name: string;
+  comment: string;
+  defaultDistribution: string;
+  defaultComponent: string;
+  /** Start with the packages of this snapshot. */
+  fromSnapshot: string;
 }
 
-export function repoJson(r: RepoRecord): RepoJson {
-  return { Name: r.name, Comment: r.comment, DefaultDistribution: r.defaultDistribution, DefaultComponent: r.defaultComponent };
+/** The fields an edit changes; absent ones stay. */
+export interface EditRepoInput {
+  name?: string;
+  comment?: string;
+  defaultDistribution?: string;
+  defaultComponent?: string;
 }
 
 export function getRepo(ctx: Context, name: string): RepoRecord {
@@ -26,37 +34,29 @@ export function getRepo(ctx: Context, name: string): RepoRecord {
   return repo;
 }
 
-const str = (v: unknown, field: string): string => {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
-  return v;
-};
-
 /**
  * DefaultDistribution and DefaultComponent become a publish's Distribution and Component
  * (Release fields and paths), so they follow those grammars; aptly turns '/' in a default
  * distribution into '-' when it publishes. Empty means "none".
  */
-const defaultDistribution = (v: unknown): string => {
-  const value = str(v, 'DefaultDistribution');
+const defaultDistribution = (value: string): string => {
   if (value !== '') distributionName(value.replace(/\//g, '-'), 'DefaultDistribution');
   return value;
 };
-const defaultComponent = (v: unknown): string => {
-  const value = str(v, 'DefaultComponent');
+const defaultComponent = (value: string): string => {
   if (value !== '') componentName(value, 'DefaultComponent');
   return value;
 };
 
-export async function createRepo(ctx: Context, body: Record<string, unknown>): Promise<RepoRecord> {
-  const name = objectName(body.Name, 'repo');
+export async function createRepo(ctx: Context, input: CreateRepoInput): Promise<RepoRecord> {
+  const name = objectName(input.name, 'repo');
   const repo: RepoRecord = {
     name,
-    comment: str(body.Comment, 'Comment'),
-    defaultDistribution: defaultDistribution(body.DefaultDistribution),
-    defaultComponent: defaultComponent(body.DefaultComponent),
+    comment: input.comment,
+    defaultDistribution: defaultDistribution(input.defaultDistribution),
+    defaultComponent: defaultComponent(input.defaultComponent),
   };
-  const from = str(body.FromSnapshot, 'FromSnapshot');
+  const from = input.fromSnapshot;
   return ctx.writes.run(async () => {
     if (ctx.store.repos.has(name)) throw conflict(`local repo with name ${name} already exists`);
     const ops: Op[] = [{ op: 'repo', repo }];
@@ -70,16 +70,16 @@ export async function createRepo(ctx: Context, body: Record<string, unknown>): P
   });
 }
 
-export async function editRepo(ctx: Context, name: string, body: Record<string, unknown>): Promise<RepoRecord> {
+export async function editRepo(ctx: Context, name: string, edit: EditRepoInput): Promise<RepoRecord> {
   return ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
     const next: RepoRecord = { ...repo };
-    if (body.Comment !== undefined) next.comment = str(body.Comment, 'Comment');
-    if (body.DefaultDistribution !== undefined) next.defaultDistribution = defaultDistribution(body.DefaultDistribution);
-    if (body.DefaultComponent !== undefined) next.defaultComponent = defaultComponent(body.DefaultComponent);
+    if (edit.comment !== undefined) next.comment = edit.comment;
+    if (edit.defaultDistribution !== undefined) next.defaultDistribution = defaultDistribution(edit.defaultDistribution);
+    if (edit.defaultComponent !== undefined) next.defaultComponent = defaultComponent(edit.defaultComponent);
     const ops: Op[] = [];
-    if (body.Name !== undefined && body.Name !== name) {
-      const newName = objectName(body.Name, 'repo');
+    if (edit.name !== undefined && edit.name !== name) {
+      const newName = objectName(edit.name, 'repo');
       if (ctx.store.repos.has(newName)) throw conflict(`local repo with name ${newName} already exists`);
       if (publishedFrom(ctx, 'local', name)) throw conflict('unable to rename, local repo is published');
       next.name = newName;
@@ -108,9 +108,36 @@ export async function dropRepo(ctx: Context, name: string, force: boolean): Prom
   });
 }
 
-export interface ImportReport {
-  FailedFiles: string[];
-  Report: { Warnings: string[]; Added: string[]; Removed: string[] };
+/** What an import or copy did, in aptly's words ("hello_1.0_amd64 added"). */
+export interface ChangeReport {
+  warnings: string[];
+  added: string[];
+  removed: string[];
+}
+
+export interface ImportReport extends ChangeReport {
+  /** "dir/file" of each upload that could not be imported. */
+  failedFiles: string[];
+}
+
+/** A refused import: the error carries the report (aptly sends it in the error body). */
+export class ImportRefused extends Invalid {
+  constructor(
+    message: string,
+    readonly report: ImportReport,
+  ) {
+    super(message);
+  }
+}
+
+/** An import that conflicts with packages already stored; the report says which files. */
+export class ImportConflict extends Conflict {
+  constructor(
+    message: string,
+    readonly report: ImportReport,
+  ) {
+    super(message);
+  }
 }
 
 const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.architecture}`;
@@ -127,7 +154,7 @@ async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecor
   return ctx.inspections.inspect(ctx.blobs.readSync(sha256, loc), sha256);
 }
 
-/** POST /api/repos/:name/file/:dir[/:file]. */
+/** Adds the .deb files of an upload directory (or one of them) to a local repo. */
 export async function importUploads(
   ctx: Context,
   name: string,
@@ -169,7 +196,7 @@ export async function importUploads(
   const inspected = results.filter((r): r is { name: string; sha256: string; rec: PackageRecord } => r !== undefined);
   failed.sort();
   if (failed.length > 0) {
-    throw invalid(`unable to import: ${warnings.join('; ')}`, { FailedFiles: failed, Report: { Warnings: warnings, Added: [], Removed: [] } });
+    throw new ImportRefused(`unable to import: ${warnings.join('; ')}`, { failedFiles: failed, warnings, added: [], removed: [] });
   }
   const report = await ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
@@ -207,9 +234,11 @@ export async function importUploads(
       }
     }
     if (conflicts.length > 0) {
-      throw conflict(`conflicting packages: ${conflicts.join('; ')}`, {
-        FailedFiles: files.map((f) => `${dir}/${f.name}`),
-        Report: { Warnings: conflicts, Added: [], Removed: [] },
+      throw new ImportConflict(`conflicting packages: ${conflicts.join('; ')}`, {
+        failedFiles: files.map((f) => `${dir}/${f.name}`),
+        warnings: conflicts,
+        added: [],
+        removed: [],
       });
     }
     if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
@@ -219,17 +248,14 @@ export async function importUploads(
     await ctx.store.commit(ops);
     return { added, removed };
   });
-  return { FailedFiles: [], Report: { Warnings: warnings, Added: report.added, Removed: report.removed } };
+  return { failedFiles: [], warnings, added: report.added, removed: report.removed };
 }
 
-/** POST/DELETE /api/repos/:name/packages with {"PackageRefs": [...]}. */
-export async function changeRefs(ctx: Context, name: string, body: Record<string, unknown>, action: 'add' | 'remove'): Promise<RepoRecord> {
-  const refs = body.PackageRefs;
-  if (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string')) throw invalid('PackageRefs must be a list of package keys');
+/** Adds or removes packages by key (POST/DELETE /api/repos/:name/packages). */
+export async function changeRefs(ctx: Context, name: string, keys: string[], action: 'add' | 'remove'): Promise<RepoRecord> {
   return ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
-    for (const r of refs as string[]) if (!ctx.store.packages.has(r)) throw notFound(`packages ${r}: key not found`);
-    const keys = refs as string[];
+    for (const r of keys) if (!ctx.store.packages.has(r)) throw notFound(`packages ${r}: key not found`);
     if (action === 'add') {
       const members = ctx.store.repoPackages.get(name)!;
       for (const k of keys) {

@@ -18,19 +18,20 @@ export interface PullFlags {
   noRemove: boolean;
 }
 
-export interface PullDryRun {
-  added_packages: string[];
-  removed_packages: string[];
+/** What to pull: package queries matched in `source`, saved with the result as `destination`. */
+export interface PullInput {
+  source: string;
+  destination: string;
+  queries: string[];
+  /** Architectures besides those :name already has. */
+  architectures: string[];
 }
 
-const strings = (v: unknown, field: string, required: boolean): string[] => {
-  if (v === undefined || v === null) {
-    if (required) throw invalid(`${field} is required`);
-    return [];
-  }
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`${field} must be a list of strings`);
-  return v as string[];
-};
+/** What a pull would change ("name_version_arch" each). */
+export interface PullDryRun {
+  added: string[];
+  removed: string[];
+}
 
 /** aptly's Package.String(): name_version_arch. */
 const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.architecture}`;
@@ -38,16 +39,16 @@ const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.arch
 export async function pullIntoSnapshot(
   ctx: Context,
   name: string,
-  body: Record<string, unknown>,
+  input: PullInput,
   flags: PullFlags,
 ): Promise<{ dryRun: PullDryRun } | { snapshot: SnapshotRecord }> {
-  if (typeof body.Source !== 'string' || body.Source === '') throw invalid('Source is required');
-  const destination = objectName(body.Destination, 'Destination snapshot');
-  const queries = strings(body.Queries, 'Queries', true);
+  if (input.source === '') throw invalid('Source is required');
+  const destination = objectName(input.destination, 'Destination snapshot');
+  const queries = input.queries;
   if (queries.length === 0) throw invalid('Queries must name at least one package query');
-  const extraArchs = strings(body.Architectures, 'Architectures', false);
+  const extraArchs = input.architectures;
   const to = getSnapshot(ctx, name);
-  const source = getSnapshot(ctx, body.Source);
+  const source = getSnapshot(ctx, input.source);
   const predicates = queries.map((q) => queryPredicate(q));
 
   const current = recordsOf(ctx.store, to.packages);
@@ -80,7 +81,7 @@ export async function pullIntoSnapshot(
     }
     seen.add(pair);
   }
-  if (flags.dryRun) return { dryRun: { added_packages: added, removed_packages: removed } };
+  if (flags.dryRun) return { dryRun: { added, removed } };
   if (ctx.store.snapshots.has(destination)) throw conflict(`snapshot with name ${destination} already exists`);
   const snapshot = await save(ctx, {
     name: destination,

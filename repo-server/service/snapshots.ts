@@ -8,8 +8,29 @@ import { objectName } from './names.js';
 import { recordsOf } from './packages.js';
 import { getRepo } from './repos.js';
 
-export function snapshotJson(s: SnapshotRecord): Record<string, unknown> {
-  return { Name: s.name, CreatedAt: s.createdAt, SourceKind: s.sourceKind, Description: s.description, Origin: '', NotAutomatic: '', ButAutomaticUpgrades: '' };
+/** A snapshot of a local repo; without a description one is made up (as aptly). */
+export interface SnapshotFromRepoInput {
+  name: string;
+  description?: string;
+}
+
+/** A snapshot from explicit source snapshots and package keys (aptly's "create from refs"). */
+export interface SnapshotFromRefsInput {
+  name: string;
+  sourceSnapshots: string[];
+  packageRefs: string[];
+  description?: string;
+}
+
+export interface EditSnapshotInput {
+  name?: string;
+  description?: string;
+}
+
+/** One line of a diff: the key on each side, null where that side lacks the name/architecture. */
+export interface DiffEntry {
+  left: string | null;
+  right: string | null;
 }
 
 export function getSnapshot(ctx: Context, name: string): SnapshotRecord {
@@ -26,23 +47,21 @@ export async function save(ctx: Context, snap: SnapshotRecord): Promise<Snapshot
   });
 }
 
-/** POST /api/repos/:name/snapshots. */
-export async function snapshotFromRepo(ctx: Context, repoName: string, body: Record<string, unknown>): Promise<SnapshotRecord> {
-  const name = objectName(body.Name, 'snapshot');
+export async function snapshotFromRepo(ctx: Context, repoName: string, input: SnapshotFromRepoInput): Promise<SnapshotRecord> {
+  const name = objectName(input.name, 'snapshot');
   const repo = getRepo(ctx, repoName);
   const keys = [...(ctx.store.repoPackages.get(repo.name) ?? [])].sort();
-  const description = typeof body.Description === 'string' ? body.Description : `Snapshot from local repo [${repo.name}]`;
+  const description = input.description ?? `Snapshot from local repo [${repo.name}]`;
   return save(ctx, { name, description, createdAt: new Date().toISOString(), sourceKind: 'local', sources: [repo.name], packages: keys });
 }
 
-/** POST /api/snapshots: from explicit SourceSnapshots + PackageRefs (aptly's "create from refs"). */
-export async function snapshotFromRefs(ctx: Context, body: Record<string, unknown>): Promise<SnapshotRecord> {
-  const name = objectName(body.Name, 'snapshot');
-  const sources = Array.isArray(body.SourceSnapshots) ? (body.SourceSnapshots as unknown[]).map(String) : [];
+export async function snapshotFromRefs(ctx: Context, input: SnapshotFromRefsInput): Promise<SnapshotRecord> {
+  const name = objectName(input.name, 'snapshot');
+  const sources = input.sourceSnapshots;
   for (const s of sources) getSnapshot(ctx, s);
-  const refs = Array.isArray(body.PackageRefs) ? (body.PackageRefs as unknown[]).map(String) : [];
+  const refs = input.packageRefs;
   for (const r of refs) if (!ctx.store.packages.has(r)) throw notFound(`package ${r} not found`);
-  const description = typeof body.Description === 'string' ? body.Description : 'Created as empty';
+  const description = input.description ?? 'Created as empty';
   return save(ctx, { name, description, createdAt: new Date().toISOString(), sourceKind: 'snapshot', sources, packages: [...new Set(refs)].sort() });
 }
 
@@ -86,13 +105,9 @@ export function mergePackageLists(ctx: Context, lists: string[][], mode: MergeMo
   return keys.sort();
 }
 
-/** POST /api/snapshots/:name/merge (and the older POST /api/snapshots/merge with Destination). */
-export async function mergeSnapshots(ctx: Context, name: string, body: Record<string, unknown>, mode: MergeMode): Promise<SnapshotRecord> {
+/** A new snapshot `name` merged from `sources`, left to right. */
+export async function mergeSnapshots(ctx: Context, name: string, sources: string[], mode: MergeMode): Promise<SnapshotRecord> {
   objectName(name, 'snapshot');
-  if (body.Sources !== undefined && (!Array.isArray(body.Sources) || body.Sources.some((s) => typeof s !== 'string'))) {
-    throw invalid('Sources must be a list of snapshot names');
-  }
-  const sources = (body.Sources ?? []) as string[];
   if (sources.length === 0) throw invalid('At least one source snapshot is required');
   const lists = sources.map((s) => getSnapshot(ctx, s).packages);
   return save(ctx, {
@@ -105,13 +120,13 @@ export async function mergeSnapshots(ctx: Context, name: string, body: Record<st
   });
 }
 
-export async function editSnapshot(ctx: Context, name: string, body: Record<string, unknown>): Promise<SnapshotRecord> {
+export async function editSnapshot(ctx: Context, name: string, edit: EditSnapshotInput): Promise<SnapshotRecord> {
   return ctx.writes.run(async () => {
     const s = getSnapshot(ctx, name);
     const next = { ...s };
-    if (typeof body.Description === 'string') next.description = body.Description;
-    if (body.Name !== undefined && body.Name !== name) {
-      const newName = objectName(body.Name, 'snapshot');
+    if (edit.description !== undefined) next.description = edit.description;
+    if (edit.name !== undefined && edit.name !== name) {
+      const newName = objectName(edit.name, 'snapshot');
       if (ctx.store.snapshots.has(newName)) throw conflict(`snapshot with name ${newName} already exists`);
       next.name = newName;
       await ctx.store.commit([{ op: 'snap', snap: next }, { op: 'snap-del', name }]);
@@ -133,8 +148,8 @@ export async function dropSnapshot(ctx: Context, name: string, force: boolean): 
   });
 }
 
-/** GET /api/snapshots/:name/diff/:withSnapshot, in aptly's shape. */
-export function diffSnapshots(ctx: Context, a: string, b: string, onlyMatching: boolean): { Left: string | null; Right: string | null }[] {
+/** What differs between two snapshots, per name/architecture (aptly's diff). */
+export function diffSnapshots(ctx: Context, a: string, b: string, onlyMatching: boolean): DiffEntry[] {
   const index = (name: string): Map<string, string> => {
     const m = new Map<string, string>();
     for (const k of getSnapshot(ctx, name).packages) {
@@ -145,13 +160,13 @@ export function diffSnapshots(ctx: Context, a: string, b: string, onlyMatching: 
   };
   const left = index(a);
   const right = index(b);
-  const out: { Left: string | null; Right: string | null }[] = [];
+  const out: DiffEntry[] = [];
   for (const id of [...new Set([...left.keys(), ...right.keys()])].sort()) {
     const l = left.get(id) ?? null;
     const r = right.get(id) ?? null;
     if (l === r) continue;
     if (onlyMatching && (l === null || r === null)) continue;
-    out.push({ Left: l, Right: r });
+    out.push({ left: l, right: r });
   }
   return out;
 }

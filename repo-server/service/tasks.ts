@@ -12,7 +12,7 @@ export interface TaskResult {
   detail?: unknown;
 }
 
-interface Task {
+export interface Task {
   id: number;
   name: string;
   state: number;
@@ -49,19 +49,10 @@ export class Tasks {
     return task;
   }
 
-  json(t: Task): Record<string, unknown> {
-    return { ID: t.id, Name: t.name, State: t.state };
-  }
-
   get(id: number, Missing: new (m: string) => DomainError = NotFound): Task {
     const t = this.tasks.get(id);
     if (!t) throw new Missing(`task with id ${id} not found`);
     return t;
-  }
-
-  /** aptly's /return_value: {"Code", "Value"} once finished. */
-  returnValue(t: Task): { Code: number; Value: unknown } | null {
-    return t.result ? { Code: t.result.code, Value: t.result.value } : null;
   }
 
   list(): Task[] {

@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FastStatic } from '../../repo-server/api/fast-static.js';
-import { installHttpFront, parseSimpleHead, type HttpFront } from '../../repo-server/api/http-front.js';
+import { FastStatic } from '../../repo-server/http/static/fast-static.js';
+import { installHttpFront, parseSimpleHead, type HttpFront } from '../../repo-server/http/static/http-front.js';
 
 interface Parsed {
   status: number;

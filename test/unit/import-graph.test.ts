@@ -5,9 +5,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** From dist/test/unit/ back to the checkout. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -19,24 +21,33 @@ interface NoImportRule {
   /** …must not import these paths or bare packages ('fastify' also covers 'fastify/…'). */
   to: string[];
 }
+/** Only files under `from` may import `target` (a file or folder). */
+interface OnlyImportersRule {
+  kind: 'only-importers';
+  target: string[];
+  from: string[];
+}
 interface AcyclicRule {
   kind: 'acyclic';
   /** No import cycle among the files under this folder. */
   within: string;
 }
-type Rule = NoImportRule | AcyclicRule;
+type Rule = NoImportRule | OnlyImportersRule | AcyclicRule;
 
 const DOMAIN = ['repo-server/colors/', 'repo-server/service/', 'repo-server/publish/', 'repo-server/storage/', 'repo-server/model/', 'repo-server/config.ts'];
 
 const RULES: Rule[] = [
-  { kind: 'no-import', from: DOMAIN, to: ['repo-server/api/', 'repo-server/http/', 'fastify', '@fastify/'] },
+  { kind: 'no-import', from: DOMAIN, to: ['repo-server/http/', 'fastify', '@fastify/'] },
   { kind: 'no-import', from: ['repo-server/colors/'], to: ['builder/'] },
   // The leaves every folder may import: they import none of the folders.
   { kind: 'no-import', from: ['repo-server/model/', 'repo-server/config.ts'], to: ['repo-server/colors/', 'repo-server/service/', 'repo-server/publish/', 'repo-server/storage/', 'repo-server/packages/', 'repo-server/pgp/'] },
   { kind: 'acyclic', within: 'repo-server/colors/' },
+  // The aptly JSON shapes are the HTTP edge's: the service takes typed inputs and returns records.
+  { kind: 'no-import', from: ['repo-server/service/'], to: ['repo-server/http/wire.ts', 'repo-server/http/wire/'] },
+  { kind: 'only-importers', target: ['repo-server/http/wire.ts', 'repo-server/http/wire/'], from: ['repo-server/http/', 'cli/'] },
 ];
 
-const SCANNED = ['repo-server', 'lib'];
+const SCANNED = ['repo-server', 'lib', 'cli'];
 
 /** Module specifiers a TypeScript source imports or re-exports. */
 export function importsOf(text: string): string[] {
@@ -45,6 +56,24 @@ export function importsOf(text: string): string[] {
   const statement = /^\s*(?:import|export)\s+(?:type\s+)?(?:[^'";=()]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
   const dynamic = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const re of [statement, dynamic]) for (const m of text.matchAll(re)) out.push(m[1]!);
+  return out;
+}
+
+/**
+ * What loading a module loads at once: static imports and re-exports that are not type-only
+ * (`import type`, `export type` and `import { type A, type B }` are erased), no dynamic import().
+ */
+export function eagerImportsOf(text: string): string[] {
+  const out: string[] = [];
+  const statement = /^\s*(import|export)\s+(type\s+)?(?:([^'";=()]*?)\s+from\s+)?['"]([^'"]+)['"]/gm;
+  for (const m of text.matchAll(statement)) {
+    if (m[2]) continue;
+    const names = m[3];
+    const list = names ? /^\{([^}]*)\}$/.exec(names.trim()) : null;
+    // Every named binding marked `type`: TypeScript drops the whole statement.
+    if (list && list[1]!.split(',').map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith('type '))) continue;
+    out.push(m[4]!);
+  }
   return out;
 }
 
@@ -115,7 +144,7 @@ test('the cycle finder finds a cycle and only within the chosen nodes', () => {
 
 test('the graph covers the server (a check that reads nothing cannot fail)', () => {
   const g = graph();
-  assert.ok((g.get('repo-server/server.ts') ?? []).includes('repo-server/http/colors.ts'), 'server.ts → http/colors.ts');
+  assert.ok((g.get('repo-server/server.ts') ?? []).includes('repo-server/http/repos.ts'), 'server.ts → http/repos.ts');
   assert.ok((g.get('repo-server/colors/registry.ts') ?? []).includes('repo-server/colors/model.ts'), 'colors/registry.ts → colors/model.ts');
   for (const [file, targets] of g) {
     for (const t of targets.filter((t) => t.endsWith('.ts'))) assert.ok(g.has(t) || !under(t, SCANNED.map((d) => `${d}/`)), `${file} imports ${t}, which the walker did not find`);
@@ -123,7 +152,14 @@ test('the graph covers the server (a check that reads nothing cannot fail)', () 
 });
 
 for (const rule of RULES) {
-  if (rule.kind === 'no-import') {
+  if (rule.kind === 'only-importers') {
+    test(`only ${rule.from.join(', ')} import ${rule.target.join(', ')}`, () => {
+      const bad = [...graph()]
+        .filter(([file]) => !under(file, rule.from) && !under(file, rule.target))
+        .flatMap(([file, targets]) => targets.filter((t) => under(t, rule.target)).map((t) => `${file} → ${t}`));
+      assert.equal(bad, []);
+    });
+  } else if (rule.kind === 'no-import') {
     test(`layering: ${rule.from.join(', ')} import none of ${rule.to.join(', ')}`, () => {
       const bad = [...graph()]
         .filter(([file]) => under(file, rule.from))
@@ -137,5 +173,102 @@ for (const rule of RULES) {
     });
   }
 }
+
+test('the eager-import reader drops type-only imports and dynamic ones', () => {
+  const text = [
+    "import type { A } from './a.js';",
+    "import { type B, type C } from './b.js';",
+    "import { type D, e } from './d.js';",
+    "export type { F } from './f.js';",
+    "import fastify from 'fastify';",
+    "const lazy = await import('./lazy.js');",
+  ].join('\n');
+  assert.equal(eagerImportsOf(text), ['./d.js', 'fastify']);
+});
+
+/** Every module (checkout-relative .ts path, or bare package name) that loading `entry` loads. */
+function eagerClosure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [entry];
+  for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (!file.endsWith('.ts')) continue;
+    for (const spec of eagerImportsOf(readFileSync(join(ROOT, file), 'utf8'))) {
+      if (!spec.startsWith('.')) {
+        seen.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+        continue;
+      }
+      const target = relative(ROOT, resolve(ROOT, dirname(file), spec)).replace(/\.js$/, '.ts');
+      assert.ok(existsSync(join(ROOT, target)), `${file} imports ${spec}, which does not exist`);
+      todo.push(target);
+    }
+  }
+  return seen;
+}
+
+test('the CLI loads no server code at start: wire types are type-only imports, the server is imported lazily', () => {
+  const loaded = eagerClosure('cli/main.ts');
+  assert.ok(loaded.has('cli/commands/serve.ts') && loaded.has('yargs'), 'the closure follows the CLI');
+  const server = [...loaded].filter((m) => m === 'fastify' || m.startsWith('@fastify/') || m.startsWith('repo-server/http/') || m === 'repo-server/server.ts');
+  assert.equal(server, []);
+  // …while the commands do read the wire types (a check that reads nothing cannot fail).
+  const typeOnly = [...graph()].filter(([file, targets]) => file.startsWith('cli/') && targets.includes('repo-server/http/wire.ts'));
+  assert.ok(typeOnly.length >= 4, `cli files importing wire.ts: ${typeOnly.map(([f]) => f).join(', ')}`);
+});
+
+test('node dist/cli/main.js build --help loads neither fastify nor the HTTP layer (module hooks record every load)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'debpkg-loads-'));
+  try {
+    const log = join(dir, 'loaded.txt');
+    const hooks = [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function load(url, context, next) {',
+      `  appendFileSync(${JSON.stringify(log)}, url + '\\n');`,
+      '  return next(url, context);',
+      '}',
+    ].join('\n');
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    const main = join(ROOT, 'dist/cli/main.js');
+    const help = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, 'build', '--help'], { encoding: 'utf8' });
+    assert.match(help, /--output/);
+    const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    assert.ok(urls.includes(pathToFileURL(main).href), 'the hook saw the CLI load');
+    const server = urls.filter((u) => /\/node_modules\/(?:fastify|@fastify)\/|\/repo-server\/(?:http\/|server\.js)/.test(u));
+    assert.equal(server, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * HTTP in the domain, by its text: status numbers set on a reply and PascalCase object keys
+ * (aptly's JSON casing) belong to http/. Comments are skipped.
+ */
+const HTTP_TEXT = [/\bstatusCode\b/, /\.code\(\s*\d{3}\s*\)/, /\b(?:status|code)\s*:\s*[1-5]\d\d\b/, /[{,]\s*[A-Z][A-Za-z0-9]*\s*:(?!\s*(?:typeof\b|new\s*\())/];
+/** Known and explained: the colors/ folder's swap JSON is another step's (moves into http/wire/encode.ts). */
+const HTTP_TEXT_ALLOWED = new Map([
+  ['repo-server/publish/packages-index.ts', "'Packages' is the Debian index file's name, used as a key"],
+  ['repo-server/colors/json.ts', 'the swap record JSON, still in colors/'],
+  ['repo-server/colors/swap.ts', "the gate refusal's details (Code, Record), still in colors/"],
+]);
+
+export function httpTextIn(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  return HTTP_TEXT.flatMap((re) => [...code.matchAll(new RegExp(re.source, 'g'))].map((m) => m[0].replace(/\s+/g, ' ')));
+}
+
+test('the HTTP-text check finds statuses and PascalCase keys, not parameter types or comments', () => {
+  assert.equal(httpTextIn("return { Name: r.name, Comment: r.comment };"), ['{ Name:', ', Comment:']);
+  assert.equal(httpTextIn('reply.code(201).send(x); const e = { status: 404 };'), ['.code(201)', 'status: 404']);
+  assert.equal(httpTextIn('// { Name: x }\nfunction f(a: number, Missing: typeof NotFound, Bad: new (m: string) => E) {}'), []);
+});
+
+test(`no HTTP status or aptly JSON casing in ${DOMAIN.join(', ')}`, () => {
+  const bad = [...graph().keys()]
+    .filter((file) => under(file, DOMAIN) && !HTTP_TEXT_ALLOWED.has(file))
+    .flatMap((file) => httpTextIn(readFileSync(join(ROOT, file), 'utf8')).map((m) => `${file}: ${m}`));
+  assert.equal(bad, []);
+});
 
 test.run();

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
-import { readSplicedSync, readSpliceSync, SPLICE_SUFFIX } from '../publish/spliced-files.js';
+import { readSplicedSync, readSpliceSync, SPLICE_SUFFIX } from '../../publish/spliced-files.js';
 import { hashEtag, notModified } from './conditional.js';
 
 /** A small file held in memory, with what its response headers need. */

@@ -1,10 +1,11 @@
 // The published pool over HTTP: /<prefix>/pool/... names a blob through the prefix's
 // published pool map, and its bytes come from the blob store (a pack range or a loose file).
-// Small ones go through FastStatic's memory cache; the rest are sent by api/ranged.ts.
+// Small ones go through FastStatic's memory cache; the rest are sent by ranged.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BlobStore } from '../storage/blobs.js';
-import type { BlobLocation, Store } from '../storage/store.js';
+import type { BlobStore } from '../../storage/blobs.js';
+import type { BlobIndex, PublishedPoolIndex } from '../../storage/interfaces.js';
+import type { BlobLocation } from '../../storage/records.js';
 import { hashEtag } from './conditional.js';
 import { contentTypeOf } from './fast-static.js';
 import { sendRanged } from './ranged.js';
@@ -15,7 +16,7 @@ export interface PoolBlob {
 }
 
 /** The blob a URL path of the published tree names, if it is a published pool path. */
-export function resolvePoolBlob(store: Store, path: string): PoolBlob | undefined {
+export function resolvePoolBlob(store: PublishedPoolIndex & BlobIndex, path: string): PoolBlob | undefined {
   if (store.publishedPool.size === 0) return undefined;
   // The prefix may have several segments (and even one named pool): try each split.
   for (let i = path.indexOf('/pool/'); i !== -1; i = path.indexOf('/pool/', i + 1)) {

@@ -3,7 +3,7 @@
 
 import { stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { readSplice, splicedStream, SPLICE_SUFFIX } from '../publish/spliced-files.js';
+import { readSplice, splicedStream, SPLICE_SUFFIX } from '../../publish/spliced-files.js';
 import { hashEtag } from './conditional.js';
 import { contentTypeOf } from './fast-static.js';
 import type { RangedFile } from './ranged.js';

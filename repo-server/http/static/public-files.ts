@@ -5,10 +5,10 @@
 // grammar here: the file is parsed by apt as deb822, where a newline in a value is a new field.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../service/context.js';
-import { invalid } from '../service/errors.js';
-import { publishId } from '../storage/store.js';
-import { PUBLIC } from './auth.js';
+import type { Context } from '../../service/context.js';
+import { invalid } from '../../service/errors.js';
+import { publishId } from '../../storage/store.js';
+import { PUBLIC } from '../auth.js';
 
 export const DEFAULT_KEYRING = '/etc/apt/keyrings/debpkg.asc';
 

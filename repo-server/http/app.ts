@@ -1,0 +1,63 @@
+// The fastify instance of the repo server and what every request goes through before a route:
+// the front that answers small published files before the framework (static/http-front.ts),
+// connection timeouts, the error mapping (errors.ts), unrouted requests, the upload parsers,
+// the write log, and the access hook (auth.ts). Resources are plugins the server registers.
+
+import { createServer } from 'node:http';
+import fastifyMultipart from '@fastify/multipart';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../config.js';
+import { registerAuth, type RouteAccess } from './auth.js';
+import { errorBody } from './errors.js';
+import { installHttpFront } from './static/http-front.js';
+import type { FastStatic } from './static/fast-static.js';
+import { applyServerTimeouts, registerBodyRateFloor } from './timeouts.js';
+import { unroutedAnswer } from './unrouted.js';
+
+export interface HttpAppOptions {
+  config: ServerConfig;
+  /** The in-memory cache of small published files, answered before the framework. */
+  front: FastStatic;
+  logger: boolean | object;
+  /** Filled with every route and its declared access as plugins register. */
+  routes: RouteAccess[];
+}
+
+export async function createHttpApp({ config, front, logger, routes }: HttpAppOptions): Promise<FastifyInstance> {
+  const answerUnrouted = unroutedAnswer(config);
+  const app = Fastify({
+    // An undecodable URL ('%ff') never reaches a route: answered as unrouted (below) does.
+    frameworkErrors: (err, req, reply) => void answerUnrouted(req, reply, 400, `bad request: ${err.message}`),
+    // Small published files are answered before the framework sees the request.
+    serverFactory: (handler) => {
+      // Timeouts (headers, keep-alive) are checked at this interval; node's default is 30 s.
+      const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+        if (!front.tryServe(req, res)) handler(req, res);
+      });
+      applyServerTimeouts(server, config.timeouts);
+      installHttpFront(server, front);
+      return server;
+    },
+    logger: logger === false ? false : { level: process.env.DEBPKG_LOG_LEVEL ?? 'info', ...(typeof logger === 'object' ? logger : {}) },
+    bodyLimit: 16 << 20,
+    // Per-request logs would cost more than serving a small file; API writes are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = errorBody(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => answerUnrouted(req, reply, 404, `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api write');
+    }
+  });
+  // Before any plugin registers, so that every route is seen by the audit list and the access hook.
+  registerAuth(app, config, routes);
+  registerBodyRateFloor(app, config.timeouts);
+  return app;
+}

@@ -1,0 +1,92 @@
+// aptly's published distributions, /api/publish: publish local repos or snapshots under a
+// prefix, update or switch them, drop them, and edit the staged source list that
+// POST .../update applies. Prefixes come in aptly's URL form (":." is ".", "_" is "/").
+
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { prefixFromUrl } from '../service/names.js';
+import {
+  addStagedSource,
+  dropStagedSources,
+  removeStagedSource,
+  replaceStagedSources,
+  stagedSources,
+  updateStagedSource,
+} from '../service/publish-sources.js';
+import { createPublish, dropPublish, getPublish, updatePublish } from '../service/publishing.js';
+import { ADMIN, READ } from './auth.js';
+import { body, param, type ResourceOptions } from './request.js';
+import { respond } from './respond.js';
+import { publishInput, publishUpdateInput, sourceRef, sourceRefList, stagedSourceEdit } from './wire/decode.js';
+import { publishWire, sourcesWire } from './wire/encode.js';
+
+/** The prefix (decoded) and distribution a route's path names. */
+const target = (req: FastifyRequest): [string, string] => [prefixFromUrl(param(req, 'prefix')), param(req, 'distribution')];
+
+/** Registered with prefix /api/publish. */
+export const publishPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
+  app.get('', READ, async () => [...ctx.store.publishes.values()].map(publishWire));
+  app.post('/:prefix', ADMIN, async (req, reply) => {
+    const prefix = prefixFromUrl(param(req, 'prefix'));
+    return respond(req, reply, tasks, `Publish ${prefix}`, async () => ({ code: 201, value: publishWire(await createPublish(ctx, prefix, publishInput(body(req)))) }));
+  });
+  app.post('', ADMIN, async (req, reply) =>
+    respond(req, reply, tasks, 'Publish .', async () => ({ code: 201, value: publishWire(await createPublish(ctx, '.', publishInput(body(req)))) })),
+  );
+  app.get('/:prefix/:distribution', READ, async (req) => publishWire(getPublish(ctx, ...target(req))));
+  app.put('/:prefix/:distribution', ADMIN, async (req, reply) =>
+    respond(req, reply, tasks, `Update published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async () => ({
+      code: 200,
+      value: publishWire(await updatePublish(ctx, ...target(req), publishUpdateInput(body(req)))),
+    })),
+  );
+  app.post('/:prefix/:distribution/update', ADMIN, async (req, reply) => {
+    const b = body(req);
+    return respond(req, reply, tasks, `Update published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async () => ({
+      code: 200,
+      value: publishWire(await updatePublish(ctx, ...target(req), publishUpdateInput(b), true)),
+    }));
+  });
+  app.delete('/:prefix/:distribution', ADMIN, async (req, reply) =>
+    respond(req, reply, tasks, `Delete published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async () => {
+      await dropPublish(ctx, ...target(req));
+      return { code: 200, value: {} };
+    }),
+  );
+
+  // The staged source list (applied by .../update).
+  app.get('/:prefix/:distribution/sources', READ, async (req) => sourcesWire(stagedSources(ctx, ...target(req))));
+  app.post('/:prefix/:distribution/sources', ADMIN, async (req, reply) => {
+    const b = body(req);
+    return respond(req, reply, tasks, `Stage source for ${target(req).join('/')}`, async () => ({
+      code: 201,
+      value: publishWire(await addStagedSource(ctx, ...target(req), sourceRef(b, 'source'))),
+    }));
+  });
+  app.put('/:prefix/:distribution/sources', ADMIN, async (req, reply) =>
+    respond(req, reply, tasks, `Stage sources for ${target(req).join('/')}`, async () => ({
+      code: 200,
+      value: sourcesWire((await replaceStagedSources(ctx, ...target(req), sourceRefList(req.body))).staged ?? []),
+    })),
+  );
+  app.delete('/:prefix/:distribution/sources', ADMIN, async (req, reply) =>
+    respond(req, reply, tasks, `Drop staged sources of ${target(req).join('/')}`, async () => {
+      await dropStagedSources(ctx, ...target(req));
+      return { code: 200, value: {} };
+    }),
+  );
+  app.put('/:prefix/:distribution/sources/:component', ADMIN, async (req, reply) => {
+    const b = body(req);
+    const component = param(req, 'component');
+    return respond(req, reply, tasks, `Stage source ${component} for ${target(req).join('/')}`, async () => {
+      await updateStagedSource(ctx, ...target(req), component, stagedSourceEdit(b));
+      return { code: 200, value: {} };
+    });
+  });
+  app.delete('/:prefix/:distribution/sources/:component', ADMIN, async (req, reply) => {
+    const component = param(req, 'component');
+    return respond(req, reply, tasks, `Unstage source ${component} of ${target(req).join('/')}`, async () => {
+      await removeStagedSource(ctx, ...target(req), component);
+      return { code: 200, value: {} };
+    });
+  });
+};

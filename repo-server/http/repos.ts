@@ -1,0 +1,78 @@
+// aptly's local repos, /api/repos: create, edit, drop, list their packages, add packages from
+// the upload area, by key, or copied from another repo, and snapshot them.
+
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { showPackages } from '../service/packages.js';
+import { copyPackages } from '../service/repo-copy.js';
+import { changeRefs, createRepo, dropRepo, editRepo, getRepo, importUploads } from '../service/repos.js';
+import { snapshotFromRepo } from '../service/snapshots.js';
+import { ADMIN, READ } from './auth.js';
+import { listOptions } from './packages.js';
+import { body, flag, param, query, type ResourceOptions } from './request.js';
+import { respond } from './respond.js';
+import { copyOptions, createRepoInput, editRepoInput, packageRefs, snapshotFromRepoInput } from './wire/decode.js';
+import { copyReportWire, importReportWire, packageListWire, repoWire, snapshotWire } from './wire/encode.js';
+
+/** Registered with prefix /api/repos. */
+export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
+  app.get('', READ, async () => [...ctx.store.repos.values()].map(repoWire));
+  app.post('', ADMIN, async (req, reply) => reply.code(201).send(repoWire(await createRepo(ctx, createRepoInput(body(req))))));
+  app.get('/:name', READ, async (req) => repoWire(getRepo(ctx, param(req, 'name'))));
+  app.put('/:name', ADMIN, async (req) => repoWire(await editRepo(ctx, param(req, 'name'), editRepoInput(body(req)))));
+  app.delete('/:name', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    return respond(req, reply, tasks, `Delete repo ${name}`, async () => {
+      await dropRepo(ctx, name, flag(query(req).force));
+      return { code: 200, value: {} };
+    });
+  });
+
+  app.get('/:name/packages', READ, async (req) => {
+    const repo = getRepo(ctx, param(req, 'name'));
+    return packageListWire(showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req)), query(req).format);
+  });
+  for (const [method, action] of [['POST', 'add'], ['DELETE', 'remove']] as const) {
+    app.route({
+      method,
+      url: '/:name/packages',
+      config: { access: 'admin' },
+      handler: async (req, reply) => {
+        const name = param(req, 'name');
+        return respond(req, reply, tasks, `${action === 'add' ? 'Add' : 'Delete'} packages to repo ${name}`, async () => ({
+          code: 200,
+          value: repoWire(await changeRefs(ctx, name, packageRefs(body(req)), action)),
+        }));
+      },
+    });
+  }
+
+  const fromFile = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const name = param(req, 'name');
+    const dir = param(req, 'dir');
+    const file = (req.params as Record<string, string | undefined>).file;
+    const q = query(req);
+    return respond(req, reply, tasks, `Add packages from dir ${dir} to repo ${name}`, async (out) => {
+      const report = await importUploads(ctx, name, dir, file, { forceReplace: flag(q.forceReplace), noRemove: flag(q.noRemove) });
+      if (report.added.length > 0) out(`Added: ${report.added.join(', ')}`);
+      return { code: 200, value: importReportWire(report) };
+    });
+  };
+  app.post('/:name/file/:dir', ADMIN, fromFile);
+  app.post('/:name/file/:dir/:file', ADMIN, fromFile);
+
+  app.post('/:name/copy/:src/:file', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    const src = param(req, 'src');
+    return respond(req, reply, tasks, `Copy packages from repo ${src} to repo ${name}`, async () => ({
+      code: 200,
+      value: copyReportWire(await copyPackages(ctx, name, src, param(req, 'file'), copyOptions(body(req)))),
+    }));
+  });
+  app.post('/:name/snapshots', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    return respond(req, reply, tasks, `Create snapshot of repo ${name}`, async () => ({
+      code: 201,
+      value: snapshotWire(await snapshotFromRepo(ctx, name, snapshotFromRepoInput(body(req)))),
+    }));
+  });
+};

@@ -1,0 +1,74 @@
+// /api/services: color-group services: their configuration, swaps, rollbacks and history
+// (docs/color-groups.md §2). Every change is followed by a sync of the load balancer.
+
+import type { FastifyPluginAsync } from 'fastify';
+import { Invalid, NotFound } from '../model/errors.js';
+import type { Unit } from '../colors/model.js';
+import { planSwap } from '../colors/strategy.js';
+import * as v from '../colors/validate.js';
+import { swapJson } from '../colors/json.js';
+import { ADMIN, READ } from './auth.js';
+import { who, type ColorOptions } from './color-request.js';
+import { param } from './request.js';
+import { serviceSummaryWire, serviceWire } from './wire/encode.js';
+
+/** Registered with prefix /api/services. */
+export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { colors, config }) => {
+  const { registry, engine } = colors;
+  const alive = (u: Unit): boolean => registry.alive(u);
+  const ttl = (): number => registry.options.ttlMs / 1000;
+
+  app.get('', READ, async () => registry.list().map((s) => serviceSummaryWire(s, alive)));
+  app.get('/:service', READ, async (req) => serviceWire(registry.get(v.serviceName(param(req, 'service'))), alive, ttl()));
+
+  app.put('/:service', ADMIN, async (req) => {
+    const name = v.serviceName(param(req, 'service'));
+    const b = v.objectBody(req.body ?? {}, ['Listen', 'PreviewAllow', 'HealthPath', 'MinHealthy'], 'service');
+    const edit: Parameters<typeof registry.configure>[1] = {};
+    if (b.Listen !== undefined) edit.listen = v.listen(b.Listen);
+    if (b.PreviewAllow !== undefined) {
+      if (!Array.isArray(b.PreviewAllow)) throw new Invalid('PreviewAllow must be a list of CIDR networks');
+      edit.previewAllow = b.PreviewAllow.map((c, i) => v.cidr(c, `PreviewAllow[${i}]`));
+    }
+    if (b.HealthPath !== undefined) edit.healthPath = v.healthPath(b.HealthPath);
+    if (b.MinHealthy !== undefined) edit.minHealthy = v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000);
+    const s = registry.configure(name, edit);
+    await colors.lb.sync();
+    return serviceWire(s, alive, ttl());
+  });
+
+  app.delete('/:service', ADMIN, async (req) => {
+    const name = v.serviceName(param(req, 'service'));
+    if (!registry.remove(name)) throw new NotFound(`service '${name}' is not registered`);
+    await colors.lb.sync();
+    return {};
+  });
+
+  app.post('/:service/swap', ADMIN, async (req, reply) => {
+    const name = v.serviceName(param(req, 'service'));
+    registry.get(name);
+    const b = v.objectBody(req.body, ['To', 'Strategy', 'Weight', 'Steps', 'Wait', 'MinHealthy'], 'swap');
+    if (b.Steps !== undefined && !Array.isArray(b.Steps)) throw new Invalid('Steps must be a list of percentages');
+    const plan = planSwap({
+      ...(typeof b.Strategy === 'string' ? { strategy: b.Strategy } : b.Strategy !== undefined ? { strategy: String(b.Strategy) } : {}),
+      ...(b.Weight !== undefined ? { weight: v.intIn(b.Weight, 'Weight', 1, 99) } : {}),
+      ...(b.Steps !== undefined ? { steps: (b.Steps as unknown[]).map((s, i) => v.intIn(s, `Steps[${i}]`, 1, 100)) } : {}),
+      ...(b.Wait !== undefined ? { waitMs: v.durationMs(b.Wait, 'Wait') } : {}),
+    });
+    const record = await engine.swap(name, {
+      ...plan,
+      to: v.color(b.To, 'To'),
+      ...(b.MinHealthy !== undefined ? { minHealthy: v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000) } : {}),
+      user: who(req, config),
+    });
+    return reply.send(swapJson(record));
+  });
+
+  app.post('/:service/rollback', ADMIN, async (req) => {
+    const name = v.serviceName(param(req, 'service'));
+    const b = v.objectBody(req.body ?? {}, ['Force'], 'rollback');
+    return swapJson(await engine.rollback(name, who(req, config), b.Force === true));
+  });
+
+  app.get('/:service/history', READ, async (req) => registry.historyOf(v.serviceName(param(req, 'service'))).map(swapJson));
+};

@@ -1,0 +1,61 @@
+// aptly's snapshots, /api/snapshots: create from package keys, merge, pull, edit, drop, list
+// their packages, diff two of them. (A snapshot of a repo is POST /api/repos/:name/snapshots.)
+
+import type { FastifyPluginAsync } from 'fastify';
+import { showPackages } from '../service/packages.js';
+import { pullIntoSnapshot } from '../service/snapshot-pull.js';
+import { diffSnapshots, dropSnapshot, editSnapshot, getSnapshot, mergeMode, mergeSnapshots, snapshotFromRefs } from '../service/snapshots.js';
+import { ADMIN, READ } from './auth.js';
+import { listOptions } from './packages.js';
+import { body, flag, param, query, type ResourceOptions } from './request.js';
+import { respond } from './respond.js';
+import { editSnapshotInput, mergeDestination, mergeSources, pullInput, snapshotFromRefsInput } from './wire/decode.js';
+import { diffWire, packageListWire, pullDryRunWire, snapshotWire } from './wire/encode.js';
+
+/** Registered with prefix /api/snapshots. */
+export const snapshotsPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
+  app.get('', READ, async () => [...ctx.store.snapshots.values()].map(snapshotWire));
+  app.post('', ADMIN, async (req, reply) => reply.code(201).send(snapshotWire(await snapshotFromRefs(ctx, snapshotFromRefsInput(body(req))))));
+
+  app.post('/:name/merge', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    const q = query(req);
+    const mode = mergeMode(flag(q.latest), flag(q['no-remove']));
+    const b = body(req);
+    return respond(req, reply, tasks, `Merge snapshot ${name}`, async () => ({ code: 201, value: snapshotWire(await mergeSnapshots(ctx, name, mergeSources(b), mode)) }));
+  });
+  // The form the debpkg CLI used before aptly 1.6's :name/merge (Destination in the body).
+  app.post('/merge', ADMIN, async (req, reply) => {
+    const q = query(req);
+    const b = body(req);
+    const destination = mergeDestination(b);
+    const mode = mergeMode(flag(q.latest), flag(q['no-remove']) || flag(q.noRemove));
+    return reply.code(201).send(snapshotWire(await mergeSnapshots(ctx, destination, mergeSources(b), mode)));
+  });
+
+  app.post('/:name/pull', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    const q = query(req);
+    const flags = { allMatches: flag(q['all-matches']), dryRun: flag(q['dry-run']), noDeps: flag(q['no-deps']), noRemove: flag(q['no-remove']) };
+    const b = body(req);
+    return respond(req, reply, tasks, `Pull into snapshot ${name}`, async () => {
+      const r = await pullIntoSnapshot(ctx, name, pullInput(b), flags);
+      return 'dryRun' in r ? { code: 200, value: pullDryRunWire(r.dryRun) } : { code: 201, value: snapshotWire(r.snapshot) };
+    });
+  });
+
+  app.get('/:name', READ, async (req) => snapshotWire(getSnapshot(ctx, param(req, 'name'))));
+  app.put('/:name', ADMIN, async (req) => snapshotWire(await editSnapshot(ctx, param(req, 'name'), editSnapshotInput(body(req)))));
+  app.delete('/:name', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    return respond(req, reply, tasks, `Delete snapshot ${name}`, async () => {
+      await dropSnapshot(ctx, name, flag(query(req).force));
+      return { code: 200, value: {} };
+    });
+  });
+  app.get('/:name/packages', READ, async (req) => {
+    const s = getSnapshot(ctx, param(req, 'name'));
+    return packageListWire(showPackages(ctx.store, s.packages, listOptions(req)), query(req).format);
+  });
+  app.get('/:name/diff/:with', READ, async (req) => diffWire(diffSnapshots(ctx, param(req, 'name'), param(req, 'with'), flag(query(req).onlyMatching))));
+};

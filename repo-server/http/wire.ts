@@ -1,0 +1,163 @@
+// The API's JSON shapes, as aptly 1.6 spells them (PascalCase), in one place: what the server
+// sends and what the debpkg CLI reads. Types only, so the CLI can `import type` this file
+// without loading any server code; the encoders (domain record → these shapes) are in
+// wire/encode.ts, the decoders (request body → typed service input) in wire/decode.ts.
+
+import type { swapJson } from '../colors/json.js';
+
+// ---- aptly resources
+
+export interface RepoWire {
+  Name: string;
+  Comment: string;
+  DefaultDistribution: string;
+  DefaultComponent: string;
+}
+
+export interface SnapshotWire {
+  Name: string;
+  CreatedAt: string;
+  SourceKind: string;
+  Description: string;
+  /** aptly's fields for snapshots of mirrors; always empty here. */
+  Origin: string;
+  NotAutomatic: string;
+  ButAutomaticUpgrades: string;
+}
+
+export interface SourceWire {
+  Component: string;
+  Name: string;
+}
+
+export interface PublishedRepoWire {
+  Prefix: string;
+  Distribution: string;
+  SourceKind: 'local' | 'snapshot';
+  Sources: SourceWire[];
+  Architectures: string[];
+  Origin: string;
+  Label: string;
+  Suite: string;
+  Codename: string;
+  NotAutomatic: string;
+  ButAutomaticUpgrades: string;
+  AcquireByHash: boolean;
+  SkipContents: boolean;
+  MultiDist: boolean;
+  SignedBy: string;
+  Storage: string;
+  Path: string;
+}
+
+/** What a package list answers: keys, or with format=details each package's fields. */
+export type PackageListWire = string[] | PackageDetailsWire[];
+
+/** A package's control fields plus aptly's Key, ShortKey, FilesHash and file fields. */
+export type PackageDetailsWire = Record<string, string>;
+
+export interface ReportWire {
+  Warnings: string[];
+  Added: string[];
+  Removed: string[];
+}
+
+/** POST /api/repos/:name/file/:dir answers (and a refused import's error body carries). */
+export interface ImportReportWire {
+  FailedFiles: string[];
+  Report: ReportWire;
+}
+
+/** POST /api/repos/:name/copy/:src/:file. */
+export interface CopyReportWire {
+  Report: ReportWire;
+}
+
+/** POST /api/snapshots/:name/pull with dry-run=1 (aptly's snake case). */
+export interface PullDryRunWire {
+  added_packages: string[];
+  removed_packages: string[];
+}
+
+export interface DiffEntryWire {
+  Left: string | null;
+  Right: string | null;
+}
+
+/** POST /api/files/:dir and PUT /api/files/:dir/:file: the stored files as "dir/name". */
+export type UploadAnswerWire = string[];
+
+export interface TaskWire {
+  ID: number;
+  Name: string;
+  /** 0 idle, 1 running, 2 succeeded, 3 failed (aptly's numbers). */
+  State: number;
+}
+
+export interface TaskReturnValueWire {
+  Code: number;
+  Value: unknown;
+}
+
+export interface VersionWire {
+  Version: string;
+  Server: string;
+}
+
+export interface ErrorWire {
+  error: string;
+  [detail: string]: unknown;
+}
+
+// ---- color groups (docs/color-groups.md)
+
+export interface UnitWire {
+  Node: string;
+  Address: string;
+  Port: number;
+  Color: string;
+  Version: string;
+  Package: string;
+  Health: string;
+  Weight: number;
+  HealthPath: string;
+  LastSeen: string;
+  Alive: boolean;
+}
+
+/** PUT /api/units/:service/:node answers with the lease the agent keeps. */
+export interface HeartbeatWire {
+  Unit: UnitWire;
+  /** Seconds. */
+  Ttl: number;
+  Interval: number;
+}
+
+export interface TrafficWire {
+  Active: string | null;
+  Weights: Record<string, number>;
+}
+
+export interface ServiceSummaryWire {
+  Name: string;
+  Active: string | null;
+  Weights: Record<string, number>;
+  /** Units alive now. */
+  Units: number;
+}
+
+export interface ServiceWire {
+  Name: string;
+  Active: string | null;
+  Weights: Record<string, number>;
+  Previous: TrafficWire | null;
+  Listen: string | null;
+  PreviewAllow: string[];
+  HealthPath: string;
+  MinHealthy: number | null;
+  Ttl: number;
+  Units: UnitWire[];
+}
+
+/** A swap or rollback record (also each entry of .../history). */
+export type SwapWire = ReturnType<typeof swapJson>;
