@@ -72,6 +72,13 @@ export function parseSpec(text: string, file: string, env: Environment = process
   const shifts: Origin[] = [];
   const positionOf = (path: FieldPath): SourcePosition | undefined => {
     const written = originOf(originOf(path, origins), shifts);
+    // A field names the line of its key (an unknown or misspelt key has no useful value).
+    const last = written[written.length - 1];
+    const parent = doc.getIn(written.slice(0, -1), true);
+    if (typeof last === 'string' && isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last);
+      if (pair && isScalar(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]);
+    }
     for (let n = written.length; n >= 0; n--) {
       const node = doc.getIn(written.slice(0, n), true) as Node | undefined;
       if (node && typeof node === 'object' && 'range' in node && node.range) {
@@ -99,12 +106,15 @@ export function parseSpec(text: string, file: string, env: Environment = process
   const expanded = expandEnv(raw, [], { env, strict: opts.strictEnv ?? false, problems, shifts }) as PlainMap;
   const validate = compiledSchema();
   if (!validate(expanded)) problems.push(...schemaProblems(validate.errors ?? []));
-  // Defaults and overrides need well-typed values: report what is wrong so far, all at once.
-  if (problems.length > 0) throw combine(problems.map(locate), file);
   const { merged, origins: fromOverrides } = applyDebOverride(expanded);
   origins = fromOverrides;
+  // Tolerates ill-typed values, so its refusals join the schema's in the same run.
   const defaults = applyNfpmDefaults(merged, opts);
-  if (defaults.problems.length > 0) throw combine([...defaults.problems, ...defaults.warnings].map(locate), file);
+  problems.push(...defaults.problems);
+  if (problems.length > 0) {
+    const warnings = defaults.warnings.map((w) => new SpecError(w.path, `warning: ${w.reason}`));
+    throw combine([...problems, ...warnings].map(locate), file);
+  }
   return {
     spec: merged as unknown as Spec,
     file,
