@@ -128,14 +128,15 @@ async function run(opts: RunOptions): Promise<void> {
     defaultArchSource: host.source,
     ...(opts.baseDir !== undefined ? { baseDir: resolve(opts.baseDir) } : {}),
   });
-  for (const note of loaded.notes) process.stderr.write(`debpkg: ${note}\n`);
-  for (const warning of loaded.warnings) process.stderr.write(`debpkg: warning: ${warning.message}\n`);
   const result = await buildPackage(loaded, {
     outputDir: 'dir' in opts.output ? opts.output.dir : '.',
     ...('file' in opts.output ? { outputFile: opts.output.file } : {}),
     onPayload: payloadProgress('data.tar'),
     digests: opts.json,
   });
+  // After the build, so a failing build still starts its output with the error.
+  for (const note of loaded.notes) process.stderr.write(`debpkg: ${note}\n`);
+  for (const warning of loaded.warnings) process.stderr.write(`debpkg: warning: ${warning.message}\n`);
   if (opts.json) {
     const { control, ...rest } = result;
     process.stdout.write(`${JSON.stringify({ ...rest, control }, null, 2)}\n`);
