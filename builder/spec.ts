@@ -70,8 +70,8 @@ export function parseSpec(text: string, file: string, env: Environment = process
   // shifts the others, a value merged from overrides.deb lives under it.
   let origins: Origin[] = [];
   const shifts: Origin[] = [];
-  const positionOf = (path: FieldPath): SourcePosition | undefined => {
-    const written = originOf(originOf(path, origins), shifts);
+  const writtenPath = (path: FieldPath): FieldPath => originOf(originOf(path, origins), shifts);
+  const positionOf = (written: FieldPath): SourcePosition | undefined => {
     // A field names the line of its key (an unknown or misspelt key has no useful value).
     const last = written[written.length - 1];
     const parent = doc.getIn(written.slice(0, -1), true);
@@ -87,7 +87,10 @@ export function parseSpec(text: string, file: string, env: Environment = process
     }
     return undefined;
   };
-  const locate = (error: SpecError): SpecError => error.locate(file, positionOf(error.path));
+  const locate = (error: SpecError): SpecError => {
+    const written = writtenPath(error.path);
+    return new SpecError(written, error.reason, file, positionOf(written));
+  };
 
   if (doc.errors.length > 0) {
     throw combine(
