@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     spec,
     `name: bench-payload
 version: "1.0"
+arch: all
 maintainer: Bench <bench@example.org>
 description: benchmark payload
 deb:

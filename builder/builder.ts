@@ -3,7 +3,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { constants, gzipSync } from 'node:zlib';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { renderParagraph } from '../deb/control.js';
 import { CompressionError, memberName, parseCompression, type Compression } from '../deb/compression.js';
 import { versionWithoutEpoch } from '../deb/version.js';
@@ -23,6 +23,8 @@ import { render, shellQuote } from './templates.js';
 
 export interface BuildOptions {
   outputDir: string;
+  /** Write exactly this file instead of outputDir/<name>_<version>_<arch>.deb (nfpm's -t FILE). */
+  outputFile?: string;
   env?: Environment;
   /** Called with the payload size before writing and with each chunk's length while writing. */
   onPayload?: (total: number) => ((bytes: number) => void) | undefined;
@@ -117,9 +119,8 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const scripts = await renderMaintainerScripts(meta.name, spec.scripts, snippets, baseDir);
 
   const filename = `${meta.name}_${versionWithoutEpoch(meta.version)}_${meta.architecture}.deb`;
-  const outputDir = resolve(opts.outputDir);
-  await mkdir(outputDir, { recursive: true });
-  const target = join(outputDir, filename);
+  const target = opts.outputFile ? resolve(opts.outputFile) : join(resolve(opts.outputDir), filename);
+  await mkdir(dirname(target), { recursive: true });
 
   const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
   const installedSize = installedSizeKiB(entries);
@@ -149,7 +150,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const digest = opts.digests ? await fileDigest(target) : undefined;
   return {
     path: target,
-    filename,
+    filename: basename(target),
     package: meta.name,
     version: meta.version,
     architecture: meta.architecture,

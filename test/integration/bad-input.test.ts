@@ -20,6 +20,8 @@ interface Case {
   setup?: (p: Project) => Promise<void>;
   env?: Record<string, string>;
   unprivileged?: boolean;
+  /** More build options. */
+  args?: string[];
 }
 
 const cases: Case[] = [
@@ -54,13 +56,18 @@ const cases: Case[] = [
   },
   { name: 'unknown field', spec: `${HEAD}contents:\n  - { src: a.txt, dst: /usr/share/a, sorce: x }\n`, error: /contents\[0\]\.sorce: unknown field/ },
   { name: 'unknown top-level field', spec: `${HEAD}dependz: [a]\n`, error: /:5:\d+: dependz: unknown field/ },
-  { name: 'missing required field', spec: HEAD.replace(/maintainer.*\n/, ''), error: /maintainer: is required/ },
+  { name: 'missing required field', spec: HEAD.replace(/version.*\n/, ''), error: /version: is required: add `version: 1\.0\.0`/ },
   { name: 'bad content type', spec: `${HEAD}contents:\n  - { src: a.txt, dst: /a, type: fil }\n`, error: /contents\[0\]\.type: must be one of: file, config/ },
   { name: 'bad mode', spec: `${HEAD}contents:\n  - { src: a.txt, dst: /a, file_info: { mode: 0999 } }\n`, error: /contents\[0\]\.file_info\.mode: has an invalid value \(expected octal/ },
   { name: 'bad dependency', spec: `${HEAD}depends:\n  - "libc6 (>= )"\n`, error: /depends\[0\]: / },
   { name: 'long synopsis', spec: HEAD.replace('test package', 'x'.repeat(81)), error: /description: synopsis .* 81 characters/ },
-  { name: 'bad maintainer', spec: HEAD.replace('A B <a@example.org>', 'nobody'), error: /maintainer: 'nobody' must look like/ },
-  { name: 'unset environment variable', spec: HEAD.replace('"1.0"', '"${NOPE_NOT_SET}"'), error: /version: environment variable NOPE_NOT_SET is not set/ },
+  { name: 'bad maintainer', spec: HEAD.replace('A B <a@example.org>', 'A, B <a@example.org>'), error: /maintainer: 'A, B <a@example\.org>' must look like/ },
+  {
+    name: 'unset environment variable with --strict-env',
+    spec: HEAD.replace('"1.0"', '"${NOPE_NOT_SET}"'),
+    args: ['--strict-env'],
+    error: /version: environment variable NOPE_NOT_SET is not set/,
+  },
   { name: 'bad compression', spec: `${HEAD}deb:\n  compression: lz4\n`, error: /deb\.compression: has an invalid value/ },
   { name: 'zstd level out of range', spec: `${HEAD}deb:\n  compression: "zstd:25"\n`, error: /deb\.compression: compression level for zstd must be 1\.\.19/ },
   {
@@ -91,7 +98,7 @@ for (const c of cases) {
     try {
       await p.spec(c.spec);
       await c.setup?.(p);
-      const r = await p.cli(['build', '--output', 'out'], c.env, { unprivileged: c.unprivileged === true });
+      const r = await p.cli(['build', '--output', 'out', ...(c.args ?? [])], c.env, { unprivileged: c.unprivileged === true });
       assert.is(r.code, 2, `exit code (stderr: ${r.stderr})`);
       assert.match(r.stderr, /^debpkg: error: /);
       assert.match(r.stderr, c.error);
@@ -145,7 +152,10 @@ test('usage errors exit 2; --help works', async () => {
     assert.is(unknown.code, 2);
     const noSpec = await p.cli(['build']);
     assert.is(noSpec.code, 2);
-    assert.match(noSpec.stderr, /debpkg\.yaml: cannot read spec: ENOENT/);
+    assert.match(noSpec.stderr, /none of debpkg\.yaml, nfpm\.yaml, nfpm\.yml is in .*: pass -f FILE/);
+    const missing = await p.cli(['build', '-f', 'nope.yaml']);
+    assert.is(missing.code, 2);
+    assert.match(missing.stderr, /nope\.yaml: cannot read spec: ENOENT/);
   } finally {
     await p.destroy();
   }

@@ -30,6 +30,7 @@ async function project(): Promise<string> {
     join(dir, 'debpkg.yaml'),
     `name: large-payload
 version: "1.0"
+arch: all
 maintainer: Big Tester <big@example.org>
 description: 3 GiB payload
 deb:
