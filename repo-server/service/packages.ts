@@ -8,11 +8,13 @@ import type { PackageRecord } from '../storage/records.js';
 import { architecturesOf, byNameNewestFirst, PackageSet, withDependencies } from './dependencies.js';
 import { Invalid, type DomainError } from '../model/errors.js';
 import { invalid } from './errors.js';
+import { sourceDetails } from './sources.js';
 
 export function packageDetails(p: PackageRecord): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const [k, v] of parseParagraph(p.control)) fields[k] = v;
   const hash = p.key.split(' ')[3] ?? '';
+  if (p.sourceFiles) return { ...fields, Key: p.key, ShortKey: p.key.split(' ').slice(0, 3).join(' '), FilesHash: hash, ...sourceDetails(p.sourceFiles) };
   return {
     ...fields,
     Key: p.key,
@@ -30,7 +32,7 @@ export function packageDetails(p: PackageRecord): Record<string, string> {
 function fieldsOf(p: PackageRecord): ReturnType<typeof packageFields> {
   const map = new Map<string, string>();
   for (const [k, v] of parseParagraph(p.control)) map.set(k, v);
-  return packageFields(map);
+  return packageFields(map, p.architecture === 'source' ? 'source' : 'deb');
 }
 
 /** An aptly query as a predicate; `Malformed` is the error a bad query raises (aptly: 400, or 422 when copying). */
