@@ -111,6 +111,7 @@ for (const suite of SUITES) suiteTest(suite);
 test('a .dsc whose files are missing or differ is refused with a 400 naming the file; nothing is added', async () => {
   const fx = await buildSourcePackage('srcbad', '2.0', 'bad');
   const server = await TestRepoServer.start();
+  let stopped = false;
   try {
     assert.is((await server.api('POST', '/api/repos', { Name: 'r' })).status, 201);
     const files = await filesOf(fx);
@@ -151,6 +152,7 @@ test('a .dsc whose files are missing or differ is refused with a 400 naming the 
     // Snapshots carry it, and a reopened data directory still has its files.
     assert.is((await server.api('POST', '/api/repos/r/snapshots', { Name: 's1' })).status, 201);
     await server.stop(true);
+    stopped = true;
     const again = await TestRepoServer.start({}, server.dataDir);
     try {
       const details = (await again.api('GET', '/api/snapshots/s1/packages?format=details')).json as Record<string, string>[];
@@ -173,6 +175,7 @@ test('a .dsc whose files are missing or differ is refused with a 400 naming the 
       await again.stop();
     }
   } finally {
+    if (!stopped) await server.stop();
     await fx.cleanup();
   }
 });
