@@ -1,5 +1,5 @@
 // The architectures a distribution publishes: its own list, else those its packages have
-// (Architecture: all aside), else the server's default. A 100k-package list is scanned once:
+// (Architecture: all aside; "source" for source packages), else the server's default. A 100k-package list is scanned once:
 // a list that only extends one seen recently is scanned from that one's end.
 
 import type { PackageRecord } from '../storage/store.js';
@@ -22,6 +22,9 @@ export class ArchitectureScan {
       this.recent.unshift(seen);
       this.recent.length = Math.min(this.recent.length, 8);
     }
-    return (found.size > 0 ? [...found] : this.defaults).sort();
+    // As aptly: "source" when there are source packages, beside the binary architectures (or
+    // the defaults when the packages name none).
+    const binary = [...found].filter((a) => a !== 'source');
+    return [...new Set([...(binary.length > 0 ? binary : this.defaults), ...(found.has('source') ? ['source'] : [])])].sort();
   }
 }

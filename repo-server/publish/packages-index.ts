@@ -62,7 +62,8 @@ export class PackagesIndex implements IndexType {
   private readonly items = new Map<string, WeakMap<PackageRecord, IndexItem>>();
 
   architectures(distribution: string[]): string[] {
-    return distribution;
+    // "source" has a Sources index (sources-index.ts), not a binary-source/Packages.
+    return distribution.filter((a) => a !== 'source');
   }
 
   dir(component: string, architecture: string): string {

@@ -7,6 +7,7 @@
 // that only grew is checked from its old end.
 
 import type { PackageRecord } from '../storage/store.js';
+import { recordFiles } from '../storage/records.js';
 import { extendsArray } from './append-only.js';
 import { poolPath } from './indexes.js';
 
@@ -67,14 +68,17 @@ export class PoolCheck {
         const p = pkgs[i]!;
         if (done.has(p)) continue;
         linkedNow.push([done, p]);
-        const path = poolPath(area(component), p.source, p.file.filename);
-        // A different file already published under the same name would make apt fail with a
-        // hash mismatch (the index names the new one): refuse before anything changes.
-        const published = this.pool.get(prefix, path);
-        if (published === p.file.sha256) continue;
-        const other = wanted.get(path);
-        if ((other !== undefined && other !== p.file.sha256) || published !== undefined) clashes.add(path);
-        wanted.set(path, p.file.sha256);
+        // A source package's files (.dsc, tarballs) all go beside each other.
+        for (const f of recordFiles(p)) {
+          const path = poolPath(area(component), p.source, f.filename);
+          // A different file already published under the same name would make apt fail with a
+          // hash mismatch (the index names the new one): refuse before anything changes.
+          const published = this.pool.get(prefix, path);
+          if (published === f.sha256) continue;
+          const other = wanted.get(path);
+          if ((other !== undefined && other !== f.sha256) || published !== undefined) clashes.add(path);
+          wanted.set(path, f.sha256);
+        }
       }
     }
     if (clashes.size > 0) throw new PoolClashError([...clashes].sort());

@@ -105,7 +105,8 @@ export class Publisher {
         codename: rec.codename,
         date,
         ...(this.options.validForSeconds ? { validUntil: date + this.options.validForSeconds } : {}),
-        architectures,
+        // Release lists binary architectures only (Debian and aptly): Sources is found by its path.
+        architectures: architectures.filter((a) => a !== 'source'),
         components: [...components.keys()],
         notAutomatic: rec.notAutomatic,
         butAutomaticUpgrades: rec.butAutomaticUpgrades,

@@ -12,7 +12,7 @@ import { invalid } from './errors.js';
 function fieldsOf(p: PackageRecord): ReturnType<typeof packageFields> {
   const map = new Map<string, string>();
   for (const [k, v] of parseParagraph(p.control)) map.set(k, v);
-  return packageFields(map);
+  return packageFields(map, p.architecture === 'source' ? 'source' : 'deb');
 }
 
 /** An aptly query as a predicate; `Malformed` is the error a bad query raises (aptly: 400, or 422 when copying). */

@@ -4,6 +4,8 @@
 import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
 import { forEachLimit } from '../../lib/concurrency.js';
 import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
+import { recordFiles } from '../storage/records.js';
+import { inspectSourceUploads } from './sources.js';
 import type { Context } from './context.js';
 import { Conflict, Invalid } from '../model/errors.js';
 import { conflict, notFound } from './errors.js';
@@ -170,15 +172,17 @@ export async function importUploads(
   const failed: string[] = [];
   const warnings: string[] = [];
   const results: ({ name: string; sha256: string; rec: PackageRecord } | undefined)[] = new Array(files.length);
+  const sources = await inspectSourceUploads(ctx, manifest, files.map((f) => f.name));
   const inspectOne = async (i: number): Promise<void> => {
     const f = files[i]!;
-    if (!f.name.endsWith('.deb')) {
+    if (sources.companions.has(f.name)) return;
+    if (!f.name.endsWith('.deb') && !f.name.endsWith('.dsc')) {
       failed.push(`${dir}/${f.name}`);
-      warnings.push(`${dir}/${f.name}: not a .deb file (only binary packages are supported)`);
+      warnings.push(`${dir}/${f.name}: not a .deb or .dsc file, nor a file a .dsc of this add names`);
       return;
     }
     try {
-      results[i] = { ...f, rec: await inspectUpload(ctx, f.sha256) };
+      results[i] = { ...f, rec: f.name.endsWith('.dsc') ? sources.record(f.name) : await inspectUpload(ctx, f.sha256) };
     } catch (err) {
       if (err instanceof InvalidPackageError) {
         failed.push(`${dir}/${f.name}`);
@@ -202,7 +206,7 @@ export async function importUploads(
     const repo = getRepo(ctx, name);
     // The upload may have been replaced or deleted while it was being inspected.
     const now = ctx.store.uploads.get(dir);
-    for (const f of inspected) if (now?.get(f.name) !== f.sha256 || !ctx.store.blobs.has(f.sha256)) throw notFound(`file ${dir}/${f.name} changed or was deleted during the import`);
+    for (const f of inspected) if (now?.get(f.name) !== f.sha256 || !recordFiles(f.rec).every((x) => ctx.store.blobs.has(x.sha256))) throw notFound(`file ${dir}/${f.name} changed or was deleted during the import`);
     const members = ctx.store.repoPackages.get(repo.name) ?? new Set<string>();
     const added: string[] = [];
     const removed: string[] = [];
@@ -244,7 +248,7 @@ export async function importUploads(
     if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
     if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
     // The blobs stay (the records name them); the upload entries go in the same commit.
-    if (!opts.noRemove) ops.push(file !== undefined ? { op: 'up-rm', dir, names: [file] } : { op: 'up-rm', dir, names: files.map((f) => f.name) });
+    if (!opts.noRemove) ops.push(file !== undefined ? { op: 'up-rm', dir, names: [file, ...sources.companions] } : { op: 'up-rm', dir, names: files.map((f) => f.name) });
     await ctx.store.commit(ops);
     return { added, removed };
   });

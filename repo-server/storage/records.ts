@@ -23,7 +23,13 @@ export interface PackageRecord {
   sourceVersion: string;
   /** The control paragraph exactly as in the package's control file. */
   control: string;
+  /** The package's file; of a source package ("source" architecture), its .dsc. */
   file: PackageFile;
+  /**
+   * A source package's files: the .dsc, then every file it names (pool paths side by side).
+   * Absent for a binary package (and in records written before source packages existed).
+   */
+  sourceFiles?: PackageFile[];
 }
 
 export interface RepoRecord {
@@ -105,6 +111,11 @@ export type Op =
   /** Pool paths of a published prefix (path under the prefix → sha256), recorded before they go live. */
   | { op: 'pool-pub'; prefix: string; files: [string, string][] }
   | { op: 'pool-unpub'; prefix: string };
+
+/** Every file of a package: a binary's one, a source package's .dsc and the files it names. */
+export function recordFiles(p: Pick<PackageRecord, 'file' | 'sourceFiles'>): PackageFile[] {
+  return p.sourceFiles ?? [p.file];
+}
 
 /** "name version arch": packages sharing it conflict in one repo (aptly's conflict rule). */
 export function identity(p: Pick<PackageRecord, 'name' | 'version' | 'architecture'>): string {

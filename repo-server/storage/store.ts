@@ -9,7 +9,7 @@ import { open, readFile, truncate, unlink, type FileHandle } from 'node:fs/promi
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../../lib/fs-atomic.js';
 import type { MetadataStore } from './interfaces.js';
-import { identity, publishId, type BlobLocation, type Op, type PackageRecord, type PublishRecord, type RepoRecord, type SnapshotRecord } from './records.js';
+import { identity, publishId, recordFiles, type BlobLocation, type Op, type PackageRecord, type PublishRecord, type RepoRecord, type SnapshotRecord } from './records.js';
 
 // The records moved to records.ts; importers of this module keep working.
 export type { BlobLocation, Op, PackageFile, PackageRecord, PublishRecord, PublishSource, RepoRecord, SnapshotRecord } from './records.js';
@@ -284,7 +284,7 @@ export class Store implements MetadataStore {
   /** Blobs something names: a package record or an upload. */
   referencedBlobs(): Set<string> {
     const shas = new Set<string>();
-    for (const p of this.packages.values()) shas.add(p.file.sha256);
+    for (const p of this.packages.values()) for (const f of recordFiles(p)) shas.add(f.sha256);
     for (const files of this.uploads.values()) for (const sha of files.values()) shas.add(sha);
     return shas;
   }

@@ -1,6 +1,7 @@
 // Domain records → the API's JSON (../wire.ts). The only place that spells aptly's field
 // names for answers; the service returns records and reports in its own words.
 
+import { sourceDetails } from '../../service/sources.js';
 import { parseParagraph } from '../../../deb/control.js';
 import type { Unit } from '../../colors/model.js';
 import type { ServiceRecord } from '../../colors/registry.js';
@@ -78,6 +79,8 @@ export function packageDetailsWire(p: PackageRecord): PackageDetailsWire {
   const fields: Record<string, string> = {};
   for (const [k, v] of parseParagraph(p.control)) fields[k] = v;
   const hash = p.key.split(' ')[3] ?? '';
+  // A source package has several files: aptly lists them as the .dsc's own fields.
+  if (p.sourceFiles) return { ...fields, Key: p.key, ShortKey: p.key.split(' ').slice(0, 3).join(' '), FilesHash: hash, ...sourceDetails(p.sourceFiles) };
   return {
     ...fields,
     Key: p.key,

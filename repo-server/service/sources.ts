@@ -1,0 +1,87 @@
+// Source packages in an add from the upload area (POST /api/repos/:name/file/:dir[/:file]):
+// each .dsc is read from its blob and checked (packages/dsc.ts), the files it names are
+// looked up in the same upload directory by their plain names (never as paths) and hashed
+// from their blobs, and the record is made only when sizes and every digest agree. Those
+// files belong to the .dsc: they are not packages of their own, and leave the upload area with
+// it, as aptly's ImportPackageFiles does.
+
+import { hash } from 'node:crypto';
+import { digestFile } from '../../lib/digests.js';
+import { DscError, MAX_DSC_BYTES, parseDsc } from '../packages/dsc.js';
+import { InvalidPackageError } from '../packages/inspect.js';
+import { sourceFileLists, sourceRecord, type FileDigests } from '../packages/source-package.js';
+import type { PackageFile, PackageRecord } from '../storage/records.js';
+import type { Context } from './context.js';
+import { notFound } from './errors.js';
+
+export interface SourceUploads {
+  /** Files named by a .dsc of the add (not packages of their own). */
+  companions: Set<string>;
+  /** The record of a .dsc of the add; throws InvalidPackageError naming the file when it was refused. */
+  record(dscName: string): PackageRecord;
+}
+
+const isDsc = (name: string): boolean => name.endsWith('.dsc');
+
+/** Reads and checks every .dsc among `names` (upload names in `manifest`: name → sha256). */
+export async function inspectSourceUploads(ctx: Pick<Context, 'store' | 'blobs'>, manifest: ReadonlyMap<string, string>, names: string[]): Promise<SourceUploads> {
+  const companions = new Set<string>();
+  const results = new Map<string, PackageRecord | string>();
+  const digests = new Map<string, Promise<FileDigests>>();
+  const digestsOf = (sha256: string): Promise<FileDigests> => {
+    let d = digests.get(sha256);
+    if (!d) digests.set(sha256, (d = blobDigests(ctx, sha256)));
+    return d;
+  };
+  for (const name of names.filter(isDsc)) {
+    try {
+      const sha256 = manifest.get(name)!;
+      const loc = ctx.store.blobs.get(sha256);
+      if (!loc) throw notFound(`file ${name}: uploaded file is gone`);
+      if (loc.size > MAX_DSC_BYTES) throw new DscError(`the .dsc is ${loc.size} bytes; at most ${MAX_DSC_BYTES} are allowed`);
+      const bytes = ctx.blobs.readSync(sha256, loc);
+      const dsc = parseDsc(bytes);
+      for (const f of dsc.files) companions.add(f.name);
+      const known = new Map<string, FileDigests>();
+      for (const f of dsc.files) {
+        const sha = manifest.get(f.name);
+        if (sha !== undefined && ctx.store.blobs.has(sha)) known.set(f.name, await digestsOf(sha));
+      }
+      results.set(name, sourceRecord(dsc, name, digestsOfBuffer(bytes, sha256), (n) => known.get(n)));
+    } catch (err) {
+      if (err instanceof DscError) results.set(name, err.message);
+      else throw err;
+    }
+  }
+  return {
+    companions,
+    record(dscName) {
+      const r = results.get(dscName);
+      if (r === undefined) throw new InvalidPackageError(`${dscName}: not read as a .dsc`);
+      if (typeof r === 'string') throw new InvalidPackageError(r);
+      return r;
+    },
+  };
+}
+
+function digestsOfBuffer(buf: Buffer, sha256: string): FileDigests {
+  return { size: buf.length, md5: hash('md5', buf, 'hex'), sha1: hash('sha1', buf, 'hex'), sha256, sha512: hash('sha512', buf, 'hex') };
+}
+
+/** A stored blob's digests: small ones from their pack in one read, loose ones streamed. */
+async function blobDigests(ctx: Pick<Context, 'store' | 'blobs'>, sha256: string): Promise<FileDigests> {
+  const loc = ctx.store.blobs.get(sha256);
+  if (!loc) throw notFound('uploaded file is gone');
+  if (loc.pack !== '') return digestsOfBuffer(ctx.blobs.readSync(sha256, loc), sha256);
+  const d = await digestFile(ctx.blobs.loosePath(sha256), ['md5', 'sha1', 'sha256', 'sha512']);
+  // The blob is content-addressed: a different digest means the stored file is damaged.
+  if (d.sha256 !== sha256) throw new Error(`stored blob ${sha256} reads back as ${d.sha256}`);
+  return d;
+}
+
+/** A source package's file lists in aptly's details shape (" <digest> <size> <name>\n" per file). */
+export function sourceDetails(files: readonly PackageFile[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, value] of sourceFileLists(files)) out[field] = `${value.slice(1)}\n`;
+  return out;
+}
