@@ -200,7 +200,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   registerAuth(app, config, routes);
   registerBodyRateFloor(app, config.timeouts);
   registerRoutes(app, context, tasks);
-  const colors = await openColorGroups(data, config.color, app.log);
+  const colors = await openColorGroups(data, config.color, app.log, undefined, config.etcd);
   registerColorRoutes(app, colors, config);
   // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
   // directory on each request, which is slow in a pool directory with thousands of files.

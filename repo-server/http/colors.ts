@@ -59,7 +59,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     const service = v.serviceName(p.service!);
     const node = v.nodeId(p.node!);
     const b = v.objectBody(req.body, ['Address', 'Port', 'Color', 'Version', 'Package', 'Health', 'Weight', 'HealthPath'], 'unit');
-    const unit = registry.heartbeat(service, node, {
+    const unit = await registry.heartbeat(service, node, {
       address: v.address(b.Address),
       port: v.port(b.Port),
       color: v.color(b.Color, 'Color'),
@@ -76,7 +76,7 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     const p = req.params as Params;
     const service = v.serviceName(p.service!);
     const node = v.nodeId(p.node!);
-    if (!registry.deregister(service, node)) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);
+    if (!(await registry.deregister(service, node))) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);
     return {};
   });
 
@@ -96,14 +96,14 @@ export function registerColorRoutes(app: FastifyInstance, colors: ColorGroups, c
     }
     if (b.HealthPath !== undefined) edit.healthPath = v.healthPath(b.HealthPath);
     if (b.MinHealthy !== undefined) edit.minHealthy = v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000);
-    const s = registry.configure(name, edit);
+    const s = await registry.configure(name, edit);
     await colors.lb.sync();
     return serviceJson(s);
   });
 
   app.delete('/api/services/:service', ADMIN, async (req) => {
     const name = v.serviceName((req.params as Params).service!);
-    if (!registry.remove(name)) throw new NotFound(`service '${name}' is not registered`);
+    if (!(await registry.remove(name))) throw new NotFound(`service '${name}' is not registered`);
     await colors.lb.sync();
     return {};
   });
