@@ -30,6 +30,9 @@ have nginx || need+=(nginx)
 have wrk || need+=(wrk)
 # lb-haproxy and color-e2e tests: a real HAProxy (runtime API, dynamic servers: 2.6 on bookworm)
 have haproxy || need+=(haproxy)
+# etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl
+have etcd || need+=(etcd-server)
+have etcdctl || need+=(etcd-client)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2

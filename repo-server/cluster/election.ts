@@ -91,8 +91,15 @@ export class Election extends EventEmitter {
           [],
           'campaign for the LB-driving role',
         );
-        if (t.succeeded && !this.stopped) {
-          this.fence = t.revision;
+        let fence = t.succeeded ? t.revision : undefined;
+        if (fence === undefined) {
+          // Our own key, still bound to our lease (we stepped down while etcd was unreachable
+          // and the lease survived): the role is still ours.
+          const kv = await this.etcd.get(this.opts.key);
+          if (kv && kv.value === this.opts.id && kv.lease === this.lease) fence = kv.createRevision;
+        }
+        if (fence !== undefined && !this.stopped) {
+          this.fence = fence;
           this.emit('elected');
         }
       }

@@ -91,6 +91,12 @@ export interface SwapState {
   phase: SwapPhase;
   until?: number;
   steps: SwapStep[];
+  /**
+   * Epoch ms after which the requester has answered 503 (etcd did not confirm the write in
+   * time). A write etcd commits only after that (it can, once quorum is back) must not move
+   * traffic: a driver that first sees the record past this closes it as refused.
+   */
+  expires: number;
   /** Servers that drove it, in order (a takeover adds one). */
   drivers: string[];
 }

@@ -65,8 +65,9 @@ export class EtcdSwaps implements Swapper {
     return this.request(service, s, { kind: 'rollback', to, strategy: 'rollback', user, from: { active: s.active, weights: { ...s.weights } }, targets: [target], weights: [target.weights[to]], minHealthy: 1, ...(force ? { noGate: true } : {}), waitMs: 0 });
   }
 
-  private async request(service: string, s: { name: string }, plan: Omit<SwapState, 'ref' | 'service' | 'started' | 'step' | 'phase' | 'steps' | 'drivers'>): Promise<SwapRecord> {
-    const state: SwapState = { ...plan, ref: randomUUID(), service: s.name, started: stamp(), step: 0, phase: 'gate', steps: [], drivers: [] };
+  private async request(service: string, s: { name: string }, plan: Omit<SwapState, 'ref' | 'service' | 'started' | 'step' | 'phase' | 'steps' | 'drivers' | 'expires'>): Promise<SwapRecord> {
+    const expires = Date.now() + this.etcd.timeoutMs;
+    const state: SwapState = { ...plan, ref: randomUUID(), service: s.name, started: stamp(), step: 0, phase: 'gate', steps: [], drivers: [], expires };
     const settingsRev = this.replica.settings.get(service)?.rev ?? 0;
     // Subscribe before writing: the closing record may arrive before the txn's answer does.
     const done = new Promise<SwapRecord>((resolve) => {
@@ -141,6 +142,9 @@ export class EtcdSwaps implements Swapper {
     let rev = kv.modRevision;
     let st = JSON.parse(kv.value) as SwapState;
     const me = this.election.opts.id;
+    if (st.drivers.length === 0 && Date.now() > st.expires) {
+      return this.finish(st, rev, 'refused', 'etcd committed the request only after the requester had given up (answered 503): nothing was moved');
+    }
     if (st.drivers.at(-1) !== me) {
       const next = { ...st, drivers: [...st.drivers, me] };
       if (st.drivers.length > 0) this.log('resuming a swap a previous leader started', { service, ref: st.ref, phase: st.phase, step: st.step });
