@@ -28,6 +28,24 @@ export interface ServerConfig {
   unpackRatioFloorBytes: number;
   /** How long a client may take (docs/repo-server.md, Limits and hardening). */
   timeouts: RequestTimeouts;
+  /** A group of servers sharing the color registry on etcd (`--etcd`); absent: embedded. */
+  etcd?: EtcdConfig;
+}
+
+export interface EtcdConfig {
+  /** Client URLs of the etcd members (http:// or https://). */
+  endpoints: string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+  /** One etcd request gives up after this long over all members (default 4 s). */
+  timeoutMs?: number;
+  /** Session lease of the LB-driving role in seconds (default 5). */
+  leaseTtlSeconds?: number;
+  /** Key prefix of the registry (default /debpkg/colors/). */
+  prefix?: string;
 }
 
 export interface RequestTimeouts {

@@ -139,7 +139,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     log: app.log,
   };
   const tasks = new Tasks();
-  const colors = await openColorGroups(data, config.color, app.log);
+  const colors = await openColorGroups(data, config.color, app.log, undefined, config.etcd);
 
   // One plugin per resource, at aptly's paths; each route declares who may call it (auth.ts).
   const api = { ctx: context, tasks };

@@ -32,6 +32,9 @@ have wrk || need+=(wrk)
 have haproxy || need+=(haproxy)
 # repo server memory bound: jemalloc (repo-server/runtime.ts; the server relaunches itself with it)
 dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
+# etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl
+have etcd || need+=(etcd-server)
+have etcdctl || need+=(etcd-client)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2

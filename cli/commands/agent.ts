@@ -52,7 +52,7 @@ export function agentCommand(y: Argv): Argv {
         (c) =>
           c
             .option('color', { type: 'string', choices: ['blue', 'green'], demandOption: true })
-            .option('server', { type: 'string', default: process.env.DEBPKG_SERVER || 'http://127.0.0.1:8080', describe: 'repo server URL' })
+            .option('server', { type: 'string', default: process.env.DEBPKG_SERVER || 'http://127.0.0.1:8080', describe: 'repo server URL, or several of a group comma-separated (the agent fails over)' })
             .option('token-file', { type: 'string', describe: 'file holding the node token (default: $DEBPKG_NODE_TOKEN)' })
             .option('node-id', { type: 'string', describe: 'unit id (default on the node: /etc/machine-id)' })
             .option('address', { type: 'string', describe: 'address the LB reaches the unit at (default: first of hostname -I)' })
@@ -61,9 +61,11 @@ export function agentCommand(y: Argv): Argv {
         async (args) => {
           const token = args['token-file'] ? (await readFile(args['token-file'], 'utf8')).trim() : process.env.DEBPKG_NODE_TOKEN?.trim();
           if (!token) throw new UsageError('no node token: pass --token-file FILE or set DEBPKG_NODE_TOKEN');
+          // Several servers of a group, comma-separated: the agent fails over between them.
+          const servers = args.server.split(',').map((u) => value('--server', u.trim()));
           const conf = [
             '# Written by debpkg agent config: where the color agent registers.',
-            `DEBPKG_SERVER=${value('--server', args.server)}`,
+            `DEBPKG_SERVER=${servers.join(',')}`,
             `DEBPKG_NODE_TOKEN=${value('token', token)}`,
             ...(args['node-id'] ? [`DEBPKG_NODE_ID=${value('--node-id', args['node-id'])}`] : []),
             ...(args.address ? [`DEBPKG_ADDRESS=${value('--address', args.address)}`] : []),

@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { relaunchTuned, untunedRuntime } from '../../repo-server/runtime.js';
+import type { EtcdConfig } from '../../repo-server/config.js';
 
 interface ServeArgs {
   data: string;
@@ -18,6 +19,45 @@ interface ServeArgs {
   'unit-ttl': string;
   'max-unpacked'?: string;
   'max-unpack-ratio'?: string;
+  etcd?: string;
+  'etcd-cacert'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  'etcd-user'?: string;
+  'etcd-lease-ttl': string;
+}
+
+/** --etcd URL[,URL…] and its TLS/auth flags (etcdctl's names), or undefined: the embedded store. */
+export function etcdConfig(args: ServeArgs): EtcdConfig | undefined {
+  if (!args.etcd) return undefined;
+  const endpoints = args.etcd.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const e of endpoints) {
+    let u: URL | undefined;
+    try {
+      u = new URL(e);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !/^https?:$/.test(u.protocol) || u.pathname !== '/') throw new UsageError(`--etcd: '${e}' is not an etcd client URL like http://10.0.0.1:2379`);
+  }
+  if (endpoints.length === 0) throw new UsageError('--etcd: give at least one etcd client URL');
+  const user = args['etcd-user'] ?? process.env.DEBPKG_ETCD_USER;
+  const [username, ...rest] = user ? user.split(':') : [];
+  const password = rest.length ? rest.join(':') : process.env.DEBPKG_ETCD_PASSWORD;
+  if (user && !username) throw new UsageError('--etcd-user must be NAME or NAME:PASSWORD');
+  const ttl = seconds(args['etcd-lease-ttl'], '--etcd-lease-ttl') / 1000;
+  if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`--etcd-lease-ttl must be whole seconds, at least 2s (etcd's lease granularity), got '${args['etcd-lease-ttl']}'`);
+  if (args.lb !== 'none' && args['lb-manage']) {
+    throw new UsageError('--etcd with --lb: the servers of a group share one load balancer that only the elected server drives; run it yourself and pass --no-lb-manage with --lb-socket/--lb-config (and --lb-reload)');
+  }
+  return {
+    endpoints,
+    leaseTtlSeconds: ttl,
+    ...(args['etcd-cacert'] ? { caFile: args['etcd-cacert'] } : {}),
+    ...(args['etcd-cert'] ? { certFile: args['etcd-cert'] } : {}),
+    ...(args['etcd-key'] ? { keyFile: args['etcd-key'] } : {}),
+    ...(username ? { username, password: password ?? '' } : {}),
+  };
 }
 
 function seconds(text: string, flag: string): number {
@@ -67,9 +107,16 @@ export function serveCommand(y: Argv): Argv {
         .option('lb-reload', { type: 'string', describe: "command that reloads an LB we do not manage, e.g. 'systemctl reload haproxy'" })
         .option('unit-ttl', { type: 'string', default: '10s', describe: 'a unit without a heartbeat for this long leaves the pool' })
         .option('max-unpacked', { type: 'string', describe: 'decompressed bytes one uploaded package may unpack to (default 8G)' })
-        .option('max-unpack-ratio', { type: 'string', describe: 'decompressed/compressed ratio allowed above 64M unpacked (default 200)' }) as Argv<ServeArgs>,
+        .option('max-unpack-ratio', { type: 'string', describe: 'decompressed/compressed ratio allowed above 64M unpacked (default 200)' })
+        .option('etcd', { type: 'string', default: process.env.DEBPKG_ETCD || undefined, describe: 'etcd client URLs, comma-separated: share the color registry with the other servers of a group' })
+        .option('etcd-cacert', { type: 'string', describe: 'CA bundle for https etcd endpoints' })
+        .option('etcd-cert', { type: 'string', describe: 'client certificate for etcd (PEM)' })
+        .option('etcd-key', { type: 'string', describe: 'client key for etcd (PEM)' })
+        .option('etcd-user', { type: 'string', describe: 'etcd user as NAME[:PASSWORD] (or $DEBPKG_ETCD_USER, $DEBPKG_ETCD_PASSWORD)' })
+        .option('etcd-lease-ttl', { type: 'string', default: '5s', describe: 'session lease of the LB-driving role: a dead driver is replaced within about this' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
+      const etcd = etcdConfig(args);
       // The memory bound needs process-start settings (allocator, V8 flags): without them the
       // same command runs again as a child that has them, and this process only mirrors it.
       if (await relaunchTuned()) return;
@@ -84,6 +131,7 @@ export function serveCommand(y: Argv): Argv {
         ...(args['max-unpacked'] !== undefined ? { maxUnpackedBytes: parseByteSize(args['max-unpacked'], '--max-unpacked') } : {}),
         ...(args['max-unpack-ratio'] !== undefined ? { maxUnpackRatio: ratio(args['max-unpack-ratio'], '--max-unpack-ratio') } : {}),
         ...(args['public-url'] ? { publicUrl: args['public-url'] } : {}),
+        ...(etcd ? { etcd } : {}),
         color: {
           ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),
           ...(args.lb === 'none'

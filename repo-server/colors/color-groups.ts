@@ -1,4 +1,5 @@
-// Wires the color-group parts together: registry → LB sync → swap engine.
+// Wires the color-group parts together: registry → LB sync → swap engine. Embedded (one
+// process, registry.json) by default; with etcd options, the group variant in etcd/open.ts.
 
 import { join } from 'node:path';
 import type { LbState } from './lb/adapter.js';
@@ -10,17 +11,22 @@ import { FileRegistryStore, type RegistryStore } from './registry-store.js';
 import { Registry } from './registry.js';
 import { SwapEngine } from './swap.js';
 import { lbService } from './traffic.js';
-
+import type { ColorRegistry, LbDriver, Swapper } from './registry-api.js';
+import { openEtcdColorGroups, type EtcdColorOptions } from './etcd/open.js';
 
 export interface ColorGroups {
-  registry: Registry;
-  lb: LbSync;
-  engine: SwapEngine;
+  registry: ColorRegistry;
+  lb: LbDriver;
+  engine: Swapper;
   render(adapter: string): string | undefined;
   close(): Promise<void>;
 }
 
-export async function openColorGroups(dataDir: string, config: ColorConfig, log: Log, store?: RegistryStore): Promise<ColorGroups> {
+export async function openColorGroups(dataDir: string, config: ColorConfig, log: Log, store?: RegistryStore, etcd?: EtcdColorOptions): Promise<ColorGroups> {
+  if (etcd) {
+    const g = await openEtcdColorGroups(dataDir, config, etcd, (level, msg, detail) => (level === 'error' ? log.error(detail ?? {}, msg) : log.info(detail ?? {}, msg)));
+    return { registry: g.registry, lb: g.lb, engine: g.engine, render: (name) => renderFor(name, g.desired(), config.lb, dataDir), close: g.close };
+  }
   const registry = await Registry.open(store ?? new FileRegistryStore(join(dataDir, 'db')), {
     ttlMs: config.ttlMs,
     intervalMs: config.intervalMs,

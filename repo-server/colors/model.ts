@@ -82,6 +82,8 @@ export interface SwapRecord {
   steps: SwapStep[];
   result: SwapResult;
   reason?: string;
+  /** Cluster mode: the swap request this record closes (the requester waits for it). */
+  ref?: string;
 }
 
 /** What an agent reports: the unit minus what the registry knows itself. */

@@ -26,13 +26,13 @@ export class GateRefused extends Refused {
   }
 }
 
-function trafficFor(to: Color, percent: number, from: Traffic): Traffic {
+export function trafficFor(to: Color, percent: number, from: Traffic): Traffic {
   const on = (c: Color): number => (c === to ? percent : 100 - percent);
   const weights: Weights = { blue: on('blue'), green: on('green') };
   return { active: percent === 100 ? to : (from.active ?? to), weights };
 }
 
-function describeGate(step: SwapStep): string {
+export function describeGate(step: SwapStep): string {
   const g = step.gate;
   if (!g) return 'gate failed';
   const bad = g.units.filter((u) => !(u.alive && u.reported === 'healthy' && u.probe !== 'failed')).map((u) => `${u.node}: ${u.detail ?? u.probe}`);

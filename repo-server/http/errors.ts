@@ -1,7 +1,7 @@
 // Domain errors → HTTP: one table of statuses and aptly's JSON body {"error": "…", …details}.
 // The only place that knows which status a domain error answers with.
 
-import { Conflict, Corrupt, DomainError, Invalid, NotFound, Refused, TooLarge, Unsatisfiable, UpstreamFailed } from '../model/errors.js';
+import { Conflict, Corrupt, DomainError, Invalid, NotFound, Refused, TooLarge, Unavailable, Unsatisfiable, UpstreamFailed } from '../model/errors.js';
 import { PoolClash } from '../service/publishing.js';
 import { ImportConflict, ImportRefused } from '../service/repos.js';
 import { importReportWire } from './wire/encode.js';
@@ -18,6 +18,7 @@ const STATUS: ReadonlyArray<readonly [ErrorKind, number]> = [
   [Unsatisfiable, 422],
   [Corrupt, 500],
   [UpstreamFailed, 502],
+  [Unavailable, 503],
 ];
 
 export function statusOf(err: DomainError): number {

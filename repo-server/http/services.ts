@@ -32,14 +32,14 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
     }
     if (b.HealthPath !== undefined) edit.healthPath = v.healthPath(b.HealthPath);
     if (b.MinHealthy !== undefined) edit.minHealthy = v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000);
-    const s = registry.configure(name, edit);
+    const s = await registry.configure(name, edit);
     await colors.lb.sync();
     return serviceWire(s, alive, ttl());
   });
 
   app.delete('/:service', ADMIN, async (req) => {
     const name = v.serviceName(param(req, 'service'));
-    if (!registry.remove(name)) throw new NotFound(`service '${name}' is not registered`);
+    if (!(await registry.remove(name))) throw new NotFound(`service '${name}' is not registered`);
     await colors.lb.sync();
     return {};
   });

@@ -19,7 +19,7 @@ export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { color
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
     const b = v.objectBody(req.body, ['Address', 'Port', 'Color', 'Version', 'Package', 'Health', 'Weight', 'HealthPath'], 'unit');
-    const unit = registry.heartbeat(service, node, {
+    const unit = await registry.heartbeat(service, node, {
       address: v.address(b.Address),
       port: v.port(b.Port),
       color: v.color(b.Color, 'Color'),
@@ -35,7 +35,7 @@ export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { color
   app.delete('/:service/:node', UNIT, async (req) => {
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
-    if (!registry.deregister(service, node)) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);
+    if (!(await registry.deregister(service, node))) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);
     return {};
   });
 };

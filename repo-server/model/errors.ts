@@ -35,3 +35,6 @@ export class UpstreamFailed extends DomainError {}
 
 /** Stored data breaks a rule the code relies on (an old or hand-edited file). */
 export class Corrupt extends DomainError {}
+
+/** A service the operation needs (etcd's quorum) cannot be reached right now; retry later. */
+export class Unavailable extends DomainError {}

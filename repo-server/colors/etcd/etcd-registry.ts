@@ -1,0 +1,234 @@
+// The color registry on etcd. A unit's liveness is a lease: its first heartbeat grants one and
+// binds alive/<svc>/<node> to it; later heartbeats only renew that lease (any server can: the
+// lease id is in the key), batched into one gateway request per few milliseconds. When the
+// heartbeats stop, etcd deletes the key at the TTL and the watch tells every server: no sweeper.
+// Settings, traffic and the audit log change only through revision-checked transactions.
+
+import type { Compare, EtcdClient, Op } from '../../cluster/etcd-client.js';
+import { Conflict, NotFound } from '../../model/errors.js';
+import type { HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from '../model.js';
+import type { ColorRegistry, ServiceEdit } from '../registry-api.js';
+import type { ServiceSettings } from './keys.js';
+import type { Replica } from './replica.js';
+
+const UNIT_FIELDS = ['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const;
+
+/** Collects lease renewals for a few ms and sends them as one keepalive request. */
+class LeaseRenewer {
+  private pending = new Map<string, { resolve: (ttl: number) => void; reject: (e: unknown) => void }[]>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly etcd: EtcdClient,
+    private readonly windowMs = 5,
+  ) {}
+
+  renew(lease: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const list = this.pending.get(lease) ?? [];
+      list.push({ resolve, reject });
+      this.pending.set(lease, list);
+      this.timer ??= setTimeout(() => void this.flush(), this.windowMs);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = new Map();
+    const ids = [...batch.keys()];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      try {
+        const ttls = await this.etcd.keepAlive(chunk);
+        for (const id of chunk) for (const w of batch.get(id)!) w.resolve(ttls.get(id) ?? 0);
+      } catch (err) {
+        for (const id of chunk) for (const w of batch.get(id)!) w.reject(err);
+      }
+    }
+  }
+}
+
+export interface EtcdRegistryOptions {
+  ttlMs: number;
+  intervalMs: number;
+}
+
+export class EtcdRegistry implements ColorRegistry {
+  readonly now = Date.now;
+  private readonly renewer: LeaseRenewer;
+  /** Leases this server granted whose alive key the watch has not brought back yet. */
+  private readonly granted = new Map<string, string>();
+
+  constructor(
+    private readonly etcd: EtcdClient,
+    readonly replica: Replica,
+    readonly options: EtcdRegistryOptions,
+  ) {
+    this.renewer = new LeaseRenewer(etcd);
+  }
+
+  private get k() {
+    return this.replica.keys;
+  }
+
+  get ttlSeconds(): number {
+    return Math.max(1, Math.ceil(this.options.ttlMs / 1000));
+  }
+
+  alive(u: Unit): boolean {
+    return this.replica.isAlive(u);
+  }
+
+  list(): ServiceRecord[] {
+    return this.replica.serviceNames().map((n) => this.replica.service(n)!);
+  }
+
+  get(name: string): ServiceRecord {
+    const s = this.replica.service(name);
+    if (!s) throw new NotFound(`service '${name}' is not registered`);
+    return s;
+  }
+
+  historyOf(service: string): SwapRecord[] {
+    return this.replica.audit.get(service) ?? [];
+  }
+
+  async heartbeat(service: string, node: string, input: HeartbeatInput): Promise<Unit> {
+    const id = `${service}/${node}`;
+    const have = this.replica.units.get(service)?.get(node)?.value;
+    const unit: Unit = { service, node, ...input, lastSeen: this.now() };
+    const same = have !== undefined && UNIT_FIELDS.every((f) => have[f] === unit[f]);
+    const lease = this.replica.alive.get(id)?.lease ?? this.granted.get(id);
+    if (lease !== undefined && (await this.renewer.renew(lease)) > 0) {
+      const a = this.replica.alive.get(id);
+      if (a) a.seen = unit.lastSeen;
+      if (same && this.replica.alive.has(id)) return unit;
+      const t = await this.etcd.txn([], [{ put: { key: this.k.unit(service, node), value: JSON.stringify(unit) } }, { put: { key: this.k.alive(service, node), value: node, lease } }], [], `heartbeat of ${id}`);
+      await this.settle(service, unit, t.revision);
+      return unit;
+    }
+    const fresh = await this.etcd.grant(this.ttlSeconds);
+    this.granted.set(id, fresh);
+    const t = await this.etcd.txn([], [{ put: { key: this.k.unit(service, node), value: JSON.stringify(unit) } }, { put: { key: this.k.alive(service, node), value: node, lease: fresh } }], [], `heartbeat of ${id}`);
+    await this.settle(service, unit, t.revision);
+    return unit;
+  }
+
+  /** After a unit changed: the service exists, and a first healthy color takes the traffic. */
+  private async settle(service: string, unit: Unit, rev: number): Promise<void> {
+    await this.replica.waitFor(rev);
+    this.granted.delete(`${service}/${unit.node}`);
+    const s = this.replica.settings.get(service)?.value;
+    if (s && (s.active !== null || unit.health !== 'healthy')) return;
+    await this.update(service, (cur) => {
+      const next: ServiceSettings = cur ?? { name: service, previewAllow: ['127.0.0.0/8'], healthPath: unit.healthPath || '/healthz', active: null, weights: { blue: 0, green: 0 } };
+      if (next.active !== null || unit.health !== 'healthy') return cur ? undefined : { settings: next };
+      const from: Traffic = { active: next.active, weights: { ...next.weights } };
+      const c = unit.color;
+      const at = new Date(this.now()).toISOString();
+      return {
+        settings: { ...next, active: c, weights: { blue: c === 'blue' ? 100 : 0, green: c === 'green' ? 100 : 0 } },
+        audit: { service, kind: 'initial', user: 'registry', started: at, finished: at, from, to: c, strategy: 'initial', steps: [{ weight: 100, at }], result: 'done', reason: 'first healthy unit of the service' },
+      };
+    });
+  }
+
+  /**
+   * Read-modify-write of services/<svc> (and an audit record with it), checked against the
+   * revision read: a concurrent writer makes the transaction fail and the edit is redone.
+   */
+  async update(
+    service: string,
+    edit: (cur: ServiceSettings | undefined) => { settings: ServiceSettings; audit?: Omit<SwapRecord, 'id'> } | undefined,
+    extra: { compare?: Compare[]; ops?: Op[] } = {},
+  ): Promise<{ settings: ServiceSettings | undefined; revision: number; record?: SwapRecord }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const kv = await this.etcd.get(this.k.service(service));
+      const cur = kv ? (JSON.parse(kv.value) as ServiceSettings) : undefined;
+      const out = edit(cur);
+      if (!out) return { settings: cur, revision: kv?.modRevision ?? 0 };
+      const compare: Compare[] = [{ key: this.k.service(service), target: 'MOD', result: 'EQUAL', revision: kv?.modRevision ?? 0 }, ...(extra.compare ?? [])];
+      const ops: Op[] = [{ put: { key: this.k.service(service), value: JSON.stringify(out.settings) } }, ...(extra.ops ?? [])];
+      let record: SwapRecord | undefined;
+      if (out.audit) {
+        const a = await this.auditOps(service, out.audit);
+        compare.push(a.compare);
+        ops.push(...a.ops);
+        record = a.record;
+      }
+      const t = await this.etcd.txn(compare, ops, [], `update service ${service}`);
+      if (t.succeeded) {
+        await this.replica.waitFor(t.revision);
+        return { settings: out.settings, revision: t.revision, ...(record ? { record } : {}) };
+      }
+      if (extra.compare?.length) {
+        // The caller's own condition (leadership, the swap's revision) may be what failed.
+        const again = await this.etcd.txn(extra.compare, [], [], 'check');
+        if (!again.succeeded) throw new Conflict(`update of service ${service} lost a race (leadership or swap state changed)`);
+      }
+    }
+    throw new Conflict(`service ${service} is changing too fast to update; try again`);
+  }
+
+  /** The next audit id and the ops that append the record under it (compare: nobody took the id). */
+  async auditOps(service: string, rec: Omit<SwapRecord, 'id'>): Promise<{ compare: Compare; ops: Op[]; record: SwapRecord }> {
+    const seq = await this.etcd.get(this.k.auditSeq(service));
+    const id = (seq ? Number(seq.value) : 0) + 1;
+    const record: SwapRecord = { id, ...rec };
+    return {
+      compare: { key: this.k.auditSeq(service), target: 'MOD', result: 'EQUAL', revision: seq?.modRevision ?? 0 },
+      ops: [
+        { put: { key: this.k.auditSeq(service), value: String(id) } },
+        { put: { key: this.k.audit(service, id), value: JSON.stringify(record) } },
+      ],
+      record,
+    };
+  }
+
+  async deregister(service: string, node: string): Promise<boolean> {
+    const have = this.replica.units.get(service)?.get(node);
+    if (!have) return false;
+    const lease = this.replica.alive.get(`${service}/${node}`)?.lease;
+    const t = await this.etcd.txn([], [{ del: { key: this.k.unit(service, node) } }, { del: { key: this.k.alive(service, node) } }], [], `deregister ${service}/${node}`);
+    if (lease) await this.etcd.revoke(lease).catch(() => undefined);
+    await this.replica.waitFor(t.revision);
+    return true;
+  }
+
+  async configure(name: string, edit: ServiceEdit): Promise<ServiceRecord> {
+    await this.update(name, (cur) => ({
+      settings: { ...(cur ?? { name, previewAllow: ['127.0.0.0/8'], healthPath: '/healthz', active: null, weights: { blue: 0, green: 0 } }), ...edit },
+    }));
+    return this.get(name);
+  }
+
+  async remove(name: string): Promise<boolean> {
+    if (!this.replica.settings.has(name)) return false;
+    if (this.replica.swaps.has(name)) throw new Conflict(`service '${name}' has a swap in flight; wait for it to finish`);
+    const t = await this.etcd.txn(
+      [{ key: this.k.swap(name), target: 'CREATE', result: 'EQUAL', revision: 0 }],
+      [{ del: { key: this.k.service(name) } }, { del: { key: `${this.k.prefix}units/${name}/`, prefix: true } }, { del: { key: `${this.k.prefix}alive/${name}/`, prefix: true } }],
+      [],
+      `remove service ${name}`,
+    );
+    if (!t.succeeded) throw new Conflict(`service '${name}' has a swap in flight; wait for it to finish`);
+    await this.replica.waitFor(t.revision);
+    return true;
+  }
+
+  /** Leader's housekeeping: unit records dead longer than `forgetMs` are dropped. */
+  async forget(forgetMs: number): Promise<void> {
+    const now = this.now();
+    const ops: Op[] = [];
+    for (const [service, m] of this.replica.units) {
+      for (const node of m.keys()) {
+        const id = `${service}/${node}`;
+        if (this.replica.alive.has(id)) continue;
+        const since = this.replica.deadSince.get(id);
+        if (since === undefined) this.replica.deadSince.set(id, now);
+        else if (now - since > forgetMs) ops.push({ del: { key: this.k.unit(service, node) } });
+      }
+    }
+    for (let i = 0; i < ops.length; i += 100) await this.etcd.txn([], ops.slice(i, i + 100), [], 'forget dead units');
+  }
+}

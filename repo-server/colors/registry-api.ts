@@ -1,0 +1,36 @@
+// What the HTTP surface and the status readers need of a color registry and a swap engine, so
+// that the embedded registry (one process, registry.ts + swap.ts) and the etcd one (a group of
+// servers, etcd/) answer the same routes. Writes may be asynchronous (etcd answers them).
+
+import type { LbAdapter } from './lb/adapter.js';
+import type { HeartbeatInput, ServiceRecord, SwapRecord, Unit } from './model.js';
+import type { SwapRequest } from './swap.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export type ServiceEdit = Partial<Pick<ServiceRecord, 'listen' | 'previewAllow' | 'healthPath' | 'minHealthy'>>;
+
+export interface ColorRegistry {
+  readonly options: { ttlMs: number; intervalMs: number };
+  readonly now: () => number;
+  alive(u: Unit): boolean;
+  list(): ServiceRecord[];
+  get(name: string): ServiceRecord;
+  historyOf(service: string): SwapRecord[];
+  heartbeat(service: string, node: string, input: HeartbeatInput): MaybePromise<Unit>;
+  deregister(service: string, node: string): MaybePromise<boolean>;
+  configure(name: string, edit: ServiceEdit): MaybePromise<ServiceRecord>;
+  remove(name: string): MaybePromise<boolean>;
+}
+
+export interface Swapper {
+  swap(service: string, req: SwapRequest): Promise<SwapRecord>;
+  rollback(service: string, user: string, force?: boolean): Promise<SwapRecord>;
+}
+
+/** Keeps the LB in step with the registry (lb-sync.ts; in a group only the leader applies). */
+export interface LbDriver {
+  readonly adapter: LbAdapter | undefined;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
