@@ -4,7 +4,7 @@
 // a directory is the file to write).
 
 import { existsSync, statSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 
@@ -35,6 +35,8 @@ interface RunOptions {
 
 const BUILD_DEFAULTS = ['debpkg.yaml', 'nfpm.yaml', 'nfpm.yml'];
 const PACKAGE_DEFAULTS = ['nfpm.yaml', 'nfpm.yml', 'debpkg.yaml'];
+/** Config file names that mean nfpm's conventions. */
+const NFPM_NAMES = /^nfpm\.ya?ml$/;
 
 function findConfig(given: string | undefined, candidates: string[]): string {
   if (given !== undefined) return given;
@@ -76,10 +78,14 @@ export function buildCommand(y: Argv): Argv {
           .option('output', { alias: ['o', 't', 'target'], type: 'string', describe: 'directory for the .deb, or the .deb file to write' }),
       ) as Argv<BuildArgs>,
     async (args) => {
+      const config = findConfig(args.config, BUILD_DEFAULTS);
+      // An nfpm config means nfpm's paths (from the current directory: `debpkg build -f
+      // packaging/nfpm.yaml` run from the project root); a debpkg spec's start at its directory.
+      const baseDir = args['base-dir'] ?? (NFPM_NAMES.test(basename(config)) ? process.cwd() : undefined);
       await run({
-        config: findConfig(args.config, BUILD_DEFAULTS),
+        config,
         output: outputOf(args.output, false),
-        ...(args['base-dir'] !== undefined ? { baseDir: args['base-dir'] } : {}),
+        ...(baseDir !== undefined ? { baseDir } : {}),
         strictEnv: args['strict-env'],
         json: args.json,
       });

@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { execFileP, Project } from '../support/project.js';
 
 const FILES = { 'app.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 }, 'app.conf': 'x = 1\n' };
@@ -140,6 +140,24 @@ test('CLI habits: nfpm.yaml by default, -o FILE.deb, -o DIR/, package -p deb -t,
     const strict = await p.cli(['build', '-o', 'x/', '--strict-env'], {});
     assert.is(strict.code, 2);
     assert.match(strict.stderr, /nfpm\.yml:2:\d+: version: environment variable DEMO_VERSION is not set/);
+  } finally {
+    await p.destroy();
+  }
+});
+
+test('build -f packaging/nfpm.yaml from the project root takes src from the root, as nfpm; a debpkg spec from its own directory', async () => {
+  const p = await Project.create(FILES);
+  try {
+    await mkdir(p.path('packaging'), { recursive: true });
+    await writeFile(p.path('packaging/nfpm.yaml'), 'name: demo\nversion: 1.0\narch: all\nmaintainer: A B <a@example.org>\ndescription: demo\ncontents:\n  - { src: app.sh, dst: /usr/bin/app }\n');
+    const nfpm = await p.cli(['build', '-f', 'packaging/nfpm.yaml', '-o', 'out/']);
+    assert.is(nfpm.code, 0, nfpm.stderr);
+    assert.match((await execFileP('dpkg-deb', ['-c', p.path('out/demo_1.0_all.deb')])).stdout, /\.\/usr\/bin\/app/);
+    // The same file list under a debpkg name resolves next to the spec, where app.sh is not.
+    await writeFile(p.path('packaging/debpkg.yaml'), 'name: demo\nversion: 1.0\narch: all\nmaintainer: A B <a@example.org>\ndescription: demo\ncontents:\n  - { src: app.sh, dst: /usr/bin/app }\n');
+    const own = await p.cli(['build', '-f', 'packaging/debpkg.yaml', '-o', 'out2/']);
+    assert.is(own.code, 2, own.stderr);
+    assert.match(own.stderr, /packaging\/app\.sh/);
   } finally {
     await p.destroy();
   }
