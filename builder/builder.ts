@@ -10,8 +10,8 @@ import { versionWithoutEpoch } from '../deb/version.js';
 import { parseMtime, resolveContents, type GeneratedFile } from './contents.js';
 import { buildControlTar, type ControlMember } from './control-tar.js';
 import { openDataSink } from './data-sink.js';
-import { installedSizeKiB, renderMd5sums, streamDataTar } from './data-tar.js';
-import { fileDigest, gzipSlotSize, padGzip, writeDebFile } from './deb-file.js';
+import { installedSizeKiB, Md5Table, renderMd5sums, streamDataTar } from './data-tar.js';
+import { controlSlotSize, fileDigest, writeDebFile } from './deb-file.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
 import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
@@ -124,27 +124,31 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
   const installedSize = installedSizeKiB(entries);
   const control = renderParagraph(withInstalledSize(meta.fields, installedSize));
-  const controlTar = (md5: ReadonlyMap<string, string>): Buffer => {
+  const controlTar = (md5: Md5Table): Buffer => {
     const members: ControlMember[] = [{ name: 'control', data: Buffer.from(control), mode: 0o644 }];
     const md5sums = renderMd5sums(entries, md5);
-    if (md5sums !== '') members.push({ name: 'md5sums', data: Buffer.from(md5sums), mode: 0o644 });
+    if (md5sums.length > 0) members.push({ name: 'md5sums', data: md5sums, mode: 0o644 });
     if (conffiles.length > 0) members.push({ name: 'conffiles', data: Buffer.from(conffiles.map((c) => `${c}\n`).join('')), mode: 0o644 });
     for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
     return buildControlTar(members, epoch);
   };
-  // Placeholder md5s have the real length, so the slot size is exact before any data is read.
-  const controlSlot = gzipSlotSize(controlTar(new Map()).length);
+  const gzipControl = (md5: Md5Table): Buffer => gzipSync(controlTar(md5), { level: constants.Z_BEST_COMPRESSION });
+  const fileCount = entries.reduce((n, e) => n + (e.type === 'file' ? 1 : 0), 0);
+  // The control member precedes data.tar but its md5s are known only afterwards: its slot is
+  // sized from stand-in digests of the same entropy (deb-file.ts moves data.tar in the rare
+  // case the real one does not fit).
+  const controlSlot = controlSlotSize(gzipControl(Md5Table.standIn(fileCount)).length);
 
   const payload = entries.reduce((n, e) => n + (e.source?.kind === 'path' ? e.size : 0), 0);
   const progress = opts.onPayload?.(payload);
-  let md5 = new Map<string, string>();
+  let md5 = Md5Table.placeholder(fileCount);
   const size = await writeDebFile(
     target,
     { controlSize: controlSlot, dataMember: memberName('data.tar', compression.kind), mtime: epoch },
     async (fh) => {
       md5 = (await streamDataTar(entries, openDataSink(compression, fh), progress)).md5;
     },
-    () => padGzip(gzipSync(controlTar(md5), { level: constants.Z_BEST_COMPRESSION }), controlSlot),
+    () => gzipControl(md5),
   );
   const digest = opts.digests ? await fileDigest(target) : undefined;
   return {
