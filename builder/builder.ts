@@ -2,15 +2,14 @@
 // build control.tar, write the ar archive, rename into place.
 
 import { mkdir } from 'node:fs/promises';
-import { constants, gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { renderParagraph } from '../deb/control.js';
 import { CompressionError, memberName, parseCompression, type Compression } from '../deb/compression.js';
 import { versionWithoutEpoch } from '../deb/version.js';
 import { parseMtime, resolveContents, type GeneratedFile } from './contents.js';
-import { buildControlTar, type ControlMember } from './control-tar.js';
+import { gzipControlTar, type ControlMember } from './control-tar.js';
 import { openDataSink } from './data-sink.js';
-import { installedSizeKiB, Md5Table, renderMd5sums, streamDataTar } from './data-tar.js';
+import { installedSizeKiB, md5sumsMember, Md5Table, streamDataTar } from './data-tar.js';
 import { controlSlotSize, fileDigest, writeDebFile } from './deb-file.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
@@ -124,31 +123,30 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
   const installedSize = installedSizeKiB(entries);
   const control = renderParagraph(withInstalledSize(meta.fields, installedSize));
-  const controlTar = (md5: Md5Table): Buffer => {
+  const gzipControl = (md5: Md5Table): Promise<Buffer> => {
     const members: ControlMember[] = [{ name: 'control', data: Buffer.from(control), mode: 0o644 }];
-    const md5sums = renderMd5sums(entries, md5);
-    if (md5sums.length > 0) members.push({ name: 'md5sums', data: md5sums, mode: 0o644 });
+    const md5sums = md5sumsMember(entries, md5);
+    if (md5sums.size > 0) members.push({ name: 'md5sums', data: md5sums, mode: 0o644 });
     if (conffiles.length > 0) members.push({ name: 'conffiles', data: Buffer.from(conffiles.map((c) => `${c}\n`).join('')), mode: 0o644 });
     for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
-    return buildControlTar(members, epoch);
+    return gzipControlTar(members, epoch);
   };
-  const gzipControl = (md5: Md5Table): Buffer => gzipSync(controlTar(md5), { level: constants.Z_BEST_COMPRESSION });
   const fileCount = entries.reduce((n, e) => n + (e.type === 'file' ? 1 : 0), 0);
   // The control member precedes data.tar but its md5s are known only afterwards: its slot is
   // sized from stand-in digests of the same entropy (deb-file.ts moves data.tar in the rare
   // case the real one does not fit).
-  const controlSlot = controlSlotSize(gzipControl(Md5Table.standIn(fileCount)).length);
+  const controlSlot = controlSlotSize((await gzipControl(Md5Table.standIn(fileCount))).length);
 
-  const payload = entries.reduce((n, e) => n + (e.source?.kind === 'path' ? e.size : 0), 0);
+  const payload = entries.reduce((n, e) => n + (typeof e.source === 'string' ? e.size : 0), 0);
   const progress = opts.onPayload?.(payload);
-  let md5 = Md5Table.placeholder(fileCount);
+  let md5: Md5Table | undefined;
   const size = await writeDebFile(
     target,
     { controlSize: controlSlot, dataMember: memberName('data.tar', compression.kind), mtime: epoch },
     async (fh) => {
       md5 = (await streamDataTar(entries, openDataSink(compression, fh), progress)).md5;
     },
-    () => gzipControl(md5),
+    () => gzipControl(md5 ?? Md5Table.placeholder(fileCount)),
   );
   const digest = opts.digests ? await fileDigest(target) : undefined;
   return {

@@ -65,16 +65,28 @@ export class Md5Table {
   }
 }
 
-/** md5sums lines ("<md5>  <path>") for regular files that are not conffiles, as dh_md5sums. */
-export function renderMd5sums(entries: PackageEntry[], md5: Md5Table): Buffer {
-  const parts: string[] = [];
-  let index = 0;
-  for (const e of entries) {
-    if (e.type !== 'file') continue;
-    if (!e.conffile) parts.push(`${md5.hex(index)}  ${e.path.slice(1)}\n`);
-    index++;
+/**
+ * md5sums ("<md5>  <path>" per regular file that is not a conffile, as dh_md5sums): its size, and
+ * its text in chunks of about 64 KiB, so that it is never held whole.
+ */
+export function md5sumsMember(entries: PackageEntry[], md5: Md5Table): { size: number; chunks: () => Iterable<Buffer> } {
+  let size = 0;
+  for (const e of entries) if (e.type === 'file' && !e.conffile) size += 32 + 2 + Buffer.byteLength(e.path) - 1 + 1;
+  function* chunks(): Generator<Buffer> {
+    let text = '';
+    let index = 0;
+    for (const e of entries) {
+      if (e.type !== 'file') continue;
+      if (!e.conffile) text += `${md5.hex(index)}  ${e.path.slice(1)}\n`;
+      index++;
+      if (text.length >= 65536) {
+        yield Buffer.from(text);
+        text = '';
+      }
+    }
+    if (text !== '') yield Buffer.from(text);
   }
-  return Buffer.from(parts.join(''));
+  return { size, chunks };
 }
 
 const RING_SLOTS = 16;
@@ -216,22 +228,22 @@ export async function streamDataTar(entries: PackageEntry[], sink: DataSink, pro
       if (e.type !== 'file') continue;
       const at = fileIndex++ * 16;
       const source = e.source;
-      if (source?.kind === 'data') {
-        createHash('md5').update(source.data).digest().copy(digests, at);
-        await staging.put(source.data);
-      } else if (source?.kind === 'path' && e.size <= STAGING_SIZE) {
+      if (Buffer.isBuffer(source)) {
+        createHash('md5').update(source).digest().copy(digests, at);
+        await staging.put(source);
+      } else if (typeof source === 'string' && e.size <= STAGING_SIZE) {
         await staging.ensure(e.size);
-        readSmall(e, source.path, staging, probe).copy(digests, at);
+        readSmall(e, source, staging, probe).copy(digests, at);
         reported += e.size;
         // Progress in steps of about a staging buffer: a callback per small file costs more than it tells.
         if (reported >= STAGING_SIZE) {
           progress?.(reported);
           reported = 0;
         }
-      } else if (source?.kind === 'path') {
+      } else if (typeof source === 'string') {
         await staging.drain();
         large ??= { hasher: new Md5Hasher(RING_SLOTS, SLOT_SIZE), busy: new Array(RING_SLOTS).fill(undefined), slot: 0 };
-        const { digest } = await streamLarge(e, source.path, sink, large, progress);
+        const { digest } = await streamLarge(e, source, sink, large, progress);
         late.push(digest.then((d) => void d.copy(digests, at)));
       } else {
         createHash('md5').digest().copy(digests, at);

@@ -56,7 +56,7 @@ export async function writeDebFile(
   target: string,
   plan: DebLayoutPlan,
   writeData: (fh: FileHandle) => Promise<void>,
-  control: () => Buffer,
+  control: () => Promise<Buffer>,
 ): Promise<number> {
   return writeAtomicWith(
     target,
@@ -78,7 +78,7 @@ export async function writeDebFile(
       await withBackgroundSync(fh, () => writeData(fh));
       const dataSize = (await fh.stat()).size - dataOffset;
 
-      let ctrl = control();
+      let ctrl = await control();
       let controlSize = plan.controlSize;
       let dataAt = dataHeaderOffset;
       if (ctrl.length < controlSize) ctrl = padGzip(ctrl, controlSize);
