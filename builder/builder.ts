@@ -13,6 +13,8 @@ import { installedSizeKiB, md5sumsMember, Md5Table, streamDataTar } from './data
 import { controlSlotSize, fileDigest, writeDebFile } from './deb-file.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
+import { renderTriggers } from './deb-triggers.js';
+import { archVariantField, debScriptMembers, parseUmask } from './deb-extras.js';
 import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
 import { packageMetadata, type PackageMetadata } from './metadata.js';
 import { SpecError } from './spec-error.js';
@@ -103,6 +105,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     defaultMtime: epoch,
     ...(forced !== undefined ? { forcedMtime: forced } : specMtime !== undefined ? { forcedMtime: specMtime } : {}),
     ...(spec.disable_globbing ? { disableGlobbing: true } : {}),
+    ...(spec.umask !== undefined ? { umask: parseUmask(spec.umask) } : {}),
     generated,
   });
   const entries = contents.entries;
@@ -115,6 +118,9 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   }
   const scripts = await renderMaintainerScripts(meta.name, spec.scripts, snippets, baseDir);
 
+  const triggers = renderTriggers(spec.deb?.triggers);
+  const debScripts = await debScriptMembers(spec.deb?.scripts, baseDir);
+  const variant = archVariantField(spec.deb?.arch_variant);
   const filename = `${meta.name}_${versionWithoutEpoch(meta.version)}_${meta.architecture}.deb`;
   const outputDir = resolve(opts.outputDir);
   await mkdir(outputDir, { recursive: true });
@@ -122,12 +128,14 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
 
   const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
   const installedSize = installedSizeKiB(entries);
-  const control = renderParagraph(withInstalledSize(meta.fields, installedSize));
+  const control = renderParagraph(withVariant(withInstalledSize(meta.fields, installedSize), variant));
   const gzipControl = (md5: Md5Table): Promise<Buffer> => {
     const members: ControlMember[] = [{ name: 'control', data: Buffer.from(control), mode: 0o644 }];
     const md5sums = md5sumsMember(entries, md5);
     if (md5sums.size > 0) members.push({ name: 'md5sums', data: md5sums, mode: 0o644 });
     if (conffiles.length > 0) members.push({ name: 'conffiles', data: Buffer.from(conffiles.map((c) => `${c}\n`).join('')), mode: 0o644 });
+    members.push(...debScripts);
+    if (triggers !== '') members.push({ name: 'triggers', data: Buffer.from(triggers), mode: 0o644 });
     for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
     return gzipControlTar(members, epoch);
   };
@@ -163,6 +171,14 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     files: entries.filter((e) => e.type === 'file').length,
     control,
   };
+}
+
+/** nfpm writes Architecture-Variant right after Architecture. */
+function withVariant(fields: [string, string][], variant: [string, string] | undefined): [string, string][] {
+  if (!variant) return fields;
+  const out = [...fields];
+  out.splice(out.findIndex(([k]) => k === 'Architecture') + 1, 0, variant);
+  return out;
 }
 
 function withInstalledSize(fields: [string, string][], kib: number): [string, string][] {

@@ -17,6 +17,8 @@ export interface ContentsOptions {
   /** When set, every entry without an explicit mtime gets it (reproducible builds). */
   forcedMtime?: number;
   disableGlobbing?: boolean;
+  /** nfpm's umask: bits cleared from the modes debpkg derives (not from an explicit file_info.mode). */
+  umask?: number;
   /**
    * Files the builder makes (docs, systemd units, color agent files, lintian overrides), asked for
    * once contents[] is expanded. The spec wins: a generated path the spec ships, or needs as a
@@ -53,11 +55,12 @@ function fileEntry(
   mode: number | undefined,
   conffile: boolean,
   root?: DiskRoot,
+  umask = 0,
 ): PackageEntry {
   return makeEntry({
     path: base.path,
     type: 'file',
-    mode: mode ?? (found.executable ? 0o755 : 0o644),
+    mode: mode ?? (found.executable ? 0o755 : 0o644) & ~umask,
     owner: base.owner,
     group: base.group,
     uid: base.uid,
@@ -140,6 +143,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
     const mode = info?.mode !== undefined ? parseMode(info.mode) : undefined;
     const origin = `contents[${i}]`;
     const owners = ownership(info);
+    const umask = opts.umask ?? 0;
 
     switch (type) {
       case 'dir':
@@ -157,24 +161,31 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
         if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot be the root directory');
         ghosts.push({ path: dst, origin, index: i });
         break;
-      case 'tree': {
+      case 'tree':
+      case 'config|tree':
+      case 'config|noreplace|tree':
+      case 'config|missingok|tree': {
+        // nfpm: the config variants of tree make every regular file found a conffile.
+        const configTree = type !== 'tree';
         const src = requireSrc(item, at, opts.baseDir);
         const top = await statOrThrow(src, [...at, 'src'], item.src ?? src);
         if (!top.isDirectory()) throw new SpecError([...at, 'src'], `'${item.src}' is not a directory (use type: file)`);
-        add({ path: dst, type: 'directory', mode: 0o755, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
+        add({ path: dst, type: 'directory', mode: 0o755 & ~umask, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
         const root = { disk: src, dst };
         await walkTree(src, (found) => {
           const path = dst === '/' ? `/${found.rel}` : `${dst}/${found.rel}`;
           const base = { path, ...owners, conffile: false, origin, mtime: mtimeFor(found.mtime) };
-          if (found.kind === 'dir') add({ ...base, type: 'directory', mode: 0o755, size: 0 }, at);
+          if (found.kind === 'dir') add({ ...base, type: 'directory', mode: 0o755 & ~umask, size: 0 }, at);
           else if (found.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: found.target }, at);
-          else add(fileEntry(base, found, mode, underEtc(path), root), at);
+          else add(fileEntry(base, found, mode, configTree || underEtc(path), root, umask), at);
         });
         break;
       }
       case 'file':
       case 'config':
-      case 'config|noreplace': {
+      case 'config|noreplace':
+      // nfpm writes a missingok conffile into conffiles like any other (missingok is rpm's).
+      case 'config|missingok': {
         if (item.src === undefined) throw new SpecError([...at, 'src'], 'is required for a file');
         const items = await expandSource({
           src: item.src,
@@ -187,7 +198,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
         for (const f of items.splice(0)) {
           const base = { path: f.dst, ...owners, mtime: mtimeFor(f.mtime), origin };
           if (f.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: f.target, conffile: false }, at);
-          else add(fileEntry(base, f, mode, type !== 'file' || underEtc(f.dst), f.root), at);
+          else add(fileEntry(base, f, mode, type !== 'file' || underEtc(f.dst), f.root, umask), at);
         }
         break;
       }
