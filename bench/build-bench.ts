@@ -247,7 +247,7 @@ contents:
 
   const lines = [
     `20,000 files of 1-20 KB of generated text (235 MB), gzip -6, ${RUNS} interleaved runs, median; control.tar.gz of debpkg's package: ${control} bytes.`,
-    nfpm ? `nfpm: ${nfpm}.` : 'nfpm: not benchmarked — no nfpm binary (nfpm 2.41 needs Go ≥ 1.22 to build from source; Debian bookworm ships Go 1.19, and no module proxy is reachable), so the faster peer is dpkg-deb -z6.',
+    nfpm ? `nfpm: ${nfpm}.` : "nfpm: not benchmarked — no nfpm binary on PATH (set NFPM=…); nfpm's go.mod asks for Go 1.26 and Debian bookworm's golang-go is 1.19, so it cannot be built here from the mirror; the faster peer is dpkg-deb -z6.",
     '',
     '| payload | tool | wall s | peak RSS | time vs fastest peer |',
     '|---|---|---|---|---|',
