@@ -1,10 +1,12 @@
 // debpkg build vs dpkg-deb --root-owner-group -b on the same 512 MiB payload (half random,
 // half text), same compression and level, in one run. Writes docs/benchmarks.md's build section.
+// Then the per-file overhead: 20,000 files of 1-20 KB against dpkg-deb -z6 (and nfpm when an
+// `nfpm` binary is on PATH or NFPM names one), and peak RSS at 200,000 files (build-files section).
 //
-//   npm run bench:build [-- --runs 3 --size-mib 512]
+//   npm run bench:build [-- --runs 3 --size-mib 512 --only large|files]
 
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +94,12 @@ interface Row {
 
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  if (only !== 'files') await largePayload();
+  if (only !== 'large') await manyFiles();
+}
+
+async function largePayload(): Promise<void> {
   const root = await preparePayload();
   const spec = join(WORK, 'debpkg.yaml');
   await writeFile(
@@ -158,6 +166,99 @@ contents:
     'debpkg also computes md5sums and Installed-Size while it writes (dpkg-deb -b does neither), and every package it wrote was read back by dpkg-deb --fsys-tarfile.',
   ];
   await updateSection(join(ROOT, 'docs/benchmarks.md'), 'build', lines.join('\n'));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+
+/** `count` files of `min`..`max` bytes of generated text, 500 per directory (fixed seed: the same tree every time). */
+async function prepareFiles(count: number, min: number, max: number): Promise<string> {
+  const root = join(WORK, `files-${count}-${min}-${max}`);
+  const marker = join(root, '.ready');
+  if (await stat(marker).then(() => true, () => false)) return root;
+  await rm(root, { recursive: true, force: true });
+  const words = 'the of and to in is for on that with as package install service version repository debian'.split(' ');
+  let seed = 7;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const base = join(root, 'usr/share/bench-files');
+  for (let i = 0; i < count; i++) {
+    const dir = join(base, `d${String(Math.floor(i / 500)).padStart(3, '0')}`);
+    if (i % 500 === 0) await mkdir(dir, { recursive: true });
+    const size = min + (next() % (max - min + 1));
+    let text = '';
+    while (text.length < size) text += `${words[next() % words.length]}${next() % 13 === 0 ? '\n' : ' '}`;
+    await writeFile(join(dir, `file-${i}.txt`), text.slice(0, size));
+  }
+  await mkdir(join(root, 'DEBIAN'));
+  await writeFile(join(root, 'DEBIAN/control'), 'Package: bench-files\nVersion: 1.0\nArchitecture: all\nMaintainer: Bench <bench@example.org>\nDescription: benchmark payload\n');
+  await writeFile(marker, '');
+  return root;
+}
+
+function nfpmBinary(): string | undefined {
+  if (process.env.NFPM) return process.env.NFPM;
+  const dir = (process.env.PATH ?? '').split(':').find((d) => existsSync(join(d || '.', 'nfpm')));
+  return dir === undefined ? undefined : join(dir || '.', 'nfpm');
+}
+
+const mb = (s: Sample): string => `${(s.rssKiB / 1024).toFixed(0)} MB`;
+const medianOf = (xs: Sample[]): Sample => ({ seconds: median(xs.map((x) => x.seconds)), rssKiB: median(xs.map((x) => x.rssKiB)) });
+
+async function manyFiles(): Promise<void> {
+  const root = await prepareFiles(20000, 1024, 20 * 1024);
+  const spec = join(WORK, 'files.yaml');
+  const specText = (dir: string): string => `name: bench-files
+version: "1.0"
+arch: all
+maintainer: Bench <bench@example.org>
+description: benchmark payload
+contents:
+  - { src: ${dir}/usr/share/bench-files, dst: /usr/share/bench-files, type: tree }
+`;
+  await writeFile(spec, specText(root));
+  const nfpm = nfpmBinary();
+  const nfpmSpec = join(WORK, 'nfpm.yaml');
+  await writeFile(nfpmSpec, `name: bench-files\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: benchmark payload\ncontents:\n  - { src: ${root}/usr/share/bench-files, dst: /usr/share/bench-files }\n`);
+  const outDir = join(WORK, 'out-files');
+  const dpkgOut = join(WORK, 'dpkg-files.deb');
+  const samples: Record<'dpkg' | 'debpkg' | 'nfpm', Sample[]> = { dpkg: [], debpkg: [], nfpm: [] };
+  const env = { SOURCE_DATE_EPOCH: '1700000000' };
+  // Interleaved, so load from elsewhere on the machine falls on every tool alike.
+  for (let i = 0; i < RUNS; i++) {
+    samples.dpkg.push(await timed('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '-b', root, dpkgOut]));
+    samples.debpkg.push(await timed(process.execPath, [CLI, 'build', '--config', spec, '--output', outDir], env));
+    if (nfpm) samples.nfpm.push(await timed(nfpm, ['package', '-f', nfpmSpec, '-p', 'deb', '-t', join(WORK, 'nfpm-files.deb')], env));
+  }
+  const deb = join(outDir, 'bench-files_1.0_all.deb');
+  await run('sh', ['-c', `dpkg-deb --fsys-tarfile ${deb} | tar -t >/dev/null`]);
+  const control = (await run('sh', ['-c', `ar p ${deb} control.tar.gz | wc -c`])).stdout.trim();
+  const dpkg = medianOf(samples.dpkg);
+  const ours = medianOf(samples.debpkg);
+  const peers = [{ name: 'dpkg-deb -z6', s: dpkg }, ...(nfpm ? [{ name: 'nfpm', s: medianOf(samples.nfpm) }] : [])];
+  const fastest = peers.reduce((a, b) => (b.s.seconds < a.s.seconds ? b : a));
+
+  // Peak RSS only: 200,000 files of 10-100 bytes (the entry list, not the payload, is what grows).
+  const bigRoot = await prepareFiles(200000, 10, 100);
+  const bigSpec = join(WORK, 'files-200k.yaml');
+  await writeFile(bigSpec, specText(bigRoot));
+  const big = medianOf(await (async () => {
+    const xs: Sample[] = [];
+    for (let i = 0; i < RUNS; i++) xs.push(await timed(process.execPath, [CLI, 'build', '--config', bigSpec, '--output', outDir], env));
+    return xs;
+  })());
+
+  const lines = [
+    `20,000 files of 1-20 KB of generated text (235 MB), gzip -6, ${RUNS} interleaved runs, median; control.tar.gz of debpkg's package: ${control} bytes.`,
+    nfpm ? `nfpm: ${nfpm}.` : "nfpm: not benchmarked — no nfpm binary on PATH (set NFPM=…); nfpm's go.mod asks for Go 1.26 and Debian bookworm's golang-go is 1.19, so it cannot be built here from the mirror; the faster peer is dpkg-deb -z6.",
+    '',
+    '| payload | tool | wall s | peak RSS | time vs fastest peer |',
+    '|---|---|---|---|---|',
+    ...peers.map((p) => `| 20,000 files | ${p.name} | ${p.s.seconds.toFixed(2)} | ${mb(p.s)} | ${(p.s.seconds / fastest.s.seconds).toFixed(2)}× |`),
+    `| 20,000 files | debpkg | ${ours.seconds.toFixed(2)} | ${mb(ours)} | **${(ours.seconds / fastest.s.seconds).toFixed(2)}×** |`,
+    `| 200,000 files of 10-100 B | debpkg | ${big.seconds.toFixed(2)} | **${mb(big)}** | — |`,
+    '',
+    `Goals: time ≤ 1.00× the fastest peer (${(ours.seconds / fastest.s.seconds).toFixed(2)}×: ${ours.seconds <= fastest.s.seconds ? 'met' : 'not met'}); RSS ≤ 120 MB at 20,000 files (${mb(ours)}: ${ours.rssKiB <= 120 * 1024 ? 'met' : 'not met'}) and at 200,000 files (${mb(big)}: ${big.rssKiB <= 120 * 1024 ? 'met' : 'not met'}).`,
+  ];
+  await updateSection(join(ROOT, 'docs/benchmarks.md'), 'build-files', lines.join('\n'));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

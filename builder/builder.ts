@@ -2,18 +2,19 @@
 // build control.tar, write the ar archive, rename into place.
 
 import { mkdir } from 'node:fs/promises';
-import { constants, gzipSync } from 'node:zlib';
 import { basename, dirname, join, resolve } from 'node:path';
 import { renderParagraph } from '../deb/control.js';
 import { CompressionError, memberName, parseCompression, type Compression } from '../deb/compression.js';
 import { versionWithoutEpoch } from '../deb/version.js';
 import { parseMtime, resolveContents, type GeneratedFile } from './contents.js';
-import { buildControlTar, type ControlMember } from './control-tar.js';
+import { gzipControlTar, type ControlMember } from './control-tar.js';
 import { openDataSink } from './data-sink.js';
-import { installedSizeKiB, renderMd5sums, streamDataTar } from './data-tar.js';
-import { fileDigest, gzipSlotSize, padGzip, writeDebFile } from './deb-file.js';
+import { installedSizeKiB, md5sumsMember, Md5Table, streamDataTar } from './data-tar.js';
+import { controlSlotSize, fileDigest, writeDebFile } from './deb-file.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
+import { renderTriggers } from './deb-triggers.js';
+import { archVariantField, debScriptMembers, parseUmask } from './deb-extras.js';
 import { emptySnippets, renderMaintainerScripts } from './maintainer-scripts.js';
 import { packageMetadata, type PackageMetadata } from './metadata.js';
 import { SpecError } from './spec-error.js';
@@ -106,6 +107,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     defaultMtime: epoch,
     ...(forced !== undefined ? { forcedMtime: forced } : specMtime !== undefined ? { forcedMtime: specMtime } : {}),
     ...(spec.disable_globbing ? { disableGlobbing: true } : {}),
+    ...(spec.umask !== undefined ? { umask: parseUmask(spec.umask) } : {}),
     generated,
   });
   const entries = contents.entries;
@@ -118,34 +120,42 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   }
   const scripts = await renderMaintainerScripts(meta.name, spec.scripts, snippets, baseDir);
 
+  const triggers = renderTriggers(spec.deb?.triggers);
+  const debScripts = await debScriptMembers(spec.deb?.scripts, baseDir);
+  const variant = archVariantField(spec.deb?.arch_variant);
   const filename = `${meta.name}_${versionWithoutEpoch(meta.version)}_${meta.architecture}.deb`;
   const target = opts.outputFile ? resolve(opts.outputFile) : join(resolve(opts.outputDir), filename);
   await mkdir(dirname(target), { recursive: true });
 
   const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
   const installedSize = installedSizeKiB(entries);
-  const control = renderParagraph(withInstalledSize(meta.fields, installedSize));
-  const controlTar = (md5: ReadonlyMap<string, string>): Buffer => {
+  const control = renderParagraph(withVariant(withInstalledSize(meta.fields, installedSize), variant));
+  const gzipControl = (md5: Md5Table): Promise<Buffer> => {
     const members: ControlMember[] = [{ name: 'control', data: Buffer.from(control), mode: 0o644 }];
-    const md5sums = renderMd5sums(entries, md5);
-    if (md5sums !== '') members.push({ name: 'md5sums', data: Buffer.from(md5sums), mode: 0o644 });
+    const md5sums = md5sumsMember(entries, md5);
+    if (md5sums.size > 0) members.push({ name: 'md5sums', data: md5sums, mode: 0o644 });
     if (conffiles.length > 0) members.push({ name: 'conffiles', data: Buffer.from(conffiles.map((c) => `${c}\n`).join('')), mode: 0o644 });
+    members.push(...debScripts);
+    if (triggers !== '') members.push({ name: 'triggers', data: Buffer.from(triggers), mode: 0o644 });
     for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
-    return buildControlTar(members, epoch);
+    return gzipControlTar(members, epoch);
   };
-  // Placeholder md5s have the real length, so the slot size is exact before any data is read.
-  const controlSlot = gzipSlotSize(controlTar(new Map()).length);
+  const fileCount = entries.reduce((n, e) => n + (e.type === 'file' ? 1 : 0), 0);
+  // The control member precedes data.tar but its md5s are known only afterwards: its slot is
+  // sized from stand-in digests of the same entropy (deb-file.ts moves data.tar in the rare
+  // case the real one does not fit).
+  const controlSlot = controlSlotSize((await gzipControl(Md5Table.standIn(fileCount))).length);
 
-  const payload = entries.reduce((n, e) => n + (e.source?.kind === 'path' ? e.size : 0), 0);
+  const payload = entries.reduce((n, e) => n + (typeof e.source === 'string' ? e.size : 0), 0);
   const progress = opts.onPayload?.(payload);
-  let md5 = new Map<string, string>();
+  let md5: Md5Table | undefined;
   const size = await writeDebFile(
     target,
     { controlSize: controlSlot, dataMember: memberName('data.tar', compression.kind), mtime: epoch },
     async (fh) => {
       md5 = (await streamDataTar(entries, openDataSink(compression, fh), progress)).md5;
     },
-    () => padGzip(gzipSync(controlTar(md5), { level: constants.Z_BEST_COMPRESSION }), controlSlot),
+    () => gzipControl(md5 ?? Md5Table.placeholder(fileCount)),
   );
   const digest = opts.digests ? await fileDigest(target) : undefined;
   return {
@@ -162,6 +172,14 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     files: entries.filter((e) => e.type === 'file').length,
     control,
   };
+}
+
+/** nfpm writes Architecture-Variant right after Architecture. */
+function withVariant(fields: [string, string][], variant: [string, string] | undefined): [string, string][] {
+  if (!variant) return fields;
+  const out = [...fields];
+  out.splice(out.findIndex(([k]) => k === 'Architecture') + 1, 0, variant);
+  return out;
 }
 
 function withInstalledSize(fields: [string, string][], kib: number): [string, string][] {

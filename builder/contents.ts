@@ -3,11 +3,11 @@
 // marked as conffiles, modes/owners/mtimes fixed, duplicates refused, sorted. The one pass every
 // packaged path goes through.
 
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { isAbsolute, join, posix, resolve } from 'node:path';
 import { SpecError } from './spec-error.js';
 import type { ContentSpec, FileInfoSpec } from './spec-types.js';
-import { compareEntryPaths, type PackageEntry } from './entries.js';
+import { makeEntry, sortEntries, type DiskRoot, type PackageEntry } from './entries.js';
 import { expandSource, statOrThrow } from './sources.js';
 
 export interface ContentsOptions {
@@ -17,6 +17,8 @@ export interface ContentsOptions {
   /** When set, every entry without an explicit mtime gets it (reproducible builds). */
   forcedMtime?: number;
   disableGlobbing?: boolean;
+  /** nfpm's umask: bits cleared from the modes debpkg derives (not from an explicit file_info.mode). */
+  umask?: number;
   /**
    * Files the builder makes (docs, systemd units, color agent files, lintian overrides), asked for
    * once contents[] is expanded. The spec wins: a generated path the spec ships, or needs as a
@@ -52,8 +54,23 @@ function fileEntry(
   found: { abs: string; size: number; executable: boolean },
   mode: number | undefined,
   conffile: boolean,
+  root?: DiskRoot,
+  umask = 0,
 ): PackageEntry {
-  return { ...base, type: 'file', mode: mode ?? (found.executable ? 0o755 : 0o644), size: found.size, source: { kind: 'path', path: found.abs }, conffile };
+  return makeEntry({
+    path: base.path,
+    type: 'file',
+    mode: mode ?? (found.executable ? 0o755 : 0o644) & ~umask,
+    owner: base.owner,
+    group: base.group,
+    uid: base.uid,
+    gid: base.gid,
+    mtime: base.mtime,
+    size: found.size,
+    source: found.abs,
+    conffile,
+    origin: base.origin,
+  }, root);
 }
 
 function underEtc(path: string): boolean {
@@ -102,12 +119,12 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
   const add = (entry: PackageEntry, fieldPath: (string | number)[]): void => {
     const existing = byPath.get(entry.path);
     if (!existing) {
-      byPath.set(entry.path, entry);
+      byPath.set(entry.path, makeEntry(entry));
       return;
     }
     // Directories merge: an explicit one replaces an implied parent; otherwise the first stays.
     if (existing.type === 'directory' && entry.type === 'directory') {
-      if (existing.implicit) byPath.set(entry.path, entry);
+      if (existing.implicit) byPath.set(entry.path, makeEntry(entry));
       return;
     }
     throw new SpecError(fieldPath, `duplicate destination '${entry.path}' (also produced by ${existing.origin})`);
@@ -126,6 +143,7 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
     const mode = info?.mode !== undefined ? parseMode(info.mode) : undefined;
     const origin = `contents[${i}]`;
     const owners = ownership(info);
+    const umask = opts.umask ?? 0;
 
     switch (type) {
       case 'dir':
@@ -143,23 +161,31 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
         if (dst === '/') throw new SpecError([...at, 'dst'], 'cannot be the root directory');
         ghosts.push({ path: dst, origin, index: i });
         break;
-      case 'tree': {
+      case 'tree':
+      case 'config|tree':
+      case 'config|noreplace|tree':
+      case 'config|missingok|tree': {
+        // nfpm: the config variants of tree make every regular file found a conffile.
+        const configTree = type !== 'tree';
         const src = requireSrc(item, at, opts.baseDir);
         const top = await statOrThrow(src, [...at, 'src'], item.src ?? src);
         if (!top.isDirectory()) throw new SpecError([...at, 'src'], `'${item.src}' is not a directory (use type: file)`);
-        add({ path: dst, type: 'directory', mode: 0o755, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
-        for (const found of await walkTree(src)) {
+        add({ path: dst, type: 'directory', mode: 0o755 & ~umask, ...owners, mtime: mtimeFor(undefined), size: 0, conffile: false, origin }, at);
+        const root = { disk: src, dst };
+        await walkTree(src, (found) => {
           const path = dst === '/' ? `/${found.rel}` : `${dst}/${found.rel}`;
           const base = { path, ...owners, conffile: false, origin, mtime: mtimeFor(found.mtime) };
-          if (found.kind === 'dir') add({ ...base, type: 'directory', mode: 0o755, size: 0 }, at);
+          if (found.kind === 'dir') add({ ...base, type: 'directory', mode: 0o755 & ~umask, size: 0 }, at);
           else if (found.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: found.target }, at);
-          else add(fileEntry(base, found, mode, underEtc(path)), at);
-        }
+          else add(fileEntry(base, found, mode, configTree || underEtc(path), root, umask), at);
+        });
         break;
       }
       case 'file':
       case 'config':
-      case 'config|noreplace': {
+      case 'config|noreplace':
+      // nfpm writes a missingok conffile into conffiles like any other (missingok is rpm's).
+      case 'config|missingok': {
         if (item.src === undefined) throw new SpecError([...at, 'src'], 'is required for a file');
         const items = await expandSource({
           src: item.src,
@@ -169,10 +195,10 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
           field: [...at, 'src'],
           ...(opts.disableGlobbing ? { disableGlobbing: true } : {}),
         });
-        for (const f of items) {
+        for (const f of items.splice(0)) {
           const base = { path: f.dst, ...owners, mtime: mtimeFor(f.mtime), origin };
           if (f.kind === 'symlink') add({ ...base, type: 'symlink', mode: 0o777, size: 0, linkTarget: f.target, conffile: false }, at);
-          else add(fileEntry(base, f, mode, type !== 'file' || underEtc(f.dst)), at);
+          else add(fileEntry(base, f, mode, type !== 'file' || underEtc(f.dst), f.root, umask), at);
         }
         break;
       }
@@ -180,34 +206,38 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
   }
 
   const mtime = opts.forcedMtime ?? opts.defaultMtime;
-  const specPaths = withParents(byPath.keys());
+  // The spec's paths are byPath's keys; only the directories they need are collected apart.
+  const neededDirs = parentsOf(byPath.keys());
+  const specPaths = { has: (p: string): boolean => byPath.has(p) || neededDirs.has(p) };
   for (const g of ghosts) {
     if (specPaths.has(g.path)) throw new SpecError(['contents', g.index, 'dst'], `ghost '${g.path}' is also shipped by ${byPath.get(g.path)?.origin ?? 'parent directory'}`);
   }
   for (const g of (await opts.generated?.()) ?? []) {
     if (specPaths.has(g.path) || byPath.has(g.path)) continue;
-    byPath.set(g.path, {
+    byPath.set(g.path, makeEntry({
       path: g.path,
       type: 'file',
       mode: g.mode ?? 0o644,
       ...ROOT_OWNER,
       mtime,
       size: g.data.length,
-      source: { kind: 'data', data: g.data },
+      source: g.data,
       conffile: underEtc(g.path),
       origin: g.origin,
-    });
+    }));
   }
   addParents(byPath, mtime);
-  const entries = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
+  const entries = [...byPath.values()];
+  byPath.clear();
+  sortEntries(entries);
   return { entries, ghosts };
 }
 
-/** The given paths and all their ancestor directories. */
-function withParents(paths: Iterable<string>): Set<string> {
+/** The ancestor directories of the given paths (not the paths themselves). */
+function parentsOf(paths: Iterable<string>): Set<string> {
   const out = new Set<string>(['/']);
   for (const p of paths) {
-    for (let dir = p; !out.has(dir); dir = posix.dirname(dir)) out.add(dir);
+    for (let dir = posix.dirname(p); !out.has(dir); dir = posix.dirname(dir)) out.add(dir);
   }
   return out;
 }
@@ -226,22 +256,27 @@ export function policySymlinkTarget(link: string, target: string): string {
 
 /** Adds every missing ancestor directory (root:root 0755), including "/". */
 function addParents(byPath: Map<string, PackageEntry>, mtime: number): void {
-  for (const entry of [...byPath.values()]) {
+  const checked = new Set<string>();
+  // Entries added below are directories whose parents the loop adds too: a Map iterator visits
+  // them as well, which is harmless, so no snapshot of all values is taken.
+  for (const entry of byPath.values()) {
     let dir = posix.dirname(entry.path);
+    if (checked.has(dir)) continue;
+    checked.add(dir);
     while (true) {
       const existing = byPath.get(dir);
       if (existing && existing.type !== 'directory') {
         throw new SpecError([], `'${dir}' is a ${existing.type} (${existing.origin}) but '${entry.path}' (${entry.origin}) needs it to be a directory`);
       }
       if (!existing) {
-        byPath.set(dir, { path: dir, type: 'directory', mode: 0o755, ...ROOT_OWNER, mtime, size: 0, conffile: false, origin: 'parent directory', implicit: true });
+        byPath.set(dir, makeEntry({ path: dir, type: 'directory', mode: 0o755, ...ROOT_OWNER, mtime, size: 0, conffile: false, origin: 'parent directory', implicit: true }));
       }
       if (dir === '/') break;
       dir = posix.dirname(dir);
     }
   }
   if (!byPath.has('/')) {
-    byPath.set('/', { path: '/', type: 'directory', mode: 0o755, ...ROOT_OWNER, mtime, size: 0, conffile: false, origin: 'parent directory', implicit: true });
+    byPath.set('/', makeEntry({ path: '/', type: 'directory', mode: 0o755, ...ROOT_OWNER, mtime, size: 0, conffile: false, origin: 'parent directory', implicit: true }));
   }
 }
 
@@ -260,23 +295,22 @@ interface TreeItem {
   target?: string;
 }
 
-async function walkTree(root: string): Promise<TreeItem[]> {
-  const out: TreeItem[] = [];
-  const visit = async (dir: string): Promise<void> => {
-    const names = (await readdir(dir)).sort();
+/** Visits everything below root in name order, depth first; stat'ed synchronously (one syscall per item). */
+async function walkTree(root: string, visitItem: (item: TreeItem) => void): Promise<void> {
+  const visit = (dir: string, relDir: string): void => {
+    const names = readdirSync(dir).sort();
     for (const name of names) {
       const abs = join(dir, name);
-      const st = await lstat(abs);
-      const rel = relative(root, abs).split('\\').join('/');
+      const st = lstatSync(abs);
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
       const mtime = Math.floor(st.mtimeMs / 1000);
-      if (st.isSymbolicLink()) out.push({ rel, abs, kind: 'symlink', size: 0, mtime, executable: false, target: await readlink(abs) });
+      if (st.isSymbolicLink()) visitItem({ rel, abs, kind: 'symlink', size: 0, mtime, executable: false, target: readlinkSync(abs) });
       else if (st.isDirectory()) {
-        out.push({ rel, abs, kind: 'dir', size: 0, mtime, executable: false });
-        await visit(abs);
-      } else if (st.isFile()) out.push({ rel, abs, kind: 'file', size: st.size, mtime, executable: (st.mode & 0o111) !== 0 });
+        visitItem({ rel, abs, kind: 'dir', size: 0, mtime, executable: false });
+        visit(abs, rel);
+      } else if (st.isFile()) visitItem({ rel, abs, kind: 'file', size: st.size, mtime, executable: (st.mode & 0o111) !== 0 });
       // Sockets, fifos and devices have no place in a package.
     }
   };
-  await visit(root);
-  return out;
+  visit(root, '');
 }

@@ -1,20 +1,51 @@
-// control.tar, built in memory (it is small): control, md5sums, conffiles, scripts.
+// control.tar.gz: control, md5sums, conffiles, scripts. md5sums has a line per file, so at
+// hundreds of thousands of files it is produced in chunks straight into the compressor rather
+// than built as one string, one Buffer and one concatenated archive.
 
+import { once } from 'node:events';
+import { constants, createGzip } from 'node:zlib';
 import { encodeHeader, endOfArchive, paddingFor } from '../deb/tar.js';
+
+/** A member's bytes: whole, or a size known up front and the chunks that add up to it. */
+export type MemberData = Buffer | { size: number; chunks: () => Iterable<Buffer> };
 
 export interface ControlMember {
   name: string;
-  data: Buffer;
+  data: MemberData;
   mode: number;
 }
 
-export function buildControlTar(members: ControlMember[], mtime: number): Buffer {
+function sizeOf(data: MemberData): number {
+  return Buffer.isBuffer(data) ? data.length : data.size;
+}
+
+function* archiveChunks(members: ControlMember[], mtime: number): Generator<Buffer> {
   const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
-  const parts: Buffer[] = [encodeHeader({ path: './', type: 'directory', mode: 0o755, size: 0, ...owner })];
+  yield encodeHeader({ path: './', type: 'directory', mode: 0o755, size: 0, ...owner });
   for (const m of [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    parts.push(encodeHeader({ path: `./${m.name}`, type: 'file', mode: m.mode, size: m.data.length, ...owner }));
-    parts.push(m.data, paddingFor(m.data.length));
+    const size = sizeOf(m.data);
+    yield encodeHeader({ path: `./${m.name}`, type: 'file', mode: m.mode, size, ...owner });
+    let written = 0;
+    for (const chunk of Buffer.isBuffer(m.data) ? [m.data] : m.data.chunks()) {
+      written += chunk.length;
+      yield chunk;
+    }
+    if (written !== size) throw new Error(`control member ${m.name}: ${written} bytes produced, ${size} declared`);
+    yield paddingFor(size);
   }
-  parts.push(endOfArchive());
-  return Buffer.concat(parts);
+  yield endOfArchive();
+}
+
+/** The control archive gzip-compressed at level 9 (as dpkg-deb compresses control.tar.gz). */
+export async function gzipControlTar(members: ControlMember[], mtime: number): Promise<Buffer> {
+  const gz = createGzip({ level: constants.Z_BEST_COMPRESSION });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const ended = once(gz, 'end');
+  for (const chunk of archiveChunks(members, mtime)) {
+    if (!gz.write(chunk)) await once(gz, 'drain');
+  }
+  gz.end();
+  await ended;
+  return Buffer.concat(out);
 }

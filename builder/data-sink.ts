@@ -100,13 +100,16 @@ function toolSink(command: string, args: string[], fh: FileHandle): DataSink {
   exited.catch(() => undefined);
   stdin.on('error', () => undefined); // EPIPE: the exit status says why
   return {
+    // No per-write race against the exit promise: each would stay attached to it until the
+    // tool exits (memory growing with the number of writes, then one thrown error per write).
+    // A tool that dies fails the pending write (EPIPE or a destroyed stream); the exit status says why.
     write: (chunk) =>
-      Promise.race([
-        new Promise<void>((resolve, reject) => stdin.write(chunk, (err) => (err ? reject(err) : resolve()))),
-        exited.then(() => {
-          throw new CompressionError(`${command} exited before its input ended`);
+      new Promise<void>((resolve, reject) =>
+        stdin.write(chunk, (err) => {
+          if (!err) return resolve();
+          exited.then(() => reject(new CompressionError(`${command} exited before its input ended`)), reject);
         }),
-      ]),
+      ),
     end: async () => {
       stdin.end();
       await exited;

@@ -1,10 +1,16 @@
-// data.tar streamed through the compressor straight into the .deb. md5sums are computed
-// on the way (in a worker thread), so each payload byte is read once. File contents are read
-// into a small ring of shared buffers: memory stays flat at any payload size.
+// data.tar streamed through the compressor straight into the .deb, md5sums computed on the way,
+// so each payload byte is read once and memory stays flat at any payload size or file count.
+//
+// Per-file overhead is what dominates many small files, so small files take a synchronous path:
+// header, content and padding are copied into a 1 MiB staging buffer (read with one read(2), md5
+// on the spot) and the compressor gets one write per MiB instead of three per file. Large files
+// keep the ring of shared buffers hashed by a worker thread (md5-pool.ts), so hashing overlaps
+// reading and compressing. md5s are kept as 16 raw bytes per file, in entry order.
 
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { encodeHeader, endOfArchive, paddingFor, type TarHeader } from '../deb/tar.js';
+import { encodeHeader, endOfArchive, type TarHeader } from '../deb/tar.js';
 import type { DataSink } from './data-sink.js';
 import { Md5Hasher } from './md5-pool.js';
 import { archivePath, type PackageEntry } from './entries.js';
@@ -33,92 +39,229 @@ export function installedSizeKiB(entries: PackageEntry[]): number {
   return kib;
 }
 
-/** md5sums lines ("<md5>  <path>") for regular files that are not conffiles, as dh_md5sums. */
-export function renderMd5sums(entries: PackageEntry[], md5: ReadonlyMap<string, string>): string {
-  let out = '';
-  for (const e of entries) {
-    if (e.type !== 'file' || e.conffile) continue;
-    out += `${md5.get(e.path) ?? '0'.repeat(32)}  ${e.path.slice(1)}\n`;
+/** md5 of every regular file, 16 bytes each, in the order the files appear in the entry list. */
+export class Md5Table {
+  constructor(readonly digests: Buffer) {}
+
+  static placeholder(fileCount: number): Md5Table {
+    return new Md5Table(Buffer.alloc(fileCount * 16));
   }
-  return out;
+
+  /** Pseudo-random digests (fixed seed): compress like real md5s, so they size the control member. */
+  static standIn(fileCount: number): Md5Table {
+    const digests = Buffer.alloc(fileCount * 16);
+    let seed = 0x2545f491;
+    for (let i = 0; i < digests.length; i += 4) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      digests.writeInt32LE(seed | 0, i);
+    }
+    return new Md5Table(digests);
+  }
+
+  hex(fileIndex: number): string {
+    return this.digests.toString('hex', fileIndex * 16, fileIndex * 16 + 16);
+  }
+}
+
+/**
+ * md5sums ("<md5>  <path>" per regular file that is not a conffile, as dh_md5sums): its size, and
+ * its text in chunks of about 64 KiB, so that it is never held whole.
+ */
+export function md5sumsMember(entries: PackageEntry[], md5: Md5Table): { size: number; chunks: () => Iterable<Buffer> } {
+  let size = 0;
+  for (const e of entries) if (e.type === 'file' && !e.conffile) size += 32 + 2 + Buffer.byteLength(e.path) - 1 + 1;
+  function* chunks(): Generator<Buffer> {
+    let text = '';
+    let index = 0;
+    for (const e of entries) {
+      if (e.type !== 'file') continue;
+      if (!e.conffile) text += `${md5.hex(index)}  ${e.path.slice(1)}\n`;
+      index++;
+      if (text.length >= 65536) {
+        yield Buffer.from(text);
+        text = '';
+      }
+    }
+    if (text !== '') yield Buffer.from(text);
+  }
+  return { size, chunks };
 }
 
 const RING_SLOTS = 16;
 const SLOT_SIZE = 256 << 10;
+const STAGING_SIZE = 1 << 20;
+const STAGING_COUNT = 3;
+
+/** Coalesces headers, small files and padding into large writes; buffers rotate once consumed. */
+class Staging {
+  private readonly buffers = Array.from({ length: STAGING_COUNT }, () => Buffer.allocUnsafe(STAGING_SIZE));
+  private readonly inFlight: (Promise<void> | undefined)[] = new Array(STAGING_COUNT).fill(undefined);
+  private current = 0;
+  used = 0;
+
+  constructor(private readonly sink: DataSink) {}
+
+  get buffer(): Buffer {
+    return this.buffers[this.current]!;
+  }
+
+  room(): number {
+    return STAGING_SIZE - this.used;
+  }
+
+  /** Hands the filled part to the sink and moves to the next buffer once the sink is done with it. */
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const p = this.sink.write(this.buffer.subarray(0, this.used));
+    p.catch(() => undefined);
+    this.inFlight[this.current] = p;
+    this.current = (this.current + 1) % STAGING_COUNT;
+    this.used = 0;
+    await this.inFlight[this.current];
+  }
+
+  async ensure(bytes: number): Promise<void> {
+    if (this.room() < bytes) await this.flush();
+  }
+
+  async put(chunk: Buffer): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.room() === 0) await this.flush();
+      const n = chunk.copy(this.buffer, this.used, off);
+      this.used += n;
+      off += n;
+    }
+  }
+
+  async zeros(count: number): Promise<void> {
+    await this.ensure(count);
+    this.buffer.fill(0, this.used, this.used + count);
+    this.used += count;
+  }
+
+  async drain(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.inFlight);
+  }
+}
+
+function changed(e: PackageEntry, path: string): SourceChangedError {
+  return new SourceChangedError(`${path} changed size while the package was built (${e.origin})`);
+}
+
+/** Reads a small file straight into the staging buffer; returns its md5. */
+function readSmall(e: PackageEntry, path: string, staging: Staging, probe: Buffer): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = staging.buffer;
+    const start = staging.used;
+    let got = 0;
+    while (got < e.size) {
+      const n = readSync(fd, buf, start + got, e.size - got, null);
+      if (n === 0) throw changed(e, path);
+      got += n;
+    }
+    if (readSync(fd, probe, 0, 1, null) !== 0) throw changed(e, path);
+    staging.used += e.size;
+    return createHash('md5').update(buf.subarray(start, start + e.size)).digest();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface LargeFileState {
+  hasher: Md5Hasher;
+  busy: (Promise<unknown> | undefined)[];
+  slot: number;
+}
+
+/** A file larger than the staging buffer: read through the shared ring, hashed by the worker. */
+async function streamLarge(e: PackageEntry, path: string, sink: DataSink, st: LargeFileState, progress?: (bytes: number) => void): Promise<{ digest: Promise<Buffer> }> {
+  const file = st.hasher.startFile();
+  const fh = await open(path, 'r');
+  try {
+    let offset = 0;
+    while (true) {
+      await st.busy[st.slot];
+      const buf = st.hasher.slots[st.slot]!;
+      const { bytesRead } = await fh.read(buf, 0, SLOT_SIZE, null);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      if (offset > e.size) break;
+      // The slot is free again once both the archive and the hasher are done with it.
+      const w = Promise.all([sink.write(buf.subarray(0, bytesRead)), st.hasher.update(file, st.slot, bytesRead)]);
+      w.catch(() => undefined);
+      st.busy[st.slot] = w;
+      st.slot = (st.slot + 1) % RING_SLOTS;
+      progress?.(bytesRead);
+    }
+    if (offset !== e.size) throw changed(e, path);
+  } finally {
+    await fh.close();
+  }
+  const digest = st.hasher.digest(file).then((hex) => Buffer.from(hex, 'hex'));
+  digest.catch(() => undefined);
+  return { digest };
+}
 
 export interface DataTarResult {
-  md5: Map<string, string>;
+  md5: Md5Table;
 }
 
 /** Streams the data archive of `entries` into `sink`, then ends it. */
-export async function streamDataTar(
-  entries: PackageEntry[],
-  sink: DataSink,
-  progress?: (bytes: number) => void,
-): Promise<DataTarResult> {
-  const md5 = new Map<string, string>();
-  const pending5 = new Map<string, Promise<string>>();
-  const hasher = new Md5Hasher(RING_SLOTS, SLOT_SIZE);
-  const busy: (Promise<unknown> | undefined)[] = new Array(RING_SLOTS).fill(undefined);
-  let slot = 0;
-  // Small writes (headers, padding) are not awaited one by one; the last one is kept for errors.
-  let pending: Promise<void> = Promise.resolve();
-  const send = (chunk: Buffer): void => {
-    const p = sink.write(chunk);
-    p.catch(() => undefined);
-    pending = p;
-  };
+export async function streamDataTar(entries: PackageEntry[], sink: DataSink, progress?: (bytes: number) => void): Promise<DataTarResult> {
+  const fileCount = entries.reduce((n, e) => n + (e.type === 'file' ? 1 : 0), 0);
+  const digests = Buffer.alloc(fileCount * 16);
+  const late: Promise<void>[] = [];
+  const staging = new Staging(sink);
+  const probe = Buffer.alloc(1);
+  let large: LargeFileState | undefined;
+  let fileIndex = 0;
+  let reported = 0;
 
   try {
     for (const e of entries) {
-      send(encodeHeader(tarHeaderFor(e)));
+      await staging.put(encodeHeader(tarHeaderFor(e)));
       if (e.type !== 'file') continue;
-      if (e.source?.kind === 'data') {
-        md5.set(e.path, createHash('md5').update(e.source.data).digest('hex'));
-        send(e.source.data);
-      } else if (e.source?.kind === 'path') {
-        const file = hasher.startFile();
-        const fh = await open(e.source.path, 'r');
-        try {
-          let offset = 0;
-          while (true) {
-            await busy[slot];
-            const buf = hasher.slots[slot]!;
-            const { bytesRead } = await fh.read(buf, 0, SLOT_SIZE, null);
-            if (bytesRead === 0) break;
-            offset += bytesRead;
-            if (offset > e.size) break;
-            // The slot is free again once both the archive and the hasher are done with it.
-            const w = Promise.all([sink.write(buf.subarray(0, bytesRead)), hasher.update(file, slot, bytesRead)]);
-            w.catch(() => undefined);
-            busy[slot] = w;
-            slot = (slot + 1) % RING_SLOTS;
-            progress?.(bytesRead);
-          }
-          if (offset !== e.size) {
-            throw new SourceChangedError(`${e.source.path} changed size while the package was built (${e.origin})`);
-          }
-        } finally {
-          await fh.close();
+      const at = fileIndex++ * 16;
+      const source = e.source;
+      if (Buffer.isBuffer(source)) {
+        createHash('md5').update(source).digest().copy(digests, at);
+        await staging.put(source);
+      } else if (typeof source === 'string' && e.size <= STAGING_SIZE) {
+        await staging.ensure(e.size);
+        readSmall(e, source, staging, probe).copy(digests, at);
+        reported += e.size;
+        // Progress in steps of about a staging buffer: a callback per small file costs more than it tells.
+        if (reported >= STAGING_SIZE) {
+          progress?.(reported);
+          reported = 0;
         }
-        const digest = hasher.digest(file);
-        digest.catch(() => undefined);
-        pending5.set(e.path, digest);
+      } else if (typeof source === 'string') {
+        await staging.drain();
+        large ??= { hasher: new Md5Hasher(RING_SLOTS, SLOT_SIZE), busy: new Array(RING_SLOTS).fill(undefined), slot: 0 };
+        const { digest } = await streamLarge(e, source, sink, large, progress);
+        late.push(digest.then((d) => void d.copy(digests, at)));
       } else {
-        md5.set(e.path, createHash('md5').digest('hex'));
+        createHash('md5').digest().copy(digests, at);
       }
-      const pad = paddingFor(e.size);
-      if (pad.length > 0) send(pad);
+      const pad = e.size % 512;
+      if (pad !== 0) await staging.zeros(512 - pad);
     }
-    send(endOfArchive());
-    await Promise.all([...busy, pending]);
+    if (reported > 0) progress?.(reported);
+    await staging.put(endOfArchive());
+    await staging.drain();
+    if (large) await Promise.all(large.busy);
     await sink.end();
-    for (const [path, digest] of pending5) md5.set(path, await digest);
+    await Promise.all(late);
   } catch (err) {
     sink.abort();
     throw err;
   } finally {
-    await hasher.close();
+    await large?.hasher.close();
   }
-  return { md5 };
+  return { md5: new Md5Table(digests) };
 }

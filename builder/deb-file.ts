@@ -1,11 +1,12 @@
 // The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*), written in one pass through
 // lib/fs-atomic (temp file beside the target, fsync, rename), so a reader never sees a partial package.
 //
-// control.tar.gz precedes data.tar but needs the md5sums gathered while data.tar streams.
-// Its uncompressed size is known up front, so a slot of a safe upper bound is reserved and
-// the compressed archive is padded to fill it exactly with a gzip comment (RFC 1952 FCOMMENT,
-// read by every gzip implementation). The data member header is patched once its size is
-// known. The payload is thus written once, never copied from a second temp file.
+// control.tar.gz precedes data.tar but needs the md5sums gathered while data.tar streams. A slot
+// is reserved for it from an estimate (the control archive compressed with stand-in digests of
+// the same entropy, plus a margin), and the real archive is padded to fill it exactly with a gzip
+// comment (RFC 1952 FCOMMENT, read by every gzip implementation). Should it still not fit,
+// data.tar is moved up within the file (a copy of the payload, never a second temp file). The
+// data member header is patched once its size is known.
 
 import type { FileHandle } from 'node:fs/promises';
 import { AR_HEADER_SIZE, AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
@@ -16,9 +17,9 @@ const GZIP_HEADER = 10;
 const GZIP_TRAILER = 8;
 const FCOMMENT = 0x10;
 
-/** Bytes to reserve for a gzip of `size` bytes: deflate's stored-block worst case + header + comment NUL. */
-export function gzipSlotSize(size: number): number {
-  return GZIP_HEADER + 1 + size + 5 * (Math.ceil(size / 16000) + 1) + 64 + GZIP_TRAILER;
+/** Bytes to reserve for a control member estimated at `estimate` compressed bytes (room for the comment's NUL). */
+export function controlSlotSize(estimate: number): number {
+  return estimate + (estimate >> 6) + 64;
 }
 
 /** Grows a gzip member to exactly `slot` bytes by adding a comment of spaces after the header. */
@@ -48,14 +49,14 @@ export interface DebDigest {
 
 /**
  * Writes the package: `writeData` appends data.tar.* at the descriptor's current offset
- * (directly after the data member header); `control` then returns control.tar.gz of exactly
- * `plan.controlSize` bytes. Returns the package size.
+ * (directly after the data member header); `control` then returns control.tar.gz, padded to
+ * `plan.controlSize` bytes or, when larger, given room by moving data.tar. Returns the package size.
  */
 export async function writeDebFile(
   target: string,
   plan: DebLayoutPlan,
   writeData: (fh: FileHandle) => Promise<void>,
-  control: () => Buffer,
+  control: () => Promise<Buffer>,
 ): Promise<number> {
   return writeAtomicWith(
     target,
@@ -77,12 +78,20 @@ export async function writeDebFile(
       await withBackgroundSync(fh, () => writeData(fh));
       const dataSize = (await fh.stat()).size - dataOffset;
 
-      await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataHeaderOffset);
-      await writeAt(fh, memberPadding(dataSize), dataOffset + dataSize);
-      const ctrl = control();
-      if (ctrl.length !== plan.controlSize) throw new Error(`control member is ${ctrl.length} bytes, ${plan.controlSize} were planned`);
+      let ctrl = await control();
+      let controlSize = plan.controlSize;
+      let dataAt = dataHeaderOffset;
+      if (ctrl.length < controlSize) ctrl = padGzip(ctrl, controlSize);
+      else if (ctrl.length > controlSize) {
+        controlSize = ctrl.length;
+        dataAt = controlOffset + controlSize + (controlSize % 2);
+        await moveUp(fh, dataOffset, dataSize, dataAt + AR_HEADER_SIZE - dataOffset);
+        await writeAt(fh, encodeMemberHeader('control.tar.gz', controlSize, plan.mtime), controlOffset - AR_HEADER_SIZE);
+      }
+      await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataAt);
+      await writeAt(fh, memberPadding(dataSize), dataAt + AR_HEADER_SIZE + dataSize);
       await writeAt(fh, Buffer.concat([ctrl, memberPadding(ctrl.length)]), controlOffset);
-      return dataOffset + dataSize + (dataSize % 2);
+      return dataAt + AR_HEADER_SIZE + dataSize + (dataSize % 2);
     },
     { mode: 0o644, tag: 'partial' },
   );
@@ -109,6 +118,23 @@ async function withBackgroundSync(fh: FileHandle, work: () => Promise<void>): Pr
   } finally {
     clearInterval(timer);
     await syncing;
+  }
+}
+
+/** Moves `length` bytes at `from` up by `by` bytes, last chunk first so nothing is overwritten unread. */
+async function moveUp(fh: FileHandle, from: number, length: number, by: number): Promise<void> {
+  const chunk = Buffer.allocUnsafe(Math.min(length, 4 << 20));
+  for (let end = from + length; end > from; ) {
+    const start = Math.max(from, end - chunk.length);
+    const n = end - start;
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(chunk, got, n - got, start + got);
+      if (bytesRead === 0) throw new Error('package file shrank while its data member was moved');
+      got += bytesRead;
+    }
+    await writeAt(fh, chunk.subarray(0, n), start + by);
+    end = start;
   }
 }
 

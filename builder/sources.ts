@@ -12,14 +12,16 @@
 // directory, not below the longest directory all matches happen to share, so adding one file
 // can never move the others.
 
-import { access, constants, lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { access, constants, readdir, stat } from 'node:fs/promises';
+import { accessSync, lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
 import { compileGlob, GlobSyntaxError, isGlob, unquote, type CompiledGlob } from './glob.js';
 import { SpecError, type FieldPath } from './spec-error.js';
+import type { DiskRoot } from './entries.js';
 
 export type SourceItem =
-  | { kind: 'file'; abs: string; dst: string; size: number; mtime: number; executable: boolean }
+  | { kind: 'file'; abs: string; dst: string; size: number; mtime: number; executable: boolean; root?: DiskRoot | undefined }
   | { kind: 'symlink'; abs: string; dst: string; mtime: number; target: string };
 
 export interface SourceRequest {
@@ -35,11 +37,20 @@ export interface SourceRequest {
   disableGlobbing?: boolean;
 }
 
+/** What is kept of a found file until it becomes an entry (not its Stats: many may be pending at once). */
 interface Found {
   abs: string;
   /** Path below the directory the destination is computed from. */
   rel: string;
-  st: Stats;
+  symlink: boolean;
+  size: number;
+  mtime: number;
+  executable: boolean;
+}
+
+/** Found files are stat'ed synchronously: one syscall each, no thread-pool round trip per file. */
+function found(abs: string, rel: string, st: Stats): Found {
+  return { abs, rel, symlink: st.isSymbolicLink(), size: st.size, mtime: seconds(st), executable: (st.mode & 0o111) !== 0 };
 }
 
 const under = (dir: string, rel: string): string => (dir === '/' ? `/${rel}` : `${dir}/${rel}`);
@@ -64,14 +75,22 @@ async function assertReadable(path: string, field: FieldPath, written: string): 
   }
 }
 
+function readableOrThrow(path: string, field: FieldPath): void {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new SpecError(field, `'${path}' is not readable (permission denied)`);
+  }
+}
+
 /** Files and symlinks below dir (symlinks not followed; fifos, sockets and devices skipped). */
 async function everythingBelow(dir: string, relPrefix: string, out: Found[]): Promise<void> {
   for (const name of (await readdir(dir)).sort()) {
     const abs = join(dir, name);
     const rel = relPrefix === '' ? name : `${relPrefix}/${name}`;
-    const st = await lstat(abs);
+    const st = lstatSync(abs);
     if (st.isDirectory()) await everythingBelow(abs, rel, out);
-    else if (st.isFile() || st.isSymbolicLink()) out.push({ abs, rel, st });
+    else if (st.isFile() || st.isSymbolicLink()) out.push(found(abs, rel, st));
   }
 }
 
@@ -88,7 +107,7 @@ async function matchBelow(root: string, glob: CompiledGlob): Promise<Found[]> {
       if (entry.isDirectory()) {
         if (matched) await everythingBelow(abs, rel, out);
         else if (depth + 1 < glob.maxDepth) await visit(abs, rel, depth + 1);
-      } else if (matched && (entry.isFile() || entry.isSymbolicLink())) out.push({ abs, rel, st: await lstat(abs) });
+      } else if (matched && (entry.isFile() || entry.isSymbolicLink())) out.push(found(abs, rel, lstatSync(abs)));
     }
   };
   await visit(root, '', 0);
@@ -106,7 +125,7 @@ async function walking<T>(walk: () => Promise<T>, field: FieldPath, src: string)
   }
 }
 
-async function toItems(found: Found[], req: SourceRequest, place: (f: Found) => string): Promise<SourceItem[]> {
+async function toItems(found: Found[], req: SourceRequest, place: (f: Found) => string, root?: DiskRoot): Promise<SourceItem[]> {
   const items: SourceItem[] = [];
   const seen = new Map<string, string>();
   for (const f of found) {
@@ -116,11 +135,11 @@ async function toItems(found: Found[], req: SourceRequest, place: (f: Found) => 
       throw new SpecError(req.field, `'${other}' and '${f.abs}' would both be installed as '${dst}' (a dst ending in / keeps only file names)`);
     }
     seen.set(dst, f.abs);
-    if (f.st.isSymbolicLink()) {
-      items.push({ kind: 'symlink', abs: f.abs, dst, mtime: seconds(f.st), target: await readlink(f.abs) });
+    if (f.symlink) {
+      items.push({ kind: 'symlink', abs: f.abs, dst, mtime: f.mtime, target: readlinkSync(f.abs) });
     } else {
-      await assertReadable(f.abs, req.field, f.abs);
-      items.push({ kind: 'file', abs: f.abs, dst, size: f.st.size, mtime: seconds(f.st), executable: (f.st.mode & 0o111) !== 0 });
+      readableOrThrow(f.abs, req.field);
+      items.push({ kind: 'file', abs: f.abs, dst, size: f.size, mtime: f.mtime, executable: f.executable, root });
     }
   }
   return items;
@@ -140,7 +159,7 @@ export async function expandSource(req: SourceRequest): Promise<SourceItem[]> {
       const found: Found[] = [];
       await walking(() => everythingBelow(abs, '', found), field, src);
       if (found.length === 0) throw new SpecError(field, `'${src}' is an empty directory (use type: dir to ship an empty directory)`);
-      return toItems(found, req, (f) => under(req.dst, f.rel));
+      return toItems(found, req, (f) => under(req.dst, f.rel), { disk: abs, dst: req.dst });
     }
     if (!st.isFile()) throw new SpecError(field, `'${src}' is not a regular file`);
     await assertReadable(abs, field, src);
@@ -162,5 +181,5 @@ export async function expandSource(req: SourceRequest): Promise<SourceItem[]> {
   }
   const found = await walking(() => matchBelow(root, glob), field, src);
   if (found.length === 0) throw new SpecError(field, `no file matches '${src}' (looked in ${root})`);
-  return toItems(found, req, (f) => under(req.dst, intoDir ? posix.basename(f.rel) : f.rel));
+  return toItems(found, req, (f) => under(req.dst, intoDir ? posix.basename(f.rel) : f.rel), intoDir ? undefined : { disk: root, dst: req.dst });
 }

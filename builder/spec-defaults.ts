@@ -31,12 +31,7 @@ const RPM_ONLY_TYPES = new Set(['doc', 'license', 'licence', 'readme']);
 /** nfpm fields with a meaning in a .deb that this builder does not give them yet. */
 const NOT_YET: ReadonlyArray<{ path: FieldPath; what: string }> = [
   { path: ['deb', 'signature'], what: 'signing the .deb (sign it after the build with debsigs, or publish through a signed repository)' },
-  { path: ['deb', 'triggers'], what: 'dpkg triggers' },
-  { path: ['deb', 'scripts'], what: 'debconf scripts (rules, templates, config)' },
-  { path: ['deb', 'arch_variant'], what: 'architecture variants' },
-  { path: ['umask'], what: 'a umask (debpkg normalises modes: 0755 if executable, else 0644; use file_info.mode)' },
 ];
-const NOT_YET_TYPES = new Set(['config|missingok', 'config|tree', 'config|noreplace|tree', 'config|missingok|tree']);
 
 function isMap(v: PlainValue | undefined): v is PlainMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -110,12 +105,6 @@ function contents(spec: PlainMap, result: DefaultsResult): void {
     if (!isMap(item)) return;
     const type = item.type;
     if (typeof type === 'string' && RPM_ONLY_TYPES.has(type)) delete item.type;
-    if (typeof type === 'string' && NOT_YET_TYPES.has(type)) {
-      result.problems.push(new SpecError(['contents', i, 'type'], `debpkg does not support '${type}' yet; use config (or tree for a directory)`));
-    }
-    if (item.disown_subtree !== undefined) {
-      result.problems.push(new SpecError(['contents', i, 'disown_subtree'], 'debpkg does not support disown_subtree yet; remove this field to build'));
-    }
     // debpkg expands every string already; lang is an rpm tag. Neither changes a .deb.
     delete item.expand;
     if (isMap(item.file_info)) delete item.file_info.lang;

@@ -1,13 +1,18 @@
 // The spec as validated against schema/debpkg.schema.json (nfpm's field names).
 // Scalars arrive as strings (versions like 1.10 must not become numbers), except booleans.
 
-export type ContentType = 'file' | 'config' | 'config|noreplace' | 'dir' | 'symlink' | 'tree' | 'ghost';
+import type { DebScriptsSpec } from './deb-extras.js';
+import type { DebTriggersSpec } from './deb-triggers.js';
+
+export type ContentType = 'file' | 'config' | 'config|noreplace' | 'config|missingok' | 'dir' | 'symlink' | 'tree' | 'config|tree' | 'config|noreplace|tree' | 'config|missingok|tree' | 'ghost';
 
 export interface FileInfoSpec {
   mode?: string;
   owner?: string;
   group?: string;
   mtime?: string;
+  /** rpm's %lang; no deb equivalent (nfpm ignores it for deb too). */
+  lang?: string;
 }
 
 export interface ContentSpec {
@@ -16,6 +21,10 @@ export interface ContentSpec {
   type?: ContentType;
   packager?: string;
   file_info?: FileInfoSpec;
+  /** nfpm's per-entry switch for ${VAR} in src/dst; debpkg expands every string anyway. */
+  expand?: boolean;
+  /** nfpm (rpm): directories not owned; deb ships every directory, so no effect. */
+  disown_subtree?: string[];
 }
 
 export interface ScriptsSpec {
@@ -32,6 +41,9 @@ export interface DebSpec {
   predepends?: string[];
   fields?: Record<string, string>;
   lintian_overrides?: string[];
+  triggers?: DebTriggersSpec;
+  scripts?: DebScriptsSpec;
+  arch_variant?: string;
 }
 
 export interface SystemdUnitFields {
@@ -115,6 +127,8 @@ export interface Spec {
   changelog?: string;
   mtime?: string;
   disable_globbing?: boolean;
+  /** nfpm's umask (octal). */
+  umask?: string;
   systemd?: SystemdSpec[];
   color?: ColorSpec;
 }

@@ -92,7 +92,7 @@ export function encodeHeader(header: TarHeader): Buffer {
       size: header.size,
     }),
   );
-  return Buffer.concat(blocks);
+  return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
 }
 
 /** Zero bytes that round content of `size` bytes up to a whole block. */

@@ -42,7 +42,8 @@ export async function writeAtomicWith<T>(path: string, write: (fh: FileHandle) =
   const mode = opts.mode ?? 0o644;
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path, opts.tag);
-  const fh = await open(tmp, 'wx', mode);
+  // Readable too: a writer may need to move what it already wrote (builder/deb-file.ts).
+  const fh = await open(tmp, 'wx+', mode);
   inFlight.add(tmp);
   let closed = false;
   try {
