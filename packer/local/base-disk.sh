@@ -29,7 +29,9 @@ mmdebstrap --variant=apt \
 	--customize-hook="install -m 0755 '$here/firstboot.sh' \"\$1/usr/local/sbin/debpkg-firstboot\"" \
 	--customize-hook="install -m 0644 '$here/debpkg-firstboot.service' \"\$1/etc/systemd/system/debpkg-firstboot.service\"" \
 	--customize-hook='chroot "$1" systemctl enable debpkg-firstboot.service systemd-networkd.service systemd-networkd-wait-online.service ssh.service' \
-	--customize-hook='printf "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n" > "$1/etc/ssh/sshd_config.d/debpkg.conf"' \
+	--customize-hook='printf "HostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n" > "$1/etc/ssh/sshd_config.d/debpkg.conf"' \
+	--customize-hook='mkdir -p "$1/etc/systemd/system/ssh.service.d" && printf "[Service]\nTimeoutStartSec=10min\n" > "$1/etc/systemd/system/ssh.service.d/slow-boot.conf"' \
+	--customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer' \
 	--customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
 	--customize-hook='echo uninitialized > "$1/etc/machine-id"' \
 	--customize-hook="cp \"\$1\"/boot/vmlinuz-* '$work/vmlinuz' && cp \"\$1\"/boot/initrd.img-* '$work/initrd.img'" \

@@ -23,9 +23,10 @@ if [ "$(cat "$STATE/applied" 2>/dev/null || true)" = "$sum" ]; then
 	echo "debpkg-firstboot: data $sum already applied"
 	exit 0
 fi
-# New identity: fresh SSH host keys before ssh.service starts.
+# New identity: a fresh SSH host key before ssh.service starts (ed25519 only: RSA keys take
+# tens of seconds to generate under software emulation; sshd_config names this key).
 rm -f /etc/ssh/ssh_host_*
-ssh-keygen -A
+ssh-keygen -q -t ed25519 -N '' -C "root@$(cat /etc/hostname 2>/dev/null || echo debpkg)" -f /etc/ssh/ssh_host_ed25519_key
 # Files only, owned by root, nothing outside / (tar refuses absolute names and .. by default).
 tar -x -f "$tmp" -C / --no-same-owner --no-overwrite-dir
 if [ -s /etc/hostname ]; then hostname -F /etc/hostname; fi

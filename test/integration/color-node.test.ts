@@ -239,7 +239,7 @@ function withoutServer(suite: Suite): void {
       assert.match(a.stdout, /^unhealthy: curl: \(7\)/);
       a = await node.run([AGENT, 'frobnicate'], { allowFail: true });
       assert.is(a.code, 2);
-      assert.match(a.stderr, /usage: .* run\|register\|deregister\|check/);
+      assert.match(a.stderr, /usage: .* run\|register\|drain\|undrain\|deregister\|check/);
 
       // Half-configured or bad configuration: a clear line naming the file and key.
       await configure(node, 'purple', `DEBPKG_SERVER=http://127.0.0.1:${port}\nDEBPKG_NODE_TOKEN=t\n`);
