@@ -15,7 +15,8 @@ if [ ! -r "$BLOB" ]; then
 	exit 0
 fi
 mkdir -p "$STATE"
-tmp=$(mktemp)
+# In /run: this runs in early boot, next to systemd-tmpfiles emptying /tmp.
+tmp=$(mktemp /run/debpkg-firstboot.XXXXXX)
 trap 'rm -f "$tmp"' EXIT
 cat "$BLOB" >"$tmp"
 sum=$(sha256sum "$tmp" | cut -d' ' -f1)

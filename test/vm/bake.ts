@@ -1,14 +1,15 @@
-// `packer build -only=qemu.local` of the foundation image from the base disk, against a repo
+// `packer build -only=local.qemu.local` of the foundation image from the base disk, against a repo
 // server on the host (the build VM reaches it at 10.0.2.2). Packer 1.6.6 (Debian 12) builds a
 // copy of packer/ without plugins.pkr.hcl (docs/images.md); newer Packer runs `packer init`.
 
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execCollect } from '../support/image-root.js';
 import { tail } from '../support/fleet-node.js';
 import { REPO_ROOT } from '../support/project.js';
 import type { BaseDisk } from './base-disk.js';
-import { ACCEL, firstbootTar } from './vm.js';
+import { ACCEL, firstbootTar, track } from './vm.js';
 
 export interface BakeResult {
   image: string;
@@ -27,6 +28,20 @@ export interface BakeOptions {
 }
 
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8', HOME: process.env.HOME ?? '/root' };
+
+/** packer, interrupted (so it stops its VM) if this process exits first. */
+function runPacker(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('packer', args, { cwd, env: { ...TOOL_ENV, PACKER_NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(p, 'SIGINT');
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
 
 export async function packerBuild(o: BakeOptions): Promise<BakeResult> {
   const work = await mkdtemp(join(o.outDir, 'packer-'));
@@ -58,14 +73,17 @@ export async function packerBuild(o: BakeOptions): Promise<BakeResult> {
     packages_output: join(work, 'image-packages.tsv'),
   };
   const t0 = Date.now();
-  const r = await execCollect(['packer', 'build', '-only=qemu.local', ...Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`]), dir], { ...TOOL_ENV, PACKER_NO_COLOR: '1' }, work);
+  const r = await runPacker(['build', '-only=local.qemu.local', ...Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`]), dir], work);
   const seconds = (Date.now() - t0) / 1000;
   const log = `${r.stdout}\n${r.stderr}`;
   if (r.code !== 0) {
     const serial = await readFile(join(work, 'serial.log'), 'utf8').catch(() => '');
     throw new Error(`packer build failed (exit ${r.code}) after ${seconds.toFixed(0)} s:\n${tail(log, 40)}\n--- serial console:\n${tail(serial, 20)}`);
   }
-  const manifest = JSON.parse(await readFile(vars.manifest_output!, 'utf8')) as BakeResult['manifest'];
+  const text = await readFile(vars.manifest_output!, 'utf8').catch(() => {
+    throw new Error(`packer build wrote no manifest (no build ran?):\n${tail(log, 20)}`);
+  });
+  const manifest = JSON.parse(text) as BakeResult['manifest'];
   const last = manifest.builds[manifest.builds.length - 1];
   if (!last) throw new Error('packer wrote no build to the manifest');
   const tsv = await readFile(vars.packages_output!, 'utf8');

@@ -101,7 +101,11 @@ test('in-place apt-get upgrade of a unit carrying traffic drains it first: 0 fai
   // Both colors live (canary 50%): green's unit carries half the traffic while it is upgraded.
   await swap('blue', { Strategy: 'canary', Weight: 50 });
   await sleep(2000);
-  const { result, load } = await underLoad(fleet, () => upgradeOn(fleet, 'green', '1.1-1'));
+  const { result, load } = await underLoad(fleet, async () => {
+    const upgraded = await upgradeOn(fleet, 'green', '1.1-1');
+    await sleep(4000); // the new version's unit back in HAProxy's rotation
+    return upgraded;
+  });
   fleet.figures['live upgrade: requests/failed'] = `${load.requests}/${load.failed}`;
   fleet.figures.liveUpgradeSeconds = Math.round(result.seconds);
   console.log(`vm: live upgrade of green: ${load.requests} requests, ${load.failed} failed; registry saw ${result.seen.join(' → ')}`);

@@ -13,10 +13,17 @@ import { HOST_ENV, type RunResult } from '../support/fleet-node.js';
 
 export const ACCEL = process.env.DEBPKG_VM_ACCEL ?? 'tcg,tb-size=128';
 
-const live = new Set<ChildProcess>();
+/** Running children and the signal that ends them: QEMU is killed, Packer interrupted (it then stops its own QEMU). */
+const live = new Map<ChildProcess, NodeJS.Signals>();
 function killAll(): void {
-  for (const p of live) p.kill('SIGKILL');
+  for (const [p, signal] of live) p.kill(signal);
   live.clear();
+}
+
+/** Ends the child when this process exits (any way but SIGKILL). */
+export function track(p: ChildProcess, signal: NodeJS.Signals): void {
+  live.set(p, signal);
+  p.once('exit', () => live.delete(p));
 }
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -79,13 +86,12 @@ export class Vm {
 
   private launch(): ChildProcess {
     const p = spawn('qemu-system-x86_64', this.argv, { stdio: ['ignore', 'ignore', 'pipe'], env: HOST_ENV });
-    live.add(p);
+    track(p, 'SIGKILL');
     this.exited = false;
     this.startedAt = Date.now();
     p.stderr?.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-2000)));
     p.once('exit', () => {
       this.exited = true;
-      live.delete(p);
     });
     return p;
   }
