@@ -3,7 +3,7 @@
 // copy of packer/ without plugins.pkr.hcl (docs/images.md); newer Packer runs `packer init`.
 
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execCollect } from '../support/image-root.js';
 import { tail } from '../support/fleet-node.js';
@@ -88,7 +88,11 @@ export async function packerBuild(o: BakeOptions): Promise<BakeResult> {
   if (!last) throw new Error('packer wrote no build to the manifest');
   const tsv = await readFile(vars.packages_output!, 'utf8');
   const packages = new Map(tsv.trim().split('\n').map((l) => l.split('\t') as [string, string]));
-  return { image: join(work, 'output', last.artifact_id.includes('/') ? last.artifact_id : join(last.artifact_id.replace(/\.qcow2$/, ''), last.artifact_id)), manifest, packages, seconds, log };
+  // Packer 1.6.6's qemu artifact id is just "VM": the disk is the one qcow2 in the output directory.
+  const outDirs = await readdir(join(work, 'output'));
+  const files = outDirs.length === 1 ? (await readdir(join(work, 'output', outDirs[0]!))).filter((n) => n.endsWith('.qcow2')) : [];
+  if (files.length !== 1) throw new Error(`packer build left ${outDirs.join(', ')} / ${files.join(', ')} in ${join(work, 'output')}, not one qcow2`);
+  return { image: join(work, 'output', outDirs[0]!, files[0]!), manifest, packages, seconds, log };
 }
 
 export async function removeBake(b: BakeResult): Promise<void> {

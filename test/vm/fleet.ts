@@ -137,7 +137,7 @@ export class Fleet {
 
   async close(): Promise<void> {
     for (const vm of this.vms.values()) await vm.kill();
-    await this.server.stop();
+    await this.server.stop(Boolean(process.env.DEBPKG_VM_KEEP));
     await this.project.destroy();
     if (!process.env.DEBPKG_VM_KEEP) await rm(this.work, { recursive: true, force: true });
   }
