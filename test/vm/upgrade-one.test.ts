@@ -1,4 +1,4 @@
-// The short form of the VM tests (the full one: npm run test:vm): packer builds the foundation
+// The short form of the VM tests (npm run test:vm:short; the full one: npm run test:vm): packer builds the foundation
 // image with vm-demo 1.0-1, one VM boots from it and its agent registers under real systemd,
 // and an in-place `apt-get upgrade` of that unit while it carries traffic drops no request: the
 // old package's prerm drains the unit (weight 0, in-flight requests finish) before the service
@@ -10,9 +10,9 @@ import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type Backend } from '../support/color-backends.js';
 import { TEST_NODE_TOKEN } from '../support/repo-server.js';
-import { SERVICE } from '../vm/demo.js';
-import { Fleet } from '../vm/fleet.js';
-import { describeFailures, underLoad, upgradeOn, waitRegistered } from '../vm/phases.js';
+import { SERVICE } from './demo.js';
+import { Fleet } from './fleet.js';
+import { describeFailures, underLoad, upgradeOn, waitRegistered } from './phases.js';
 
 let fleet: Fleet | undefined;
 let host: Backend | undefined;
