@@ -30,12 +30,14 @@ have nginx || need+=(nginx)
 have wrk || need+=(wrk)
 # lb-haproxy and color-e2e tests: a real HAProxy (runtime API, dynamic servers: 2.6 on bookworm)
 have haproxy || need+=(haproxy)
-# VM tests (test/vm, and the one-VM upgrade test in the integration suite): QEMU (software
-# emulation is enough), qemu-img for overlays, mkfs.ext4 -d for the base disk, ssh into the VMs
-have qemu-system-x86_64 || need+=(qemu-system-x86)
-have qemu-img || need+=(qemu-utils)
-have mkfs.ext4 || need+=(e2fsprogs)
-have ssh || need+=(openssh-client)
+# VM tests (npm run test:vm / test:vm:short set DEBPKG_VM_TOOLS=1; npm test does not run them):
+# QEMU (software emulation is enough), qemu-img for overlays, mkfs.ext4 -d for the base disk, ssh
+if [ "${DEBPKG_VM_TOOLS:-}" = 1 ]; then
+  have qemu-system-x86_64 || need+=(qemu-system-x86)
+  have qemu-img || need+=(qemu-utils)
+  have mkfs.ext4 || need+=(e2fsprogs)
+  have ssh || need+=(openssh-client)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
