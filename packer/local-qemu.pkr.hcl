@@ -31,7 +31,9 @@ source "qemu" "local" {
     ["-cpu", "max"],
     ["-kernel", var.local_kernel],
     ["-initrd", var.local_initrd],
-    ["-append", "root=/dev/vda rw console=ttyS0"],
+    # systemd.firstboot=off: bake.yml resets the machine id, and systemd-firstboot would then
+    # wait for a key on the console at the next boot.
+    ["-append", "root=/dev/vda rw console=ttyS0 systemd.firstboot=off"],
     ["-fw_cfg", "name=opt/debpkg/firstboot,file=${var.local_firstboot}"],
     ["-serial", "file:${var.local_serial_log}"],
   ]

@@ -118,7 +118,8 @@ export class Vm {
       '-smp', '1',
       '-kernel', opts.boot.kernel,
       '-initrd', opts.boot.initrd,
-      '-append', 'root=/dev/vda rw console=ttyS0',
+      // systemd-firstboot would wait for a key on the console: the image's machine id is reset.
+      '-append', 'root=/dev/vda rw console=ttyS0 systemd.firstboot=off',
       '-drive', `file=${overlay},if=virtio,format=qcow2`,
       '-nic', `user,model=virtio-net-pci,${fwd.join(',')}`,
       '-fw_cfg', `name=opt/debpkg/firstboot,file=${tar}`,
