@@ -20,6 +20,8 @@ locals {
     debpkg_repo_distribution = var.repo_distribution
     debpkg_repo_key_checksum = var.repo_key_checksum
     debpkg_unit_packages     = [for name, version in var.packages : { name = name, version = version }]
+    # foundation: install the packages at bake time (unheld) instead of at first boot
+    debpkg_bake_foundation_packages = var.bake_packages
   }
   labels = {
     "debpkg-image-type" = var.image_type

@@ -120,3 +120,64 @@ variable "aws_instance_type" {
   type    = string
   default = "t3.small"
 }
+
+# qemu.local: bakes from a base disk built on this machine (packer/local/base-disk.sh), booted
+# with QEMU's direct kernel boot and first-boot data over fw_cfg (packer/local/firstboot.sh).
+variable "local_base_disk" {
+  type        = string
+  default     = "/var/lib/debpkg/vm/base.qcow2"
+  description = "qemu.local: absolute path of the base disk (qcow2) from packer/local/base-disk.sh."
+}
+
+variable "local_kernel" {
+  type        = string
+  default     = "/var/lib/debpkg/vm/vmlinuz"
+  description = "qemu.local: the base disk's kernel, for direct kernel boot."
+}
+
+variable "local_initrd" {
+  type        = string
+  default     = "/var/lib/debpkg/vm/initrd.img"
+  description = "qemu.local: the base disk's initrd."
+}
+
+variable "local_firstboot" {
+  type        = string
+  default     = "/var/lib/debpkg/vm/packer-firstboot.tar"
+  description = "qemu.local: first-boot data for the build VM (a tar holding root/.ssh/authorized_keys for ssh_private_key_file)."
+}
+
+variable "local_ssh_private_key_file" {
+  type        = string
+  default     = ""
+  description = "qemu.local: private key of the authorized key in local_firstboot (Packer logs in as root with it)."
+}
+
+variable "local_accel" {
+  type        = string
+  default     = "kvm"
+  description = "qemu.local: QEMU -accel value: kvm, or tcg,tb-size=128 where there is no usable KVM (software emulation; a small translation cache keeps QEMU's memory low)."
+}
+
+variable "local_memory" {
+  type    = number
+  default = 768
+}
+
+variable "local_serial_log" {
+  type        = string
+  default     = "packer-serial.log"
+  description = "qemu.local: where the build VM's serial console (kernel and systemd messages) goes."
+}
+
+variable "packages_output" {
+  type        = string
+  default     = "image-packages.tsv"
+  description = "qemu.local: every package and version in the baked image (dpkg-query), fetched from the build VM."
+}
+
+variable "bake_packages" {
+  type        = bool
+  default     = false
+  description = "foundation images: install the pinned packages at bake time, unheld (apt upgrades them in place), instead of at first boot."
+}

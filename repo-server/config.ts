@@ -61,15 +61,20 @@ export interface RequestTimeouts {
 export interface ColorConfig {
   /** A unit without a heartbeat for this long leaves the pool (default 10 s). */
   ttlMs: number;
-  /** Heartbeat interval suggested to agents (default 2 s). */
-  intervalMs: number;
+  /** Heartbeat interval suggested to agents (default: a fifth of the TTL, so a unit outlives four missed heartbeats). */
+  intervalMs?: number;
   /** Gate probes each unit's health URL from the server (default on). */
   probe: boolean;
   probeTimeoutMs: number;
   lb?: LbConfig;
 }
 
-export const DEFAULT_COLOR_CONFIG: ColorConfig = { ttlMs: 10_000, intervalMs: 2_000, probe: true, probeTimeoutMs: 1_000 };
+export const DEFAULT_COLOR_CONFIG: ColorConfig = { ttlMs: 10_000, probe: true, probeTimeoutMs: 1_000 };
+
+/** The heartbeat interval the server suggests: the configured one, else a fifth of the TTL (at least 0.1 s). */
+export function heartbeatIntervalMs(c: Pick<ColorConfig, 'ttlMs' | 'intervalMs'>): number {
+  return c.intervalMs ?? Math.max(100, Math.round(c.ttlMs / 500) * 100);
+}
 
 export interface LbConfig {
   /** One of the adapters listed in colors/lb/adapters.ts ('haproxy', 'nginx'); checked when opened. */

@@ -35,6 +35,14 @@ dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
 # etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
+# VM tests (npm run test:vm / test:vm:short set DEBPKG_VM_TOOLS=1; npm test does not run them):
+# QEMU (software emulation is enough), qemu-img for overlays, mkfs.ext4 -d for the base disk, ssh
+if [ "${DEBPKG_VM_TOOLS:-}" = 1 ]; then
+  have qemu-system-x86_64 || need+=(qemu-system-x86)
+  have qemu-img || need+=(qemu-utils)
+  have mkfs.ext4 || need+=(e2fsprogs)
+  have ssh || need+=(openssh-client)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2

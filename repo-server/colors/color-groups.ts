@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import type { LbState } from './lb/adapter.js';
-import type { ColorConfig } from '../config.js';
+import { heartbeatIntervalMs, type ColorConfig } from '../config.js';
 import type { Log } from '../model/log.js';
 import { openAdapter, renderFor } from './lb/index.js';
 import { LbSync } from './lb-sync.js';
@@ -29,7 +29,7 @@ export async function openColorGroups(dataDir: string, config: ColorConfig, log:
   }
   const registry = await Registry.open(store ?? new FileRegistryStore(join(dataDir, 'db')), {
     ttlMs: config.ttlMs,
-    intervalMs: config.intervalMs,
+    intervalMs: heartbeatIntervalMs(config),
     forgetMs: Math.max(300_000, config.ttlMs * 10),
   });
   const desired = (): LbState => ({ services: registry.list().map((s) => lbService(s, (u) => registry.alive(u))) });

@@ -239,7 +239,7 @@ function withoutServer(suite: Suite): void {
       assert.match(a.stdout, /^unhealthy: curl: \(7\)/);
       a = await node.run([AGENT, 'frobnicate'], { allowFail: true });
       assert.is(a.code, 2);
-      assert.match(a.stderr, /usage: .* run\|register\|deregister\|check/);
+      assert.match(a.stderr, /usage: .* run\|register\|drain\|undrain\|deregister\|check/);
 
       // Half-configured or bad configuration: a clear line naming the file and key.
       await configure(node, 'purple', `DEBPKG_SERVER=http://127.0.0.1:${port}\nDEBPKG_NODE_TOKEN=t\n`);
@@ -364,7 +364,7 @@ function startAgent(node: FleetNode): RunningAgent {
 }
 
 function withServer(suite: Suite): void {
-  test(`${suite}: agent registers with its health, expires after the TTL when killed, deregisters on SIGTERM and on removal; a chroot install never registers`, async () => {
+  test(`${suite}: agent registers with its health, expires after the TTL when killed, drains for an upgrade, deregisters on SIGTERM and on removal; a chroot install never registers`, async () => {
     const service = await unitService();
     const { p, deb } = await buildColorPackage(service.port);
     const node = await FleetNode.create(suite);
@@ -436,6 +436,30 @@ function withServer(suite: Suite): void {
       assert.ok(Date.now() - t1 < 2000, `SIGTERM to exit took ${Date.now() - t1} ms`);
       assert.equal(await units(server), [], `deregistered:\n${second.log()}`);
       assert.match(second.log(), new RegExp(`deregistered ${machineId}`));
+
+      // An upgrade's drain (prerm): `agent drain` reports the unit draining (the LB gives it
+      // weight 0) and the running agent keeps reporting it so; a SIGTERM meanwhile (the upgrade
+      // restarting the agent) keeps the registration; `agent undrain` (postinst) ends it.
+      const third = startAgent(node);
+      agents.push(third);
+      await until(server, 'registered again', (u) => u?.[0]?.Alive === true && u[0].Health === 'healthy', 5000, third.log);
+      const drain = await node.run([AGENT, 'drain'], { allowFail: true });
+      assert.is(drain.code, 0, drain.stderr);
+      assert.is((await units(server))?.[0]?.Health, 'draining', 'draining once drain returns');
+      await sleep(2500); // two heartbeats of the running agent
+      assert.is((await units(server))?.[0]?.Health, 'draining', `the running agent keeps it draining:\n${third.log()}`);
+      third.child.kill('SIGTERM');
+      assert.is(await third.exited, 0, third.log());
+      assert.is((await units(server))?.[0]?.Health, 'draining', `a restart during the drain keeps the registration:\n${third.log()}`);
+      const fourth = startAgent(node);
+      agents.push(fourth);
+      await sleep(1500);
+      assert.is((await units(server))?.[0]?.Health, 'draining', 'the new agent keeps draining until the drain ends');
+      assert.is((await node.run([AGENT, 'undrain'], { allowFail: true })).code, 0);
+      await until(server, 'healthy after undrain', (u) => u?.[0]?.Health === 'healthy' && u[0].Alive, 3000, fourth.log);
+      fourth.child.kill('SIGTERM');
+      assert.is(await fourth.exited, 0, fourth.log());
+      assert.equal(await units(server), [], 'without a drain in progress SIGTERM deregisters');
 
       // Removal deregisters a registered unit.
       const once = await node.run([AGENT, 'register'], { allowFail: true });
