@@ -12,7 +12,7 @@ import tarStream from 'tar-stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
 import { createDecompressor, kindFromMemberName } from './compression.js';
 import { parseParagraph, type Paragraph } from './control.js';
-import { DEFAULT_UNPACK_LIMITS, formatBytes, UnpackMeter } from './unpack-limits.js';
+import { DEFAULT_UNPACK_LIMITS, ENTRY_COST, formatBytes, UnpackMeter } from './unpack-limits.js';
 
 export class DebFormatError extends Error {}
 
@@ -152,6 +152,14 @@ export async function walkTar(name: string, source: Readable, meter: UnpackMeter
     // on the streaming path left the entry waiting for bytes that never came).
     if ((header.size ?? 0) > meter.remaining) {
       entryError ??= new DebFormatError(`${name}: ${meter.exceeded().message} (entry '${header.name.slice(0, 120)}' alone declares ${header.size} bytes)`);
+      body.resume();
+      next(entryError as Error);
+      return;
+    }
+    try {
+      meter.add(ENTRY_COST);
+    } catch (err) {
+      entryError ??= new DebFormatError(`${name}: ${(err as Error).message} (${ENTRY_COST} bytes counted per entry)`);
       body.resume();
       next(entryError as Error);
       return;

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { buildBomb, buildDeb, corruptMember, truncateMember, type Kind } from '../support/hostile-debs.js';
+import { buildBomb, buildDeb, buildEntryBomb, corruptMember, truncateMember, type Kind } from '../support/hostile-debs.js';
 import { CLI } from '../support/project.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
@@ -118,6 +118,17 @@ test('decompression bombs (8 GiB of zeros): 400 in seconds, peak RSS under 300 M
   }
   const s = server();
   assert.ok(s.peakRssKb() <= RSS_LIMIT_KB, `server peak RSS ${s.peakRssKb()} KiB`);
+});
+
+test('many empty entries in a tiny upload: each entry counts 4 KiB of the budget, so the check stops early', async () => {
+  // 100,000 headers are 51 MB: under the 64 MiB floor as bytes, 450 MB with the per-entry cost.
+  const many = await buildEntryBomb(dir, 'zstd', 100_000);
+  const r = await refused(many.path, many.member, 'entry bomb');
+  assert.match(r.error, /unpacks to more than 64 MiB.*4096 bytes counted per entry/);
+  // 5,000 entries (20 MiB counted) is an ordinary package.
+  const some = await buildEntryBomb(dir, 'zstd', 5_000);
+  const ok = await add(some.path);
+  assert.is(ok.status, 200, ok.error);
 });
 
 test('serve --max-unpacked and --max-unpack-ratio set the limits', async () => {

@@ -115,3 +115,23 @@ export async function buildBomb(dir: string, kind: Exclude<Kind, 'none'>, unpack
   await writeFile(path, arBytes(ms));
   return { path, member };
 }
+
+/**
+ * A package whose data.tar holds `entries` empty files (distinct names, headers only): many
+ * entries in a tiny upload, the shape that makes a check parse headers rather than bytes.
+ */
+export async function buildEntryBomb(dir: string, kind: Exclude<Kind, 'none'>, entries: number): Promise<{ path: string; member: string }> {
+  const headers: Buffer[] = [encodeHeader({ path: './usr/', type: 'directory', mode: 0o755, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: 0, size: 0 })];
+  for (let i = 0; i < entries; i++) {
+    headers.push(encodeHeader({ path: `./usr/e${i}`, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: 0, size: 0 }));
+  }
+  headers.push(Buffer.alloc(1024));
+  const data = compress(kind, Buffer.concat(headers));
+  const base = await buildDeb(dir, kind, 16, `entries-${kind}`);
+  const ms = (await members(base)).filter((m) => !m.name.startsWith('data.tar'));
+  const member = `data.tar${kind === 'gzip' ? '.gz' : kind === 'xz' ? '.xz' : '.zst'}`;
+  ms.push({ name: member, data });
+  const path = join(dir, `entries-${kind}-${entries}.deb`);
+  await writeFile(path, arBytes(ms));
+  return { path, member };
+}
