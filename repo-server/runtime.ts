@@ -77,11 +77,16 @@ export function relaunchEnv(env: NodeJS.ProcessEnv = process.env, wanted: Readon
  * once (a second relaunch could loop), or `DEBPKG_SERVE_RELAUNCH=0` asks to run as started.
  */
 export async function relaunchTuned(): Promise<boolean> {
-  if (!untunedRuntime() || process.env[RELAUNCHED] === '1' || process.env.DEBPKG_SERVE_RELAUNCH === '0') return false;
+  if (process.env[RELAUNCHED] === '1') {
+    followParent();
+    return false;
+  }
+  if (!untunedRuntime() || process.env.DEBPKG_SERVE_RELAUNCH === '0') return false;
   const script = process.argv[1];
   if (!script) return false;
   const flags = [...SERVE_NODE_FLAGS.filter((f) => !process.execArgv.includes(f)), ...process.execArgv];
-  const child = spawn(process.execPath, [...flags, script, ...process.argv.slice(2)], { stdio: 'inherit', env: relaunchEnv() });
+  // The IPC channel is only a lifeline: it closes when this process dies, however it dies.
+  const child = spawn(process.execPath, [...flags, script, ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: relaunchEnv() });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
@@ -102,4 +107,14 @@ export async function relaunchTuned(): Promise<boolean> {
   }
   // Exit here: the CLI's own exit status would say nothing of the child's.
   process.exit(code ?? 1);
+}
+
+/**
+ * In a relaunched server: when the parent is gone (killed with SIGKILL, say, which it cannot
+ * forward), stop as on SIGTERM instead of running on unsupervised.
+ */
+function followParent(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }

@@ -4,6 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SERVE_ENV, SERVE_NODE_FLAGS } from '../../repo-server/runtime.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -29,8 +30,10 @@ async function makeDebs(p: Project, count: number): Promise<string[]> {
 }
 
 async function startServer(data: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', data, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, DEBPKG_ADMIN_TOKEN: TOKEN, DEBPKG_LOG_LEVEL: 'warn' },
+  // Started with the runtime settings, so the pid killed below is the server itself (a bare
+  // `serve` would relaunch itself as a child).
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '--data', data, '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, ...SERVE_ENV, DEBPKG_ADMIN_TOKEN: TOKEN, DEBPKG_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   for (let i = 0; i < 200; i++) {

@@ -81,6 +81,23 @@ test('a bare `debpkg serve` serves from a relaunched child with jemalloc and the
   }
 });
 
+test('a relaunched server stops when its parent is killed with SIGKILL (nothing left running)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'debpkg-runtime-'));
+  const s = await startBare(dir);
+  try {
+    await waitUp(s);
+    const served = childrenOf(s.child.pid!)[0]!;
+    assert.ok(served, 'relaunched');
+    s.child.kill('SIGKILL');
+    await s.exited;
+    const deadline = Date.now() + 10_000;
+    while (readdirSync('/proc').includes(String(served)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.not.ok(readdirSync('/proc').includes(String(served)), 'the orphaned server has exited');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('DEBPKG_SERVE_RELAUNCH=0 runs as started and says what the bound assumes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'debpkg-runtime-'));
   const s = await startBare(dir, { DEBPKG_SERVE_RELAUNCH: '0' });
