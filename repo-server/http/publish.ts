@@ -14,6 +14,7 @@ import {
 } from '../service/publish-sources.js';
 import { createPublish, dropPublish, getPublish, updatePublish } from '../service/publishing.js';
 import { ADMIN, READ } from './auth.js';
+import { acceptEmptyJsonBodies } from './json-body.js';
 import { body, param, type ResourceOptions } from './request.js';
 import { respond } from './respond.js';
 import { publishInput, publishUpdateInput, sourceRef, sourceRefList, stagedSourceEdit } from './wire/decode.js';
@@ -24,6 +25,7 @@ const target = (req: FastifyRequest): [string, string] => [prefixFromUrl(param(r
 
 /** Registered with prefix /api/publish. */
 export const publishPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
+  acceptEmptyJsonBodies(app);
   app.get('', READ, async () => [...ctx.store.publishes.values()].map(publishWire));
   app.post('/:prefix', ADMIN, async (req, reply) => {
     const prefix = prefixFromUrl(param(req, 'prefix'));
