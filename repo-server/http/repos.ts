@@ -19,8 +19,8 @@ import { copyReportWire, importReportWire, packageListWire, repoWire, snapshotWi
 export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
   acceptEmptyJsonBodies(app);
   const list = async (): Promise<RepoWire[]> => [...ctx.store.repos.values()].map(repoWire);
-  app.get('', READ, list);
-  // aptly's router answers /api/repos/ too (clients join base URL and path with a slash).
+  // '/' under the prefix is both /api/repos and /api/repos/ (aptly answers both; clients join
+  // base URL and path with a slash).
   app.get('/', READ, list);
   app.post('', ADMIN, async (req, reply) => {
     const input = createRepoInput(body(req));

@@ -57,6 +57,13 @@ function componentPackages(ctx: Context, rec: PublishRecord): Map<string, Packag
   return out;
 }
 
+/** How many packages a publish of `rec` lists (aptly's TotalNumberOfPackages: all components). */
+export function publishPackageCount(ctx: Context, rec: PublishRecord): number {
+  let n = 0;
+  for (const pkgs of componentPackages(ctx, rec).values()) n += pkgs.length;
+  return n;
+}
+
 /**
  * Release Dates must strictly increase (apt ignores an older Release) yet never run ahead of
  * the clock (apt rejects a Release that is "not valid yet"). With one-second resolution that
