@@ -9,6 +9,7 @@ import { safeSegment } from '../service/names.js';
 import { Uploads, type UploadPart } from '../service/uploads.js';
 import { ADMIN, READ } from './auth.js';
 import { drainRequest } from './drain.js';
+import { acceptEmptyJsonBodies } from './json-body.js';
 import { param, type ResourceOptions } from './request.js';
 import type { UploadAnswerWire } from './wire.js';
 
@@ -16,6 +17,7 @@ import type { UploadAnswerWire } from './wire.js';
 export const filesPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx }) => {
   const uploads = new Uploads(ctx);
   const limit = ctx.config.maxUploadBytes;
+  acceptEmptyJsonBodies(app);
 
   app.get('', READ, async () => uploads.listDirs());
   app.get('/:dir', READ, async (req) => uploads.listFiles(param(req, 'dir')));

@@ -3,7 +3,8 @@
 // POST .../update applies. Prefixes come in aptly's URL form (":." is ".", "_" is "/").
 
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { prefixFromUrl } from '../service/names.js';
+import { prefixFromUrl, publishPrefix as publishPrefixOf } from '../service/names.js';
+import { publishId } from '../storage/store.js';
 import {
   addStagedSource,
   dropStagedSources,
@@ -12,8 +13,11 @@ import {
   stagedSources,
   updateStagedSource,
 } from '../service/publish-sources.js';
-import { createPublish, dropPublish, getPublish, updatePublish } from '../service/publishing.js';
+import { createPublish, dropPublish, getPublish, publishPackageCount, updatePublish } from '../service/publishing.js';
+import type { PublishRecord } from '../storage/store.js';
+import type { TaskIo } from '../service/tasks.js';
 import { ADMIN, READ } from './auth.js';
+import { acceptEmptyJsonBodies } from './json-body.js';
 import { body, param, type ResourceOptions } from './request.js';
 import { respond } from './respond.js';
 import { publishInput, publishUpdateInput, sourceRef, sourceRefList, stagedSourceEdit } from './wire/decode.js';
@@ -21,29 +25,50 @@ import { publishWire, sourcesWire } from './wire/encode.js';
 
 /** The prefix (decoded) and distribution a route's path names. */
 const target = (req: FastifyRequest): [string, string] => [prefixFromUrl(param(req, 'prefix')), param(req, 'distribution')];
+const publishIdOf = (req: FastifyRequest): string => publishId(publishPrefixOf(target(req)[0]), target(req)[1]);
+
+/**
+ * aptly's publish task detail: {TotalNumberOfPackages, RemainingNumberOfPackages}, counted
+ * over every component; all remaining while the publish runs, none once it is live.
+ */
+function publishing(ctx: ResourceOptions['ctx'], io: TaskIo, before: PublishRecord | undefined, work: Promise<PublishRecord>): Promise<PublishRecord> {
+  if (before) {
+    const total = publishPackageCount(ctx, before);
+    io.progress({ TotalNumberOfPackages: total, RemainingNumberOfPackages: total });
+  }
+  return work.then((rec) => {
+    io.progress({ TotalNumberOfPackages: publishPackageCount(ctx, rec), RemainingNumberOfPackages: 0 });
+    return rec;
+  });
+}
 
 /** Registered with prefix /api/publish. */
 export const publishPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
+  acceptEmptyJsonBodies(app);
   app.get('', READ, async () => [...ctx.store.publishes.values()].map(publishWire));
   app.post('/:prefix', ADMIN, async (req, reply) => {
     const prefix = prefixFromUrl(param(req, 'prefix'));
-    return respond(req, reply, tasks, `Publish ${prefix}`, async () => ({ code: 201, value: publishWire(await createPublish(ctx, prefix, publishInput(body(req)))) }));
+    const input = publishInput(body(req));
+    return respond(req, reply, tasks, `Publish ${prefix}`, async (_out, io) => ({ code: 201, value: publishWire(await publishing(ctx, io, undefined, createPublish(ctx, prefix, input))) }));
   });
-  app.post('', ADMIN, async (req, reply) =>
-    respond(req, reply, tasks, 'Publish .', async () => ({ code: 201, value: publishWire(await createPublish(ctx, '.', publishInput(body(req)))) })),
-  );
+  app.post('', ADMIN, async (req, reply) => {
+    const input = publishInput(body(req));
+    return respond(req, reply, tasks, 'Publish .', async (_out, io) => ({ code: 201, value: publishWire(await publishing(ctx, io, undefined, createPublish(ctx, '.', input))) }));
+  });
   app.get('/:prefix/:distribution', READ, async (req) => publishWire(getPublish(ctx, ...target(req))));
-  app.put('/:prefix/:distribution', ADMIN, async (req, reply) =>
-    respond(req, reply, tasks, `Update published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async () => ({
+  app.put('/:prefix/:distribution', ADMIN, async (req, reply) => {
+    const input = publishUpdateInput(body(req));
+    return respond(req, reply, tasks, `Update published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async (_out, io) => ({
       code: 200,
-      value: publishWire(await updatePublish(ctx, ...target(req), publishUpdateInput(body(req)))),
-    })),
-  );
+      value: publishWire(await publishing(ctx, io, ctx.store.publishes.get(publishIdOf(req)), updatePublish(ctx, ...target(req), input))),
+    }));
+  });
   app.post('/:prefix/:distribution/update', ADMIN, async (req, reply) => {
     const b = body(req);
-    return respond(req, reply, tasks, `Update published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async () => ({
+    const input = publishUpdateInput(b);
+    return respond(req, reply, tasks, `Update published ${param(req, 'prefix')}/${param(req, 'distribution')}`, async (_out, io) => ({
       code: 200,
-      value: publishWire(await updatePublish(ctx, ...target(req), publishUpdateInput(b), true)),
+      value: publishWire(await publishing(ctx, io, ctx.store.publishes.get(publishIdOf(req)), updatePublish(ctx, ...target(req), input, true))),
     }));
   });
   app.delete('/:prefix/:distribution', ADMIN, async (req, reply) =>

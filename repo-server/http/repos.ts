@@ -7,18 +7,31 @@ import { copyPackages } from '../service/repo-copy.js';
 import { changeRefs, createRepo, dropRepo, editRepo, getRepo, importUploads } from '../service/repos.js';
 import { snapshotFromRepo } from '../service/snapshots.js';
 import { ADMIN, READ } from './auth.js';
+import { acceptEmptyJsonBodies } from './json-body.js';
 import { listOptions } from './packages.js';
 import { body, flag, param, query, type ResourceOptions } from './request.js';
 import { respond } from './respond.js';
 import { copyOptions, createRepoInput, editRepoInput, packageRefs, snapshotFromRepoInput } from './wire/decode.js';
+import type { RepoWire } from './wire.js';
 import { copyReportWire, importReportWire, packageListWire, repoWire, snapshotWire } from './wire/encode.js';
 
 /** Registered with prefix /api/repos. */
 export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
-  app.get('', READ, async () => [...ctx.store.repos.values()].map(repoWire));
-  app.post('', ADMIN, async (req, reply) => reply.code(201).send(repoWire(await createRepo(ctx, createRepoInput(body(req))))));
+  acceptEmptyJsonBodies(app);
+  const list = async (): Promise<RepoWire[]> => [...ctx.store.repos.values()].map(repoWire);
+  // '/' under the prefix is both /api/repos and /api/repos/ (aptly answers both; clients join
+  // base URL and path with a slash).
+  app.get('/', READ, list);
+  app.post('', ADMIN, async (req, reply) => {
+    const input = createRepoInput(body(req));
+    return respond(req, reply, tasks, `Create repo ${input.name}`, async () => ({ code: 201, value: repoWire(await createRepo(ctx, input)) }));
+  });
   app.get('/:name', READ, async (req) => repoWire(getRepo(ctx, param(req, 'name'))));
-  app.put('/:name', ADMIN, async (req) => repoWire(await editRepo(ctx, param(req, 'name'), editRepoInput(body(req)))));
+  app.put('/:name', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    const input = editRepoInput(body(req));
+    return respond(req, reply, tasks, `Edit repo ${name}`, async () => ({ code: 200, value: repoWire(await editRepo(ctx, name, input)) }));
+  });
   app.delete('/:name', ADMIN, async (req, reply) => {
     const name = param(req, 'name');
     return respond(req, reply, tasks, `Delete repo ${name}`, async () => {

@@ -4,8 +4,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { showPackages } from '../service/packages.js';
 import { pullIntoSnapshot } from '../service/snapshot-pull.js';
-import { diffSnapshots, dropSnapshot, editSnapshot, getSnapshot, mergeMode, mergeSnapshots, snapshotFromRefs } from '../service/snapshots.js';
+import { diffSnapshots, dropSnapshot, editSnapshot, getSnapshot, listSnapshots, mergeMode, mergeSnapshots, snapshotFromRefs } from '../service/snapshots.js';
 import { ADMIN, READ } from './auth.js';
+import { acceptEmptyJsonBodies } from './json-body.js';
 import { listOptions } from './packages.js';
 import { body, flag, param, query, type ResourceOptions } from './request.js';
 import { respond } from './respond.js';
@@ -14,8 +15,12 @@ import { diffWire, packageListWire, pullDryRunWire, snapshotWire } from './wire/
 
 /** Registered with prefix /api/snapshots. */
 export const snapshotsPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
-  app.get('', READ, async () => [...ctx.store.snapshots.values()].map(snapshotWire));
-  app.post('', ADMIN, async (req, reply) => reply.code(201).send(snapshotWire(await snapshotFromRefs(ctx, snapshotFromRefsInput(body(req))))));
+  acceptEmptyJsonBodies(app);
+  app.get('', READ, async (req) => listSnapshots(ctx, query(req).sort ?? '').map(snapshotWire));
+  app.post('', ADMIN, async (req, reply) => {
+    const input = snapshotFromRefsInput(body(req));
+    return respond(req, reply, tasks, `Create snapshot ${input.name}`, async () => ({ code: 201, value: snapshotWire(await snapshotFromRefs(ctx, input)) }));
+  });
 
   app.post('/:name/merge', ADMIN, async (req, reply) => {
     const name = param(req, 'name');
@@ -30,7 +35,7 @@ export const snapshotsPlugin: FastifyPluginAsync<ResourceOptions> = async (app, 
     const b = body(req);
     const destination = mergeDestination(b);
     const mode = mergeMode(flag(q.latest), flag(q['no-remove']) || flag(q.noRemove));
-    return reply.code(201).send(snapshotWire(await mergeSnapshots(ctx, destination, mergeSources(b), mode)));
+    return respond(req, reply, tasks, `Merge snapshot ${destination}`, async () => ({ code: 201, value: snapshotWire(await mergeSnapshots(ctx, destination, mergeSources(b), mode)) }));
   });
 
   app.post('/:name/pull', ADMIN, async (req, reply) => {
@@ -45,7 +50,12 @@ export const snapshotsPlugin: FastifyPluginAsync<ResourceOptions> = async (app, 
   });
 
   app.get('/:name', READ, async (req) => snapshotWire(getSnapshot(ctx, param(req, 'name'))));
-  app.put('/:name', ADMIN, async (req) => snapshotWire(await editSnapshot(ctx, param(req, 'name'), editSnapshotInput(body(req)))));
+  app.put('/:name', ADMIN, async (req, reply) => {
+    const name = param(req, 'name');
+    const input = editSnapshotInput(body(req));
+    getSnapshot(ctx, name); // aptly: 404 at once, not as a task
+    return respond(req, reply, tasks, `Update snapshot ${name}`, async () => ({ code: 200, value: snapshotWire(await editSnapshot(ctx, name, input)) }));
+  });
   app.delete('/:name', ADMIN, async (req, reply) => {
     const name = param(req, 'name');
     return respond(req, reply, tasks, `Delete snapshot ${name}`, async () => {

@@ -9,7 +9,7 @@ export const APTLY_API_VERSION = '1.6.0';
 
 /** Registered with prefix /api. */
 export const statusPlugin: FastifyPluginAsync = async (app) => {
-  app.get('/version', PUBLIC, async (): Promise<VersionWire> => ({ Version: APTLY_API_VERSION, Server: 'debpkg' }));
+  app.get('/version', PUBLIC, async (): Promise<VersionWire> => ({ Version: APTLY_API_VERSION }));
   app.get('/ready', READ, async () => ({ Status: 'Aptly is ready' }));
   app.get('/healthy', READ, async () => ({ Status: 'Aptly is healthy' }));
 };

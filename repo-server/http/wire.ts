@@ -46,6 +46,7 @@ export interface PublishedRepoWire {
   SkipContents: boolean;
   MultiDist: boolean;
   SignedBy: string;
+  Version: string;
   Storage: string;
   Path: string;
 }
@@ -99,9 +100,9 @@ export interface TaskReturnValueWire {
   Value: unknown;
 }
 
+/** Exactly aptly's keys: clients compare the object. */
 export interface VersionWire {
   Version: string;
-  Server: string;
 }
 
 export interface ErrorWire {

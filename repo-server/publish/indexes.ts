@@ -44,6 +44,7 @@ export interface ReleaseFields {
   butAutomaticUpgrades?: string;
   acquireByHash: boolean;
   signedBy?: string;
+  version?: string;
 }
 
 export class ReleaseRenderError extends Error {}
@@ -78,6 +79,7 @@ export function renderRelease(f: ReleaseFields, files: IndexFileHash[]): string 
   add('Origin', f.origin);
   add('Label', f.label);
   add('Suite', f.suite && words('Suite', [f.suite]));
+  add('Version', f.version && words('Version', [f.version]));
   add('Codename', f.codename && words('Codename', [f.codename]));
   add('Date', releaseDate(f.date));
   if (f.validUntil !== undefined) add('Valid-Until', releaseDate(f.validUntil));

@@ -112,6 +112,7 @@ export class Publisher {
         butAutomaticUpgrades: rec.butAutomaticUpgrades,
         acquireByHash: rec.acquireByHash,
         signedBy: rec.signedBy,
+        ...(rec.version ? { version: rec.version } : {}),
       },
       idx.files,
       sign ? this.signer : undefined,

@@ -31,9 +31,11 @@ export interface PublishInput {
   skipContents?: boolean;
   multiDist?: boolean;
   signedBy: string;
+  /** Release's Version ('' none). */
+  version: string;
   /** False: publish without InRelease/Release.gpg. */
   sign: boolean;
-  /** Replace a distribution already published at this prefix. */
+  /** As aptly: a pool file name already published with other bytes may take the new file (see pool-check.ts). */
   forceOverwrite: boolean;
 }
 
@@ -46,6 +48,7 @@ export interface PublishUpdateInput {
   multiDist?: boolean;
   signedBy?: string;
   sign: boolean;
+  forceOverwrite: boolean;
 }
 
 /**
@@ -68,6 +71,14 @@ export function releaseLine(value: string, field: string, fallback: string): str
 export function suiteName(value: string, field: string, fallback: string): string {
   if (value === '') return fallback;
   if (!SUITE.test(value)) throw invalid(`${field}: '${shown(value)}' is not a suite name (letters, digits and . _ + ~ / -, at most 100, starting with a letter or digit)`);
+  return value;
+}
+
+/** Release's Version (aptly 1.6): one word such as 12.5 or 2024.01; '' writes none. */
+export function releaseVersion(value: string): string {
+  if (value !== '' && !/^[A-Za-z0-9][A-Za-z0-9.+~_-]{0,99}$/.test(value)) {
+    throw invalid(`Version: '${shown(value)}' is not a release version (letters, digits and . + ~ _ -, at most 100, starting with a letter or digit)`);
+  }
   return value;
 }
 
@@ -167,11 +178,12 @@ export interface PublishChange {
   multiDist?: boolean;
   signedBy?: string;
   sign: boolean;
+  forceOverwrite: boolean;
 }
 
 /** Validates an update against the current record (before it is queued). */
 export function parseChange(ctx: Context, rec: PublishRecord, input: PublishUpdateInput, applyStaged: boolean): PublishChange {
-  const change: PublishChange = { switches: [], applyStaged, sign: input.sign };
+  const change: PublishChange = { switches: [], applyStaged, sign: input.sign, forceOverwrite: input.forceOverwrite };
   if (input.switches !== undefined) {
     if (applyStaged) throw invalid('Snapshots is not a field of POST .../update; stage sources with .../sources');
     if (rec.sourceKind === 'local') throw invalid("snapshots shouldn't be given when updating local repo");

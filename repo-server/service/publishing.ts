@@ -11,7 +11,7 @@ import type { Context } from './context.js';
 import { Conflict } from '../model/errors.js';
 import { invalid, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
-import { agreed, applyChange, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput } from './publish-options.js';
+import { agreed, applyChange, releaseVersion, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
 
 /** A publish that would put two different files at one pool path; `paths` names them. */
@@ -55,6 +55,13 @@ function componentPackages(ctx: Context, rec: PublishRecord): Map<string, Packag
   const out = new Map<string, PackageRecord[]>();
   for (const s of rec.sources) out.set(s.component, rec.sourceKind === 'local' ? repoRecords(ctx, s.name) : snapshotRecords(ctx, s.name));
   return out;
+}
+
+/** How many packages a publish of `rec` lists (aptly's TotalNumberOfPackages: all components). */
+export function publishPackageCount(ctx: Context, rec: PublishRecord): number {
+  let n = 0;
+  for (const pkgs of componentPackages(ctx, rec).values()) n += pkgs.length;
+  return n;
 }
 
 /**
@@ -120,6 +127,7 @@ export async function createPublish(ctx: Context, prefixParam: string, input: Pu
     skipContents: input.skipContents ?? false,
     multiDist: input.multiDist ?? false,
     signedBy: signedBy(input.signedBy),
+    ...(input.version !== '' ? { version: releaseVersion(input.version) } : {}),
     generation: 0,
     lastDate: 0,
   };

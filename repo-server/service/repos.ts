@@ -156,7 +156,16 @@ async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecor
   return ctx.inspections.inspect(ctx.blobs.readSync(sha256, loc), sha256);
 }
 
-/** Adds the .deb files of an upload directory (or one of them) to a local repo. */
+/**
+ * Adds the packages of an upload directory (or one of them) to a local repo, as aptly does:
+ * every file that can be added is, and each that cannot (unreadable, refused by a check, a
+ * different build of a name/version/architecture already in this repo) is listed in
+ * FailedFiles with a warning and stays in the upload area. In a directory, files that are not
+ * packages (.deb, .dsc) nor named by an added .dsc are left alone. Uniqueness is per repo, as
+ * aptly's: another repo may hold a different build of the same name/version/architecture.
+ * When nothing at all could be added and some file failed, the add is refused (400, or 409 when
+ * every failure is such a conflict) with the same report: see "Known differences".
+ */
 export async function importUploads(
   ctx: Context,
   name: string,
@@ -175,10 +184,12 @@ export async function importUploads(
   const sources = await inspectSourceUploads(ctx, manifest, files.map((f) => f.name));
   const inspectOne = async (i: number): Promise<void> => {
     const f = files[i]!;
-    if (sources.companions.has(f.name)) return;
     if (!f.name.endsWith('.deb') && !f.name.endsWith('.dsc')) {
-      failed.push(`${dir}/${f.name}`);
-      warnings.push(`${dir}/${f.name}: not a .deb or .dsc file, nor a file a .dsc of this add names`);
+      // aptly skips other files of a directory; a single named file must be a package.
+      if (file !== undefined && !sources.companions.has(f.name)) {
+        failed.push(`${dir}/${f.name}`);
+        warnings.push(`Unknown file extension: ${dir}/${f.name}`);
+      }
       return;
     }
     try {
@@ -198,10 +209,7 @@ export async function importUploads(
   for (const [i, f] of files.entries()) (ctx.store.blobs.get(f.sha256)?.pack === '' ? large : small).push(i);
   await Promise.all([forEachLimit(small, 256, inspectOne), forEachLimit(large, 8, inspectOne)]);
   const inspected = results.filter((r): r is { name: string; sha256: string; rec: PackageRecord } => r !== undefined);
-  failed.sort();
-  if (failed.length > 0) {
-    throw new ImportRefused(`unable to import: ${warnings.join('; ')}`, { failedFiles: failed, warnings, added: [], removed: [] });
-  }
+  const refusedByCheck = failed.length;
   const report = await ctx.writes.run(async () => {
     const repo = getRepo(ctx, name);
     // The upload may have been replaced or deleted while it was being inspected.
@@ -212,47 +220,56 @@ export async function importUploads(
     const removed: string[] = [];
     const ops: Op[] = [];
     const toAdd: string[] = [];
-    const toRemove: string[] = [];
+    const toRemove = new Set<string>();
+    const processed = new Set<string>();
     const conflicts: string[] = [];
-    const batch = new Map<string, PackageRecord>();
+    // name/version/arch → key, for this repo as it will be after the add (aptly's PackageList).
+    const inRepo = new Map<string, string>();
     for (const { rec } of inspected) {
-      const same = [...(ctx.store.byIdentity.get(identity(rec)) ?? []), ...(batch.has(identity(rec)) ? [batch.get(identity(rec))!.key] : [])];
-      const others = same.filter((k) => k !== rec.key);
-      if (others.length > 0 && !opts.forceReplace) {
-        conflicts.push(`${shortName(rec)}: a different package with this name, version and architecture already exists (${others[0]})`);
-        continue;
-      }
-      batch.set(identity(rec), rec);
-      for (const k of others) {
-        if (members.has(k)) {
-          toRemove.push(k);
-          removed.push(`${shortName(rec)} removed due to conflict with package being added`);
+      for (const k of ctx.store.byIdentity.get(identity(rec)) ?? []) if (members.has(k)) inRepo.set(identity(rec), k);
+    }
+    for (const { name: fileName, rec } of inspected) {
+      const other = inRepo.get(identity(rec));
+      if (other !== undefined && other !== rec.key) {
+        if (!opts.forceReplace) {
+          failed.push(`${dir}/${fileName}`);
+          conflicts.push(`Unable to add package: package already exists and is different: ${shortName(rec)} (${other})`);
+          continue;
         }
+        if (members.has(other)) toRemove.add(other);
+        const i = toAdd.indexOf(other);
+        if (i >= 0) toAdd.splice(i, 1);
+        removed.push(`${shortName(rec)} removed due to conflict with package being added`);
       }
-      if (!ctx.store.packages.has(rec.key)) ops.push({ op: 'pkg', rec });
-      if (!members.has(rec.key)) {
-        toAdd.push(rec.key);
+      inRepo.set(identity(rec), rec.key);
+      if (!ctx.store.packages.has(rec.key) && !ops.some((o) => o.op === 'pkg' && o.rec.key === rec.key)) ops.push({ op: 'pkg', rec });
+      if (!members.has(rec.key) || toRemove.has(rec.key)) {
+        if (!toAdd.includes(rec.key)) toAdd.push(rec.key);
         added.push(`${shortName(rec)} added`);
       } else {
         warnings.push(`${shortName(rec)} already in the repo`);
       }
+      // The added file leaves the upload area with the files its .dsc names.
+      processed.add(fileName);
+      for (const x of recordFiles(rec)) if (manifest.has(x.filename)) processed.add(x.filename);
     }
-    if (conflicts.length > 0) {
-      throw new ImportConflict(`conflicting packages: ${conflicts.join('; ')}`, {
-        failedFiles: files.map((f) => `${dir}/${f.name}`),
-        warnings: conflicts,
-        added: [],
-        removed: [],
-      });
+    warnings.push(...conflicts);
+    if (toAdd.length === 0 && processed.size === 0 && failed.length > 0) {
+      failed.sort();
+      const refused = { failedFiles: failed, warnings, added: [], removed: [] };
+      if (refusedByCheck === 0) throw new ImportConflict(`conflicting packages: ${conflicts.join('; ')}`, refused);
+      throw new ImportRefused(`unable to import: ${warnings.join('; ')}`, refused);
     }
-    if (toRemove.length > 0) ops.push({ op: 'repo-rm', name, keys: toRemove });
+    for (const k of toAdd) toRemove.delete(k);
+    if (toRemove.size > 0) ops.push({ op: 'repo-rm', name, keys: [...toRemove] });
     if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
     // The blobs stay (the records name them); the upload entries go in the same commit.
-    if (!opts.noRemove) ops.push(file !== undefined ? { op: 'up-rm', dir, names: [file, ...sources.companions] } : { op: 'up-rm', dir, names: files.map((f) => f.name) });
-    await ctx.store.commit(ops);
+    if (!opts.noRemove && processed.size > 0) ops.push({ op: 'up-rm', dir, names: [...processed] });
+    if (ops.length > 0) await ctx.store.commit(ops);
     return { added, removed };
   });
-  return { failedFiles: [], warnings, added: report.added, removed: report.removed };
+  failed.sort();
+  return { failedFiles: failed, warnings, added: report.added, removed: report.removed };
 }
 
 /** Adds or removes packages by key (POST/DELETE /api/repos/:name/packages). */

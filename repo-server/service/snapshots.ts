@@ -55,14 +55,36 @@ export async function snapshotFromRepo(ctx: Context, repoName: string, input: Sn
   return save(ctx, { name, description, createdAt: new Date().toISOString(), sourceKind: 'local', sources: [repo.name], packages: keys });
 }
 
+/**
+ * As aptly: the source snapshots' packages merged left to right (a later one replaces a
+ * name/architecture), then the package keys on top; two different builds of one
+ * name/version/architecture among the keys are refused. "Created as empty" only describes a
+ * snapshot made from nothing.
+ */
 export async function snapshotFromRefs(ctx: Context, input: SnapshotFromRefsInput): Promise<SnapshotRecord> {
   const name = objectName(input.name, 'snapshot');
   const sources = input.sourceSnapshots;
-  for (const s of sources) getSnapshot(ctx, s);
-  const refs = input.packageRefs;
-  for (const r of refs) if (!ctx.store.packages.has(r)) throw notFound(`package ${r} not found`);
-  const description = input.description ?? 'Created as empty';
-  return save(ctx, { name, description, createdAt: new Date().toISOString(), sourceKind: 'snapshot', sources, packages: [...new Set(refs)].sort() });
+  const lists = sources.map((s) => getSnapshot(ctx, s).packages);
+  const refs = [...new Set(input.packageRefs)];
+  const seen = new Map<string, string>();
+  for (const r of refs) {
+    const p = ctx.store.packages.get(r);
+    if (!p) throw notFound(`package ${r}: key not found`);
+    const other = seen.get(identity(p));
+    if (other !== undefined) throw invalid(`package already exists and is different: ${r} (${other})`);
+    seen.set(identity(p), r);
+  }
+  if (refs.length > 0) lists.push(refs);
+  const description = input.description ?? (sources.length + refs.length === 0 ? 'Created as empty' : '');
+  return save(ctx, { name, description, createdAt: new Date().toISOString(), sourceKind: 'snapshot', sources, packages: mergePackageLists(ctx, lists, 'override') });
+}
+
+/** aptly's GET /api/snapshots?sort=name|time (name when not given). */
+export function listSnapshots(ctx: Context, sort: string): SnapshotRecord[] {
+  const all = [...ctx.store.snapshots.values()];
+  if (sort === '' || sort === 'name') return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (sort === 'time') return all.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  throw invalid(`sorting method "${sort}" unknown`);
 }
 
 export type MergeMode = 'override' | 'no-remove' | 'latest';
@@ -125,7 +147,8 @@ export async function editSnapshot(ctx: Context, name: string, edit: EditSnapsho
     const s = getSnapshot(ctx, name);
     const next = { ...s };
     if (edit.description !== undefined) next.description = edit.description;
-    if (edit.name !== undefined && edit.name !== name) {
+    // As aptly: a new name that is taken fails, the snapshot's own name included.
+    if (edit.name !== undefined && edit.name !== '') {
       const newName = objectName(edit.name, 'snapshot');
       if (ctx.store.snapshots.has(newName)) throw conflict(`snapshot with name ${newName} already exists`);
       next.name = newName;

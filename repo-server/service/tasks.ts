@@ -18,7 +18,15 @@ export interface Task {
   state: number;
   output: string[];
   result?: TaskResult;
+  /** Progress while the task runs (aptly's PublishDetail counters); the result's detail wins once it ends. */
+  detail?: unknown;
   done: Promise<void>;
+}
+
+/** What a task's work is given: a line of output, and the progress GET …/detail shows while it runs. */
+export interface TaskIo {
+  out: (line: string) => void;
+  progress: (detail: unknown) => void;
 }
 
 export class Tasks {
@@ -26,22 +34,27 @@ export class Tasks {
   private next = 1;
 
   /** `failureCode`: the return code a failed task records (the API's status for the error). */
-  start(name: string, work: (out: (line: string) => void) => Promise<TaskResult>, failureCode: (err: unknown) => number = () => 500): Task {
+  start(name: string, work: (out: (line: string) => void, io: TaskIo) => Promise<TaskResult>, failureCode: (err: unknown) => number = () => 500): Task {
     const task: Task = { id: this.next++, name, state: TaskState.running, output: [], done: Promise.resolve() };
-    const out = (line: string): void => {
-      task.output.push(line);
+    const io: TaskIo = {
+      out: (line) => void task.output.push(line),
+      progress: (detail) => {
+        task.detail = detail;
+      },
     };
-    task.done = work(out).then(
+    task.done = work(io.out, io).then(
       (r) => {
         task.result = r;
         // As aptly: a task that returns (whatever its code) succeeded; one that throws failed.
+        // The last output line says which (aptly's task list writes the same words).
+        task.output.push('Task succeeded');
         task.state = TaskState.succeeded;
       },
       (err: unknown) => {
         const status = failureCode(err);
         // As aptly: no value, the error is in the output.
         task.result = { code: status, value: null };
-        task.output.push(`error: ${(err as Error).message}`);
+        task.output.push(`Task failed with error: ${(err as Error).message}`);
         task.state = TaskState.failed;
       },
     );

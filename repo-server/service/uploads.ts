@@ -163,13 +163,14 @@ export class Uploads {
     }
   }
 
-  /** Removes a file or a whole directory; blobs nothing else names are collected. */
+  /** Removes a file or a whole directory (nothing to do if absent); blobs nothing else names are collected. */
   async remove(dir: string, file?: string): Promise<void> {
     const { store, blobs, writes } = this.deps;
     await writes.run(async () => {
       const files = store.uploads.get(safeSegment(dir, 'directory'));
       if (file !== undefined) safeSegment(file, 'file name');
-      if (!files || (file !== undefined && !files.has(file))) throw notFound(`${file === undefined ? 'directory' : 'file'} not found`);
+      // As aptly: removing what is not there succeeds (200 {}), so a cleanup may run twice.
+      if (!files || (file !== undefined && !files.has(file))) return;
       await store.commit([file === undefined ? { op: 'up-rm', dir } : { op: 'up-rm', dir, names: [file] }]);
       await collectBlobs(store, blobs);
     });

@@ -70,6 +70,8 @@ export interface PublishRecord {
   skipContents: boolean;
   multiDist: boolean;
   signedBy: string;
+  /** Release's Version field (aptly 1.6); absent in records written before it. */
+  version?: string;
   /** Publish generation and its Release Date (strictly increasing). */
   generation: number;
   lastDate: number;

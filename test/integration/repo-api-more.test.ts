@@ -297,7 +297,7 @@ test('snapshots: :name/pull with dependencies, dry-run, no-deps, no-remove, all-
 
 const PUBLISH_KEYS = [
   'AcquireByHash', 'Architectures', 'ButAutomaticUpgrades', 'Codename', 'Distribution', 'Label', 'MultiDist', 'NotAutomatic',
-  'Origin', 'Path', 'Prefix', 'SignedBy', 'SkipContents', 'SourceKind', 'Sources', 'Storage', 'Suite',
+  'Origin', 'Path', 'Prefix', 'SignedBy', 'SkipContents', 'SourceKind', 'Sources', 'Storage', 'Suite', 'Version',
 ];
 
 test('publish: show, aptly JSON shape, SignedBy validated into Release and .sources, duplicate 400', async () => {
@@ -493,7 +493,7 @@ test('tasks in aptly shapes: dummy task, output, detail, return_value, delete; r
     assert.is(started.status, 202);
     const id = (started.json as { ID: number }).ID;
     assert.equal((await s.api('GET', `/api/tasks/${id}/wait`)).json, { ID: id, Name: 'Dummy task', State: 2 });
-    assert.is((await s.api('GET', `/api/tasks/${id}/output`)).json, 'Dummy task started\nDummy task finished');
+    assert.is((await s.api('GET', `/api/tasks/${id}/output`)).json, 'Dummy task started\nDummy task finished\nTask succeeded');
     assert.equal((await s.api('GET', `/api/tasks/${id}/detail`)).json, [1, 2, 3]);
     assert.equal((await s.api('GET', `/api/tasks/${id}/return_value`)).json, { Code: 418, Value: [1, 2, 3] });
     assert.equal((await s.api('GET', '/api/tasks')).json, [{ ID: id, Name: 'Dummy task', State: 2 }]);

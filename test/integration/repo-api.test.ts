@@ -156,7 +156,7 @@ test('same name/version/arch with different bytes → 409; identical bytes → i
     await s.api('POST', '/api/files/d2', form);
     const r = await s.api('POST', '/api/repos/r/file/d2');
     assert.is(r.status, 409, r.text);
-    assert.match(r.text, /different package with this name, version and architecture/);
+    assert.match(r.text, /package already exists and is different: dup-pkg_1\.0_all/);
     assert.equal((await s.api('GET', '/api/repos/r/packages')).json, before, 'repo unchanged');
     assert.is(((await s.api('GET', '/api/packages?q=dup-pkg')).json as string[]).length, 1, 'the conflicting package was not stored');
     assert.equal((await s.api('GET', '/api/files/d2')).json, ['dup-pkg_1.0_all.deb'], 'the upload stays for the caller to decide');

@@ -175,15 +175,16 @@ export const publishInput = (b: Body): PublishInput => ({
   ...some('skipContents', optionalFlag(b.SkipContents, 'SkipContents')),
   ...some('multiDist', optionalFlag(b.MultiDist, 'MultiDist')),
   signedBy: text(b.SignedBy, 'SignedBy'),
+  version: text(b.Version, 'Version'),
   sign: sign(b),
-  forceOverwrite: b.ForceOverwrite === true,
+  forceOverwrite: optionalFlag(b.ForceOverwrite, 'ForceOverwrite') === true,
 });
 
 /** PUT .../:distribution and POST .../update; an empty Snapshots list switches nothing. */
 export function publishUpdateInput(b: Body): PublishUpdateInput {
   const switching = b.Snapshots !== undefined && b.Snapshots !== null && !(Array.isArray(b.Snapshots) && b.Snapshots.length === 0);
   // aptly's flags this server has no use for are still checked, so a typo'd value is not ignored.
-  for (const k of ['ForceOverwrite', 'SkipCleanup', 'SkipBz2'] as const) optionalFlag(b[k], k);
+  for (const k of ['SkipCleanup', 'SkipBz2'] as const) optionalFlag(b[k], k);
   return {
     ...some('switches', switching ? sourceRefs(b.Snapshots, 'Snapshots') : undefined),
     ...some('acquireByHash', optionalFlag(b.AcquireByHash, 'AcquireByHash')),
@@ -191,5 +192,6 @@ export function publishUpdateInput(b: Body): PublishUpdateInput {
     ...some('multiDist', optionalFlag(b.MultiDist, 'MultiDist')),
     ...some('signedBy', b.SignedBy === undefined || b.SignedBy === null ? undefined : text(b.SignedBy, 'SignedBy')),
     sign: sign(b),
+    forceOverwrite: optionalFlag(b.ForceOverwrite, 'ForceOverwrite') === true,
   };
 }

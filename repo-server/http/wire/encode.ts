@@ -70,6 +70,7 @@ export const publishWire = (p: PublishRecord): PublishedRepoWire => ({
   SkipContents: p.skipContents,
   MultiDist: p.multiDist,
   SignedBy: p.signedBy,
+  Version: p.version ?? '',
   Storage: '',
   Path: p.prefix === '.' ? `./${p.distribution}` : `${p.prefix}/${p.distribution}`,
 });
