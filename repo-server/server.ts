@@ -10,6 +10,7 @@ import type { RouteAccess } from './http/auth.js';
 import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
 import { metricsPlugin, ServerMetrics } from './http/metrics.js';
+import { openApiPlugin } from './http/openapi.js';
 import { packagesPlugin } from './http/packages.js';
 import { publishPlugin } from './http/publish.js';
 import { reposPlugin } from './http/repos.js';
@@ -17,7 +18,7 @@ import { servicesPlugin } from './http/services.js';
 import { snapshotsPlugin } from './http/snapshots.js';
 import { FastStatic } from './http/static/fast-static.js';
 import { poolBlobSource, treePlugin } from './http/static/tree.js';
-import { statusPlugin } from './http/status.js';
+import { APTLY_API_VERSION, statusPlugin } from './http/status.js';
 import { tasksPlugin } from './http/tasks.js';
 import { DEFAULT_TIMEOUTS } from './http/timeouts.js';
 import { unitsPlugin } from './http/units.js';
@@ -158,6 +159,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(servicesPlugin, { prefix: '/api/services', ...color });
   await app.register(lbPlugin, { prefix: '/api/lb', ...color });
   await app.register(metricsPlugin, { metrics });
+  await app.register(openApiPlugin, { prefix: '/api', routes, version: APTLY_API_VERSION });
   await app.register(treePlugin, { ctx: context, generationsDir });
 
   return {
