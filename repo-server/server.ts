@@ -11,6 +11,7 @@ import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
 import { metricsPlugin, ServerMetrics } from './http/metrics.js';
 import { openApiPlugin } from './http/openapi.js';
+import { uiPlugin } from './http/ui.js';
 import { packagesPlugin } from './http/packages.js';
 import { publishPlugin } from './http/publish.js';
 import { reposPlugin } from './http/repos.js';
@@ -160,6 +161,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(lbPlugin, { prefix: '/api/lb', ...color });
   await app.register(metricsPlugin, { metrics });
   await app.register(openApiPlugin, { prefix: '/api', routes, version: APTLY_API_VERSION });
+  await app.register(uiPlugin);
   await app.register(treePlugin, { ctx: context, generationsDir });
 
   return {
