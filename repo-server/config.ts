@@ -9,6 +9,8 @@ export interface ServerConfig {
   adminToken: string;
   /** Tokens that may only register/heartbeat units (color registry). */
   nodeTokens: string[];
+  /** A token that may only scrape /metrics (`--metrics-token`, $DEBPKG_METRICS_TOKEN). */
+  metricsToken?: string;
   /** Whether GET /api/... needs a token too. */
   openReads: boolean;
   maxUploadBytes: number;

@@ -9,6 +9,9 @@ import { createHttpApp } from './http/app.js';
 import type { RouteAccess } from './http/auth.js';
 import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
+import { metricsPlugin, ServerMetrics } from './http/metrics.js';
+import { openApiPlugin } from './http/openapi.js';
+import { uiPlugin } from './http/ui.js';
 import { packagesPlugin } from './http/packages.js';
 import { publishPlugin } from './http/publish.js';
 import { reposPlugin } from './http/repos.js';
@@ -16,7 +19,7 @@ import { servicesPlugin } from './http/services.js';
 import { snapshotsPlugin } from './http/snapshots.js';
 import { FastStatic } from './http/static/fast-static.js';
 import { poolBlobSource, treePlugin } from './http/static/tree.js';
-import { statusPlugin } from './http/status.js';
+import { APTLY_API_VERSION, statusPlugin } from './http/status.js';
 import { tasksPlugin } from './http/tasks.js';
 import { DEFAULT_TIMEOUTS } from './http/timeouts.js';
 import { unitsPlugin } from './http/units.js';
@@ -125,7 +128,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
 
   const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, poolBlobSource({ store, blobs }));
   const routes: RouteAccess[] = [];
-  const app = await createHttpApp({ config, front: fast, logger, routes });
+  const metrics = new ServerMetrics();
+  const app = await createHttpApp({ config, front: fast, logger, routes, metrics });
   const context: Context = {
     config,
     store,
@@ -139,7 +143,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     log: app.log,
   };
   const tasks = new Tasks();
-  const colors = await openColorGroups(data, config.color, app.log, undefined, config.etcd);
+  const colors = await openColorGroups(data, config.color, app.log, undefined, config.etcd, metrics.domain);
+  metrics.watch(colors, store);
 
   // One plugin per resource, at aptly's paths; each route declares who may call it (auth.ts).
   const api = { ctx: context, tasks };
@@ -154,6 +159,9 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(unitsPlugin, { prefix: '/api/units', ...color });
   await app.register(servicesPlugin, { prefix: '/api/services', ...color });
   await app.register(lbPlugin, { prefix: '/api/lb', ...color });
+  await app.register(metricsPlugin, { metrics });
+  await app.register(openApiPlugin, { prefix: '/api', routes, version: APTLY_API_VERSION });
+  await app.register(uiPlugin);
   await app.register(treePlugin, { ctx: context, generationsDir });
 
   return {

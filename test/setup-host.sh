@@ -30,6 +30,9 @@ have nginx || need+=(nginx)
 have wrk || need+=(wrk)
 # lb-haproxy and color-e2e tests: a real HAProxy (runtime API, dynamic servers: 2.6 on bookworm)
 have haproxy || need+=(haproxy)
+# metrics test: promtool check metrics (Debian package prometheus); dashboard test: Debian's chromium
+have promtool || need+=(prometheus)
+have chromium || need+=(chromium)
 # repo server memory bound: jemalloc (repo-server/runtime.ts; the server relaunches itself with it)
 dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
 # etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl

@@ -10,6 +10,7 @@ interface ServeArgs {
   listen: string;
   'open-reads': boolean;
   'public-url'?: string;
+  'metrics-token'?: string;
   lb: string;
   'lb-manage': boolean;
   'lb-dir'?: string;
@@ -97,6 +98,7 @@ export function serveCommand(y: Argv): Argv {
         .option('listen', { type: 'string', default: '127.0.0.1:8080', describe: 'HOST:PORT to listen on' })
         .option('open-reads', { type: 'boolean', default: false, describe: 'allow GET /api/... without a token' })
         .option('public-url', { type: 'string', describe: 'base URL written into .sources snippets' })
+        .option('metrics-token', { type: 'string', default: process.env.DEBPKG_METRICS_TOKEN || undefined, describe: 'a token that may only scrape /metrics (or $DEBPKG_METRICS_TOKEN; the admin token may too)' })
         // The adapter names come from the server's registry (colors/lb/adapters.ts), checked
         // when the server is loaded: listing them here would load server code for every command.
         .option('lb', { type: 'string', default: 'none', describe: "load balancer the color swaps drive: 'none' or an adapter (haproxy, nginx)" })
@@ -131,6 +133,7 @@ export function serveCommand(y: Argv): Argv {
         ...(args['max-unpacked'] !== undefined ? { maxUnpackedBytes: parseByteSize(args['max-unpacked'], '--max-unpacked') } : {}),
         ...(args['max-unpack-ratio'] !== undefined ? { maxUnpackRatio: ratio(args['max-unpack-ratio'], '--max-unpack-ratio') } : {}),
         ...(args['public-url'] ? { publicUrl: args['public-url'] } : {}),
+        ...(args['metrics-token'] ? { metricsToken: args['metrics-token'] } : {}),
         ...(etcd ? { etcd } : {}),
         color: {
           ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),

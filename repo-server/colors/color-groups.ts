@@ -2,9 +2,11 @@
 // process, registry.json) by default; with etcd options, the group variant in etcd/open.ts.
 
 import { join } from 'node:path';
-import type { LbState } from './lb/adapter.js';
+import type { LbAdapter, LbState } from './lb/adapter.js';
 import { heartbeatIntervalMs, type ColorConfig } from '../config.js';
 import type { Log } from '../model/log.js';
+import { NO_METRICS, type DomainMetrics } from '../model/metrics.js';
+import type { Unit, SwapRecord } from './model.js';
 import { openAdapter, renderFor } from './lb/index.js';
 import { LbSync } from './lb-sync.js';
 import { FileRegistryStore, type RegistryStore } from './registry-store.js';
@@ -22,7 +24,28 @@ export interface ColorGroups {
   close(): Promise<void>;
 }
 
-export async function openColorGroups(dataDir: string, config: ColorConfig, log: Log, store?: RegistryStore, etcd?: EtcdColorOptions): Promise<ColorGroups> {
+/** Counts the adapter's failed applies; the caller still sees the error. */
+function countingAdapter(adapter: LbAdapter, metrics: DomainMetrics): LbAdapter {
+  return {
+    name: adapter.name,
+    render: (state) => adapter.render(state),
+    apply: (state) =>
+      adapter.apply(state).catch((err: unknown) => {
+        metrics.lbError(adapter.name);
+        throw err;
+      }),
+    close: () => adapter.close(),
+  };
+}
+
+export async function openColorGroups(
+  dataDir: string,
+  config: ColorConfig,
+  log: Log,
+  store?: RegistryStore,
+  etcd?: EtcdColorOptions,
+  metrics: DomainMetrics = NO_METRICS,
+): Promise<ColorGroups> {
   if (etcd) {
     const g = await openEtcdColorGroups(dataDir, config, etcd, (level, msg, detail) => (level === 'error' ? log.error(detail ?? {}, msg) : log.info(detail ?? {}, msg)));
     return { registry: g.registry, lb: g.lb, engine: g.engine, render: (name) => renderFor(name, g.desired(), config.lb, dataDir), close: g.close };
@@ -33,11 +56,14 @@ export async function openColorGroups(dataDir: string, config: ColorConfig, log:
     forgetMs: Math.max(300_000, config.ttlMs * 10),
   });
   const desired = (): LbState => ({ services: registry.list().map((s) => lbService(s, (u) => registry.alive(u))) });
-  const adapter = config.lb ? await openAdapter(config.lb, dataDir, desired(), (msg, detail) => log.info(detail ?? {}, msg)) : undefined;
+  const opened = config.lb ? await openAdapter(config.lb, dataDir, desired(), (msg, detail) => log.info(detail ?? {}, msg)) : undefined;
+  const adapter = opened && countingAdapter(opened, metrics);
   const lb = new LbSync(adapter, desired);
   registry.on('change', () => {
     lb.sync().catch((err: unknown) => log.error({ err }, 'load balancer update failed'));
   });
+  registry.on('expired', (u: Unit) => metrics.unitExpired(u.service, u.color));
+  registry.on('recorded', (r: SwapRecord) => metrics.swapRecorded(r.service, r.kind, r.to, r.result));
   registry.on('save-failed', (err: unknown) => log.error({ err }, 'saving the color registry failed'));
   if (adapter) await lb.sync();
   const engine = new SwapEngine(registry, lb, { probe: config.probe, probeTimeoutMs: config.probeTimeoutMs });

@@ -22,7 +22,10 @@ export interface RegistryOptions {
 
 const HISTORY_KEEP = 1000;
 
-/** Emits 'change' whenever what the load balancer should do may have changed. */
+/**
+ * Emits 'change' whenever what the load balancer should do may have changed, 'expired' (unit)
+ * when a lease runs out, 'recorded' (record) for every swap record (for /metrics).
+ */
 export class Registry extends EventEmitter {
   private readonly services = new Map<string, ServiceRecord>();
   private history: SwapRecord[] = [];
@@ -141,6 +144,7 @@ export class Registry extends EventEmitter {
   record(r: Omit<SwapRecord, 'id'>): SwapRecord {
     const rec: SwapRecord = { id: (this.history.at(-1)?.id ?? 0) + 1, ...r };
     this.history.push(rec);
+    this.emit('recorded', rec);
     if (this.history.length > HISTORY_KEEP) this.history = this.history.slice(-HISTORY_KEEP);
     this.dirty = true;
     this.save();
@@ -171,7 +175,13 @@ export class Registry extends EventEmitter {
     const now = this.now();
     const alive = this.aliveKeys();
     let expired = false;
-    for (const k of this.aliveAtLastSweep) if (!alive.has(k)) expired = true;
+    for (const k of this.aliveAtLastSweep) {
+      if (alive.has(k)) continue;
+      expired = true;
+      const [service, node] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+      const unit = this.services.get(service)?.units.find((u) => u.node === node);
+      if (unit) this.emit('expired', unit);
+    }
     this.aliveAtLastSweep = alive;
     let forgot = false;
     for (const s of this.services.values()) {

@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import { registerAuth, type RouteAccess } from './auth.js';
 import { errorBody } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
 import { installHttpFront } from './static/http-front.js';
 import type { FastStatic } from './static/fast-static.js';
 import { applyServerTimeouts, registerBodyRateFloor } from './timeouts.js';
@@ -21,9 +22,11 @@ export interface HttpAppOptions {
   logger: boolean | object;
   /** Filled with every route and its declared access as plugins register. */
   routes: RouteAccess[];
+  /** Times every routed request for /metrics (http/metrics.ts). */
+  metrics?: ServerMetrics;
 }
 
-export async function createHttpApp({ config, front, logger, routes }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ config, front, logger, routes, metrics }: HttpAppOptions): Promise<FastifyInstance> {
   const answerUnrouted = unroutedAnswer(config);
   const app = Fastify({
     // An undecodable URL ('%ff') never reaches a route: answered as unrouted (below) does.
@@ -52,6 +55,7 @@ export async function createHttpApp({ config, front, logger, routes }: HttpAppOp
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
   app.addHook('onResponse', async (req, reply) => {
+    metrics?.observe(req, reply);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api write');
     }

@@ -8,16 +8,17 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { ServerConfig } from '../service/context.js';
 
-export type Role = 'admin' | 'node' | 'anonymous';
+export type Role = 'admin' | 'node' | 'metrics' | 'anonymous';
 
 /**
  * Who may call a route:
  * - `public`: anyone (the apt tree, the archive key, /api/version);
  * - `read`: the admin token, or anyone when reads are open (`--open-reads`);
  * - `unit`: the admin token or a node token (a unit's own register/heartbeat/deregister);
+ * - `metrics`: the admin token or the metrics token (`--metrics-token`: a scraper's, nothing else);
  * - `admin`: the admin token only.
  */
-export type Access = 'public' | 'read' | 'unit' | 'admin';
+export type Access = 'public' | 'read' | 'unit' | 'metrics' | 'admin';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,6 +30,7 @@ declare module 'fastify' {
 export const PUBLIC: RouteShorthandOptions = { config: { access: 'public' } };
 export const READ: RouteShorthandOptions = { config: { access: 'read' } };
 export const UNIT: RouteShorthandOptions = { config: { access: 'unit' } };
+export const METRICS: RouteShorthandOptions = { config: { access: 'metrics' } };
 export const ADMIN: RouteShorthandOptions = { config: { access: 'admin' } };
 
 function same(a: string, b: string): boolean {
@@ -44,6 +46,7 @@ export function roleOf(req: FastifyRequest, config: ServerConfig): Role {
   const token = m[1]!;
   if (config.adminToken && same(token, config.adminToken)) return 'admin';
   if (config.nodeTokens.some((t) => t !== '' && same(token, t))) return 'node';
+  if (config.metricsToken && same(token, config.metricsToken)) return 'metrics';
   return 'anonymous';
 }
 
@@ -56,6 +59,8 @@ export function allowed(access: Access | undefined, role: Role, openReads: boole
       return role === 'admin' || openReads;
     case 'unit':
       return role === 'admin' || role === 'node';
+    case 'metrics':
+      return role === 'admin' || role === 'metrics';
     case 'admin':
       return role === 'admin';
     default:

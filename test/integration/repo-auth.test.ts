@@ -59,7 +59,7 @@ test('every registered route declares its access; writes are never public or rea
     const unitRoutes = routes.filter((r) => r.access === 'unit').map((r) => `${r.method} ${r.url}`).sort();
     assert.equal(unitRoutes, ['DELETE /api/units/:service/:node', 'PUT /api/units/:service/:node'], 'node tokens reach only the unit endpoints');
     const publicRoutes = new Set(routes.filter((r) => r.access === 'public').map((r) => r.url));
-    assert.equal([...publicRoutes].sort(), ['/*', '/api/version', '/keys/archive.asc', '/keys/archive.gpg']);
+    assert.equal([...publicRoutes].sort(), ['/*', '/api/version', '/keys/archive.asc', '/keys/archive.gpg', '/ui', '/ui/', '/ui/:file']);
   } finally {
     await s.stop();
   }

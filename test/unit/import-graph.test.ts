@@ -207,14 +207,58 @@ function eagerClosure(entry: string): Set<string> {
   return seen;
 }
 
-test('the CLI loads no server code at start: wire types are type-only imports, the server is imported lazily', () => {
+test('the CLI loads no server code at start: wire types are type-only imports, commands and the server are imported lazily', () => {
   const loaded = eagerClosure('cli/main.ts');
-  assert.ok(loaded.has('cli/commands/serve.ts') && loaded.has('yargs'), 'the closure follows the CLI');
-  const server = [...loaded].filter((m) => m === 'fastify' || m.startsWith('@fastify/') || m.startsWith('repo-server/http/') || m === 'repo-server/server.ts');
+  assert.ok(loaded.has('cli/errors.ts'), 'the closure follows the CLI');
+  // Commands and yargs are loaded on demand (cli/main.ts: COMMANDS), the server by `serve` only.
+  // builder/spec-error.ts is a leaf (no imports): errors.ts maps it to an exit code.
+  const eager = [...loaded].filter((m) => m.startsWith('cli/commands/') || m === 'yargs' || m === 'fastify' || m.startsWith('@fastify/') || m.startsWith('repo-server/') || (m.startsWith('builder/') && m !== 'builder/spec-error.ts'));
+  assert.equal(eager, []);
+  const server = [...eagerClosure('cli/commands/color.ts')].filter((m) => m === 'fastify' || m.startsWith('@fastify/') || m.startsWith('repo-server/http/') || m === 'repo-server/server.ts');
   assert.equal(server, []);
   // …while the commands do read the wire types (a check that reads nothing cannot fail).
   const typeOnly = [...graph()].filter(([file, targets]) => file.startsWith('cli/') && targets.includes('repo-server/http/wire.ts'));
   assert.ok(typeOnly.length >= 4, `cli files importing wire.ts: ${typeOnly.map(([f]) => f).join(', ')}`);
+});
+
+/** Every module URL that `node dist/cli/main.js ...args` loads (module hooks record each load). */
+function modulesLoadedBy(args: string[], expect: RegExp): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'debpkg-loads-'));
+  try {
+    const log = join(dir, 'loaded.txt');
+    const hooks = [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function load(url, context, next) {',
+      `  appendFileSync(${JSON.stringify(log)}, url + '\\n');`,
+      '  return next(url, context);',
+      '}',
+    ].join('\n');
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    const main = join(ROOT, 'dist/cli/main.js');
+    const out = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, ...args], { encoding: 'utf8' });
+    assert.match(out, expect);
+    const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    assert.ok(urls.includes(pathToFileURL(main).href), 'the hook saw the CLI load');
+    return urls;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ours = (urls: string[]): string[] => urls.filter((u) => u.startsWith(pathToFileURL(join(ROOT, 'dist')).href)).map((u) => u.slice(pathToFileURL(join(ROOT, 'dist/')).href.length)).sort();
+
+test('debpkg --version loads no yargs and no command: main.js and its leaf helpers', () => {
+  const urls = modulesLoadedBy(['--version'], /^\d+\.\d+\.\d+/);
+  assert.equal(urls.filter((u) => u.includes('/node_modules/')), []);
+  assert.equal(ours(urls), ['builder/spec-error.js', 'cli/errors.js', 'cli/main.js', 'lib/fs-atomic.js']);
+});
+
+test('debpkg swap --help loads the color commands only: no other command, no builder, no server', () => {
+  const urls = modulesLoadedBy(['swap', '--help'], /--strategy|--to|<service>/);
+  const commands = ours(urls).filter((m) => m.startsWith('cli/commands/'));
+  assert.equal(commands, ['cli/commands/color.js']);
+  assert.equal(ours(urls).filter((m) => (m.startsWith('builder/') && m !== 'builder/spec-error.js') || m.startsWith('repo-server/') || m.startsWith('deb/')), []);
+  assert.equal(urls.filter((u) => /\/node_modules\/(?:fastify|@fastify|openpgp|tar-stream|mustache)\//.test(u)), []);
 });
 
 test('node dist/cli/main.js build --help loads neither fastify nor the HTTP layer (module hooks record every load)', () => {

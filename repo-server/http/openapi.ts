@@ -1,0 +1,99 @@
+// GET /api/openapi.json: an OpenAPI 3.0 description generated from the routes the server
+// actually registered (auth.ts's onRoute list: method, pattern, declared access), so it cannot
+// drift from them. Path parameters come from the patterns, security from the access level.
+// Request bodies are validated by hand in the handlers (colors/validate.ts, service/), not by
+// fastify schemas, so bodies are not described here yet.
+
+import type { FastifyPluginAsync } from 'fastify';
+import type { Access, RouteAccess } from './auth.js';
+import { READ } from './auth.js';
+
+type Json = Record<string, unknown>;
+
+export interface OpenApiOptions {
+  routes: RouteAccess[];
+  version: string;
+}
+
+/** fastify's `/a/:b/*` as an OpenAPI template `/a/{b}/{path}`, with the parameter names. */
+export function templateOf(url: string): { path: string; params: string[] } {
+  const params: string[] = [];
+  const path = url
+    .split('/')
+    .map((seg) => {
+      if (seg === '*') {
+        params.push('path');
+        return '{path}';
+      }
+      // Parameters may sit inside a segment (`:name.:ext`); a regex suffix is not used by debpkg.
+      return seg.replace(/:([A-Za-z_]\w*)/g, (_m, name: string) => {
+        params.push(name);
+        return `{${name}}`;
+      });
+    })
+    .join('/');
+  return { path: path === '' ? '/' : path, params };
+}
+
+const SECURITY: Record<Access, Json[] | undefined> = {
+  public: [],
+  // Open to anyone when the server runs with --open-reads; the token is accepted either way.
+  read: [{ adminToken: [] }, {}],
+  unit: [{ adminToken: [] }, { nodeToken: [] }],
+  metrics: [{ adminToken: [] }, { metricsToken: [] }],
+  admin: [{ adminToken: [] }],
+};
+
+const ERROR_RESPONSE = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+
+function operation(r: RouteAccess, params: string[]): Json {
+  const access = r.access;
+  const tag = r.url.startsWith('/api/') ? r.url.split('/')[2]! : r.url === '/metrics' ? 'metrics' : r.url.startsWith('/ui') ? 'ui' : 'published tree';
+  const responses: Json = { '200': { description: 'success' }, default: ERROR_RESPONSE };
+  if (access !== 'public') Object.assign(responses, { '401': ERROR_RESPONSE, '403': ERROR_RESPONSE });
+  const op: Json = {
+    operationId: `${r.method.toLowerCase()}${templateOf(r.url).path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    summary: `${r.method} ${r.url}`,
+    tags: [tag],
+    'x-debpkg-access': access ?? 'undeclared (refused)',
+    security: access ? SECURITY[access] : [{ adminToken: [] }],
+    parameters: params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    responses,
+  };
+  return op;
+}
+
+export function openApiDocument({ routes, version }: OpenApiOptions): Json {
+  const paths: Record<string, Json> = {};
+  for (const r of routes) {
+    const { path, params } = templateOf(r.url);
+    const method = r.method.toLowerCase();
+    // OpenAPI has no operation for these; fastify registers none of them in debpkg.
+    if (!['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'].includes(method)) continue;
+    const item = (paths[path] ??= {});
+    item[method] = operation(r, params);
+  }
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'debpkg repo server',
+      version,
+      description: 'aptly-compatible repository API, color-group registry and swaps, metrics. Generated from the registered routes.',
+    },
+    servers: [{ url: '/' }],
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    components: {
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'the admin token (<data>/admin.token or $DEBPKG_ADMIN_TOKEN)' },
+        nodeToken: { type: 'http', scheme: 'bearer', description: 'a node token: unit register/heartbeat/deregister only' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'the metrics token (--metrics-token): GET /metrics only' },
+      },
+      schemas: { Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } },
+    },
+  };
+}
+
+/** Registered with prefix /api, after every other plugin (the document is built per request). */
+export const openApiPlugin: FastifyPluginAsync<OpenApiOptions> = async (app, options) => {
+  app.get('/openapi.json', READ, async () => openApiDocument(options));
+};
