@@ -16,12 +16,4 @@ have nginx || need+=(nginx-light)
 have wrk || need+=(wrk)
 have gpg || need+=(gnupg)
 have gpg-agent || need+=(gnupg)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "bench setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+bash "$(dirname "$0")/../test/support/apt-install-missing.sh" ${need[@]+"${need[@]}"}

@@ -35,12 +35,4 @@ dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
 # etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+bash "$(dirname "$0")/support/apt-install-missing.sh" ${need[@]+"${need[@]}"}
