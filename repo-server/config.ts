@@ -1,6 +1,8 @@
-// The repo server's configuration: server, color registry and load balancer. A leaf module
-// (types and defaults only, no imports) so that service/, colors/ and http/ all read it without
-// importing each other.
+// The repo server's configuration: server, color registry and load balancer, and the defaults
+// a start fills in. A leaf module (types and defaults only; its one import is deb/'s unpack
+// limits) so that service/, colors/ and http/ all read it without importing each other.
+
+import { DEFAULT_UNPACK_LIMITS } from '../deb/unpack-limits.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -60,6 +62,14 @@ export interface RequestTimeouts {
   bodyWindowMs: number;
 }
 
+/** Generous for honest clients on slow links; tight enough that a trickling one is cut. */
+export const DEFAULT_TIMEOUTS: RequestTimeouts = {
+  headersMs: 20_000,
+  keepAliveMs: 72_000,
+  bodyMinBytesPerSecond: 1024,
+  bodyWindowMs: 15_000,
+};
+
 export interface ColorConfig {
   /** A unit without a heartbeat for this long leaves the pool (default 10 s). */
   ttlMs: number;
@@ -88,4 +98,33 @@ export interface LbConfig {
   socket?: string;
   stateFile?: string;
   reloadCommand?: string[];
+}
+
+/** What a caller (`debpkg serve`, a test) sets; the nested groups may be given in part. */
+export type ServerOverrides = Partial<Omit<ServerConfig, 'color' | 'timeouts'>> & {
+  color?: Partial<ServerConfig['color']>;
+  timeouts?: Partial<ServerConfig['timeouts']>;
+};
+
+/** The full configuration: defaults, then `overrides`. Empty tokens are filled at start (tokens.ts). */
+export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
+  return {
+    dataDir: process.env.DEBPKG_DATA ?? './var',
+    host: '127.0.0.1',
+    port: 8080,
+    adminToken: '',
+    nodeTokens: [],
+    openReads: false,
+    maxUploadBytes: 2 * 1024 ** 3,
+    keepGenerations: 5,
+    keepSeconds: 600,
+    defaultArchitectures: ['amd64', 'arm64'],
+    compressXz: true,
+    maxUnpackedBytes: DEFAULT_UNPACK_LIMITS.maxUnpacked,
+    maxUnpackRatio: DEFAULT_UNPACK_LIMITS.maxRatio,
+    unpackRatioFloorBytes: DEFAULT_UNPACK_LIMITS.ratioFloor,
+    ...overrides,
+    color: { ...DEFAULT_COLOR_CONFIG, ...overrides.color },
+    timeouts: { ...DEFAULT_TIMEOUTS, ...overrides.timeouts },
+  };
 }

@@ -1,8 +1,8 @@
 // The repo server: aptly-compatible API + signed, client-consistent publishing + static
 // serving of the published tree. One process, embedded storage under the data directory.
+// Wiring only: configuration is config.ts, tokens tokens.ts, each resource an http/ plugin.
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
@@ -21,73 +21,23 @@ import { FastStatic } from './http/static/fast-static.js';
 import { poolBlobSource, treePlugin } from './http/static/tree.js';
 import { APTLY_API_VERSION, statusPlugin } from './http/status.js';
 import { tasksPlugin } from './http/tasks.js';
-import { DEFAULT_TIMEOUTS } from './http/timeouts.js';
 import { unitsPlugin } from './http/units.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
 import { collectAtStartup } from './service/blob-gc.js';
 import { migrateLegacyLayout } from './service/legacy.js';
-import { writeFileAtomic } from '../lib/fs-atomic.js';
 import { KeyedMutex, Mutex } from '../lib/concurrency.js';
 import { BlobStore } from './storage/blobs.js';
 import { Store } from './storage/store.js';
-import type { Context, ServerConfig } from './service/context.js';
+import type { Context } from './service/context.js';
 import { unpackLimits } from './service/context.js';
-import { DEFAULT_UNPACK_LIMITS } from '../deb/unpack-limits.js';
 import { Tasks } from './service/tasks.js';
 import { openColorGroups, type ColorGroups } from './colors/color-groups.js';
-import { DEFAULT_COLOR_CONFIG } from './config.js';
+import { defaultConfig, type ServerOverrides } from './config.js';
+import { adminToken, nodeTokens } from './tokens.js';
 
-export type { ServerConfig } from './service/context.js';
-
-export type ServerOverrides = Partial<Omit<ServerConfig, 'color' | 'timeouts'>> & {
-  color?: Partial<ServerConfig['color']>;
-  timeouts?: Partial<ServerConfig['timeouts']>;
-};
-
-export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
-  return {
-    dataDir: process.env.DEBPKG_DATA ?? './var',
-    host: '127.0.0.1',
-    port: 8080,
-    adminToken: '',
-    nodeTokens: [],
-    openReads: false,
-    maxUploadBytes: 2 * 1024 ** 3,
-    keepGenerations: 5,
-    keepSeconds: 600,
-    defaultArchitectures: ['amd64', 'arm64'],
-    compressXz: true,
-    maxUnpackedBytes: DEFAULT_UNPACK_LIMITS.maxUnpacked,
-    maxUnpackRatio: DEFAULT_UNPACK_LIMITS.maxRatio,
-    unpackRatioFloorBytes: DEFAULT_UNPACK_LIMITS.ratioFloor,
-    ...overrides,
-    color: { ...DEFAULT_COLOR_CONFIG, ...overrides.color },
-    timeouts: { ...DEFAULT_TIMEOUTS, ...overrides.timeouts },
-  };
-}
-
-/** $DEBPKG_ADMIN_TOKEN, else <data>/admin.token (created 0600 on first start). */
-export function adminToken(dataDir: string, fromEnv = process.env.DEBPKG_ADMIN_TOKEN): Promise<string> {
-  return tokenFile(dataDir, 'admin.token', fromEnv);
-}
-
-/** Node tokens (register/heartbeat only): $DEBPKG_NODE_TOKEN (comma-separated), else <data>/node.token. */
-export async function nodeTokens(dataDir: string, fromEnv = process.env.DEBPKG_NODE_TOKEN): Promise<string[]> {
-  if (fromEnv) return fromEnv.split(',').map((t) => t.trim()).filter(Boolean);
-  return [await tokenFile(dataDir, 'node.token', undefined)];
-}
-
-async function tokenFile(dataDir: string, name: string, fromEnv: string | undefined): Promise<string> {
-  if (fromEnv) return fromEnv;
-  const path = join(dataDir, name);
-  const existing = await readFile(path, 'utf8').catch(() => undefined);
-  if (existing?.trim()) return existing.trim();
-  const token = randomBytes(24).toString('base64url');
-  await writeFileAtomic(path, `${token}\n`, 0o600);
-  return token;
-}
+export type { ServerConfig, ServerOverrides } from './config.js';
 
 export interface RepoServer {
   app: FastifyInstance;

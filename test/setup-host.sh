@@ -46,12 +46,4 @@ if [ "${DEBPKG_VM_TOOLS:-}" = 1 ]; then
   have mkfs.ext4 || need+=(e2fsprogs)
   have ssh || need+=(openssh-client)
 fi
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "setup-host: missing ${need[*]} and not root; install them with apt-get" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+bash "$(dirname "$0")/support/apt-install-missing.sh" ${need[@]+"${need[@]}"}

@@ -6,7 +6,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, Refused, UpstreamFailed } from '../model/errors.js';
 import { KeyedMutex } from '../../lib/concurrency.js';
-import { swapJson } from './json.js';
 import { checkGate, type GateOptions } from './gate.js';
 import type { LbSync } from './lb-sync.js';
 import type { Color, SwapRecord, SwapStep, Traffic, Weights } from './model.js';
@@ -19,10 +18,10 @@ export interface SwapRequest extends SwapPlan {
   user: string;
 }
 
-/** The gate said no; the details carry the recorded attempt with every unit's verdict. */
+/** The gate said no; `record` is the evidence: the recorded attempt with every unit's verdict. */
 export class GateRefused extends Refused {
   constructor(readonly record: SwapRecord) {
-    super(`swap of ${record.service} to ${record.to} refused: ${record.reason ?? 'gate failed'}`, { Code: 'gate_refused', Record: swapJson(record) });
+    super(`swap of ${record.service} to ${record.to} refused: ${record.reason ?? 'gate failed'}`);
   }
 }
 

@@ -2,18 +2,20 @@
 // the front that answers small published files before the framework (static/http-front.ts),
 // connection timeouts, the error mapping (errors.ts), unrouted requests, the upload parsers,
 // the write log, and the access hook (auth.ts). Resources are plugins the server registers.
+// Every error answer (a route's, an unknown path, an undecodable URL) goes through `answer`,
+// which first settles the request's unread body (drain.ts).
 
 import { createServer } from 'node:http';
 import fastifyMultipart from '@fastify/multipart';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import { registerAuth, type RouteAccess } from './auth.js';
+import { refuseBody } from './drain.js';
 import { errorBody } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import { installHttpFront } from './static/http-front.js';
 import type { FastStatic } from './static/fast-static.js';
 import { applyServerTimeouts, registerBodyRateFloor } from './timeouts.js';
-import { unroutedAnswer } from './unrouted.js';
 
 export interface HttpAppOptions {
   config: ServerConfig;
@@ -27,10 +29,13 @@ export interface HttpAppOptions {
 }
 
 export async function createHttpApp({ config, front, logger, routes, metrics }: HttpAppOptions): Promise<FastifyInstance> {
-  const answerUnrouted = unroutedAnswer(config);
+  const answer = async (req: FastifyRequest, reply: FastifyReply, status: number, body: Record<string, unknown>): Promise<FastifyReply> => {
+    await refuseBody(req, reply, config);
+    return reply.code(status).send(body);
+  };
   const app = Fastify({
-    // An undecodable URL ('%ff') never reaches a route: answered as unrouted (below) does.
-    frameworkErrors: (err, req, reply) => void answerUnrouted(req, reply, 400, `bad request: ${err.message}`),
+    // An undecodable URL ('%ff') never reaches a route: answered as an unknown path is.
+    frameworkErrors: (err, req, reply) => void answer(req, reply, 400, { error: `bad request: ${err.message}` }),
     // Small published files are answered before the framework sees the request.
     serverFactory: (handler) => {
       // Timeouts (headers, keep-alive) are checked at this interval; node's default is 30 s.
@@ -46,12 +51,14 @@ export async function createHttpApp({ config, front, logger, routes, metrics }: 
     // Per-request logs would cost more than serving a small file; API writes are logged below.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     const { status, body } = errorBody(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply.code(status).send(body);
+    return answer(req, reply, status, body);
   });
-  app.setNotFoundHandler((req, reply) => answerUnrouted(req, reply, 404, `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
+  // A token holder's body to no route is read and dropped too (found by the fuzzer: a PUT of
+  // 9 MB to /api/files/%ff/x.deb was reset mid-send).
+  app.setNotFoundHandler((req, reply) => answer(req, reply, 404, { error: `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 10_000, fields: 100 } });
   app.addHook('onResponse', async (req, reply) => {

@@ -2,8 +2,10 @@
 // The only place that knows which status a domain error answers with.
 
 import { Conflict, Corrupt, DomainError, Invalid, NotFound, Refused, TooLarge, Unavailable, Unsatisfiable, UpstreamFailed } from '../model/errors.js';
+import { GateRefused } from '../colors/swap.js';
 import { PoolClash } from '../service/publishing.js';
 import { ImportConflict, ImportRefused } from '../service/repos.js';
+import { gateRefusedWire } from './wire/colors.js';
 import { importReportWire } from './wire/encode.js';
 
 type ErrorKind = abstract new (...args: never[]) => DomainError;
@@ -29,6 +31,7 @@ export function statusOf(err: DomainError): number {
 function detailsOf(err: DomainError): Record<string, unknown> {
   if (err instanceof ImportRefused || err instanceof ImportConflict) return { ...importReportWire(err.report) };
   if (err instanceof PoolClash) return { Paths: err.paths };
+  if (err instanceof GateRefused) return { ...gateRefusedWire(err) };
   return err.details ?? {};
 }
 

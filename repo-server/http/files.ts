@@ -1,6 +1,7 @@
 // aptly's upload area, /api/files: directories of uploaded files that a later
 // POST /api/repos/:name/file/:dir adds to a repo. Uploads stream to disk (multipart, or the raw
-// body of a PUT); a refused upload's body is still read, so the client gets the answer.
+// body of a PUT); a refused upload's body is still read (app.ts's error answer), so the client
+// gets the answer.
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -8,7 +9,6 @@ import { Invalid } from '../model/errors.js';
 import { safeSegment } from '../service/names.js';
 import { Uploads, type UploadPart } from '../service/uploads.js';
 import { ADMIN, READ } from './auth.js';
-import { drainRequest } from './drain.js';
 import { acceptEmptyJsonBodies } from './json-body.js';
 import { param, type ResourceOptions } from './request.js';
 import type { UploadAnswerWire } from './wire.js';
@@ -27,13 +27,8 @@ export const filesPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
     async function* files(): AsyncGenerator<UploadPart> {
       for await (const part of req.parts()) if (part.type === 'file') yield { filename: part.filename, body: part.file as Readable };
     }
-    try {
-      const stored: UploadAnswerWire = await uploads.receive(dir, files(), limit);
-      return reply.code(200).send(stored);
-    } catch (err) {
-      await drainRequest(req.raw, limit);
-      throw err;
-    }
+    const stored: UploadAnswerWire = await uploads.receive(dir, files(), limit);
+    return reply.code(200).send(stored);
   });
   // The raw body of any content type streams to the file (curl --data-binary sends
   // application/x-www-form-urlencoded); the parser is scoped to this one route.
@@ -43,20 +38,14 @@ export const filesPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
     raw.put('/:dir/:file', ADMIN, async (req): Promise<UploadAnswerWire> => {
       const dir = param(req, 'dir');
       const file = param(req, 'file');
-      try {
-        safeSegment(dir, 'directory');
-        safeSegment(file, 'file name');
-        if (req.body === undefined || req.body === null) throw new Invalid('PUT /api/files/:dir/:file needs the file as the request body');
-        const body = req.body as Readable;
-        async function* one(): AsyncGenerator<UploadPart> {
-          yield { filename: file, body };
-        }
-        return await uploads.receive(dir, one(), limit);
-      } catch (err) {
-        // Refused before or while reading the body: read the rest, so the client gets the answer.
-        await drainRequest(req.raw, limit);
-        throw err;
+      safeSegment(dir, 'directory');
+      safeSegment(file, 'file name');
+      if (req.body === undefined || req.body === null) throw new Invalid('PUT /api/files/:dir/:file needs the file as the request body');
+      const body = req.body as Readable;
+      async function* one(): AsyncGenerator<UploadPart> {
+        yield { filename: file, body };
       }
+      return uploads.receive(dir, one(), limit);
     });
   });
   app.delete('/:dir', ADMIN, async (req) => {

@@ -6,7 +6,7 @@ import { Invalid, NotFound } from '../model/errors.js';
 import type { Unit } from '../colors/model.js';
 import { planSwap } from '../colors/strategy.js';
 import * as v from '../colors/validate.js';
-import { swapJson } from '../colors/json.js';
+import { swapWire } from './wire/colors.js';
 import { ADMIN, READ } from './auth.js';
 import { who, type ColorOptions } from './color-request.js';
 import { param } from './request.js';
@@ -61,14 +61,14 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
       ...(b.MinHealthy !== undefined ? { minHealthy: v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000) } : {}),
       user: who(req, config),
     });
-    return reply.send(swapJson(record));
+    return reply.send(swapWire(record));
   });
 
   app.post('/:service/rollback', ADMIN, async (req) => {
     const name = v.serviceName(param(req, 'service'));
     const b = v.objectBody(req.body ?? {}, ['Force'], 'rollback');
-    return swapJson(await engine.rollback(name, who(req, config), b.Force === true));
+    return swapWire(await engine.rollback(name, who(req, config), b.Force === true));
   });
 
-  app.get('/:service/history', READ, async (req) => registry.historyOf(v.serviceName(param(req, 'service'))).map(swapJson));
+  app.get('/:service/history', READ, async (req) => registry.historyOf(v.serviceName(param(req, 'service'))).map(swapWire));
 };

@@ -9,13 +9,6 @@ import type { FastifyInstance } from 'fastify';
 import type { RequestTimeouts } from '../service/context.js';
 import { hasBody } from './auth.js';
 
-export const DEFAULT_TIMEOUTS: RequestTimeouts = {
-  headersMs: 20_000,
-  keepAliveMs: 72_000,
-  bodyMinBytesPerSecond: 1024,
-  bodyWindowMs: 15_000,
-};
-
 export function applyServerTimeouts(server: Server, t: RequestTimeouts): void {
   server.headersTimeout = t.headersMs;
   server.keepAliveTimeout = t.keepAliveMs;

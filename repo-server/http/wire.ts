@@ -3,8 +3,6 @@
 // without loading any server code; the encoders (domain record → these shapes) are in
 // wire/encode.ts, the decoders (request body → typed service input) in wire/decode.ts.
 
-import type { swapJson } from '../colors/json.js';
-
 // ---- aptly resources
 
 export interface RepoWire {
@@ -160,5 +158,47 @@ export interface ServiceWire {
   Units: UnitWire[];
 }
 
+export interface GateUnitWire {
+  Node: string;
+  Alive: boolean;
+  /** The health the unit's agent reported. */
+  Reported: string;
+  Probe: 'ok' | 'failed' | 'skipped';
+  Detail?: string;
+}
+
+export interface GateWire {
+  Color: string;
+  Required: number;
+  Healthy: number;
+  Passed: boolean;
+  Units: GateUnitWire[];
+}
+
+export interface SwapStepWire {
+  Weight: number;
+  At: string;
+  Gate?: GateWire;
+}
+
 /** A swap or rollback record (also each entry of .../history). */
-export type SwapWire = ReturnType<typeof swapJson>;
+export interface SwapWire {
+  Id: number;
+  Service: string;
+  Kind: 'swap' | 'rollback' | 'initial';
+  User: string;
+  Started: string;
+  Finished: string;
+  From: TrafficWire;
+  To: string;
+  Strategy: string;
+  Steps: SwapStepWire[];
+  Result: 'done' | 'refused' | 'reverted' | 'failed';
+  Reason?: string;
+}
+
+/** The extra fields of the 409 a refused swap answers with (beside "error"). */
+export interface GateRefusedWire {
+  Code: 'gate_refused';
+  Record: SwapWire;
+}

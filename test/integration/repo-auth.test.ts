@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Fastify from 'fastify';
 import { registerAuth, type RouteAccess } from '../../repo-server/http/auth.js';
-import { defaultConfig } from '../../repo-server/server.js';
+import { defaultConfig } from '../../repo-server/config.js';
 import { awaitJsonAnswer, head, openSocket, rawRequest, sendBody } from '../support/raw-http.js';
 import { TestRepoServer, TEST_NODE_TOKEN, TEST_TOKEN } from '../support/repo-server.js';
 

@@ -5,11 +5,11 @@
 import { SERVE_ENV, SERVE_NODE_FLAGS } from '../../repo-server/runtime.js';
 import { apiCall } from './api-client.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { childPids, statusKb } from './proc.js';
 import { CLI } from './project.js';
 
 export interface ServerProcessOptions {
@@ -41,6 +41,10 @@ export interface ServerProcess {
   childPids(): number[];
   /** Exit code or signal, once the process has ended. */
   exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Sends a signal (default SIGKILL) if the process still runs; the data directory stays. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves when the process has ended. */
+  waitExit(): Promise<void>;
   /** An API call with the admin token; the body is JSON, a Buffer (sent raw) or nothing. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }>;
   /** SIGTERM, then SIGKILL after a grace period; removes a temporary data directory. */
@@ -48,25 +52,6 @@ export interface ServerProcess {
 }
 
 const DEFAULT_TOKEN = 'test-admin-token-process';
-
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+([0-9]+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-    );
-  } catch {
-    return [];
-  }
-}
 
 export async function startServerProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
   const ownDir = opts.dataDir === undefined;
@@ -142,8 +127,12 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     rssKb: () => (ended ? 0 : (statusKb(pid, 'VmRSS') ?? 0)),
     peakRssKb,
     alive: () => ended === undefined,
-    childPids: () => (ended ? [] : childrenOf(pid)),
+    childPids: () => (ended ? [] : childPids(pid)),
     exit: () => ended,
+    kill: (signal = 'SIGKILL') => {
+      if (!ended) child.kill(signal);
+    },
+    waitExit: () => exited,
     api,
     stop,
   };

@@ -290,11 +290,9 @@ test('node dist/cli/main.js build --help loads neither fastify nor the HTTP laye
  * (aptly's JSON casing) belong to http/. Comments are skipped.
  */
 const HTTP_TEXT = [/\bstatusCode\b/, /\.code\(\s*\d{3}\s*\)/, /\b(?:status|code)\s*:\s*[1-5]\d\d\b/, /[{,]\s*[A-Z][A-Za-z0-9]*\s*:(?!\s*(?:typeof\b|new\s*\())/];
-/** Known and explained: the colors/ folder's swap JSON is another step's (moves into http/wire/encode.ts). */
+/** Known and explained. */
 const HTTP_TEXT_ALLOWED = new Map([
   ['repo-server/publish/packages-index.ts', "'Packages' is the Debian index file's name, used as a key"],
-  ['repo-server/colors/json.ts', 'the swap record JSON, still in colors/'],
-  ['repo-server/colors/swap.ts', "the gate refusal's details (Code, Record), still in colors/"],
 ]);
 
 export function httpTextIn(text: string): string[] {

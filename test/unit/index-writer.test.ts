@@ -14,21 +14,12 @@ import type { IndexType } from '../../repo-server/publish/index-type.js';
 import { INDEX_TYPES } from '../../repo-server/publish/index-types.js';
 import { writeIndexes, type IndexWriteInput } from '../../repo-server/publish/index-writer.js';
 import { Segments } from '../../repo-server/publish/segments.js';
+import { packageRecord } from '../support/package-records.js';
 import type { PackageRecord } from '../../repo-server/storage/store.js';
 
 function record(i: number, architecture: string): PackageRecord {
   const name = `pkg-${String(i).padStart(5, '0')}`;
-  const sha = hash('sha256', `${name}${architecture}`, 'hex');
-  return {
-    key: `P${architecture} ${name} 1.0 ${sha.slice(0, 16)}`,
-    name,
-    version: '1.0',
-    architecture,
-    source: name,
-    sourceVersion: '1.0',
-    control: `Package: ${name}\nVersion: 1.0\nArchitecture: ${architecture}\nDescription: package ${i}\n`,
-    file: { filename: `${name}_1.0_${architecture}.deb`, size: 100 + i, md5: sha.slice(0, 32), sha1: sha.slice(0, 40), sha256: sha, sha512: sha + sha },
-  };
+  return packageRecord({ name, architecture, digestOf: `${name}${architecture}`, size: 100 + i, description: `package ${i}` });
 }
 
 let root = '';

@@ -3,41 +3,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hash } from 'node:crypto';
-import { PoolCheck, PoolClashError, type PublishedPool } from '../../repo-server/publish/pool-check.js';
+import { PoolCheck, PoolClashError } from '../../repo-server/publish/pool-check.js';
 import type { PackageRecord } from '../../repo-server/storage/store.js';
-
-/** An in-memory published pool that counts what it is asked. */
-function memoryPool(): PublishedPool & { paths: Map<string, string>; gets: number; adds: number } {
-  const paths = new Map<string, string>();
-  const pool = {
-    paths,
-    gets: 0,
-    adds: 0,
-    get: (prefix: string, path: string) => {
-      pool.gets++;
-      return paths.get(`${prefix}\0${path}`);
-    },
-    add: async (prefix: string, files: [string, string][]) => {
-      pool.adds++;
-      for (const [path, sha] of files) paths.set(`${prefix}\0${path}`, sha);
-    },
-  };
-  return pool;
-}
+import { memoryPool, packageRecord } from '../support/package-records.js';
 
 function record(name: string, content = name): PackageRecord {
-  const sha = hash('sha256', content, 'hex');
-  return {
-    key: `Pamd64 ${name} 1.0 ${sha.slice(0, 16)}`,
-    name,
-    version: '1.0',
-    architecture: 'amd64',
-    source: name,
-    sourceVersion: '1.0',
-    control: `Package: ${name}\n`,
-    file: { filename: `${name}_1.0_amd64.deb`, size: 1, md5: sha.slice(0, 32), sha1: sha.slice(0, 40), sha256: sha, sha512: sha + sha },
-  };
+  return packageRecord({ name, digestOf: content, control: `Package: ${name}\n` });
 }
 
 const plain = (c: string): string => c;

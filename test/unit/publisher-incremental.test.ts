@@ -9,10 +9,11 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Publisher, type PublishedPool } from '../../repo-server/publish/publisher.js';
+import { Publisher } from '../../repo-server/publish/publisher.js';
 import { readPublishedFile, readSplice, SPLICE_SUFFIX } from '../../repo-server/publish/spliced-files.js';
 import type { Signer } from '../../repo-server/pgp/signer.js';
 import type { PackageRecord, PublishRecord } from '../../repo-server/storage/store.js';
+import { memoryPool, packageRecord } from '../support/package-records.js';
 
 const unsigned: Signer = {
   fingerprint: '',
@@ -22,31 +23,12 @@ const unsigned: Signer = {
   detachSign: () => Promise.reject(new Error('not signing')),
 } as unknown as Signer;
 
-function memoryPool(): PublishedPool {
-  const paths = new Map<string, string>();
-  return {
-    get: (prefix, path) => paths.get(`${prefix}\0${path}`),
-    add: async (prefix, files) => {
-      for (const [path, sha] of files) paths.set(`${prefix}\0${path}`, sha);
-    },
-  };
-}
-
 function record(i: number): PackageRecord {
   const name = `inc-${String(i).padStart(5, '0')}`;
   const architecture = i % 7 === 0 ? 'all' : i % 5 === 0 ? 'arm64' : 'amd64';
-  const sha = hash('sha256', name, 'hex');
-  return {
-    key: `P${architecture} ${name} 1.0 ${sha.slice(0, 16)}`,
-    name,
-    version: '1.0',
-    architecture,
-    source: name,
-    sourceVersion: '1.0',
-    // Hex in the description: incompressible, so the indexes pass the size where a publish copies the previous file.
-    control: `Package: ${name}\nVersion: 1.0\nArchitecture: ${architecture}\nDescription: package ${i} ${'x'.repeat(i % 90)}\n ${hash('sha512', `a${i}`, 'hex')}\n ${hash('sha512', `b${i}`, 'hex')}\n`,
-    file: { filename: `${name}_1.0_${architecture}.deb`, size: 1000 + i, md5: sha.slice(0, 32), sha1: sha.slice(0, 40), sha256: sha, sha512: sha + sha },
-  };
+  // Hex in the description: incompressible, so the indexes pass the size where a publish copies the previous file.
+  const description = `package ${i} ${'x'.repeat(i % 90)}\n ${hash('sha512', `a${i}`, 'hex')}\n ${hash('sha512', `b${i}`, 'hex')}`;
+  return packageRecord({ name, architecture, size: 1000 + i, description });
 }
 
 const base: PublishRecord = {

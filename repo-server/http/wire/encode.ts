@@ -5,7 +5,7 @@ import { sourceDetails } from '../../service/sources.js';
 import { parseParagraph } from '../../../deb/control.js';
 import type { Unit } from '../../colors/model.js';
 import type { ServiceRecord } from '../../colors/registry.js';
-import { trafficJson } from '../../colors/json.js';
+import { trafficWire } from './colors.js';
 import type { ChangeReport, ImportReport } from '../../service/repos.js';
 import type { DiffEntry } from '../../service/snapshots.js';
 import type { PullDryRun } from '../../service/snapshot-pull.js';
@@ -142,7 +142,7 @@ export const serviceWire = (s: ServiceRecord, alive: (u: Unit) => boolean, ttlSe
   Name: s.name,
   Active: s.active,
   Weights: { ...s.weights },
-  Previous: trafficJson(s.previous),
+  Previous: trafficWire(s.previous),
   Listen: s.listen ?? null,
   PreviewAllow: s.previewAllow,
   HealthPath: s.healthPath,

@@ -1,0 +1,41 @@
+// Color registry records → the API's JSON (../wire.ts): traffic, swap records with each step's
+// gate verdicts, and the evidence a refused swap answers with. The domain (colors/) keeps its
+// records in its own words; aptly's PascalCase is spelled here only.
+
+import type { GateResult, SwapRecord, SwapStep, Traffic } from '../../colors/model.js';
+import type { GateRefused } from '../../colors/swap.js';
+import type { GateRefusedWire, GateWire, SwapStepWire, SwapWire, TrafficWire } from '../wire.js';
+
+export function trafficWire(t: Traffic): TrafficWire;
+export function trafficWire(t: Traffic | undefined): TrafficWire | null;
+export function trafficWire(t: Traffic | undefined): TrafficWire | null {
+  return t ? { Active: t.active, Weights: { ...t.weights } } : null;
+}
+
+const gateWire = (g: GateResult): GateWire => ({
+  Color: g.color,
+  Required: g.required,
+  Healthy: g.healthy,
+  Passed: g.passed,
+  Units: g.units.map((u) => ({ Node: u.node, Alive: u.alive, Reported: u.reported, Probe: u.probe, ...(u.detail ? { Detail: u.detail } : {}) })),
+});
+
+const stepWire = (s: SwapStep): SwapStepWire => ({ Weight: s.weight, At: s.at, ...(s.gate ? { Gate: gateWire(s.gate) } : {}) });
+
+export const swapWire = (r: SwapRecord): SwapWire => ({
+  Id: r.id,
+  Service: r.service,
+  Kind: r.kind,
+  User: r.user,
+  Started: r.started,
+  Finished: r.finished,
+  From: trafficWire(r.from),
+  To: r.to,
+  Strategy: r.strategy,
+  Steps: r.steps.map(stepWire),
+  Result: r.result,
+  ...(r.reason ? { Reason: r.reason } : {}),
+});
+
+/** A refused swap's evidence: the recorded attempt, every unit's verdict included. */
+export const gateRefusedWire = (err: GateRefused): GateRefusedWire => ({ Code: 'gate_refused', Record: swapWire(err.record) });
