@@ -39,6 +39,7 @@ export interface ServerConfig {
 export interface EtcdConfig {
   /** Client URLs of the etcd members (http:// or https://). */
   endpoints: string[];
+  /** PEM files for https endpoints: CA, client certificate and key. */
   caFile?: string;
   certFile?: string;
   keyFile?: string;

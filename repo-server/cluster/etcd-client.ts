@@ -6,20 +6,11 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
+import type { EtcdConfig } from '../config.js';
 import { Unavailable } from '../model/errors.js';
 
-export interface EtcdOptions {
-  /** Client URLs of the members, e.g. http://10.0.0.1:2379. */
-  endpoints: string[];
-  /** PEM files for https endpoints: CA, client certificate and key. */
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
-  /** A request gives up after this long over all endpoints (default 4 s). */
-  timeoutMs?: number;
-}
+/** How to reach etcd: the connection part of the server's etcd configuration. */
+export type EtcdOptions = Omit<EtcdConfig, 'leaseTtlSeconds' | 'prefix'>;
 
 export class EtcdUnavailable extends Unavailable {
   constructor(what: string, cause: string) {

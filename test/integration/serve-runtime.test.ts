@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jemallocLibrary } from '../../repo-server/runtime.js';
 import { freePort } from '../support/ports.js';
+import { childPids } from '../support/proc.js';
 import { CLI } from '../support/project.js';
 
 /** The environment of a shell that knows nothing of the settings. */
@@ -19,14 +20,6 @@ function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, DEBPKG_ADMIN_TOKEN: 'runtime-test-token', DEBPKG_LOG_LEVEL: 'warn', ...extra };
   for (const k of ['LD_PRELOAD', 'MALLOC_CONF', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS', 'DEBPKG_SERVE_RELAUNCHED']) delete env[k];
   return env;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
 }
 
 interface Started { child: ChildProcess; url: string; out: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> }
@@ -63,7 +56,7 @@ test('a bare `debpkg serve` serves from a relaunched child with jemalloc and the
   const s = await startBare(dir);
   try {
     await waitUp(s);
-    const kids = childrenOf(s.child.pid!);
+    const kids = childPids(s.child.pid!);
     assert.is(kids.length, 1, `one relaunched server process (got ${kids.join(',')})`);
     const served = kids[0]!;
     assert.ok(readFileSync(`/proc/${served}/maps`, 'utf8').includes('libjemalloc.so.2'), 'the serving process has jemalloc mapped');
@@ -86,7 +79,7 @@ test('a relaunched server stops when its parent is killed with SIGKILL (nothing 
   const s = await startBare(dir);
   try {
     await waitUp(s);
-    const served = childrenOf(s.child.pid!)[0]!;
+    const served = childPids(s.child.pid!)[0]!;
     assert.ok(served, 'relaunched');
     s.child.kill('SIGKILL');
     await s.exited;
@@ -103,7 +96,7 @@ test('DEBPKG_SERVE_RELAUNCH=0 runs as started and says what the bound assumes', 
   const s = await startBare(dir, { DEBPKG_SERVE_RELAUNCH: '0' });
   try {
     await waitUp(s);
-    assert.is(childrenOf(s.child.pid!).length, 0);
+    assert.is(childPids(s.child.pid!).length, 0);
     assert.match(s.out(), /started without/);
   } finally {
     s.child.kill('SIGTERM');
