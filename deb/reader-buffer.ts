@@ -9,7 +9,7 @@ import { decompressBounded, kindFromMemberName } from './compression.js';
 import { DataArchiveRules, UnpackRuleError } from './unpack-rules.js';
 import { controlFromFiles, DebFormatError, readControlTar, unsafeControlPath, walkTar, type ArMember, type ControlArchive, type TarListing } from './reader.js';
 import { checkTarBuffer, readTarBuffer } from './tar.js';
-import { DEFAULT_UNPACK_LIMITS, ENTRY_COST, UnpackMeter, type UnpackLimits } from './unpack-limits.js';
+import { DEFAULT_UNPACK_LIMITS, UnpackMeter, type UnpackLimits } from './unpack-limits.js';
 
 /** Decompressed bytes of one member held in memory at most; larger members are streamed. */
 export const IN_MEMORY_UNPACK = 16 << 20;
@@ -110,7 +110,7 @@ export async function readDebBuffer(buf: Buffer, limits: UnpackLimits = DEFAULT_
     try {
       checkTarBuffer(dataTar);
       for (const e of readTarBuffer(dataTar)) {
-        meter.add(ENTRY_COST);
+        meter.addEntry();
         ruled(data.name, rules, e);
       }
     } catch (err) {

@@ -12,7 +12,7 @@ import tarStream from 'tar-stream';
 import { AR_HEADER_SIZE, AR_MAGIC, decodeMemberHeader } from './ar.js';
 import { createDecompressor, kindFromMemberName } from './compression.js';
 import { parseParagraph, type Paragraph } from './control.js';
-import { DEFAULT_UNPACK_LIMITS, ENTRY_COST, formatBytes, UnpackMeter } from './unpack-limits.js';
+import { DEFAULT_UNPACK_LIMITS, formatBytes, UnpackMeter } from './unpack-limits.js';
 
 export class DebFormatError extends Error {}
 
@@ -157,9 +157,9 @@ export async function walkTar(name: string, source: Readable, meter: UnpackMeter
       return;
     }
     try {
-      meter.add(ENTRY_COST);
+      meter.addEntry();
     } catch (err) {
-      entryError ??= new DebFormatError(`${name}: ${(err as Error).message} (${ENTRY_COST} bytes counted per entry)`);
+      entryError ??= new DebFormatError(`${name}: ${(err as Error).message}`);
       body.resume();
       next(entryError as Error);
       return;

@@ -58,6 +58,7 @@ export function unpackBudget(limits: UnpackLimits, packedSize: number): number {
 export class UnpackMeter {
   readonly budget: number;
   private used = 0;
+  private entries = 0;
 
   constructor(
     private readonly limits: UnpackLimits,
@@ -76,11 +77,20 @@ export class UnpackMeter {
     if (this.used > this.budget) throw this.exceeded();
   }
 
+  /** Records one archive entry (ENTRY_COST bytes); throws like add(). */
+  addEntry(): void {
+    this.entries++;
+    this.add(ENTRY_COST);
+  }
+
   exceeded(): UnpackLimitError {
     const { maxUnpacked, maxRatio, ratioFloor } = this.limits;
     const why = this.budget === maxUnpacked
       ? `at most ${formatBytes(maxUnpacked)} per package`
       : `${maxRatio} times the package's ${formatBytes(this.packedSize)}, at least ${formatBytes(ratioFloor)}`;
-    return new UnpackLimitError(`unpacks to more than ${formatBytes(this.budget)} (limit: ${why}); refused as a possible decompression bomb`);
+    // Bytes and entries feed one budget; which of them crosses it first is a matter of timing,
+    // so the message names the entry cost whenever entries were counted.
+    const perEntry = this.entries > 0 ? ` (${ENTRY_COST} bytes counted per entry, ${this.entries} entries)` : '';
+    return new UnpackLimitError(`unpacks to more than ${formatBytes(this.budget)} (limit: ${why}); refused as a possible decompression bomb${perEntry}`);
   }
 }
