@@ -110,7 +110,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     ...(spec.umask !== undefined ? { umask: parseUmask(spec.umask) } : {}),
     generated,
   });
-  const entries = contents.entries;
+  const entries = contents.list;
 
   const snippets = emptySnippets();
   addSystemdSnippets(spec.systemd ?? [], snippets);
@@ -127,7 +127,16 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const target = opts.outputFile ? resolve(opts.outputFile) : join(resolve(opts.outputDir), filename);
   await mkdir(dirname(target), { recursive: true });
 
-  const conffiles = entries.filter((e) => e.conffile).map((e) => e.path);
+  // One pass over the entries for everything control needs besides md5sums.
+  const conffiles: string[] = [];
+  let fileCount = 0;
+  let payload = 0;
+  for (const e of entries) {
+    if (e.conffile) conffiles.push(e.path);
+    if (e.type !== 'file') continue;
+    fileCount++;
+    if (typeof e.source === 'string') payload += e.size;
+  }
   const installedSize = installedSizeKiB(entries);
   const control = renderParagraph(withVariant(withInstalledSize(meta.fields, installedSize), variant));
   const gzipControl = (md5: Md5Table): Promise<Buffer> => {
@@ -140,20 +149,18 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     for (const [name, text] of scripts) members.push({ name, data: Buffer.from(text), mode: 0o755 });
     return gzipControlTar(members, epoch);
   };
-  const fileCount = entries.reduce((n, e) => n + (e.type === 'file' ? 1 : 0), 0);
   // The control member precedes data.tar but its md5s are known only afterwards: its slot is
   // sized from stand-in digests of the same entropy (deb-file.ts moves data.tar in the rare
   // case the real one does not fit).
   const controlSlot = controlSlotSize((await gzipControl(Md5Table.standIn(fileCount))).length);
 
-  const payload = entries.reduce((n, e) => n + (typeof e.source === 'string' ? e.size : 0), 0);
   const progress = opts.onPayload?.(payload);
   let md5: Md5Table | undefined;
   const size = await writeDebFile(
     target,
     { controlSize: controlSlot, dataMember: memberName('data.tar', compression.kind), mtime: epoch },
     async (fh) => {
-      md5 = (await streamDataTar(entries, openDataSink(compression, fh), progress)).md5;
+      md5 = (await streamDataTar(entries, fileCount, openDataSink(compression, fh), progress)).md5;
     },
     () => gzipControl(md5 ?? Md5Table.placeholder(fileCount)),
   );
@@ -169,7 +176,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
     installedSize,
     compression,
     conffiles,
-    files: entries.filter((e) => e.type === 'file').length,
+    files: fileCount,
     control,
   };
 }

@@ -7,7 +7,8 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { SpecError } from './spec-error.js';
 import type { ContentSpec, FileInfoSpec } from './spec-types.js';
-import { makeEntry, sortEntries, type DiskRoot, type PackageEntry } from './entries.js';
+import { makeEntry, type DiskRoot, type PackageEntry } from './entries.js';
+import { EntryStore, type EntryList } from './entry-store.js';
 import { expandSource, statOrThrow } from './sources.js';
 
 export interface ContentsOptions {
@@ -41,7 +42,10 @@ export interface Ghost {
 }
 
 export interface ResolvedContents {
-  entries: PackageEntry[];
+  /** In archive order; iterating makes one entry object at a time (what the builder does). */
+  list: EntryList;
+  /** Every entry as an object at once: for small lists (tests, inspection), not for building. */
+  readonly entries: PackageEntry[];
   ghosts: Ghost[];
 }
 
@@ -113,7 +117,7 @@ function ownership(info: FileInfoSpec | undefined): Pick<PackageEntry, 'owner' |
 }
 
 export async function resolveContents(contents: ContentSpec[], opts: ContentsOptions): Promise<ResolvedContents> {
-  const byPath = new Map<string, PackageEntry>();
+  const byPath = new EntryStore();
   const ghosts: Ghost[] = [];
 
   const add = (entry: PackageEntry, fieldPath: (string | number)[]): void => {
@@ -227,10 +231,14 @@ export async function resolveContents(contents: ContentSpec[], opts: ContentsOpt
     }));
   }
   addParents(byPath, mtime);
-  const entries = [...byPath.values()];
-  byPath.clear();
-  sortEntries(entries);
-  return { entries, ghosts };
+  const list = byPath.sorted();
+  return {
+    list,
+    get entries() {
+      return list.toArray();
+    },
+    ghosts,
+  };
 }
 
 /** The ancestor directories of the given paths (not the paths themselves). */
@@ -255,7 +263,7 @@ export function policySymlinkTarget(link: string, target: string): string {
 }
 
 /** Adds every missing ancestor directory (root:root 0755), including "/". */
-function addParents(byPath: Map<string, PackageEntry>, mtime: number): void {
+function addParents(byPath: EntryStore, mtime: number): void {
   const checked = new Set<string>();
   // Entries added below are directories whose parents the loop adds too: a Map iterator visits
   // them as well, which is harmless, so no snapshot of all values is taken.

@@ -33,7 +33,7 @@ export function tarHeaderFor(e: PackageEntry): TarHeader {
 }
 
 /** dpkg-gencontrol's rule: regular files in whole KiB, every other entry 1 KiB. */
-export function installedSizeKiB(entries: PackageEntry[]): number {
+export function installedSizeKiB(entries: Iterable<PackageEntry>): number {
   let kib = 0;
   for (const e of entries) kib += e.type === 'file' ? Math.ceil(e.size / 1024) : 1;
   return kib;
@@ -69,7 +69,7 @@ export class Md5Table {
  * md5sums ("<md5>  <path>" per regular file that is not a conffile, as dh_md5sums): its size, and
  * its text in chunks of about 64 KiB, so that it is never held whole.
  */
-export function md5sumsMember(entries: PackageEntry[], md5: Md5Table): { size: number; chunks: () => Iterable<Buffer> } {
+export function md5sumsMember(entries: Iterable<PackageEntry>, md5: Md5Table): { size: number; chunks: () => Iterable<Buffer> } {
   let size = 0;
   for (const e of entries) if (e.type === 'file' && !e.conffile) size += 32 + 2 + Buffer.byteLength(e.path) - 1 + 1;
   function* chunks(): Generator<Buffer> {
@@ -212,8 +212,7 @@ export interface DataTarResult {
 }
 
 /** Streams the data archive of `entries` into `sink`, then ends it. */
-export async function streamDataTar(entries: PackageEntry[], sink: DataSink, progress?: (bytes: number) => void): Promise<DataTarResult> {
-  const fileCount = entries.reduce((n, e) => n + (e.type === 'file' ? 1 : 0), 0);
+export async function streamDataTar(entries: Iterable<PackageEntry>, fileCount: number, sink: DataSink, progress?: (bytes: number) => void): Promise<DataTarResult> {
   const digests = Buffer.alloc(fileCount * 16);
   const late: Promise<void>[] = [];
   const staging = new Staging(sink);
