@@ -38,14 +38,25 @@ function* archiveChunks(members: ControlMember[], mtime: number): Generator<Buff
 
 /** The control archive gzip-compressed at level 9 (as dpkg-deb compresses control.tar.gz). */
 export async function gzipControlTar(members: ControlMember[], mtime: number): Promise<Buffer> {
-  const gz = createGzip({ level: constants.Z_BEST_COMPRESSION });
   const out: Buffer[] = [];
-  gz.on('data', (c: Buffer) => out.push(c));
+  await compress(members, mtime, (c) => out.push(c));
+  return Buffer.concat(out);
+}
+
+/** The compressed size gzipControlTar would return, without keeping the bytes (sizing the slot). */
+export async function gzipControlTarSize(members: ControlMember[], mtime: number): Promise<number> {
+  let size = 0;
+  await compress(members, mtime, (c) => (size += c.length));
+  return size;
+}
+
+async function compress(members: ControlMember[], mtime: number, onData: (chunk: Buffer) => void): Promise<void> {
+  const gz = createGzip({ level: constants.Z_BEST_COMPRESSION, chunkSize: 64 << 10 });
+  gz.on('data', onData);
   const ended = once(gz, 'end');
   for (const chunk of archiveChunks(members, mtime)) {
     if (!gz.write(chunk)) await once(gz, 'drain');
   }
   gz.end();
   await ended;
-  return Buffer.concat(out);
 }

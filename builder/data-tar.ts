@@ -7,10 +7,10 @@
 // keep the ring of shared buffers hashed by a worker thread (md5-pool.ts), so hashing overlaps
 // reading and compressing. md5s are kept as 16 raw bytes per file, in entry order.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { encodeHeader, endOfArchive, type TarHeader } from '../deb/tar.js';
+import { BLOCK_SIZE, encodeHeader, encodeHeaderInto, endOfArchive, type TarHeader } from '../deb/tar.js';
 import type { DataSink } from './data-sink.js';
 import { Md5Hasher } from './md5-pool.js';
 import { archivePath, type PackageEntry } from './entries.js';
@@ -148,6 +148,19 @@ class Staging {
   }
 }
 
+/** One-shot md5: no Hash object per small file. */
+function md5Of(data: Buffer): Buffer {
+  return hash('md5', data, 'buffer');
+}
+
+/** The entry's header straight into the staging buffer when it is one plain block. */
+async function putHeader(e: PackageEntry, staging: Staging): Promise<void> {
+  const header = tarHeaderFor(e);
+  await staging.ensure(BLOCK_SIZE);
+  if (encodeHeaderInto(header, staging.buffer, staging.used)) staging.used += BLOCK_SIZE;
+  else await staging.put(encodeHeader(header));
+}
+
 function changed(e: PackageEntry, path: string): SourceChangedError {
   return new SourceChangedError(`${path} changed size while the package was built (${e.origin})`);
 }
@@ -166,7 +179,7 @@ function readSmall(e: PackageEntry, path: string, staging: Staging, probe: Buffe
     }
     if (readSync(fd, probe, 0, 1, null) !== 0) throw changed(e, path);
     staging.used += e.size;
-    return createHash('md5').update(buf.subarray(start, start + e.size)).digest();
+    return md5Of(buf.subarray(start, start + e.size));
   } finally {
     closeSync(fd);
   }
@@ -223,12 +236,12 @@ export async function streamDataTar(entries: Iterable<PackageEntry>, fileCount: 
 
   try {
     for (const e of entries) {
-      await staging.put(encodeHeader(tarHeaderFor(e)));
+      await putHeader(e, staging);
       if (e.type !== 'file') continue;
       const at = fileIndex++ * 16;
       const source = e.source;
       if (Buffer.isBuffer(source)) {
-        createHash('md5').update(source).digest().copy(digests, at);
+        md5Of(source).copy(digests, at);
         await staging.put(source);
       } else if (typeof source === 'string' && e.size <= STAGING_SIZE) {
         await staging.ensure(e.size);
@@ -245,7 +258,7 @@ export async function streamDataTar(entries: Iterable<PackageEntry>, fileCount: 
         const { digest } = await streamLarge(e, source, sink, large, progress);
         late.push(digest.then((d) => void d.copy(digests, at)));
       } else {
-        createHash('md5').digest().copy(digests, at);
+        md5Of(Buffer.alloc(0)).copy(digests, at);
       }
       const pad = e.size % 512;
       if (pad !== 0) await staging.zeros(512 - pad);

@@ -24,6 +24,11 @@ export function controlSlotSize(estimate: number): number {
 
 /** Grows a gzip member to exactly `slot` bytes by adding a comment of spaces after the header. */
 export function padGzip(gz: Buffer, slot: number): Buffer {
+  return Buffer.concat(padGzipParts(gz, slot));
+}
+
+/** padGzip as the parts to write one after the other (the member itself is not copied). */
+function padGzipParts(gz: Buffer, slot: number): Buffer[] {
   if (gz[0] !== 0x1f || gz[1] !== 0x8b || ((gz[3] ?? 0) & 0x1e) !== 0) throw new Error('padGzip expects a plain gzip member');
   const comment = slot - gz.length;
   if (comment < 1) throw new Error(`compressed control archive (${gz.length} bytes) exceeds its slot (${slot})`);
@@ -31,7 +36,7 @@ export function padGzip(gz: Buffer, slot: number): Buffer {
   head[3] = (head[3] ?? 0) | FCOMMENT;
   const text = Buffer.alloc(comment, 0x20);
   text[comment - 1] = 0;
-  return Buffer.concat([head, text, gz.subarray(GZIP_HEADER)]);
+  return [head, text, gz.subarray(GZIP_HEADER)];
 }
 
 export interface DebLayoutPlan {
@@ -78,10 +83,12 @@ export async function writeDebFile(
       await withBackgroundSync(fh, () => writeData(fh));
       const dataSize = (await fh.stat()).size - dataOffset;
 
-      let ctrl = await control();
+      const ctrl = await control();
       let controlSize = plan.controlSize;
       let dataAt = dataHeaderOffset;
-      if (ctrl.length < controlSize) ctrl = padGzip(ctrl, controlSize);
+      // Written as parts: at 200,000 files the member is ~4.5 MB, and every concatenation a copy.
+      let parts = [ctrl];
+      if (ctrl.length < controlSize) parts = padGzipParts(ctrl, controlSize);
       else if (ctrl.length > controlSize) {
         controlSize = ctrl.length;
         dataAt = controlOffset + controlSize + (controlSize % 2);
@@ -90,7 +97,11 @@ export async function writeDebFile(
       }
       await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataAt);
       await writeAt(fh, memberPadding(dataSize), dataAt + AR_HEADER_SIZE + dataSize);
-      await writeAt(fh, Buffer.concat([ctrl, memberPadding(ctrl.length)]), controlOffset);
+      let at = controlOffset;
+      for (const part of [...parts, memberPadding(controlSize)]) {
+        await writeAt(fh, part, at);
+        at += part.length;
+      }
       return dataAt + AR_HEADER_SIZE + dataSize + (dataSize % 2);
     },
     { mode: 0o644, tag: 'partial' },

@@ -47,11 +47,8 @@ function archiveName(header: TarHeader): string {
   return header.type === 'directory' && !header.path.endsWith('/') ? `${header.path}/` : header.path;
 }
 
-/** Encodes one entry's header block(s); content and padding follow separately. */
-export function encodeHeader(header: TarHeader): Buffer {
-  const name = Buffer.from(archiveName(header), 'utf8');
-  const link = Buffer.from(header.linkTarget ?? '', 'utf8');
-  if ((header.type === 'symlink' || header.type === 'hardlink') && link.length === 0) {
+function checkHeader(header: TarHeader): void {
+  if ((header.type === 'symlink' || header.type === 'hardlink') && !header.linkTarget) {
     throw new TarFormatError(`${header.path}: ${header.type} without a target`);
   }
   if (header.type !== 'file' && header.size !== 0) {
@@ -60,6 +57,13 @@ export function encodeHeader(header: TarHeader): Buffer {
   if (!Number.isSafeInteger(header.size) || header.size < 0) {
     throw new TarFormatError(`${header.path}: invalid size ${header.size}`);
   }
+}
+
+/** Encodes one entry's header block(s); content and padding follow separately. */
+export function encodeHeader(header: TarHeader): Buffer {
+  checkHeader(header);
+  const name = Buffer.from(archiveName(header), 'utf8');
+  const link = Buffer.from(header.linkTarget ?? '', 'utf8');
   const blocks: Buffer[] = [];
   let nameField: Buffer = name;
   let prefixField: Buffer = Buffer.alloc(0);
@@ -77,22 +81,43 @@ export function encodeHeader(header: TarHeader): Buffer {
     blocks.push(longRecord(GNU_LONGLINK, link, header));
     linkField = link.subarray(0, NAME_LEN);
   }
-  blocks.push(
-    headerBlock({
-      name: nameField,
-      prefix: prefixField,
-      linkname: linkField,
-      typeflag: TYPEFLAG[header.type],
-      mode: header.mode,
-      uid: header.uid,
-      gid: header.gid,
-      uname: header.uname,
-      gname: header.gname,
-      mtime: header.mtime,
-      size: header.size,
-    }),
-  );
+  blocks.push(headerBlock(rawHeader(header, nameField, prefixField, linkField)));
   return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+}
+
+/**
+ * The common case of encodeHeader written in place: name and link target fit their ustar fields
+ * as they are, so the header is one block. Writes it at `buf[off..off+512)` and returns true, or
+ * writes nothing and returns false (the caller uses encodeHeader). Spares the many-small-files
+ * path three allocations per entry.
+ */
+export function encodeHeaderInto(header: TarHeader, buf: Buffer, off: number): boolean {
+  const name = archiveName(header);
+  // A string's UTF-8 length is at least its length: long ones are left to encodeHeader.
+  if (name.length > NAME_LEN || (header.linkTarget?.length ?? 0) > NAME_LEN) return false;
+  if (Buffer.byteLength(name) > NAME_LEN || Buffer.byteLength(header.linkTarget ?? '') > NAME_LEN) return false;
+  checkHeader(header);
+  buf.fill(0, off, off + BLOCK_SIZE);
+  buf.write(name, off, 'utf8');
+  if (header.linkTarget) buf.write(header.linkTarget, off + 157, 'utf8');
+  writeFields(buf, off, rawHeader(header, EMPTY, EMPTY, EMPTY));
+  return true;
+}
+
+function rawHeader(header: TarHeader, name: Buffer, prefix: Buffer, linkname: Buffer): RawHeader {
+  return {
+    name,
+    prefix,
+    linkname,
+    typeflag: TYPEFLAG[header.type],
+    mode: header.mode,
+    uid: header.uid,
+    gid: header.gid,
+    uname: header.uname,
+    gname: header.gname,
+    mtime: header.mtime,
+    size: header.size,
+  };
 }
 
 /** Zero bytes that round content of `size` bytes up to a whole block. */
@@ -156,31 +181,35 @@ interface RawHeader {
 function headerBlock(h: RawHeader): Buffer {
   const block = Buffer.alloc(BLOCK_SIZE);
   h.name.copy(block, 0);
-  writeOctal(block, 100, 8, h.mode & 0o7777, 'mode');
-  writeOctal(block, 108, 8, h.uid, 'uid');
-  writeOctal(block, 116, 8, h.gid, 'gid');
-  writeNumber(block, 124, 12, h.size, 'size');
-  writeNumber(block, 136, 12, h.mtime, 'mtime');
-  block.write(h.typeflag, 156, 'latin1');
   h.linkname.copy(block, 157);
-  block.write('ustar\u000000', 257, 'latin1');
-  writeName(block, 265, 32, h.uname, 'uname');
-  writeName(block, 297, 32, h.gname, 'gname');
-  writeOctal(block, 329, 8, 0, 'devmajor');
-  writeOctal(block, 337, 8, 0, 'devminor');
   h.prefix.copy(block, 345);
-  // The checksum is computed with its own field read as eight spaces.
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < BLOCK_SIZE; i++) sum += block[i] ?? 0;
-  block.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 'latin1');
+  writeFields(block, 0, h);
   return block;
 }
 
+/** Every field but name, linkname and prefix (already in place), then the checksum. */
+function writeFields(buf: Buffer, at: number, h: RawHeader): void {
+  writeOctal(buf, at + 100, 8, h.mode & 0o7777, 'mode');
+  writeOctal(buf, at + 108, 8, h.uid, 'uid');
+  writeOctal(buf, at + 116, 8, h.gid, 'gid');
+  writeNumber(buf, at + 124, 12, h.size, 'size');
+  writeNumber(buf, at + 136, 12, h.mtime, 'mtime');
+  buf.write(h.typeflag, at + 156, 'latin1');
+  buf.write('ustar\u000000', at + 257, 'latin1');
+  writeName(buf, at + 265, 32, h.uname, 'uname');
+  writeName(buf, at + 297, 32, h.gname, 'gname');
+  writeOctal(buf, at + 329, 8, 0, 'devmajor');
+  writeOctal(buf, at + 337, 8, 0, 'devminor');
+  // The checksum is computed with its own field read as eight spaces.
+  buf.fill(0x20, at + 148, at + 156);
+  let sum = 0;
+  for (let i = at; i < at + BLOCK_SIZE; i++) sum += buf[i]!;
+  buf.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, at + 148, 'latin1');
+}
+
 function writeName(block: Buffer, offset: number, length: number, value: string, field: string): void {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length >= length) throw new TarFormatError(`${field} '${value}' is longer than ${length - 1} bytes`);
-  bytes.copy(block, offset);
+  if (Buffer.byteLength(value) >= length) throw new TarFormatError(`${field} '${value}' is longer than ${length - 1} bytes`);
+  block.write(value, offset, 'utf8');
 }
 
 function writeOctal(block: Buffer, offset: number, length: number, value: number, field: string): void {
