@@ -4,15 +4,15 @@
 // Per-file overhead is what dominates many small files, so small files take a synchronous path:
 // header, content and padding are copied into a 1 MiB staging buffer (read with one read(2), md5
 // on the spot) and the compressor gets one write per MiB instead of three per file. Large files
-// keep the ring of shared buffers hashed by a worker thread (md5-pool.ts), so hashing overlaps
-// reading and compressing. md5s are kept as 16 raw bytes per file, in entry order.
+// go through a small ring of 1 MiB buffers: each is hashed on this thread while the next is read
+// and earlier ones are written or compressed elsewhere. md5s are kept as 16 raw bytes per file,
+// in entry order.
 
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BLOCK_SIZE, encodeHeader, encodeHeaderInto, endOfArchive, type TarHeader } from '../deb/tar.js';
 import type { DataSink } from './data-sink.js';
-import { Md5Hasher } from './md5-pool.js';
 import { archivePath, type PackageEntry } from './entries.js';
 
 export class SourceChangedError extends Error {}
@@ -89,8 +89,8 @@ export function md5sumsMember(entries: Iterable<PackageEntry>, md5: Md5Table): {
   return { size, chunks };
 }
 
-const RING_SLOTS = 16;
-const SLOT_SIZE = 256 << 10;
+const RING_SLOTS = 4;
+const SLOT_SIZE = 1 << 20;
 const STAGING_SIZE = 1 << 20;
 const STAGING_COUNT = 3;
 
@@ -186,38 +186,50 @@ function readSmall(e: PackageEntry, path: string, staging: Staging, probe: Buffe
 }
 
 interface LargeFileState {
-  hasher: Md5Hasher;
+  slots: Buffer[];
+  /** A slot is free again once the sink is done with it. */
   busy: (Promise<unknown> | undefined)[];
   slot: number;
 }
 
-/** A file larger than the staging buffer: read through the shared ring, hashed by the worker. */
-async function streamLarge(e: PackageEntry, path: string, sink: DataSink, st: LargeFileState, progress?: (bytes: number) => void): Promise<{ digest: Promise<Buffer> }> {
-  const file = st.hasher.startFile();
+/**
+ * A file larger than the staging buffer, in 1 MiB slots: while one slot is hashed here (the one
+ * thing that needs this thread), the next is read and earlier ones written on libuv's threads or
+ * by the compressor. md5 on this thread rather than a worker: the thread mostly waited anyway,
+ * and a message per slot each way cost a third of the hashing time.
+ */
+async function streamLarge(e: PackageEntry, path: string, sink: DataSink, st: LargeFileState, progress?: (bytes: number) => void): Promise<Buffer> {
+  const md5 = createHash('md5');
   const fh = await open(path, 'r');
+  const readSlot = async (slot: number, position: number): Promise<number> => {
+    await st.busy[slot];
+    return (await fh.read(st.slots[slot]!, 0, SLOT_SIZE, position)).bytesRead;
+  };
+  let next = readSlot(st.slot, 0);
   try {
     let offset = 0;
     while (true) {
-      await st.busy[st.slot];
-      const buf = st.hasher.slots[st.slot]!;
-      const { bytesRead } = await fh.read(buf, 0, SLOT_SIZE, null);
+      const slot = st.slot;
+      const bytesRead = await next;
       if (bytesRead === 0) break;
       offset += bytesRead;
       if (offset > e.size) break;
-      // The slot is free again once both the archive and the hasher are done with it.
-      const w = Promise.all([sink.write(buf.subarray(0, bytesRead)), st.hasher.update(file, st.slot, bytesRead)]);
+      st.slot = (slot + 1) % RING_SLOTS;
+      next = readSlot(st.slot, offset);
+      next.catch(() => undefined);
+      const chunk = st.slots[slot]!.subarray(0, bytesRead);
+      const w = sink.write(chunk);
       w.catch(() => undefined);
-      st.busy[st.slot] = w;
-      st.slot = (st.slot + 1) % RING_SLOTS;
+      st.busy[slot] = w;
+      md5.update(chunk);
       progress?.(bytesRead);
     }
     if (offset !== e.size) throw changed(e, path);
   } finally {
+    await next.catch(() => undefined);
     await fh.close();
   }
-  const digest = st.hasher.digest(file).then((hex) => Buffer.from(hex, 'hex'));
-  digest.catch(() => undefined);
-  return { digest };
+  return md5.digest();
 }
 
 export interface DataTarResult {
@@ -227,7 +239,6 @@ export interface DataTarResult {
 /** Streams the data archive of `entries` into `sink`, then ends it. */
 export async function streamDataTar(entries: Iterable<PackageEntry>, fileCount: number, sink: DataSink, progress?: (bytes: number) => void): Promise<DataTarResult> {
   const digests = Buffer.alloc(fileCount * 16);
-  const late: Promise<void>[] = [];
   const staging = new Staging(sink);
   const probe = Buffer.alloc(1);
   let large: LargeFileState | undefined;
@@ -254,9 +265,8 @@ export async function streamDataTar(entries: Iterable<PackageEntry>, fileCount: 
         }
       } else if (typeof source === 'string') {
         await staging.drain();
-        large ??= { hasher: new Md5Hasher(RING_SLOTS, SLOT_SIZE), busy: new Array(RING_SLOTS).fill(undefined), slot: 0 };
-        const { digest } = await streamLarge(e, source, sink, large, progress);
-        late.push(digest.then((d) => void d.copy(digests, at)));
+        large ??= { slots: Array.from({ length: RING_SLOTS }, () => Buffer.allocUnsafe(SLOT_SIZE)), busy: new Array(RING_SLOTS).fill(undefined), slot: 0 };
+        (await streamLarge(e, source, sink, large, progress)).copy(digests, at);
       } else {
         md5Of(Buffer.alloc(0)).copy(digests, at);
       }
@@ -268,12 +278,9 @@ export async function streamDataTar(entries: Iterable<PackageEntry>, fileCount: 
     await staging.drain();
     if (large) await Promise.all(large.busy);
     await sink.end();
-    await Promise.all(late);
   } catch (err) {
     sink.abort();
     throw err;
-  } finally {
-    await large?.hasher.close();
   }
   return { md5: new Md5Table(digests) };
 }
