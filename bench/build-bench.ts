@@ -1,5 +1,5 @@
-// debpkg build vs dpkg-deb --root-owner-group -b on the same 512 MiB payload (half random,
-// half text), same compression and level, in one run. Writes docs/benchmarks.md's build section.
+// debpkg build vs dpkg-deb --root-owner-group -b on one 512 MiB file (half random bytes, half
+// text), same compression and level, runs interleaved. Writes docs/benchmarks.md's build section.
 // Then the per-file overhead: 20,000 files of 1-20 KB against dpkg-deb -z6 (and nfpm when an
 // `nfpm` binary is on PATH or NFPM names one), and peak RSS at 200,000 files (build-files section).
 //
@@ -7,6 +7,7 @@
 
 import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +28,11 @@ function arg(name: string, fallback: number): number {
 const RUNS = arg('runs', 3);
 const SIZE = arg('size-mib', 512) << 20;
 
-/** Deterministic English-like text: compresses like real text, unlike repeated blocks. */
+/** Deterministic English-like text appended to `path`: compresses like real text, unlike repeated blocks. */
 async function writeText(path: string, size: number): Promise<void> {
   const words = 'the of and to in is for on that with as package install service version repository debian node fleet color green blue swap health check server client build release upgrade config file system network request response error value'.split(' ');
   let seed = 42;
-  const out = createWriteStream(path);
+  const out = createWriteStream(path, { flags: 'a' });
   let written = 0;
   while (written < size) {
     let line = '';
@@ -47,8 +48,9 @@ async function writeText(path: string, size: number): Promise<void> {
   await new Promise<void>((resolve) => out.end(resolve));
 }
 
+/** One file: SIZE/2 random bytes, then SIZE/2 of text (the issue's "one 512 MiB file"). */
 async function preparePayload(): Promise<string> {
-  const root = join(WORK, `root-${SIZE >> 20}`);
+  const root = join(WORK, `one-${SIZE >> 20}`);
   const marker = join(root, '.ready');
   if (await stat(marker).then(() => true, () => false)) return root;
   await rm(root, { recursive: true, force: true });
@@ -56,8 +58,9 @@ async function preparePayload(): Promise<string> {
   await mkdir(payload, { recursive: true });
   const half = SIZE / 2;
   const chunk = 16 << 20;
-  for (let i = 0; i < half / chunk; i++) await writeFile(join(payload, `random-${i}.bin`), randomBytes(chunk));
-  await writeText(join(payload, 'text.txt'), half);
+  const file = join(payload, 'payload.bin');
+  for (let i = 0; i < half / chunk; i++) await writeFile(file, randomBytes(chunk), { flag: i === 0 ? 'w' : 'a' });
+  await writeText(file, half);
   await mkdir(join(root, 'DEBIAN'));
   await writeFile(join(root, 'DEBIAN/control'), 'Package: bench-payload\nVersion: 1.0\nArchitecture: all\nMaintainer: Bench <bench@example.org>\nDescription: benchmark payload\n');
   await writeFile(marker, '');
@@ -77,6 +80,13 @@ async function timed(cmd: string, args: string[], env: Record<string, string> = 
   const m = /BENCH ([0-9.]+) ([0-9]+)/.exec(stderr);
   if (!m) throw new Error(`no timing from ${cmd}: ${stderr}`);
   return { seconds: Number(m[1]), rssKiB: Number(m[2]) };
+}
+
+/** The 1/5/15-minute load averages: on a shared machine they say how far to trust a wall time. */
+function loadLine(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 function median(xs: number[]): number {
@@ -119,10 +129,12 @@ contents:
     { label: 'gzip -6 (pigz engine, default)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'pigz' } },
     { label: 'gzip -6 (in-process zlib engine)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'zlib' } },
     { label: 'gzip -9', kind: 'gzip', level: 9, env: { DEBPKG_GZIP: 'pigz' } },
+    { label: 'xz -6', kind: 'xz', level: 6 },
     { label: 'zstd -3', kind: 'zstd', level: 3 },
     { label: 'none', kind: 'none', level: 0 },
   ];
   const rows: Row[] = [];
+  const loadBefore = loadLine();
   for (const c of cases) {
     const dpkg: Sample[] = [];
     const ours: Sample[] = [];
@@ -153,8 +165,8 @@ contents:
   const dpkgVersion = (await run('dpkg-deb', ['--version'])).stdout.split('\n')[0];
   const cpu = (await readFile('/proc/cpuinfo', 'utf8')).match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
   const lines = [
-    `Payload: ${SIZE >> 20} MiB (half random bytes, half generated text), ${RUNS} runs each, median.`,
-    `Machine: ${cpu}, ${(await run('nproc')).stdout.trim()} cores; ${dpkgVersion}; Node ${process.version}.`,
+    `Payload: one file of ${SIZE >> 20} MiB (half random bytes, half generated text), ${RUNS} interleaved runs each, median.`,
+    `Machine: ${cpu}, ${(await run('nproc')).stdout.trim()} cores; ${dpkgVersion}; Node ${process.version}; load average ${loadBefore} before, ${loadLine()} after.`,
     '',
     '| compression | dpkg-deb s | debpkg s | time ratio | dpkg-deb RSS | debpkg RSS | size ratio |',
     '|---|---|---|---|---|---|---|',
@@ -222,6 +234,7 @@ contents:
   const dpkgOut = join(WORK, 'dpkg-files.deb');
   const samples: Record<'dpkg' | 'debpkg' | 'nfpm', Sample[]> = { dpkg: [], debpkg: [], nfpm: [] };
   const env = { SOURCE_DATE_EPOCH: '1700000000' };
+  const loadBefore = loadLine();
   // Interleaved, so load from elsewhere on the machine falls on every tool alike.
   for (let i = 0; i < RUNS; i++) {
     samples.dpkg.push(await timed('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '-b', root, dpkgOut]));
@@ -247,7 +260,7 @@ contents:
   })());
 
   const lines = [
-    `20,000 files of 1-20 KB of generated text (235 MB), gzip -6, ${RUNS} interleaved runs, median; control.tar.gz of debpkg's package: ${control} bytes.`,
+    `20,000 files of 1-20 KB of generated text (235 MB), gzip -6, ${RUNS} interleaved runs, median; control.tar.gz of debpkg's package: ${control} bytes. Load average ${loadBefore} before, ${loadLine()} after.`,
     nfpm ? `nfpm: ${nfpm}.` : "nfpm: not benchmarked — no nfpm binary on PATH (set NFPM=…); nfpm's go.mod asks for Go 1.26 and Debian bookworm's golang-go is 1.19, so it cannot be built here from the mirror; the faster peer is dpkg-deb -z6.",
     '',
     '| payload | tool | wall s | peak RSS | time vs fastest peer |',
