@@ -47,6 +47,8 @@ function grown<T extends Uint32Array | Int32Array | Uint8Array>(a: T, capacity: 
 export class EntryStore {
   private arena = Buffer.allocUnsafe(1 << 16);
   private arenaUsed = 0;
+  /** Bytes of the path find() last encoded past arenaUsed, committed by append(). */
+  private pendingBytes = 0;
   private capacity = 1024;
   private count = 0;
   private start = new Uint32Array(this.capacity);
@@ -163,8 +165,6 @@ export class EntryStore {
     this.arenaUsed += bytes;
     return i;
   }
-
-  private pendingBytes = 0;
 
   private encode(path: string): number {
     const room = this.arenaUsed + path.length * 3;
