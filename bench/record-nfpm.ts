@@ -43,6 +43,12 @@ async function main(): Promise<void> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  // nfpm's own signed packages, verified by test/integration/deb-signature.test.ts like debpkg's
+  for (const method of ['debsign', 'dpkg-sig']) {
+    const deb = join(NFPM_FIXTURES, `signing/nfpm-${method}.deb`);
+    await execFileP(nfpm, ['package', '-f', `signing/${method}-primary.yaml`, '-p', 'deb', '-t', deb], { cwd: NFPM_FIXTURES });
+    process.stderr.write(`wrote ${deb}\n`);
+  }
   await writeFileAtomic(NFPM_RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   process.stderr.write(`wrote ${NFPM_RESULTS}\n`);
 }
