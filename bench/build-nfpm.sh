@@ -4,8 +4,9 @@
 #
 # Why this shape: the Go module proxy is not reachable here, and nfpm's newest go.mod wants Go 1.26.
 # v2.36.1 is nfpm's newest tag whose go.mod says `go 1.19`, but v2.41.1 (the version issue 18 was
-# measured against; go.mod says 1.21) compiles with 1.19 too, so that is the default. Its deb path needs a dozen modules:
-# most come from Debian's golang-*-dev packages (/usr/share/gocode/src), the rest from git
+# measured against; its go.mod says 1.21) compiles with 1.19 too, so that is the default (NFPM_TAG,
+# MERGO_REV, CHGLOG_REV choose others). Its deb path needs a dozen modules: most come from
+# Debian's golang-*-dev packages (/usr/share/gocode/src), the rest from git
 # snapshots of their GitHub repositories at the commit nfpm's go.sum names. It builds in GOPATH
 # mode (GO111MODULE=off) over a symlink farm, so no module download or checksum step is involved.
 #
