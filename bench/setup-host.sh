@@ -17,3 +17,8 @@ have wrk || need+=(wrk)
 have gpg || need+=(gnupg)
 have gpg-agent || need+=(gnupg)
 bash "$(dirname "$0")/../test/support/apt-install-missing.sh" ${need[@]+"${need[@]}"}
+# bench:build's nfpm peer: built from source when no nfpm is reachable; without the sources it
+# needs (bench/build-nfpm.sh says which) the benchmark runs without nfpm
+if ! have nfpm && [ -z "${NFPM:-}" ] && [ ! -x "$(dirname "$0")/.bin/nfpm" ]; then
+  bash "$(dirname "$0")/build-nfpm.sh" || echo "setup-host: nfpm not built; bench:build compares with dpkg-deb only" >&2
+fi

@@ -12,6 +12,7 @@ import { gzipControlTar, gzipControlTarSize, type ControlMember } from './contro
 import { openDataSink } from './data-sink.js';
 import { installedSizeKiB, md5sumsMember, Md5Table, streamDataTar } from './data-tar.js';
 import { controlSlotSize, fileDigest, writeDebFile } from './deb-file.js';
+import { debSigner } from './deb-signature.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
 import { renderTriggers } from './deb-triggers.js';
@@ -95,6 +96,8 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const forced = sourceDateEpoch(env);
   const specMtime = spec.mtime !== undefined ? parseMtime(spec.mtime, ['mtime']) : undefined;
   const epoch = forced ?? specMtime ?? loaded.mtime;
+  // before any work: a missing key or passphrase should not cost a whole build
+  const signer = await debSigner(spec.deb?.signature, baseDir, env, epoch);
 
   // Generated files join contents[] in its one normalisation pass (parents, conffiles, order).
   const generated = async (): Promise<GeneratedFile[]> => {
@@ -174,6 +177,7 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
       md5 = (await streamDataTar(entries, fileCount, openDataSink(compression, fh), progress)).md5;
     },
     () => gzipControlTar(controlMembers(md5 ?? Md5Table.placeholder(fileCount)), epoch),
+    signer,
   );
   const digest = opts.digests ? await fileDigest(target) : undefined;
   return {

@@ -1,4 +1,4 @@
-// The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*), written in one pass through
+// The .deb itself: ar(debian-binary, control.tar.gz, data.tar.*[, _gpg<role>]), written in one pass through
 // lib/fs-atomic (temp file beside the target, fsync, rename), so a reader never sees a partial package.
 //
 // control.tar.gz precedes data.tar but needs the md5sums gathered while data.tar streams. A slot
@@ -46,6 +46,16 @@ export interface DebLayoutPlan {
   mtime: number;
 }
 
+/** Where a member's body lies in the written file. */
+export interface MemberRange {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+/** Makes one more member from the three written ones (a signature), read back through `fh`. */
+export type TrailingMember = (fh: FileHandle, members: MemberRange[]) => Promise<{ name: string; data: Buffer }>;
+
 export interface DebDigest {
   size: number;
   sha256: string;
@@ -62,6 +72,7 @@ export async function writeDebFile(
   plan: DebLayoutPlan,
   writeData: (fh: FileHandle) => Promise<void>,
   control: () => Promise<Buffer>,
+  trailer?: TrailingMember,
 ): Promise<number> {
   return writeAtomicWith(
     target,
@@ -102,7 +113,15 @@ export async function writeDebFile(
         await writeAt(fh, part, at);
         at += part.length;
       }
-      return dataAt + AR_HEADER_SIZE + dataSize + (dataSize % 2);
+      const end = dataAt + AR_HEADER_SIZE + dataSize + (dataSize % 2);
+      if (!trailer) return end;
+      const extra = await trailer(fh, [
+        { name: 'debian-binary', offset: AR_MAGIC.length + AR_HEADER_SIZE, size: debianBinary.length },
+        { name: 'control.tar.gz', offset: controlOffset, size: controlSize },
+        { name: plan.dataMember, offset: dataAt + AR_HEADER_SIZE, size: dataSize },
+      ]);
+      await writeAt(fh, Buffer.concat([encodeMemberHeader(extra.name, extra.data.length, plan.mtime), extra.data, memberPadding(extra.data.length)]), end);
+      return end + AR_HEADER_SIZE + extra.data.length + (extra.data.length % 2);
     },
     { mode: 0o644, tag: 'partial' },
   );

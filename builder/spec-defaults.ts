@@ -29,9 +29,7 @@ const ADDRESS = /^[^<>,\n]+ <[^<>@\s]+@[^<>\s]+>$/;
 const RPM_ONLY_TYPES = new Set(['doc', 'license', 'licence', 'readme']);
 
 /** nfpm fields with a meaning in a .deb that this builder does not give them yet. */
-const NOT_YET: ReadonlyArray<{ path: FieldPath; what: string }> = [
-  { path: ['deb', 'signature'], what: 'signing the .deb (sign it after the build with debsigs, or publish through a signed repository)' },
-];
+const NOT_YET: ReadonlyArray<{ path: FieldPath; what: string }> = [];
 
 function isMap(v: PlainValue | undefined): v is PlainMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

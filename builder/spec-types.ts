@@ -2,6 +2,7 @@
 // Scalars arrive as strings (versions like 1.10 must not become numbers), except booleans.
 
 import type { DebScriptsSpec } from './deb-extras.js';
+import type { DebSignatureSpec } from './deb-signature.js';
 import type { DebTriggersSpec } from './deb-triggers.js';
 
 export type ContentType = 'file' | 'config' | 'config|noreplace' | 'config|missingok' | 'dir' | 'symlink' | 'tree' | 'config|tree' | 'config|noreplace|tree' | 'config|missingok|tree' | 'ghost';
@@ -44,6 +45,7 @@ export interface DebSpec {
   triggers?: DebTriggersSpec;
   scripts?: DebScriptsSpec;
   arch_variant?: string;
+  signature?: DebSignatureSpec;
 }
 
 export interface SystemdUnitFields {

@@ -16,6 +16,8 @@ have gpg || need+=(gnupg)
 have gpg-agent || need+=(gnupg)
 have sqv || need+=(sqv)
 have ar || need+=(binutils)
+# deb-signature test: debsigs' verifier for the _gpgorigin member nfpm and debpkg write
+have debsig-verify || need+=(debsig-verify)
 have tar || need+=(tar)
 # color-node test: the agent and maintainer scripts must be POSIX sh (dash is Essential)
 have checkbashisms || need+=(devscripts)
