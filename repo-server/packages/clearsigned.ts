@@ -22,6 +22,8 @@ export interface SignedText {
   fingerprint?: string;
 }
 
+const STATUS_WORDS = ['BADSIG', 'NO_PUBKEY', 'EXPKEYSIG', 'REVKEYSIG', 'EXPSIG', 'ERRSIG', 'NODATA'];
+
 /** gpgv reads at most this long (its input is at most 1 MiB). */
 const GPGV_TIMEOUT_MS = 20_000;
 
@@ -50,7 +52,9 @@ export async function signedText(bytes: Buffer, what: string, policy: SignatureP
   const { code, stdout, status } = await gpgv(bytes, policy.keyring);
   const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40,64}) /m.exec(status);
   if (code !== 0 || !valid || !/^\[GNUPG:\] GOODSIG /m.test(status)) {
-    const why = /^\[GNUPG:\] (NO_PUBKEY|BADSIG|EXPKEYSIG|REVKEYSIG|EXPSIG|ERRSIG|NODATA)\b.*$/m.exec(status)?.[0].replace('[GNUPG:] ', '') ?? `gpgv exit ${code}`;
+    // The most telling status first (an unknown key also reports ERRSIG).
+    const found = STATUS_WORDS.map((w) => new RegExp(`^\\[GNUPG:\\] ${w}\\b.*$`, 'm').exec(status)?.[0]).find((l) => l !== undefined);
+    const why = found?.replace('[GNUPG:] ', '') ?? `gpgv exit ${code}`;
     throw new ChangesError(`signature verification failed: ${why.slice(0, 200)}`);
   }
   return { text: stdout.toString('utf8'), fingerprint: valid[1] };
