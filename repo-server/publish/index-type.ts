@@ -61,6 +61,8 @@ export interface IndexType {
   key(component: string, architecture: string): string;
   /** Whether its directory gets the small per-directory Release (Archive, Component, Architecture…). */
   readonly directoryRelease: boolean;
+  /** Whether a component with these packages has this index at all (absent: always). */
+  wanted?(packages: readonly PackageRecord[]): boolean;
   prepare(target: IndexTarget, publish: IndexPublish): PreparedIndex;
   /** Drops the caches of an unpublished distribution. */
   forget(genRoot: string): void;

@@ -60,6 +60,7 @@ export async function writeIndexes(input: IndexWriteInput): Promise<WrittenIndex
   const out: WrittenIndexes = { files: [], written: [], byHash: [], indexes: {}, durable: [] };
   for (const [component, packages] of input.components) {
     for (const type of input.types) {
+      if (type.wanted && !type.wanted(packages)) continue;
       for (const architecture of type.architectures(input.architectures)) {
         const dir = type.dir(component, architecture);
         const key = type.key(component, architecture);

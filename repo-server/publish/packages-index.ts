@@ -1,4 +1,6 @@
-// The Packages index of a component/architecture: binary-<arch>/Packages(.gz, .xz).
+// The Packages index of a component/architecture: binary-<arch>/Packages(.gz, .xz), or for
+// .udeb packages debian-installer/binary-<arch>/Packages (written only when the component has
+// a .udeb, as aptly; a .udeb is never in the plain index, which apt would install from).
 //
 // Stanzas are in the sources' order (a repo's: the order packages were added), so an added
 // package lands in the last chunk of Packages.gz and the file is the previous one with a new
@@ -44,13 +46,20 @@ interface IndexInput {
   items: IndexItem[];
 }
 
+/** A .udeb's record: its pool file name says so (service/package-files.ts). */
+export const isUdeb = (p: Pick<PackageRecord, 'file'>): boolean => p.file.filename.endsWith('.udeb');
+
 async function writeXz(text: Buffer, path: string): Promise<void> {
   await pipeline(Readable.from([text]), createCompressor({ kind: 'xz', level: 6 }), createWriteStream(path));
 }
 
 export class PackagesIndex implements IndexType {
-  readonly name = 'Packages';
+  readonly name: string;
   readonly directoryRelease = true;
+  /** `installer`: the debian-installer index of .udeb packages, instead of the plain one. */
+  constructor(private readonly installer = false) {
+    this.name = installer ? 'debian-installer Packages' : 'Packages';
+  }
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
   private readonly caches = new Map<string, ChunkedGzipIndex<SplicedIndex>>();
   /** Per index: its last input, packages and items (see input). */
@@ -67,7 +76,11 @@ export class PackagesIndex implements IndexType {
   }
 
   dir(component: string, architecture: string): string {
-    return `${component}/binary-${architecture}`;
+    return this.installer ? `${component}/debian-installer/binary-${architecture}` : `${component}/binary-${architecture}`;
+  }
+
+  wanted(packages: readonly PackageRecord[]): boolean {
+    return !this.installer || packages.some(isUdeb);
   }
 
   /** The directory: the manifests of generations already published use it. */
@@ -130,7 +143,8 @@ export class PackagesIndex implements IndexType {
    * last publish (packages appended), the last result is extended instead of rebuilt.
    */
   private input(key: string, pkgs: PackageRecord[], arch: string, area: string): IndexInput {
-    const ofArch = (p: PackageRecord): boolean => p.architecture === arch || p.architecture === 'all';
+    const installer = this.installer;
+    const ofArch = (p: PackageRecord): boolean => (p.architecture === arch || p.architecture === 'all') && isUdeb(p) === installer;
     const prev = this.inputs.get(key);
     let next: IndexInput;
     if (prev && extendsArray(prev.pkgs, pkgs)) {

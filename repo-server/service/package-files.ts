@@ -24,9 +24,6 @@ export function uploadKind(name: string): UploadKind {
 
 export const isPackageKind = (k: UploadKind): k is 'deb' | 'udeb' | 'ddeb' | 'dsc' => k === 'deb' || k === 'udeb' || k === 'ddeb' || k === 'dsc';
 
-/** Whether a record is a .udeb (published in debian-installer/binary-<arch>/Packages only). */
-export const isUdeb = (p: Pick<PackageRecord, 'file'>): boolean => p.file.filename.endsWith('.udeb');
-
 /**
  * A binary record read from a .udeb or .ddeb (an Ubuntu debug package, a .deb under another
  * name, as aptly takes it): its pool name keeps that extension, and the key's files hash follows.

@@ -173,7 +173,7 @@ test('include of a rebuild: 409 without forceReplace, replaced with it; noRemove
   });
 });
 
-test('add from a directory: .udeb files are added, a .buildinfo leaves with the add, nothing fails', async () => {
+test('add from a directory: .udeb files are added and published in the debian-installer index only, a .buildinfo leaves with the add', async () => {
   await withServer(async (s) => {
     const files = Object.fromEntries(Object.entries(hello.files).filter(([n]) => !n.endsWith('.changes')));
     await upload(s, 'd', files);
@@ -183,6 +183,26 @@ test('add from a directory: .udeb files are added, a .buildinfo leaves with the 
     assert.equal(body.FailedFiles, []);
     assert.equal(body.Report.Added.sort(), ['hello-inc-udeb_1.0_all added', 'hello-inc_1.0_all added', 'hello-inc_1.0_source added']);
     assert.equal(await uploadNames(s, 'd'), []);
+
+    // Published as aptly does: the .udeb only in debian-installer/binary-<arch>/Packages.
+    const pub = await s.api('POST', '/api/publish/:.', { SourceKind: 'local', Sources: [{ Name: 'unstable' }], Distribution: 'unstable', Architectures: ['amd64', 'source'] });
+    assert.is(pub.status, 201, pub.text);
+    const get = async (path: string): Promise<string> => {
+      const res = await fetch(`${s.url}/dists/unstable/${path}`);
+      assert.is(res.status, 200, path);
+      return res.text();
+    };
+    const plain = await get('main/binary-amd64/Packages');
+    assert.match(plain, /^Package: hello-inc$/m);
+    assert.not.match(plain, /hello-inc-udeb/);
+    const installer = await get('main/debian-installer/binary-amd64/Packages');
+    assert.match(installer, /^Package: hello-inc-udeb$/m);
+    assert.match(installer, /^Filename: pool\/main\/h\/hello-inc\/hello-inc-udeb_1\.0_all\.udeb$/m);
+    assert.not.match(installer, /^Package: hello-inc$/m);
+    assert.match(await get('Release'), / main\/debian-installer\/binary-amd64\/Packages$/m);
+    const udeb = await fetch(`${s.url}/pool/main/h/hello-inc/hello-inc-udeb_1.0_all.udeb`);
+    assert.is(udeb.status, 200);
+    assert.ok(Buffer.from(await udeb.arrayBuffer()).equals(files['hello-inc-udeb_1.0_all.udeb']!));
   });
 });
 
