@@ -19,6 +19,8 @@ export interface IndexTarget {
   area: string;
   /** The component's packages, in source order (a copy: never changed afterwards). */
   packages: PackageRecord[];
+  /** The pool directory a package's files are served from (pool-check.ts recordDir). */
+  dirOf(p: PackageRecord): string;
 }
 
 /** The publish an index is written for. */

@@ -17,7 +17,7 @@ import { createCompressor } from '../../deb/compression.js';
 import type { PackageRecord } from '../storage/store.js';
 import { extendsArray, markExtends } from './append-only.js';
 import { ChunkedGzipIndex, indexItem, type IndexItem, type IndexPlan } from './chunked-gzip.js';
-import { packagesStanza, poolPath } from './indexes.js';
+import { packagesStanza } from './indexes.js';
 import type { FileDigest, IndexPublish, IndexTarget, IndexType, PreparedIndex, WrittenIndex } from './index-type.js';
 import { writePieces } from './pieces.js';
 import type { SplicedIndex } from './segments.js';
@@ -65,7 +65,7 @@ export class PackagesIndex implements IndexType {
   /** Per index: its last input, packages and items (see input). */
   private readonly inputs = new Map<string, IndexInput>();
   /**
-   * Per pool area, each record's index item: a re-publish of 100k packages then does a WeakMap
+   * Per distribution and pool area, each record's index item: a re-publish of 100k packages then does a WeakMap
    * lookup per package instead of building paths and ids (records are immutable objects of the store).
    */
   private readonly items = new Map<string, WeakMap<PackageRecord, IndexItem>>();
@@ -90,7 +90,7 @@ export class PackagesIndex implements IndexType {
 
   prepare(t: IndexTarget, pub: IndexPublish): PreparedIndex {
     const cacheKey = `${pub.genRoot}\0${this.dir(t.component, t.architecture)}`;
-    const { selected, items } = this.input(`${cacheKey}\0${t.area}`, t.packages, t.architecture, t.area);
+    const { selected, items } = this.input(`${cacheKey}\0${t.area}`, t.packages, t.architecture, `${pub.genRoot}\0${t.area}`, t.dirOf);
     let cache = this.caches.get(cacheKey);
     if (!cache) this.caches.set(cacheKey, (cache = new ChunkedGzipIndex<SplicedIndex>()));
     const plan = cache.plan(items, `${INDEX_FORMAT}\0${pub.compressXz}\0${t.area}`);
@@ -142,7 +142,7 @@ export class PackagesIndex implements IndexType {
    * The packages of one index and their items. When the component's input only grew since the
    * last publish (packages appended), the last result is extended instead of rebuilt.
    */
-  private input(key: string, pkgs: PackageRecord[], arch: string, area: string): IndexInput {
+  private input(key: string, pkgs: PackageRecord[], arch: string, area: string, dirOf: (p: PackageRecord) => string): IndexInput {
     const installer = this.installer;
     const ofArch = (p: PackageRecord): boolean => (p.architecture === arch || p.architecture === 'all') && isUdeb(p) === installer;
     const prev = this.inputs.get(key);
@@ -151,23 +151,24 @@ export class PackagesIndex implements IndexType {
       const added = pkgs.slice(prev.pkgs.length).filter(ofArch);
       if (added.length === 0) next = { ...prev, pkgs };
       else {
-        next = { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, p))) };
+        next = { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, dirOf, p))) };
         markExtends(prev.items, next.items);
       }
     } else {
       const selected = pkgs.filter(ofArch);
-      next = { pkgs, selected, items: selected.map((p) => this.itemFor(area, p)) };
+      next = { pkgs, selected, items: selected.map((p) => this.itemFor(area, dirOf, p)) };
     }
     this.inputs.set(key, next);
     return next;
   }
 
-  private itemFor(area: string, p: PackageRecord): IndexItem {
+  /** `area` is per distribution (genRoot and pool area): where a record is served depends on its prefix's pool. */
+  private itemFor(area: string, dirOf: (p: PackageRecord) => string, p: PackageRecord): IndexItem {
     let byRec = this.items.get(area);
     if (!byRec) this.items.set(area, (byRec = new WeakMap()));
     let item = byRec.get(p);
     if (!item) {
-      const path = poolPath(area, p.source, p.file.filename);
+      const path = `${dirOf(p)}/${p.file.filename}`;
       item = indexItem(`${p.key}\0${path}`, p.name, () => packagesStanza(p, path));
       byRec.set(p, item);
     }
@@ -175,6 +176,6 @@ export class PackagesIndex implements IndexType {
   }
 
   forget(genRoot: string): void {
-    for (const m of [this.caches, this.inputs]) for (const key of [...m.keys()]) if (key.startsWith(`${genRoot}\0`)) m.delete(key);
+    for (const m of [this.caches, this.inputs, this.items]) for (const key of [...m.keys()]) if (key.startsWith(`${genRoot}\0`)) m.delete(key);
   }
 }
