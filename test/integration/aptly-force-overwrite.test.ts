@@ -72,9 +72,9 @@ function suiteTest(suite: Suite): void {
       const during = aptGet(node, ['update']).then((u) =>
         u.code !== 0 ? u : aptGet(node, [...noCache, '-o', 'Dir::Cache::archives=/tmp/during', 'install', '--reinstall', '--download-only', 'forcedemo']),
       );
-      upd = await server.api('PUT', '/api/publish/:./stable', { ForceOverwrite: true });
-      assert.is(upd.status, 200, upd.text);
-      const concurrent = await during;
+      // Both awaited before any assertion: a failing test must not leave apt running against a stopping server.
+      const [forced, concurrent] = await Promise.all([server.api('PUT', '/api/publish/:./stable', { ForceOverwrite: true }), during]);
+      assert.is(forced.status, 200, forced.text);
       assert.is(concurrent.code, 0, concurrent.stdout + concurrent.stderr);
       assert.not.match(concurrent.stdout + concurrent.stderr, /Hash Sum mismatch|hashes do not match/i);
 
