@@ -86,6 +86,13 @@ test('include verifies the signature with the trusted uploaders keyring: good ke
     assert.equal(body.FailedFiles, [`x/${hello.changes}`]);
     assert.equal(await packagesOf(s, 'unstable'), []);
     assert.is((await uploadNames(s, 'x')).length, Object.keys(hello.files).length);
+    // Signed by the trusted key, then edited: the signature no longer matches.
+    const edited = (await clearsign(hello.files[hello.changes]!, key)).toString().replace('Urgency: medium', 'Urgency: high');
+    await upload(s, 'edited', { ...hello.files, [hello.changes]: Buffer.from(edited) });
+    r = await s.api('POST', '/api/repos/unstable/include/edited');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as Report).error!, /signature verification failed: BADSIG/);
+    assert.equal(await packagesOf(s, 'unstable'), []);
     // Unsigned: refused in aptly's words unless acceptUnsigned.
     await upload(s, 'plain', hello.files);
     r = await s.api('POST', '/api/repos/unstable/include/plain');
