@@ -1,8 +1,10 @@
 // aptly's local repos, /api/repos: create, edit, drop, list their packages, add packages from
-// the upload area, by key, or copied from another repo, and snapshot them.
+// the upload area (files, or the packages of .changes files), by key, or copied from another
+// repo, and snapshot them.
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { showPackages } from '../service/packages.js';
+import { includeChanges } from '../service/include.js';
 import { copyPackages } from '../service/repo-copy.js';
 import { changeRefs, createRepo, dropRepo, editRepo, getRepo, importUploads } from '../service/repos.js';
 import { snapshotFromRepo } from '../service/snapshots.js';
@@ -72,6 +74,30 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
   };
   app.post('/:name/file/:dir', ADMIN, fromFile);
   app.post('/:name/file/:dir/:file', ADMIN, fromFile);
+
+  // aptly's include of .changes files; :name may be a template such as {{.Distribution}}.
+  const include = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const name = param(req, 'name');
+    const dir = param(req, 'dir');
+    const file = (req.params as Record<string, string | undefined>).file;
+    const q = query(req);
+    const what = file === undefined ? `changes files in dir ${dir}` : `changes file ${file} from dir ${dir}`;
+    return respond(req, reply, tasks, `Include packages from ${what} to repo matching template ${name}`, async (out) => {
+      const report = await includeChanges(ctx, name, dir, file, {
+        forceReplace: flag(q.forceReplace),
+        noRemoveFiles: flag(q.noRemoveFiles),
+        acceptUnsigned: flag(q.acceptUnsigned),
+        ignoreSignature: flag(q.ignoreSignature),
+      });
+      if (report.added.length > 0) out(`Added: ${report.added.join(', ')}`);
+      if (report.removed.length > 0) out(`Removed: ${report.removed.join(', ')}`);
+      if (report.warnings.length > 0) out(`Warnings: ${report.warnings.join(', ')}`);
+      if (report.failedFiles.length > 0) out(`Failed files: ${report.failedFiles.join(', ')}`);
+      return { code: 200, value: importReportWire(report) };
+    });
+  };
+  app.post('/:name/include/:dir', ADMIN, include);
+  app.post('/:name/include/:dir/:file', ADMIN, include);
 
   app.post('/:name/copy/:src/:file', ADMIN, async (req, reply) => {
     const name = param(req, 'name');

@@ -60,32 +60,32 @@ export interface Dsc {
  * is not signed. Anything else around or inside the armor is refused: a second message, text
  * outside it, a signature without its header.
  */
-export function stripClearsign(text: string): string {
+export function stripClearsign(text: string, what = '.dsc'): string {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   const isArmor = (l: string): boolean => /^-----(BEGIN|END) PGP /.test(l);
   if (lines[0] !== '-----BEGIN PGP SIGNED MESSAGE-----') {
     const at = lines.findIndex(isArmor);
-    if (at >= 0) throw new DscError(`line ${at + 1}: OpenPGP armor in an unsigned .dsc (a signed one starts with -----BEGIN PGP SIGNED MESSAGE-----)`);
+    if (at >= 0) throw new DscError(`line ${at + 1}: OpenPGP armor in an unsigned ${what} (a signed one starts with -----BEGIN PGP SIGNED MESSAGE-----)`);
     return text;
   }
   let i = 1;
   // Armor headers ("Hash: SHA512") up to the blank line.
   for (; i < lines.length && lines[i] !== ''; i++) {
-    if (!/^[A-Za-z][A-Za-z0-9-]*: \S/.test(lines[i]!)) throw new DscError(`line ${i + 1}: malformed armor header in the signed .dsc`);
+    if (!/^[A-Za-z][A-Za-z0-9-]*: \S/.test(lines[i]!)) throw new DscError(`line ${i + 1}: malformed armor header in the signed ${what}`);
   }
-  if (i >= lines.length) throw new DscError('signed .dsc: no blank line after the armor headers');
+  if (i >= lines.length) throw new DscError(`signed ${what}: no blank line after the armor headers`);
   const body: string[] = [];
   for (i++; i < lines.length && lines[i] !== '-----BEGIN PGP SIGNATURE-----'; i++) {
     const l = lines[i]!;
     if (l.startsWith('- ')) body.push(l.slice(2));
-    else if (isArmor(l) || l.startsWith('-')) throw new DscError(`line ${i + 1}: unexpected '${l.slice(0, 40)}' in the signed text of the .dsc`);
+    else if (isArmor(l) || l.startsWith('-')) throw new DscError(`line ${i + 1}: unexpected '${l.slice(0, 40)}' in the signed text of the ${what}`);
     else body.push(l);
   }
-  if (i >= lines.length) throw new DscError('signed .dsc: no -----BEGIN PGP SIGNATURE----- block');
+  if (i >= lines.length) throw new DscError(`signed ${what}: no -----BEGIN PGP SIGNATURE----- block`);
   const end = lines.indexOf('-----END PGP SIGNATURE-----', i);
-  if (end < 0) throw new DscError('signed .dsc: the signature block has no -----END PGP SIGNATURE----- line');
-  if (lines.slice(end + 1).some((l) => l.trim() !== '')) throw new DscError(`line ${end + 2}: text after the signature of the .dsc`);
+  if (end < 0) throw new DscError(`signed ${what}: the signature block has no -----END PGP SIGNATURE----- line`);
+  if (lines.slice(end + 1).some((l) => l.trim() !== '')) throw new DscError(`line ${end + 2}: text after the signature of the ${what}`);
   // The line break before the signature belongs to the armor.
   return `${body.join('\n')}\n`;
 }

@@ -19,6 +19,8 @@ export interface IndexTarget {
   area: string;
   /** The component's packages, in source order (a copy: never changed afterwards). */
   packages: PackageRecord[];
+  /** The pool directory a package's files are served from (pool-check.ts recordDir). */
+  dirOf(p: PackageRecord): string;
 }
 
 /** The publish an index is written for. */
@@ -61,6 +63,8 @@ export interface IndexType {
   key(component: string, architecture: string): string;
   /** Whether its directory gets the small per-directory Release (Archive, Component, Architecture…). */
   readonly directoryRelease: boolean;
+  /** Whether a component with these packages has this index at all (absent: always). */
+  wanted?(packages: readonly PackageRecord[]): boolean;
   prepare(target: IndexTarget, publish: IndexPublish): PreparedIndex;
   /** Drops the caches of an unpublished distribution. */
   forget(genRoot: string): void;

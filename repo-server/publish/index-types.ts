@@ -5,4 +5,4 @@ import { PackagesIndex } from './packages-index.js';
 import { SourcesIndex } from './sources-index.js';
 
 /** Each publisher makes its own instances: they hold its caches. */
-export const INDEX_TYPES: readonly (() => IndexType)[] = [() => new PackagesIndex(), () => new SourcesIndex()];
+export const INDEX_TYPES: readonly (() => IndexType)[] = [() => new PackagesIndex(), () => new PackagesIndex(true), () => new SourcesIndex()];

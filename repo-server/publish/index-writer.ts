@@ -35,6 +35,8 @@ export interface IndexWriteInput {
   architectures: string[];
   /** The component's pool area (MultiDist: <dist>/<component>). */
   area(component: string): string;
+  /** Where the pool serves a package's files, once the publish's pool additions are recorded. */
+  dirOf(area: string, p: PackageRecord): string;
   release: DirectoryReleaseFields;
   genDir: string;
   generation: number;
@@ -60,12 +62,14 @@ export async function writeIndexes(input: IndexWriteInput): Promise<WrittenIndex
   const out: WrittenIndexes = { files: [], written: [], byHash: [], indexes: {}, durable: [] };
   for (const [component, packages] of input.components) {
     for (const type of input.types) {
+      if (type.wanted && !type.wanted(packages)) continue;
       for (const architecture of type.architectures(input.architectures)) {
         const dir = type.dir(component, architecture);
         const key = type.key(component, architecture);
         const absDir = join(genDir, dir);
         await mkdir(absDir, { recursive: true });
-        const prepared = type.prepare({ component, architecture, area: input.area(component), packages }, input.publish);
+        const area = input.area(component);
+        const prepared = type.prepare({ component, architecture, area, packages, dirOf: (p) => input.dirOf(area, p) }, input.publish);
         const reused = input.previous?.indexes[key];
         let names: string[];
         let digests: Record<string, FileDigest>;

@@ -2,10 +2,15 @@
 
 import type { PackageRecord } from '../storage/store.js';
 
-/** pool/<component>/<letter or libX>/<source>/<file>, as Debian's archive lays it out. */
-export function poolPath(component: string, source: string, filename: string): string {
+/** pool/<component>/<letter or libX>/<source>, as Debian's archive lays it out. */
+export function poolDir(component: string, source: string): string {
   const letter = source.startsWith('lib') && source.length > 3 ? source.slice(0, 4) : source.slice(0, 1);
-  return `pool/${component}/${letter}/${source}/${filename}`;
+  return `pool/${component}/${letter}/${source}`;
+}
+
+/** pool/<component>/<letter or libX>/<source>/<file> (a rebuilt package may be served elsewhere: pool-check.ts recordDir). */
+export function poolPath(component: string, source: string, filename: string): string {
+  return `${poolDir(component, source)}/${filename}`;
 }
 
 /** One Packages stanza: the package's control paragraph plus where and what the file is. */

@@ -1,4 +1,6 @@
-// The Packages index of a component/architecture: binary-<arch>/Packages(.gz, .xz).
+// The Packages index of a component/architecture: binary-<arch>/Packages(.gz, .xz), or for
+// .udeb packages debian-installer/binary-<arch>/Packages (written only when the component has
+// a .udeb, as aptly; a .udeb is never in the plain index, which apt would install from).
 //
 // Stanzas are in the sources' order (a repo's: the order packages were added), so an added
 // package lands in the last chunk of Packages.gz and the file is the previous one with a new
@@ -15,7 +17,7 @@ import { createCompressor } from '../../deb/compression.js';
 import type { PackageRecord } from '../storage/store.js';
 import { extendsArray, markExtends } from './append-only.js';
 import { ChunkedGzipIndex, indexItem, type IndexItem, type IndexPlan } from './chunked-gzip.js';
-import { packagesStanza, poolPath } from './indexes.js';
+import { packagesStanza } from './indexes.js';
 import type { FileDigest, IndexPublish, IndexTarget, IndexType, PreparedIndex, WrittenIndex } from './index-type.js';
 import { writePieces } from './pieces.js';
 import type { SplicedIndex } from './segments.js';
@@ -44,19 +46,26 @@ interface IndexInput {
   items: IndexItem[];
 }
 
+/** A .udeb's record: its pool file name says so (service/package-files.ts). */
+export const isUdeb = (p: Pick<PackageRecord, 'file'>): boolean => p.file.filename.endsWith('.udeb');
+
 async function writeXz(text: Buffer, path: string): Promise<void> {
   await pipeline(Readable.from([text]), createCompressor({ kind: 'xz', level: 6 }), createWriteStream(path));
 }
 
 export class PackagesIndex implements IndexType {
-  readonly name = 'Packages';
+  readonly name: string;
   readonly directoryRelease = true;
+  /** `installer`: the debian-installer index of .udeb packages, instead of the plain one. */
+  constructor(private readonly installer = false) {
+    this.name = installer ? 'debian-installer Packages' : 'Packages';
+  }
   /** Compressed chunks of each index's last build (see chunked-gzip.ts). */
   private readonly caches = new Map<string, ChunkedGzipIndex<SplicedIndex>>();
   /** Per index: its last input, packages and items (see input). */
   private readonly inputs = new Map<string, IndexInput>();
   /**
-   * Per pool area, each record's index item: a re-publish of 100k packages then does a WeakMap
+   * Per distribution and pool area, each record's index item: a re-publish of 100k packages then does a WeakMap
    * lookup per package instead of building paths and ids (records are immutable objects of the store).
    */
   private readonly items = new Map<string, WeakMap<PackageRecord, IndexItem>>();
@@ -67,7 +76,11 @@ export class PackagesIndex implements IndexType {
   }
 
   dir(component: string, architecture: string): string {
-    return `${component}/binary-${architecture}`;
+    return this.installer ? `${component}/debian-installer/binary-${architecture}` : `${component}/binary-${architecture}`;
+  }
+
+  wanted(packages: readonly PackageRecord[]): boolean {
+    return !this.installer || packages.some(isUdeb);
   }
 
   /** The directory: the manifests of generations already published use it. */
@@ -77,7 +90,7 @@ export class PackagesIndex implements IndexType {
 
   prepare(t: IndexTarget, pub: IndexPublish): PreparedIndex {
     const cacheKey = `${pub.genRoot}\0${this.dir(t.component, t.architecture)}`;
-    const { selected, items } = this.input(`${cacheKey}\0${t.area}`, t.packages, t.architecture, t.area);
+    const { selected, items } = this.input(`${cacheKey}\0${t.area}`, t.packages, t.architecture, `${pub.genRoot}\0${t.area}`, t.dirOf);
     let cache = this.caches.get(cacheKey);
     if (!cache) this.caches.set(cacheKey, (cache = new ChunkedGzipIndex<SplicedIndex>()));
     const plan = cache.plan(items, `${INDEX_FORMAT}\0${pub.compressXz}\0${t.area}`);
@@ -129,31 +142,33 @@ export class PackagesIndex implements IndexType {
    * The packages of one index and their items. When the component's input only grew since the
    * last publish (packages appended), the last result is extended instead of rebuilt.
    */
-  private input(key: string, pkgs: PackageRecord[], arch: string, area: string): IndexInput {
-    const ofArch = (p: PackageRecord): boolean => p.architecture === arch || p.architecture === 'all';
+  private input(key: string, pkgs: PackageRecord[], arch: string, area: string, dirOf: (p: PackageRecord) => string): IndexInput {
+    const installer = this.installer;
+    const ofArch = (p: PackageRecord): boolean => (p.architecture === arch || p.architecture === 'all') && isUdeb(p) === installer;
     const prev = this.inputs.get(key);
     let next: IndexInput;
     if (prev && extendsArray(prev.pkgs, pkgs)) {
       const added = pkgs.slice(prev.pkgs.length).filter(ofArch);
       if (added.length === 0) next = { ...prev, pkgs };
       else {
-        next = { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, p))) };
+        next = { pkgs, selected: prev.selected.concat(added), items: prev.items.concat(added.map((p) => this.itemFor(area, dirOf, p))) };
         markExtends(prev.items, next.items);
       }
     } else {
       const selected = pkgs.filter(ofArch);
-      next = { pkgs, selected, items: selected.map((p) => this.itemFor(area, p)) };
+      next = { pkgs, selected, items: selected.map((p) => this.itemFor(area, dirOf, p)) };
     }
     this.inputs.set(key, next);
     return next;
   }
 
-  private itemFor(area: string, p: PackageRecord): IndexItem {
+  /** `area` is per distribution (genRoot and pool area): where a record is served depends on its prefix's pool. */
+  private itemFor(area: string, dirOf: (p: PackageRecord) => string, p: PackageRecord): IndexItem {
     let byRec = this.items.get(area);
     if (!byRec) this.items.set(area, (byRec = new WeakMap()));
     let item = byRec.get(p);
     if (!item) {
-      const path = poolPath(area, p.source, p.file.filename);
+      const path = `${dirOf(p)}/${p.file.filename}`;
       item = indexItem(`${p.key}\0${path}`, p.name, () => packagesStanza(p, path));
       byRec.set(p, item);
     }
@@ -161,6 +176,6 @@ export class PackagesIndex implements IndexType {
   }
 
   forget(genRoot: string): void {
-    for (const m of [this.caches, this.inputs]) for (const key of [...m.keys()]) if (key.startsWith(`${genRoot}\0`)) m.delete(key);
+    for (const m of [this.caches, this.inputs, this.items]) for (const key of [...m.keys()]) if (key.startsWith(`${genRoot}\0`)) m.delete(key);
   }
 }

@@ -1,6 +1,15 @@
 // Before any index names a pool path, that path must be served: which pool files a publish adds
 // to the prefix's published pool, and whether any would replace a different file there.
 //
+// A pool path, once published, serves the same bytes for as long as the prefix exists: an apt
+// client still reading an index that names it must get what the index says. So a rebuild
+// (same name, version and architecture, other bytes) published with ForceOverwrite does not
+// replace the file: its files go to a directory of their own beside it,
+// pool/<area>/<letter>/<source>/+<files hash>/ (the record key's hash; '+' starts no file
+// name), and new indexes name that. Where a record is served follows from the pool alone
+// (recordDir): its canonical directory when every file there is free or already its own,
+// else the qualified one. Without ForceOverwrite such a publish is refused, as aptly refuses it.
+//
 // A re-publish of 100k packages must not build 100k paths: per prefix and pool area, the
 // records already in the published pool are remembered (a WeakSet: records are immutable
 // objects of the store), and per distribution the list the last publish checked, so a list
@@ -9,14 +18,14 @@
 import type { PackageRecord } from '../storage/store.js';
 import { recordFiles } from '../storage/records.js';
 import { extendsArray } from './append-only.js';
-import { poolPath } from './indexes.js';
+import { poolDir } from './indexes.js';
 
 /** Two different files would be published under one pool path (aptly: "file already exists and is different"). */
 export class PoolClashError extends Error {
   constructor(readonly paths: string[]) {
     super(
-      `a different file is already published as ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''}: ` +
-        'distributions sharing a prefix need MultiDist to carry different builds of the same package',
+      `unable to publish: error linking file to ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''}: file already exists and is different ` +
+        '(a rebuild of a published package needs ForceOverwrite; distributions sharing a prefix need MultiDist to carry different builds)',
     );
     this.name = 'PoolClashError';
   }
@@ -37,6 +46,18 @@ export interface PoolAdditions {
   commit(): void;
 }
 
+/** The directory (under the prefix) the files of `p` are served from, given the prefix's pool. */
+export function recordDir(pool: Pick<PublishedPool, 'get'>, prefix: string, area: string, p: PackageRecord): string {
+  const canonical = poolDir(area, p.source);
+  for (const f of recordFiles(p)) {
+    const at = pool.get(prefix, `${canonical}/${f.filename}`);
+    if (at !== undefined && at !== f.sha256) return qualifiedDir(canonical, p);
+  }
+  return canonical;
+}
+
+const qualifiedDir = (canonical: string, p: PackageRecord): string => `${canonical}/+${p.key.slice(p.key.lastIndexOf(' ') + 1)}`;
+
 export class PoolCheck {
   private readonly linked = new Map<string, WeakSet<PackageRecord>>();
   /** Per prefix, pool area and distribution: the input the last publish checked. */
@@ -49,11 +70,13 @@ export class PoolCheck {
    * changed) when one would differ from what is or will be published under its path.
    * `area(component)` is the component's pool area (MultiDist: <dist>/<component>).
    */
-  check(prefix: string, distribution: string, components: Map<string, PackageRecord[]>, area: (component: string) => string): PoolAdditions {
+  check(prefix: string, distribution: string, components: Map<string, PackageRecord[]>, area: (component: string) => string, forceOverwrite = false): PoolAdditions {
     const wanted = new Map<string, string>();
     const clashes = new Set<string>();
     const linkedNow: [WeakSet<PackageRecord>, PackageRecord][] = [];
     const checkedNow: [string, PackageRecord[]][] = [];
+    // The pool as it will be once `wanted` is added (as recordDir reads it for the indexes).
+    const after = { get: (pre: string, path: string): string | undefined => this.pool.get(pre, path) ?? wanted.get(path) };
     for (const [component, pkgs] of components) {
       const treeKey = `${prefix}\0${area(component)}`;
       let done = this.linked.get(treeKey);
@@ -69,15 +92,27 @@ export class PoolCheck {
         if (done.has(p)) continue;
         linkedNow.push([done, p]);
         // A source package's files (.dsc, tarballs) all go beside each other.
-        for (const f of recordFiles(p)) {
-          const path = poolPath(area(component), p.source, f.filename);
-          // A different file already published under the same name would make apt fail with a
-          // hash mismatch (the index names the new one): refuse before anything changes.
-          const published = this.pool.get(prefix, path);
-          if (published === f.sha256) continue;
-          const other = wanted.get(path);
-          if ((other !== undefined && other !== f.sha256) || published !== undefined) clashes.add(path);
-          wanted.set(path, f.sha256);
+        const canonical = poolDir(area(component), p.source);
+        const files = recordFiles(p);
+        // One lookup per file in the common case: what its canonical path serves (recordDir's rule).
+        const at = files.map((f) => after.get(prefix, `${canonical}/${f.filename}`));
+        if (files.every((f, j) => at[j] === undefined || at[j] === f.sha256)) {
+          for (const [j, f] of files.entries()) if (at[j] === undefined) wanted.set(`${canonical}/${f.filename}`, f.sha256);
+          continue;
+        }
+        // A different file already published (or about to be) under the canonical name would
+        // make apt fail with a hash mismatch: refused before anything changes, unless
+        // ForceOverwrite serves this record beside it. Once served there, it stays there.
+        const dir = qualifiedDir(canonical, p);
+        for (const [j, f] of files.entries()) {
+          const path = `${dir}/${f.filename}`;
+          const there = after.get(prefix, path);
+          if (there === f.sha256) continue;
+          // The qualified name is the files' hash: another file there is a hash collision.
+          if (there !== undefined) clashes.add(path);
+          else if (!forceOverwrite) {
+            if (at[j] !== f.sha256) clashes.add(`${canonical}/${f.filename}`);
+          } else wanted.set(path, f.sha256);
         }
       }
     }
@@ -92,8 +127,8 @@ export class PoolCheck {
   }
 
   /** Checks and records the additions in the published pool (durably, before any index names them). */
-  async publish(prefix: string, distribution: string, components: Map<string, PackageRecord[]>, area: (component: string) => string): Promise<void> {
-    const additions = this.check(prefix, distribution, components, area);
+  async publish(prefix: string, distribution: string, components: Map<string, PackageRecord[]>, area: (component: string) => string, forceOverwrite = false): Promise<void> {
+    const additions = this.check(prefix, distribution, components, area, forceOverwrite);
     if (additions.wanted.length > 0) await this.pool.add(prefix, additions.wanted);
     additions.commit();
   }

@@ -18,7 +18,7 @@ import { Generations } from './generations.js';
 import type { IndexType } from './index-type.js';
 import { INDEX_TYPES } from './index-types.js';
 import { writeIndexes } from './index-writer.js';
-import { PoolCheck, type PublishedPool } from './pool-check.js';
+import { PoolCheck, recordDir, type PublishedPool } from './pool-check.js';
 import { nextReleaseDate, writeRelease } from './release-writer.js';
 import { Segments } from './segments.js';
 
@@ -54,7 +54,7 @@ export class Publisher {
   constructor(
     publicDir: string,
     private readonly generationsDir: string,
-    pool: PublishedPool,
+    private readonly pool: PublishedPool,
     private readonly signer: Signer,
     private readonly options: PublisherOptions,
   ) {
@@ -66,7 +66,7 @@ export class Publisher {
   async publish(
     rec: PublishRecord,
     components: Map<string, PackageRecord[]>,
-    { now = Math.floor(Date.now() / 1000), sign = true }: { now?: number; sign?: boolean } = {},
+    { now = Math.floor(Date.now() / 1000), sign = true, forceOverwrite = false }: { now?: number; sign?: boolean; forceOverwrite?: boolean } = {},
   ): Promise<PublishedGeneration> {
     const t0 = performance.now();
     const draft = await this.generations.begin(rec, rec.generation);
@@ -75,7 +75,8 @@ export class Publisher {
     // carry different builds under the same file name.
     const area = (component: string): string => (rec.multiDist ? `${rec.distribution}/${component}` : component);
     // Pool paths first: every index we are about to publish must name a path that is served.
-    await this.poolCheck.publish(rec.prefix, rec.distribution, components, area);
+    // ForceOverwrite: a rebuild whose pool paths hold other bytes is served beside them (pool-check.ts).
+    await this.poolCheck.publish(rec.prefix, rec.distribution, components, area, forceOverwrite);
 
     const tPool = performance.now();
     const segments = new Segments(this.generationsDir, draft.root, draft.generation);
@@ -84,6 +85,7 @@ export class Publisher {
       components,
       architectures,
       area,
+      dirOf: (a, p) => recordDir(this.pool, rec.prefix, a, p),
       release: { archive: rec.suite || rec.distribution, origin: rec.origin, label: rec.label, acquireByHash: rec.acquireByHash },
       genDir: draft.dir,
       generation: draft.generation,

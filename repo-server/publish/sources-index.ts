@@ -18,19 +18,12 @@ import { createCompressor } from '../../deb/compression.js';
 import { sourceFileLists } from '../packages/source-package.js';
 import { recordFiles, type PackageRecord } from '../storage/records.js';
 import { extendsArray } from './append-only.js';
-import { poolPath } from './indexes.js';
 import type { FileDigest, IndexPublish, IndexTarget, IndexType, PreparedIndex, WrittenIndex } from './index-type.js';
 
 /** Part of every digest: changed when a stanza is rendered differently. */
 const INDEX_FORMAT = 'sources-v1';
 
 export class SourcesIndexRenderError extends Error {}
-
-/** The pool directory of a source package (Directory field): where all its files are. */
-export function sourceDirectory(area: string, p: PackageRecord): string {
-  const path = poolPath(area, p.name, p.file.filename);
-  return path.slice(0, path.lastIndexOf('/'));
-}
 
 /**
  * One Sources stanza. Every value comes from a record checked at add (packages/dsc.ts); a
@@ -82,12 +75,14 @@ export class SourcesIndex implements IndexType {
   prepare(t: IndexTarget, pub: IndexPublish): PreparedIndex {
     const selected = this.select(`${pub.genRoot}\0${t.component}\0${t.area}`, t.packages);
     const digest = createHash('sha256').update(`${INDEX_FORMAT}\0${pub.compressXz}\0${t.area}`);
-    for (const p of selected) digest.update(`\0${p.key}`);
-    return { digest: digest.digest('hex'), write: (absDir) => this.write(selected, t.area, absDir, pub) };
+    // The Directory of each: where the pool serves its files (a ForceOverwrite rebuild: beside the first build).
+    const dirs = selected.map((p) => t.dirOf(p));
+    for (const [i, p] of selected.entries()) digest.update(`\0${p.key}\0${dirs[i]!}`);
+    return { digest: digest.digest('hex'), write: (absDir) => this.write(selected, dirs, absDir, pub) };
   }
 
-  private async write(selected: PackageRecord[], area: string, absDir: string, pub: IndexPublish): Promise<WrittenIndex> {
-    const text = Buffer.from(selected.map((p) => sourcesStanza(p, sourceDirectory(area, p))).join('\n'));
+  private async write(selected: PackageRecord[], dirs: string[], absDir: string, pub: IndexPublish): Promise<WrittenIndex> {
+    const text = Buffer.from(selected.map((p, i) => sourcesStanza(p, dirs[i]!)).join('\n'));
     const out: WrittenIndex = { names: [], digests: {}, listed: {}, written: [] };
     const put = async (name: string, bytes: Buffer): Promise<void> => {
       await writeFile(join(absDir, name), bytes, { flag: 'wx' });

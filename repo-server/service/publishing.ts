@@ -74,12 +74,13 @@ async function waitForNextSecond(lastDate: number): Promise<void> {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<PublishRecord> {
+/** `forceOverwrite`: a rebuild whose pool paths hold other bytes is published beside them (publish/pool-check.ts) instead of refused. */
+async function run(ctx: Context, rec: PublishRecord, sign: boolean, forceOverwrite: boolean): Promise<PublishRecord> {
   await waitForNextSecond(rec.lastDate);
   const t0 = performance.now();
   const components = componentPackages(ctx, rec);
   const collectMs = Math.round(performance.now() - t0);
-  const result = await ctx.publisher.publish(rec, components, { sign }).catch((err: unknown) => {
+  const result = await ctx.publisher.publish(rec, components, { sign, forceOverwrite }).catch((err: unknown) => {
     if (err instanceof PoolClashError) throw new PoolClash(err.message, err.paths);
     throw err;
   });
@@ -139,7 +140,7 @@ export async function createPublish(ctx: Context, prefixParam: string, input: Pu
     if (ctx.store.publishes.has(id) && !input.forceOverwrite) {
       throw invalid(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
     }
-    return run(ctx, rec, sign);
+    return run(ctx, rec, sign, input.forceOverwrite);
   });
 }
 
@@ -170,7 +171,8 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
   }
   if (applied.length === 0) return;
   // The last request decides about signing: the tree reflects the last update.
-  const published = await run(ctx, rec, applied[applied.length - 1]!.change.sign);
+  // ForceOverwrite asked by any folded update applies to the one publish.
+  const published = await run(ctx, rec, applied[applied.length - 1]!.change.sign, applied.some((a) => a.change.forceOverwrite));
   for (const item of applied) item.resolve(published);
 }
 

@@ -1,10 +1,11 @@
 // Local repositories: create/edit/drop, and adding packages from the upload area or by key.
 // A request is all or nothing: one bad or conflicting file and nothing is stored.
 
-import { InvalidPackageError, inspectPackage } from '../packages/inspect.js';
+import { InvalidPackageError } from '../packages/inspect.js';
 import { forEachLimit } from '../../lib/concurrency.js';
-import { identity, type Op, type PackageRecord, type RepoRecord } from '../storage/store.js';
-import { recordFiles } from '../storage/records.js';
+import { identity, type Op, type RepoRecord } from '../storage/store.js';
+import { commitImport, type Inspected } from './import-commit.js';
+import { inspectPackageFile, isPackageKind, uploadKind } from './package-files.js';
 import { inspectSourceUploads } from './sources.js';
 import type { Context } from './context.js';
 import { Conflict, Invalid } from '../model/errors.js';
@@ -142,26 +143,13 @@ export class ImportConflict extends Conflict {
   }
 }
 
-const shortName = (p: PackageRecord): string => `${p.name}_${p.version}_${p.architecture}`;
-
-/** The record of an uploaded .deb: from the inspection made on arrival, else read from its blob. */
-async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecord> {
-  const known = await ctx.inspections.take(sha256);
-  if (known) return known;
-  const loc = ctx.store.blobs.get(sha256);
-  if (!loc) throw notFound('uploaded file is gone');
-  if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256), ctx.inspections.limits);
-  // A small blob in a pack: one pread on the pack's cached descriptor, in the same tick as the
-  // location lookup (a compaction moves locations before it drops the old pack).
-  return ctx.inspections.inspect(ctx.blobs.readSync(sha256, loc), sha256);
-}
-
 /**
  * Adds the packages of an upload directory (or one of them) to a local repo, as aptly does:
  * every file that can be added is, and each that cannot (unreadable, refused by a check, a
  * different build of a name/version/architecture already in this repo) is listed in
  * FailedFiles with a warning and stays in the upload area. In a directory, files that are not
- * packages (.deb, .dsc) nor named by an added .dsc are left alone. Uniqueness is per repo, as
+ * packages (.deb, .udeb, .dsc) nor named by an added .dsc are left alone; .buildinfo files
+ * leave the upload area with the add, as aptly's "other files" do. Uniqueness is per repo, as
  * aptly's: another repo may hold a different build of the same name/version/architecture.
  * When nothing at all could be added and some file failed, the add is refused (400, or 409 when
  * every failure is such a conflict) with the same report: see "Known differences".
@@ -180,20 +168,24 @@ export async function importUploads(
   const files = (file !== undefined ? [file] : [...manifest.keys()].sort()).map((f) => ({ name: f, sha256: manifest.get(f)! }));
   const failed: string[] = [];
   const warnings: string[] = [];
-  const results: ({ name: string; sha256: string; rec: PackageRecord } | undefined)[] = new Array(files.length);
+  const results: (Inspected | undefined)[] = new Array(files.length);
+  /** .buildinfo files: not packages, they leave the upload area with the add (aptly's "other files"). */
+  const other: string[] = [];
   const sources = await inspectSourceUploads(ctx, manifest, files.map((f) => f.name));
   const inspectOne = async (i: number): Promise<void> => {
     const f = files[i]!;
-    if (!f.name.endsWith('.deb') && !f.name.endsWith('.dsc')) {
-      // aptly skips other files of a directory; a single named file must be a package.
-      if (file !== undefined && !sources.companions.has(f.name)) {
+    const kind = uploadKind(f.name);
+    if (kind === 'buildinfo') other.push(f.name);
+    if (!isPackageKind(kind)) {
+      // aptly skips other files of a directory; a single named file must be a package (or a .buildinfo).
+      if (file !== undefined && kind !== 'buildinfo' && !sources.companions.has(f.name)) {
         failed.push(`${dir}/${f.name}`);
         warnings.push(`Unknown file extension: ${dir}/${f.name}`);
       }
       return;
     }
     try {
-      results[i] = { ...f, rec: f.name.endsWith('.dsc') ? sources.record(f.name) : await inspectUpload(ctx, f.sha256) };
+      results[i] = { ...f, rec: await inspectPackageFile(ctx, f.name, f.sha256, sources) };
     } catch (err) {
       if (err instanceof InvalidPackageError) {
         failed.push(`${dir}/${f.name}`);
@@ -208,68 +200,28 @@ export async function importUploads(
   const large: number[] = [];
   for (const [i, f] of files.entries()) (ctx.store.blobs.get(f.sha256)?.pack === '' ? large : small).push(i);
   await Promise.all([forEachLimit(small, 256, inspectOne), forEachLimit(large, 8, inspectOne)]);
-  const inspected = results.filter((r): r is { name: string; sha256: string; rec: PackageRecord } => r !== undefined);
+  const inspected = results.filter((r): r is Inspected => r !== undefined);
   const refusedByCheck = failed.length;
-  const report = await ctx.writes.run(async () => {
-    const repo = getRepo(ctx, name);
-    // The upload may have been replaced or deleted while it was being inspected.
-    const now = ctx.store.uploads.get(dir);
-    for (const f of inspected) if (now?.get(f.name) !== f.sha256 || !recordFiles(f.rec).every((x) => ctx.store.blobs.has(x.sha256))) throw notFound(`file ${dir}/${f.name} changed or was deleted during the import`);
-    const members = ctx.store.repoPackages.get(repo.name) ?? new Set<string>();
-    const added: string[] = [];
-    const removed: string[] = [];
-    const ops: Op[] = [];
-    const toAdd: string[] = [];
-    const toRemove = new Set<string>();
-    const processed = new Set<string>();
-    const conflicts: string[] = [];
-    // name/version/arch → key, for this repo as it will be after the add (aptly's PackageList).
-    const inRepo = new Map<string, string>();
-    for (const { rec } of inspected) {
-      for (const k of ctx.store.byIdentity.get(identity(rec)) ?? []) if (members.has(k)) inRepo.set(identity(rec), k);
-    }
-    for (const { name: fileName, rec } of inspected) {
-      const other = inRepo.get(identity(rec));
-      if (other !== undefined && other !== rec.key) {
-        if (!opts.forceReplace) {
-          failed.push(`${dir}/${fileName}`);
-          conflicts.push(`Unable to add package: package already exists and is different: ${shortName(rec)} (${other})`);
-          continue;
-        }
-        if (members.has(other)) toRemove.add(other);
-        const i = toAdd.indexOf(other);
-        if (i >= 0) toAdd.splice(i, 1);
-        removed.push(`${shortName(rec)} removed due to conflict with package being added`);
-      }
-      inRepo.set(identity(rec), rec.key);
-      if (!ctx.store.packages.has(rec.key) && !ops.some((o) => o.op === 'pkg' && o.rec.key === rec.key)) ops.push({ op: 'pkg', rec });
-      if (!members.has(rec.key) || toRemove.has(rec.key)) {
-        if (!toAdd.includes(rec.key)) toAdd.push(rec.key);
-        added.push(`${shortName(rec)} added`);
-      } else {
-        warnings.push(`${shortName(rec)} already in the repo`);
-      }
-      // The added file leaves the upload area with the files its .dsc names.
-      processed.add(fileName);
-      for (const x of recordFiles(rec)) if (manifest.has(x.filename)) processed.add(x.filename);
-    }
-    warnings.push(...conflicts);
-    if (toAdd.length === 0 && processed.size === 0 && failed.length > 0) {
-      failed.sort();
-      const refused = { failedFiles: failed, warnings, added: [], removed: [] };
-      if (refusedByCheck === 0) throw new ImportConflict(`conflicting packages: ${conflicts.join('; ')}`, refused);
-      throw new ImportRefused(`unable to import: ${warnings.join('; ')}`, refused);
-    }
-    for (const k of toAdd) toRemove.delete(k);
-    if (toRemove.size > 0) ops.push({ op: 'repo-rm', name, keys: [...toRemove] });
-    if (toAdd.length > 0) ops.push({ op: 'repo-add', name, keys: toAdd });
-    // The blobs stay (the records name them); the upload entries go in the same commit.
-    if (!opts.noRemove && processed.size > 0) ops.push({ op: 'up-rm', dir, names: [...processed] });
-    if (ops.length > 0) await ctx.store.commit(ops);
-    return { added, removed };
+  const outcome = await ctx.writes.run(async () => {
+    getRepo(ctx, name);
+    return commitImport(ctx, {
+      repo: name,
+      dir,
+      manifest,
+      inspected,
+      forceReplace: opts.forceReplace,
+      noRemove: opts.noRemove,
+      whole: false,
+      alsoProcessed: other,
+      beforeCommit(out, processed) {
+        if (out.added.length > 0 || processed > 0 || failed.length + out.failed.length === 0) return;
+        const refused = { failedFiles: [...failed, ...out.failed].sort(), warnings: [...warnings, ...out.warnings], added: [], removed: [] };
+        if (refusedByCheck === 0) throw new ImportConflict(`conflicting packages: ${out.conflicts.join('; ')}`, refused);
+        throw new ImportRefused(`unable to import: ${refused.warnings.join('; ')}`, refused);
+      },
+    });
   });
-  failed.sort();
-  return { failedFiles: failed, warnings, added: report.added, removed: report.removed };
+  return { failedFiles: [...failed, ...outcome.failed].sort(), warnings: [...warnings, ...outcome.warnings], added: outcome.added, removed: outcome.removed };
 }
 
 /** Adds or removes packages by key (POST/DELETE /api/repos/:name/packages). */

@@ -69,7 +69,7 @@ function digestsOfBuffer(buf: Buffer, sha256: string): FileDigests {
 }
 
 /** A stored blob's digests: small ones from their pack in one read, loose ones streamed. */
-async function blobDigests(ctx: Pick<Context, 'store' | 'blobs'>, sha256: string): Promise<FileDigests> {
+export async function blobDigests(ctx: Pick<Context, 'store' | 'blobs'>, sha256: string): Promise<FileDigests> {
   const loc = ctx.store.blobs.get(sha256);
   if (!loc) throw notFound('uploaded file is gone');
   if (loc.pack !== '') return digestsOfBuffer(ctx.blobs.readSync(sha256, loc), sha256);

@@ -89,7 +89,7 @@ export class Uploads {
             loose.push({ sha256, size: got.size });
           }
         } else if (got.tmp) await unlink(got.tmp).catch(() => undefined);
-        if (got.buf && name.endsWith('.deb')) inspections.remember(sha256, got.buf);
+        if (got.buf && /\.[ud]?deb$/.test(name)) inspections.remember(sha256, got.buf);
         received.push({ name, sha256 });
       }
       if (received.length === 0) throw invalid('no file in the request');

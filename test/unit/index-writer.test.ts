@@ -14,6 +14,7 @@ import type { IndexType } from '../../repo-server/publish/index-type.js';
 import { INDEX_TYPES } from '../../repo-server/publish/index-types.js';
 import { writeIndexes, type IndexWriteInput } from '../../repo-server/publish/index-writer.js';
 import { Segments } from '../../repo-server/publish/segments.js';
+import { poolDir } from '../../repo-server/publish/indexes.js';
 import { packageRecord } from '../support/package-records.js';
 import type { PackageRecord } from '../../repo-server/storage/store.js';
 
@@ -37,6 +38,7 @@ async function input(name: string, generation: number, over: Partial<IndexWriteI
   return {
     architectures: ['amd64', 'arm64'],
     area: (c) => c,
+    dirOf: (area, p) => poolDir(area, p.source),
     release: { archive: 'stable', origin: 'O', label: 'L', acquireByHash: true },
     genDir,
     generation,

@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PoolCheck, PoolClashError } from '../../repo-server/publish/pool-check.js';
+import { PoolCheck, PoolClashError, recordDir } from '../../repo-server/publish/pool-check.js';
 import type { PackageRecord } from '../../repo-server/storage/store.js';
 import { memoryPool, packageRecord } from '../support/package-records.js';
 
@@ -68,6 +68,28 @@ test('only records not yet checked are looked up; forget(prefix) starts over', a
   check.forget('.');
   check.check('.', 'stable', new Map([['main', all.slice(0, 45)]]), plain);
   assert.is(pool.gets, 45, 'after forget, every record is looked at again');
+});
+
+test('ForceOverwrite: a rebuild is served beside the first build, which keeps its path; later publishes need no force', async () => {
+  const pool = memoryPool();
+  const v1 = record('hello', 'v1');
+  const v2 = record('hello', 'v2');
+  await new PoolCheck(pool).publish('.', 'stable', new Map([['main', [v1]]]), plain);
+  const check = new PoolCheck(pool);
+  assert.throws(() => check.check('.', 'stable', new Map([['main', [v2]]]), plain), (e: unknown) => e instanceof PoolClashError && /file already exists and is different/.test(e.message));
+  await check.publish('.', 'stable', new Map([['main', [v2]]]), plain, true);
+  const hash = v2.key.split(' ').at(-1)!;
+  assert.is(recordDir(pool, '.', 'main', v2), `pool/main/h/hello/+${hash}`);
+  assert.is(recordDir(pool, '.', 'main', v1), 'pool/main/h/hello');
+  assert.is(pool.get('.', 'pool/main/h/hello/hello_1.0_amd64.deb'), v1.file.sha256, 'the first build keeps its path and bytes');
+  assert.is(pool.get('.', `pool/main/h/hello/+${hash}/hello_1.0_amd64.deb`), v2.file.sha256);
+  // A fresh check (a restart) of the distribution holding the rebuild: nothing to add, no clash, no force.
+  assert.equal(new PoolCheck(pool).check('.', 'stable', new Map([['main', [v2]]]), plain).wanted, []);
+  // Two builds in one forced publish: the first takes the canonical path, the second goes beside it.
+  const fresh = memoryPool();
+  const both = new PoolCheck(fresh).check('.', 'x', new Map([['main', [record('dup', '1'), record('dup', '2')]]]), plain, true);
+  assert.is(both.wanted.length, 2);
+  assert.ok(both.wanted[1]![0].startsWith('pool/main/d/dup/+'), both.wanted[1]![0]);
 });
 
 test.run();
