@@ -8,7 +8,7 @@ import { Mutex } from '../../lib/concurrency.js';
 import { NotFound } from '../model/errors.js';
 import type { Color, HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from './model.js';
 import type { RegistryStore } from './registry-store.js';
-import type { ChangeFeed, RegistryChange } from './registry-api.js';
+import type { ChangeFeed, RegistryChange } from './change-feed.js';
 
 /** The records live in model.ts (the gate and the store use them too); re-exported for callers. */
 export type { HeartbeatInput, ServiceRecord, SwapRecord, SwapResult, SwapStep, Traffic } from './model.js';
