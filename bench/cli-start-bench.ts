@@ -1,5 +1,6 @@
 // CLI start-up (issue 16): wall time of `debpkg --version`, `--help`, `build --help` and
-// `swap --help` (from the build-time help texts, and through yargs for comparison) against `node -e 0` (Node's own start-up, the floor no change can go under).
+// `swap --help` (from the build-time help texts, and through yargs for comparison) against
+// `node -e 0` (Node's own start-up, the floor no change can go under).
 // Runs are interleaved so that a busy machine slows every command alike; medians are reported.
 // Writes the "cli-start" section of docs/benchmarks.md.
 

@@ -1,6 +1,7 @@
-// The dashboard in a real browser: Debian's chromium driven by playwright-core. Signs in, sees a
-// unit appear and expire through the live event stream, runs a canary and a rollback behind
-// the gate preview (a refused gate disables Confirm), renders and scrolls 1,000 units, works by
+// The dashboard in a real browser: Debian's chromium driven by playwright-core, in front of a
+// repo server driving a real HAProxy. Signs in, sees a unit appear and expire through the live
+// event stream, runs a canary and a rollback behind the gate preview (a refused gate disables
+// Confirm) and reads the weights HAProxy runs from its runtime API, renders and scrolls 1,000 units, works by
 // keyboard and at phone width, shows snapshots/publishes/package detail and uploads by drag
 // and drop. Any console error fails the test. Screenshots go to test-output/screenshots/.
 import { test } from 'uvu';
@@ -10,11 +11,19 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startBackend, type Backend } from '../support/color-backends.js';
 import { debFileName, makeDeb } from '../support/deb-fixture.js';
 import { TestRepoServer, TEST_NODE_TOKEN, TEST_TOKEN } from '../support/repo-server.js';
+import { freePort } from '../support/ports.js';
+import { parseServersState, runtimeCommand } from '../../repo-server/colors/lb/haproxy-runtime.js';
+import { lbPaths } from '../../repo-server/colors/lb/index.js';
 
 const SHOTS = 'test-output/screenshots';
 const TTL_MS = 2000;
-/** Rendering and scrolling 1,000 units must each finish within this (a loaded 2-core host). */
-const BIG_BOUND_MS = 3000;
+/**
+ * Rendering and scrolling through 1,000 units must each finish within this, and the median
+ * frame while scrolling within FRAME_BOUND_MS. Generous for a loaded shared 2-core host; the
+ * DOM bound (rows rendered) is the exact check, these catch a list that renders every unit.
+ */
+const BIG_BOUND_MS = 10_000;
+const FRAME_BOUND_MS = 200;
 let server: TestRepoServer;
 let browser: Browser;
 let page: Page;
@@ -25,9 +34,27 @@ let green: Backend;
 const beat = (b: Backend, health = 'healthy') =>
   server.api('PUT', `/api/units/web/${b.node}`, { Address: b.address, Port: b.port, Color: b.color, Version: '1.0-1', Package: 'web', Health: health }, TEST_NODE_TOKEN);
 
+/** HAProxy's weight of each server of backend web, read from its runtime API. */
+async function haproxyWeights(): Promise<Record<string, number>> {
+  const socket = lbPaths({ adapter: 'haproxy', manage: true }, server.dataDir).socket;
+  return Object.fromEntries(parseServersState(await runtimeCommand(socket, 'show servers state web')).map((x) => [x.name, x.weight]));
+}
+
+async function waitForWeights(what: string, ok: (w: Record<string, number>) => boolean): Promise<Record<string, number>> {
+  let w: Record<string, number> = {};
+  for (let i = 0; i < 50; i++) {
+    w = await haproxyWeights();
+    if (ok(w)) return w;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`HAProxy never ran ${what}: ${JSON.stringify(w)}`);
+}
+
 test.before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  server = await TestRepoServer.start({ color: { ttlMs: TTL_MS } });
+  server = await TestRepoServer.start({ color: { ttlMs: TTL_MS, lb: { adapter: 'haproxy', manage: true } } });
+  const cfg = await server.api('PUT', '/api/services/web', { Listen: `127.0.0.1:${await freePort()}` });
+  assert.is(cfg.status, 200, cfg.text);
   [blue, green] = await Promise.all([startBackend('b1', 'blue', '127.0.0.2'), startBackend('g1', 'green', '127.0.0.3')]);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -93,6 +120,10 @@ test('live: a unit appears; the gate preview refuses, then a canary and a rollba
   await page.waitForSelector('[role=status]:has-text("done")', { timeout: 5000 });
   await page.waitForSelector('text=green 20%', { timeout: 5000 });
   await page.waitForSelector('td:has-text("canary")', { timeout: 5000 });
+  // The load balancer itself took the canary: a fifth of the weight on green.
+  const canary = await waitForWeights('the canary', (w) => (w['green-g1'] ?? 0) > 0);
+  const share = canary['green-g1']! / (canary['green-g1']! + canary['blue-b1']!);
+  assert.ok(Math.abs(share - 0.2) < 0.02, `green's share in HAProxy: ${JSON.stringify(canary)}`);
   await page.screenshot({ path: `${SHOTS}/service-canary.png` });
   await page.click('button:has-text("Rollback")');
   await page.waitForSelector('[data-gate=passed]', { timeout: 5000 });
@@ -100,6 +131,8 @@ test('live: a unit appears; the gate preview refuses, then a canary and a rollba
   await page.waitForSelector('text=green 0%', { timeout: 5000 });
   const svc = (await server.api('GET', '/api/services/web')).json as { Weights: { green: number } };
   assert.is(svc.Weights.green, 0);
+  const back = await waitForWeights('the rollback', (w) => w['green-g1'] === 0);
+  assert.ok((back['blue-b1'] ?? 0) > 0, JSON.stringify(back));
   clearInterval(beats);
   await page.waitForSelector('[role=row]:has-text("expired")', { timeout: TTL_MS * 4 });
   await page.screenshot({ path: `${SHOTS}/service-expired.png` });
@@ -156,9 +189,10 @@ test('1,000 units: rendered and scrolled within a bound, with a bounded DOM', as
   await page.waitForSelector('[role=row]:has-text("n0999")', { timeout: BIG_BOUND_MS });
   const scrollMs = Date.now() - t1;
   const worst = Math.max(...frames);
-  console.log(`1,000 units: first render ${renderMs} ms, scroll through ${scrollMs} ms, worst frame ${worst.toFixed(0)} ms, ${rows} rows in the DOM`);
+  const median = [...frames].sort((a, b) => a - b)[Math.floor(frames.length / 2)]!;
+  console.log(`1,000 units: first render ${renderMs} ms, scroll through ${scrollMs} ms, median frame ${median.toFixed(0)} ms, worst ${worst.toFixed(0)} ms, ${rows} rows in the DOM`);
   assert.ok(scrollMs < BIG_BOUND_MS, `scrolling took ${scrollMs} ms`);
-  assert.ok(worst < 500, `a frame took ${worst} ms`);
+  assert.ok(median < FRAME_BOUND_MS, `the median frame while scrolling took ${median} ms`);
   await page.screenshot({ path: `${SHOTS}/service-1000-units.png` });
 });
 
