@@ -1,5 +1,6 @@
 // CLI start-up (issue 16): wall time of `debpkg --version`, `--help`, `build --help` and
-// `swap --help` against `node -e 0` (Node's own start-up, the floor no change can go under).
+// `swap --help` (from the build-time help texts, and through yargs for comparison) against
+// `node -e 0` (Node's own start-up, the floor no change can go under).
 // Runs are interleaved so that a busy machine slows every command alike; medians are reported.
 // Writes the "cli-start" section of docs/benchmarks.md.
 
@@ -11,24 +12,26 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = `${ROOT}dist/cli/main.js`;
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 
-const CASES: [string, string[]][] = [
+/** Name, node's arguments, and extra environment (the help cache off: yargs answers). */
+const CASES: [string, string[], Record<string, string>?][] = [
   ['node -e 0', ['-e', '0']],
   ['debpkg --version', [MAIN, '--version']],
   ['debpkg --help', [MAIN, '--help']],
   ['debpkg build --help', [MAIN, 'build', '--help']],
   ['debpkg swap --help', [MAIN, 'swap', '--help']],
+  ['debpkg swap --help (yargs, DEBPKG_HELP_CACHE=0)', [MAIN, 'swap', '--help'], { DEBPKG_HELP_CACHE: '0' }],
 ];
 
-function once(args: string[]): number {
+function once(args: string[], env: Record<string, string> = {}): number {
   const t0 = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { stdio: 'ignore' });
+  execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const times = new Map<string, number[]>(CASES.map(([name]) => [name, []]));
-for (let i = 0; i < RUNS; i++) for (const [name, args] of CASES) times.get(name)!.push(once(args));
+for (let i = 0; i < RUNS; i++) for (const [name, args, env] of CASES) times.get(name)!.push(once(args, env));
 const floor = median(times.get('node -e 0')!);
 const rows = CASES.map(([name]) => {
   const m = median(times.get(name)!);

@@ -3,33 +3,13 @@
 // Start-up is lazy (docs/benchmarks.md, CLI start-up): `--version` loads nothing but this file
 // and package.json, and a named command loads yargs and that command's module only; the full
 // table is loaded for the top-level help and for a name that matches no command (suggestions).
+// `--help` and `<command> --help` are answered from texts yargs wrote at build (help-cache.ts).
 
 import { readFileSync } from 'node:fs';
-import type { Argv } from 'yargs';
+import { commandsFor } from './command-table.js';
+import { cachedHelp } from './help-cache.js';
 import { exitCodeFor, reportError, EXIT, UsageError } from './errors.js';
 import { removePartialFiles } from '../lib/fs-atomic.js';
-
-type Registrar = (y: Argv) => Argv;
-
-/** Top-level command names (aliases included) → the module that declares them. */
-const COMMANDS: { names: string[]; load: () => Promise<Registrar> }[] = [
-  { names: ['build', 'package', 'pkg'], load: async () => (await import('./commands/build.js')).buildCommand },
-  { names: ['inspect'], load: async () => (await import('./commands/inspect.js')).inspectCommand },
-  { names: ['serve'], load: async () => (await import('./commands/serve.js')).serveCommand },
-  { names: ['upload'], load: async () => (await import('./commands/upload.js')).uploadCommand },
-  { names: ['repo'], load: async () => (await import('./commands/repo.js')).repoCommand },
-  { names: ['snapshot'], load: async () => (await import('./commands/snapshot.js')).snapshotCommand },
-  { names: ['publish'], load: async () => (await import('./commands/publish.js')).publishCommand },
-  { names: ['swap', 'rollback', 'status', 'lb'], load: async () => (await import('./commands/color.js')).colorCommands },
-  { names: ['agent'], load: async () => (await import('./commands/agent.js')).agentCommand },
-];
-
-/** The command modules `argv` needs: the one its first word names, else all of them. */
-export function commandsFor(argv: string[]): { names: string[]; load: () => Promise<Registrar> }[] {
-  const first = argv.find((a) => !a.startsWith('-'));
-  const named = first === undefined ? undefined : COMMANDS.find((c) => c.names.includes(first));
-  return named ? [named] : COMMANDS;
-}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,6 +19,11 @@ function packageVersion(): string {
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  const help = cachedHelp(argv, packageVersion());
+  if (help !== undefined) {
+    process.stdout.write(help);
     return EXIT.ok;
   }
   let code: number = EXIT.ok;
@@ -53,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
+    // Fixed (yargs' default on a pipe or a wide terminal), so the build-time help texts match.
+    .wrap(80)
     .version()
     .fail((msg, err) => {
       if (err) throw err;

@@ -34,6 +34,8 @@ export interface ServerConfig {
   timeouts: RequestTimeouts;
   /** A group of servers sharing the color registry on etcd (`--etcd`); absent: embedded. */
   etcd?: EtcdConfig;
+  /** Bounds of /api/events streams (http/event-stream.ts has the defaults). */
+  events?: Partial<{ perToken: number; heartbeatMs: number; maxQueuedBytes: number; coalesceMs: number; beatMs: number }>;
 }
 
 export interface EtcdConfig {

@@ -11,6 +11,7 @@ import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
 import { metricsPlugin, ServerMetrics } from './http/metrics.js';
 import { openApiPlugin } from './http/openapi.js';
+import { eventsPlugin } from './http/events.js';
 import { uiPlugin } from './http/ui.js';
 import { packagesPlugin } from './http/packages.js';
 import { publishPlugin } from './http/publish.js';
@@ -109,6 +110,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(unitsPlugin, { prefix: '/api/units', ...color });
   await app.register(servicesPlugin, { prefix: '/api/services', ...color });
   await app.register(lbPlugin, { prefix: '/api/lb', ...color });
+  await app.register(eventsPlugin, { prefix: '/api', ...color, ...(config.events ? { limits: config.events } : {}), onStream: metrics.eventStream });
   await app.register(metricsPlugin, { metrics });
   await app.register(openApiPlugin, { prefix: '/api', routes, version: APTLY_API_VERSION });
   await app.register(uiPlugin);

@@ -13,13 +13,15 @@ import { FileRegistryStore, type RegistryStore } from './registry-store.js';
 import { Registry } from './registry.js';
 import { SwapEngine } from './swap.js';
 import { lbService } from './traffic.js';
-import type { ColorRegistry, LbDriver, Swapper } from './registry-api.js';
+import type { ChangeFeed, ColorRegistry, LbDriver, Swapper } from './registry-api.js';
 import { openEtcdColorGroups, type EtcdColorOptions } from './etcd/open.js';
 
 export interface ColorGroups {
   registry: ColorRegistry;
   lb: LbDriver;
   engine: Swapper;
+  /** Live changes for the dashboard; the etcd registry has none yet (its replica would feed it). */
+  feed?: ChangeFeed;
   render(adapter: string): string | undefined;
   close(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function openColorGroups(
     registry,
     lb,
     engine,
+    feed: registry,
     render: (name) => renderFor(name, desired(), config.lb, dataDir),
     close: async () => {
       await registry.close();

@@ -4,7 +4,7 @@
 
 import type { LbAdapter } from './lb/adapter.js';
 import type { HeartbeatInput, ServiceRecord, SwapRecord, Unit } from './model.js';
-import type { SwapRequest } from './swap.js';
+import type { SwapPreview, SwapRequest } from './swap.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -26,6 +26,9 @@ export interface ColorRegistry {
 export interface Swapper {
   swap(service: string, req: SwapRequest): Promise<SwapRecord>;
   rollback(service: string, user: string, force?: boolean): Promise<SwapRecord>;
+  /** Dry runs through the same gate (the etcd driver has none yet: the routes answer 501). */
+  previewSwap?(service: string, req: Omit<SwapRequest, 'user'>): Promise<SwapPreview>;
+  previewRollback?(service: string, force?: boolean): Promise<SwapPreview>;
 }
 
 /** Keeps the LB in step with the registry (lb-sync.ts; in a group only the leader applies). */
@@ -34,3 +37,6 @@ export interface LbDriver {
   sync(): Promise<void>;
   close(): Promise<void>;
 }
+
+
+export type { ChangeFeed, RegistryChange } from './change-feed.js';

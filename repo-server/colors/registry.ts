@@ -8,6 +8,7 @@ import { Mutex } from '../../lib/concurrency.js';
 import { NotFound } from '../model/errors.js';
 import type { Color, HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from './model.js';
 import type { RegistryStore } from './registry-store.js';
+import type { ChangeFeed, RegistryChange } from './change-feed.js';
 
 /** The records live in model.ts (the gate and the store use them too); re-exported for callers. */
 export type { HeartbeatInput, ServiceRecord, SwapRecord, SwapResult, SwapStep, Traffic } from './model.js';
@@ -24,9 +25,10 @@ const HISTORY_KEEP = 1000;
 
 /**
  * Emits 'change' whenever what the load balancer should do may have changed, 'expired' (unit)
- * when a lease runs out, 'recorded' (record) for every swap record (for /metrics).
+ * when a lease runs out, 'recorded' (record) for every swap record (for /metrics), and 'feed'
+ * (RegistryChange) for live views, which also hears lease renewals.
  */
-export class Registry extends EventEmitter {
+export class Registry extends EventEmitter implements ChangeFeed {
   private readonly services = new Map<string, ServiceRecord>();
   private history: SwapRecord[] = [];
   private readonly saves = new Mutex();
@@ -62,6 +64,15 @@ export class Registry extends EventEmitter {
   close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     return this.flush();
+  }
+
+  subscribe(listener: (change: RegistryChange) => void): () => void {
+    this.on('feed', listener);
+    return () => this.off('feed', listener);
+  }
+
+  private feed(change: RegistryChange): void {
+    this.emit('feed', change);
   }
 
   alive(u: Unit, now = this.now()): boolean {
@@ -105,8 +116,8 @@ export class Registry extends EventEmitter {
       // A service's very first healthy color takes the traffic: there is nothing to swap from.
       if (s.active === null && unit.health === 'healthy') this.setInitial(s, unit.color);
       this.aliveAtLastSweep.add(`${service}/${node}`);
-      this.changed();
-    }
+      this.changed(service);
+    } else this.feed({ type: 'service', service, beat: true });
     return unit;
   }
 
@@ -115,20 +126,23 @@ export class Registry extends EventEmitter {
     const i = s ? s.units.findIndex((u) => u.node === node) : -1;
     if (!s || i < 0) return false;
     s.units.splice(i, 1);
-    this.changed();
+    this.changed(service);
     return true;
   }
 
   configure(name: string, edit: Partial<Pick<ServiceRecord, 'listen' | 'previewAllow' | 'healthPath' | 'minHealthy'>>): ServiceRecord {
     const s = this.ensure(name);
     Object.assign(s, edit);
-    this.changed();
+    this.changed(name);
     return s;
   }
 
   remove(name: string): boolean {
     const ok = this.services.delete(name);
-    if (ok) this.changed();
+    if (ok) {
+      this.changed();
+      this.feed({ type: 'removed', service: name });
+    }
     return ok;
   }
 
@@ -138,13 +152,14 @@ export class Registry extends EventEmitter {
     s.active = traffic.active;
     s.weights = { ...traffic.weights };
     if (previous) s.previous = { active: previous.active, weights: { ...previous.weights } };
-    this.changed();
+    this.changed(name);
   }
 
   record(r: Omit<SwapRecord, 'id'>): SwapRecord {
     const rec: SwapRecord = { id: (this.history.at(-1)?.id ?? 0) + 1, ...r };
     this.history.push(rec);
     this.emit('recorded', rec);
+    this.feed({ type: 'recorded', record: rec });
     if (this.history.length > HISTORY_KEEP) this.history = this.history.slice(-HISTORY_KEEP);
     this.dirty = true;
     this.save();
@@ -174,30 +189,32 @@ export class Registry extends EventEmitter {
   sweep(): void {
     const now = this.now();
     const alive = this.aliveKeys();
-    let expired = false;
+    const touched = new Set<string>();
     for (const k of this.aliveAtLastSweep) {
       if (alive.has(k)) continue;
-      expired = true;
       const [service, node] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+      touched.add(service);
       const unit = this.services.get(service)?.units.find((u) => u.node === node);
       if (unit) this.emit('expired', unit);
     }
     this.aliveAtLastSweep = alive;
-    let forgot = false;
     for (const s of this.services.values()) {
       const keep = s.units.filter((u) => now - u.lastSeen <= this.options.forgetMs);
       if (keep.length !== s.units.length) {
         s.units = keep;
-        forgot = true;
+        touched.add(s.name);
       }
     }
-    if (expired || forgot) this.changed();
+    if (touched.size > 0) this.changed();
+    for (const service of touched) this.feed({ type: 'service', service });
   }
 
-  private changed(): void {
+  /** `service`: the one service that changed, told to live views (none: told by the caller). */
+  private changed(service?: string): void {
     this.dirty = true;
     this.save();
     this.emit('change');
+    if (service !== undefined) this.feed({ type: 'service', service });
   }
 
   private save(): void {

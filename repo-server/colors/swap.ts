@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, Refused, UpstreamFailed } from '../model/errors.js';
 import { KeyedMutex } from '../../lib/concurrency.js';
-import { checkGate, type GateOptions } from './gate.js';
+import { checkGate, type GateOptions, type GateResult } from './gate.js';
 import type { LbSync } from './lb-sync.js';
 import type { Color, SwapRecord, SwapStep, Traffic, Weights } from './model.js';
 import type { Registry } from './registry.js';
@@ -36,6 +36,20 @@ export function describeGate(step: SwapStep): string {
   if (!g) return 'gate failed';
   const bad = g.units.filter((u) => !(u.alive && u.reported === 'healthy' && u.probe !== 'failed')).map((u) => `${u.node}: ${u.detail ?? u.probe}`);
   return `${g.healthy} of ${g.required} required ${g.color} units healthy${bad.length ? ` (${bad.join('; ')})` : ''}`;
+}
+
+/** What a swap or rollback would do now: the weights after each step and the gate's verdict. */
+export interface SwapPreview {
+  service: string;
+  kind: 'swap' | 'rollback';
+  to: Color;
+  strategy: string;
+  from: Traffic;
+  steps: Array<{ weight: number; traffic: Traffic }>;
+  /** The first step's gate, as the real swap would run it now (none: a forced rollback). */
+  gate?: GateResult;
+  /** Why it would be refused (the gate's reasons, or no earlier state to roll back to). */
+  refused?: string;
 }
 
 export class SwapEngine {
@@ -94,6 +108,37 @@ export class SwapEngine {
       }
       return finish('done');
     });
+  }
+
+  /** The swap's plan and the gate's verdict now, through the same gate; nothing moves. */
+  async previewSwap(service: string, req: Omit<SwapRequest, 'user'>): Promise<SwapPreview> {
+    const s = this.registry.get(service);
+    const from: Traffic = { active: s.active, weights: { ...s.weights } };
+    const gate = await this.gate(service, req.to, req.minHealthy);
+    const step: SwapStep = { weight: req.steps[0] ?? 100, at: this.stamp(), gate };
+    return {
+      service, kind: 'swap', to: req.to, strategy: req.strategy, from,
+      steps: req.steps.map((weight) => ({ weight, traffic: trafficFor(req.to, weight, from) })),
+      gate,
+      ...(gate.passed ? {} : { refused: describeGate(step) }),
+    };
+  }
+
+  /** What rollback would do now (the same target and gate as `rollback`). */
+  async previewRollback(service: string, force = false): Promise<SwapPreview> {
+    const s = this.registry.get(service);
+    const from: Traffic = { active: s.active, weights: { ...s.weights } };
+    if (!s.previous) return { service, kind: 'rollback', to: s.active ?? 'blue', strategy: 'rollback', from, steps: [], refused: `service '${service}' has no earlier traffic state to roll back to` };
+    const target = s.previous;
+    const to: Color = target.weights.blue >= target.weights.green ? 'blue' : 'green';
+    const gate = force ? undefined : await this.gate(service, to, 1);
+    const step: SwapStep = { weight: target.weights[to], at: this.stamp(), ...(gate ? { gate } : {}) };
+    return {
+      service, kind: 'rollback', to, strategy: 'rollback', from,
+      steps: [{ weight: target.weights[to], traffic: { active: target.active, weights: { ...target.weights } } }],
+      ...(gate ? { gate } : {}),
+      ...(gate && !gate.passed ? { refused: describeGate(step) } : {}),
+    };
   }
 
   rollback(service: string, user: string, force = false): Promise<SwapRecord> {

@@ -28,6 +28,8 @@ export class ServerMetrics {
   private readonly swaps: Counter<'service' | 'kind' | 'result'>;
   private readonly refusals: Counter<'service' | 'color'>;
   private readonly lbErrors: Counter<'adapter'>;
+  private readonly streams: Gauge;
+  private readonly streamsClosed: Counter<'reason'>;
   /** Filled by `watch` once the color groups and the store are open. */
   private sources: { colors: ColorGroups; store: MetadataStore } | undefined;
 
@@ -55,6 +57,8 @@ export class ServerMetrics {
     this.swaps = new Counter({ name: 'debpkg_swaps_total', help: 'Recorded swaps and rollbacks by result', labelNames: ['service', 'kind', 'result'], registers });
     this.refusals = new Counter({ name: 'debpkg_gate_refusals_total', help: 'Swaps stopped by the health gate (refused or reverted), by target color', labelNames: ['service', 'color'], registers });
     this.lbErrors = new Counter({ name: 'debpkg_lb_errors_total', help: 'Load balancer applies that failed', labelNames: ['adapter'], registers });
+    this.streams = new Gauge({ name: 'debpkg_event_streams', help: 'Open /api/events streams (dashboard live views)', registers });
+    this.streamsClosed = new Counter({ name: 'debpkg_event_streams_closed_total', help: 'Closed /api/events streams: by the client, cut for not reading (slow), or at shutdown', labelNames: ['reason'], registers });
     const state = (): { colors: ColorGroups; store: MetadataStore } | undefined => this.sources;
     new Gauge({
       name: 'debpkg_units',
@@ -115,6 +119,15 @@ export class ServerMetrics {
       if (result === 'refused' || result === 'reverted') this.refusals.inc({ service, color: to });
     },
     lbError: (adapter) => this.lbErrors.inc({ adapter }),
+  };
+
+  /** http/events.ts's stream count. */
+  readonly eventStream = (what: 'opened' | 'client' | 'slow' | 'shutdown'): void => {
+    if (what === 'opened') this.streams.inc();
+    else {
+      this.streams.dec();
+      this.streamsClosed.inc({ reason: what });
+    }
   };
 
   watch(colors: ColorGroups, store: MetadataStore): void {

@@ -1,12 +1,13 @@
 // /api/services: color-group services: their configuration, swaps, rollbacks and history
 // (docs/color-groups.md §2). Every change is followed by a sync of the load balancer.
 
-import type { FastifyPluginAsync } from 'fastify';
-import { Invalid, NotFound } from '../model/errors.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Invalid, NotFound, Unavailable } from '../model/errors.js';
 import type { Unit } from '../colors/model.js';
 import { planSwap } from '../colors/strategy.js';
+import type { SwapRequest } from '../colors/swap.js';
 import * as v from '../colors/validate.js';
-import { swapWire } from './wire/colors.js';
+import { swapPreviewWire, swapWire } from './wire/colors.js';
 import { ADMIN, READ } from './auth.js';
 import { who, type ColorOptions } from './color-request.js';
 import { param } from './request.js';
@@ -44,9 +45,8 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
     return {};
   });
 
-  app.post('/:service/swap', ADMIN, async (req, reply) => {
-    const name = v.serviceName(param(req, 'service'));
-    registry.get(name);
+  /** The swap a body asks for (also what its preview plans). */
+  const swapRequest = (req: FastifyRequest): Omit<SwapRequest, 'user'> => {
     const b = v.objectBody(req.body, ['To', 'Strategy', 'Weight', 'Steps', 'Wait', 'MinHealthy'], 'swap');
     if (b.Steps !== undefined && !Array.isArray(b.Steps)) throw new Invalid('Steps must be a list of percentages');
     const plan = planSwap({
@@ -55,13 +55,33 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
       ...(b.Steps !== undefined ? { steps: (b.Steps as unknown[]).map((s, i) => v.intIn(s, `Steps[${i}]`, 1, 100)) } : {}),
       ...(b.Wait !== undefined ? { waitMs: v.durationMs(b.Wait, 'Wait') } : {}),
     });
-    const record = await engine.swap(name, {
-      ...plan,
-      to: v.color(b.To, 'To'),
-      ...(b.MinHealthy !== undefined ? { minHealthy: v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000) } : {}),
-      user: who(req, config),
-    });
+    return { ...plan, to: v.color(b.To, 'To'), ...(b.MinHealthy !== undefined ? { minHealthy: v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000) } : {}) };
+  };
+  const noPreview = (): never => {
+    throw new Unavailable('this registry cannot preview swaps (etcd): the swap itself still runs the gate');
+  };
+
+  app.post('/:service/swap', ADMIN, async (req, reply) => {
+    const name = v.serviceName(param(req, 'service'));
+    registry.get(name);
+    const record = await engine.swap(name, { ...swapRequest(req), user: who(req, config) });
     return reply.send(swapWire(record));
+  });
+
+  // Dry runs for the dashboard's confirmation: the same body and the same gate, nothing moves.
+  // ADMIN like the real thing: the gate probes the units' health endpoints.
+  app.post('/:service/swap/preview', ADMIN, async (req) => {
+    const name = v.serviceName(param(req, 'service'));
+    registry.get(name);
+    const request = swapRequest(req);
+    return swapPreviewWire(await (engine.previewSwap?.(name, request) ?? noPreview()));
+  });
+
+  app.post('/:service/rollback/preview', ADMIN, async (req) => {
+    const name = v.serviceName(param(req, 'service'));
+    registry.get(name);
+    const b = v.objectBody(req.body ?? {}, ['Force'], 'rollback');
+    return swapPreviewWire(await (engine.previewRollback?.(name, b.Force === true) ?? noPreview()));
   });
 
   app.post('/:service/rollback', ADMIN, async (req) => {

@@ -202,3 +202,18 @@ export interface GateRefusedWire {
   Code: 'gate_refused';
   Record: SwapWire;
 }
+
+/** POST /api/services/:service/swap/preview and .../rollback/preview: what would happen now. */
+export interface SwapPreviewWire {
+  Service: string;
+  Kind: 'swap' | 'rollback';
+  To: string;
+  Strategy: string;
+  From: TrafficWire;
+  /** The traffic after each step. */
+  Steps: Array<{ Weight: number; Traffic: TrafficWire }>;
+  Gate: GateWire | null;
+  /** Whether the real request would pass its first gate now. */
+  Passed: boolean;
+  Reason?: string;
+}

@@ -222,7 +222,7 @@ test('the CLI loads no server code at start: wire types are type-only imports, c
 });
 
 /** Every module URL that `node dist/cli/main.js ...args` loads (module hooks record each load). */
-function modulesLoadedBy(args: string[], expect: RegExp): string[] {
+function modulesLoadedBy(args: string[], expect: RegExp, env: Record<string, string> = {}): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'debpkg-loads-'));
   try {
     const log = join(dir, 'loaded.txt');
@@ -235,7 +235,7 @@ function modulesLoadedBy(args: string[], expect: RegExp): string[] {
     ].join('\n');
     const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
     const main = join(ROOT, 'dist/cli/main.js');
-    const out = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, ...args], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     assert.match(out, expect);
     const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     assert.ok(urls.includes(pathToFileURL(main).href), 'the hook saw the CLI load');
@@ -250,11 +250,19 @@ const ours = (urls: string[]): string[] => urls.filter((u) => u.startsWith(pathT
 test('debpkg --version loads no yargs and no command: main.js and its leaf helpers', () => {
   const urls = modulesLoadedBy(['--version'], /^\d+\.\d+\.\d+/);
   assert.equal(urls.filter((u) => u.includes('/node_modules/')), []);
-  assert.equal(ours(urls), ['builder/spec-error.js', 'cli/errors.js', 'cli/main.js', 'lib/fs-atomic.js']);
+  assert.equal(ours(urls), ['builder/spec-error.js', 'cli/command-table.js', 'cli/errors.js', 'cli/help-cache.js', 'cli/main.js', 'lib/fs-atomic.js']);
 });
 
-test('debpkg swap --help loads the color commands only: no other command, no builder, no server', () => {
-  const urls = modulesLoadedBy(['swap', '--help'], /--strategy|--to|<service>/);
+test('debpkg swap --help and --help load no yargs and no command: the help texts written at build answer', () => {
+  for (const args of [['swap', '--help'], ['--help']]) {
+    const urls = modulesLoadedBy(args, /--strategy|--to|<service>|Commands:/);
+    assert.equal(urls.filter((u) => u.includes('/node_modules/')), [], args.join(' '));
+    assert.equal(ours(urls), ['builder/spec-error.js', 'cli/command-table.js', 'cli/errors.js', 'cli/help-cache.js', 'cli/main.js', 'lib/fs-atomic.js']);
+  }
+});
+
+test('debpkg swap --help without the help cache loads the color commands only: no other command, no builder, no server', () => {
+  const urls = modulesLoadedBy(['swap', '--help'], /--strategy|--to|<service>/, { DEBPKG_HELP_CACHE: '0' });
   const commands = ours(urls).filter((m) => m.startsWith('cli/commands/'));
   assert.equal(commands, ['cli/commands/color.js']);
   assert.equal(ours(urls).filter((m) => (m.startsWith('builder/') && m !== 'builder/spec-error.js') || m.startsWith('repo-server/') || m.startsWith('deb/')), []);

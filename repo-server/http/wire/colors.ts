@@ -3,8 +3,8 @@
 // records in its own words; aptly's PascalCase is spelled here only.
 
 import type { GateResult, SwapRecord, SwapStep, Traffic } from '../../colors/model.js';
-import type { GateRefused } from '../../colors/swap.js';
-import type { GateRefusedWire, GateWire, SwapStepWire, SwapWire, TrafficWire } from '../wire.js';
+import type { GateRefused, SwapPreview } from '../../colors/swap.js';
+import type { GateRefusedWire, GateWire, SwapPreviewWire, SwapStepWire, SwapWire, TrafficWire } from '../wire.js';
 
 export function trafficWire(t: Traffic): TrafficWire;
 export function trafficWire(t: Traffic | undefined): TrafficWire | null;
@@ -39,3 +39,15 @@ export const swapWire = (r: SwapRecord): SwapWire => ({
 
 /** A refused swap's evidence: the recorded attempt, every unit's verdict included. */
 export const gateRefusedWire = (err: GateRefused): GateRefusedWire => ({ Code: 'gate_refused', Record: swapWire(err.record) });
+
+export const swapPreviewWire = (p: SwapPreview): SwapPreviewWire => ({
+  Service: p.service,
+  Kind: p.kind,
+  To: p.to,
+  Strategy: p.strategy,
+  From: trafficWire(p.from),
+  Steps: p.steps.map((s) => ({ Weight: s.weight, Traffic: trafficWire(s.traffic) })),
+  Gate: p.gate ? gateWire(p.gate) : null,
+  Passed: p.refused === undefined,
+  ...(p.refused ? { Reason: p.refused } : {}),
+});
