@@ -34,6 +34,12 @@ export interface ServerConfig {
   timeouts: RequestTimeouts;
   /** A group of servers sharing the color registry on etcd (`--etcd`); absent: embedded. */
   etcd?: EtcdConfig;
+  /**
+   * A directory every server of the group mounts (`--shared-dir`, with `--etcd`): blobs,
+   * published generations, the signing key and the tokens live there and the repo metadata
+   * on etcd. Absent: both under the data directory (the embedded store).
+   */
+  sharedDir?: string;
 }
 
 export interface EtcdConfig {
@@ -51,6 +57,10 @@ export interface EtcdConfig {
   leaseTtlSeconds?: number;
   /** Key prefix of the registry (default /debpkg/colors/). */
   prefix?: string;
+  /** Key prefix of the repo metadata with a shared directory (default /debpkg/repo/). */
+  repoPrefix?: string;
+  /** Operations one etcd transaction may carry (etcd's --max-txn-ops; default 128). */
+  maxTxnOps?: number;
 }
 
 export interface RequestTimeouts {
