@@ -103,7 +103,7 @@ export class EtcdStore implements MetadataStore {
       revision + 1,
       (events) => {
         this.applyEvents(events);
-        this.advance(Math.max(...events.map((e) => e.kv.modRevision)));
+        this.advance(events.reduce((m, e) => Math.max(m, e.kv.modRevision), 0));
         this.onChange?.();
       },
       () => void this.reload(),
