@@ -36,6 +36,12 @@ export interface ServerConfig {
   etcd?: EtcdConfig;
   /** Bounds of /api/events streams (http/event-stream.ts has the defaults). */
   events?: Partial<{ perToken: number; heartbeatMs: number; maxQueuedBytes: number; coalesceMs: number; beatMs: number }>;
+  /**
+   * A directory every server of the group mounts (`--shared-dir`, with `--etcd`): blobs,
+   * published generations, the signing key and the tokens live there and the repo metadata
+   * on etcd. Absent: both under the data directory (the embedded store).
+   */
+  sharedDir?: string;
 }
 
 export interface EtcdConfig {
@@ -53,6 +59,10 @@ export interface EtcdConfig {
   leaseTtlSeconds?: number;
   /** Key prefix of the registry (default /debpkg/colors/). */
   prefix?: string;
+  /** Key prefix of the repo metadata with a shared directory (default /debpkg/repo/). */
+  repoPrefix?: string;
+  /** Operations one etcd transaction may carry (etcd's --max-txn-ops; default 128). */
+  maxTxnOps?: number;
 }
 
 export interface RequestTimeouts {

@@ -1,5 +1,6 @@
 // The repo server: aptly-compatible API + signed, client-consistent publishing + static
-// serving of the published tree. One process, embedded storage under the data directory.
+// serving of the published tree. Embedded storage under the data directory by default; with
+// --etcd and --shared-dir, one of a group of servers sharing etcd and a directory (storage/open.ts).
 // Wiring only: configuration is config.ts, tokens tokens.ts, each resource an http/ plugin.
 
 import { mkdir } from 'node:fs/promises';
@@ -26,11 +27,8 @@ import { unitsPlugin } from './http/units.js';
 import { loadOrCreateSigningKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
-import { collectAtStartup } from './service/blob-gc.js';
-import { migrateLegacyLayout } from './service/legacy.js';
-import { KeyedMutex, Mutex } from '../lib/concurrency.js';
-import { BlobStore } from './storage/blobs.js';
-import { Store } from './storage/store.js';
+import { Mutex } from '../lib/concurrency.js';
+import { openStorage } from './storage/open.js';
 import type { Context } from './service/context.js';
 import { unpackLimits } from './service/context.js';
 import { Tasks } from './service/tasks.js';
@@ -54,22 +52,17 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const config = defaultConfig(rest);
   const data = resolve(config.dataDir);
   config.dataDir = data;
-  for (const d of ['db', 'public', 'generations', 'keys']) await mkdir(join(data, d), { recursive: true });
-  if (!config.adminToken) config.adminToken = await adminToken(data);
-  if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(data);
-  const signer = await loadOrCreateSigningKey(join(data, 'keys'), { name: 'debpkg archive signing key' });
-  const store = await Store.open(join(data, 'db'));
-  const blobs = new BlobStore(data);
-  await blobs.init();
-  await migrateLegacyLayout(store, blobs, data);
-  await collectAtStartup(store, blobs);
+  const { store, blobs, publishLocks, shared, closeShared } = await openStorage(config);
+  if (!config.adminToken) config.adminToken = await adminToken(shared);
+  if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(shared);
+  const signer = await loadOrCreateSigningKey(join(shared, 'keys'), { name: 'debpkg archive signing key' });
   const writes = new Mutex();
   const publishedPool: PublishedPool = {
     get: (prefix, path) => store.publishedPool.get(prefix)?.get(path),
     add: (prefix, files) => writes.run(() => store.commit([{ op: 'pool-pub', prefix, files }])),
   };
-  const publicDir = join(data, 'public');
-  const generationsDir = join(data, 'generations');
+  const publicDir = join(shared, 'public');
+  const generationsDir = join(shared, 'generations');
   const publisher = new Publisher(publicDir, generationsDir, publishedPool, signer, {
     keepGenerations: config.keepGenerations,
     keepSeconds: config.keepSeconds,
@@ -89,7 +82,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     publisher,
     signer,
     writes,
-    publishLocks: new KeyedMutex(),
+    publishLocks,
     publicDir,
     log: app.log,
   };
@@ -128,6 +121,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       await context.inspections.close();
       await context.publisher.idle();
       await store.close();
+      closeShared();
     },
   };
 }

@@ -26,6 +26,8 @@ interface ServeArgs {
   'etcd-key'?: string;
   'etcd-user'?: string;
   'etcd-lease-ttl': string;
+  'etcd-max-txn-ops'?: number;
+  'shared-dir'?: string;
 }
 
 /** --etcd URL[,URL…] and its TLS/auth flags (etcdctl's names), or undefined: the embedded store. */
@@ -51,9 +53,12 @@ export function etcdConfig(args: ServeArgs): EtcdConfig | undefined {
   if (args.lb !== 'none' && args['lb-manage']) {
     throw new UsageError('--etcd with --lb: the servers of a group share one load balancer that only the elected server drives; run it yourself and pass --no-lb-manage with --lb-socket/--lb-config (and --lb-reload)');
   }
+  const maxOps = args['etcd-max-txn-ops'];
+  if (maxOps !== undefined && (!Number.isInteger(maxOps) || maxOps < 2)) throw new UsageError(`--etcd-max-txn-ops must be a whole number ≥ 2 (etcd's --max-txn-ops), got '${maxOps}'`);
   return {
     endpoints,
     leaseTtlSeconds: ttl,
+    ...(maxOps !== undefined ? { maxTxnOps: maxOps } : {}),
     ...(args['etcd-cacert'] ? { caFile: args['etcd-cacert'] } : {}),
     ...(args['etcd-cert'] ? { certFile: args['etcd-cert'] } : {}),
     ...(args['etcd-key'] ? { keyFile: args['etcd-key'] } : {}),
@@ -115,10 +120,13 @@ export function serveCommand(y: Argv): Argv {
         .option('etcd-cert', { type: 'string', describe: 'client certificate for etcd (PEM)' })
         .option('etcd-key', { type: 'string', describe: 'client key for etcd (PEM)' })
         .option('etcd-user', { type: 'string', describe: 'etcd user as NAME[:PASSWORD] (or $DEBPKG_ETCD_USER, $DEBPKG_ETCD_PASSWORD)' })
-        .option('etcd-lease-ttl', { type: 'string', default: '5s', describe: 'session lease of the LB-driving role: a dead driver is replaced within about this' }) as Argv<ServeArgs>,
+        .option('etcd-lease-ttl', { type: 'string', default: '5s', describe: 'session lease of the LB-driving role and of publish locks: a dead holder is replaced within about this' })
+        .option('etcd-max-txn-ops', { type: 'number', describe: "operations per etcd transaction, as etcd's --max-txn-ops (default 128); a larger commit is split" })
+        .option('shared-dir', { type: 'string', default: process.env.DEBPKG_SHARED_DIR || undefined, describe: 'with --etcd: a directory every server mounts (blobs, published trees, keys); the repo metadata then lives on etcd' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
       const etcd = etcdConfig(args);
+      if (args['shared-dir'] !== undefined && !etcd) throw new UsageError('--shared-dir needs --etcd: the servers sharing a directory keep their repo metadata on etcd');
       // The memory bound needs process-start settings (allocator, V8 flags): without them the
       // same command runs again as a child that has them, and this process only mirrors it.
       if (await relaunchTuned()) return;
@@ -135,6 +143,7 @@ export function serveCommand(y: Argv): Argv {
         ...(args['public-url'] ? { publicUrl: args['public-url'] } : {}),
         ...(args['metrics-token'] ? { metricsToken: args['metrics-token'] } : {}),
         ...(etcd ? { etcd } : {}),
+        ...(args['shared-dir'] ? { sharedDir: args['shared-dir'] } : {}),
         color: {
           ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),
           ...(args.lb === 'none'
@@ -163,7 +172,7 @@ export function serveCommand(y: Argv): Argv {
       const untuned = untunedRuntime();
       if (untuned) server.app.log.warn(untuned);
       await server.app.listen({ host, port });
-      server.app.log.info({ data: args.data, tokenFile: process.env.DEBPKG_ADMIN_TOKEN ? '$DEBPKG_ADMIN_TOKEN' : `${args.data}/admin.token` }, 'debpkg repo server ready');
+      server.app.log.info({ data: args.data, tokenFile: process.env.DEBPKG_ADMIN_TOKEN ? '$DEBPKG_ADMIN_TOKEN' : `${args['shared-dir'] ?? args.data}/admin.token` }, 'debpkg repo server ready');
       await new Promise(() => undefined); // run until a signal
     },
   );

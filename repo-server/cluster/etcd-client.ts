@@ -10,7 +10,7 @@ import type { EtcdConfig } from '../config.js';
 import { Unavailable } from '../model/errors.js';
 
 /** How to reach etcd: the connection part of the server's etcd configuration. */
-export type EtcdOptions = Omit<EtcdConfig, 'leaseTtlSeconds' | 'prefix'>;
+export type EtcdOptions = Omit<EtcdConfig, 'leaseTtlSeconds' | 'prefix' | 'repoPrefix' | 'maxTxnOps'>;
 
 export class EtcdUnavailable extends Unavailable {
   constructor(what: string, cause: string) {

@@ -50,6 +50,8 @@ export class Publisher {
   private readonly generations: Generations;
   private readonly architectures: ArchitectureScan;
   private readonly indexTypes: IndexType[] = INDEX_TYPES.map((make) => make());
+  /** Per generations root: the generation this process made live last. */
+  private readonly lastMade = new Map<string, number>();
 
   constructor(
     publicDir: string,
@@ -70,6 +72,14 @@ export class Publisher {
   ): Promise<PublishedGeneration> {
     const t0 = performance.now();
     const draft = await this.generations.begin(rec, rec.generation);
+    // Another server of a group published this distribution since (shared directory): what
+    // this process cached of its own last build (index chunks, segments, pool checks) may name
+    // files that server's pruning removed. Start from the disk instead.
+    const made = this.lastMade.get(draft.root);
+    if (made !== undefined && made !== draft.live) {
+      for (const t of this.indexTypes) t.forget(draft.root);
+      this.poolCheck.forget(rec.prefix);
+    }
     const architectures = this.architectures.of(rec.architectures, components);
     // MultiDist (aptly 1.6): pool/<dist>/<component>/..., so distributions sharing a prefix may
     // carry different builds under the same file name.
@@ -130,6 +140,7 @@ export class Publisher {
     const tSync = performance.now();
 
     await this.generations.swap(draft, now);
+    this.lastMade.set(draft.root, draft.generation);
     const tSwap = performance.now();
     const ms = (a: number, b: number): number => Math.round(b - a);
     return {

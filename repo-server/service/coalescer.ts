@@ -16,7 +16,7 @@ export class Coalescer<C, R> {
   private readonly pending = new Map<string, Queued<C, R>[]>();
 
   constructor(
-    private readonly locks: KeyedMutex,
+    private readonly locks: Pick<KeyedMutex, 'run'>,
     /** Handles one batch under the key's lock; must settle every item (leftovers are rejected). */
     private readonly process: (key: string, batch: Queued<C, R>[]) => Promise<void>,
   ) {}

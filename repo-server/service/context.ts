@@ -29,8 +29,8 @@ export interface Context {
   signer: Signer;
   /** Serialises metadata changes (store commits). */
   writes: Mutex;
-  /** One publish at a time per prefix/distribution. */
-  publishLocks: KeyedMutex;
+  /** One publish at a time per prefix/distribution (group-wide on etcd: cluster/lock.ts). */
+  publishLocks: Pick<KeyedMutex, 'run'>;
   publicDir: string;
   log: Log;
 }

@@ -1,0 +1,55 @@
+// Where a server keeps its repo: the embedded default (journaled store and blobs under the data
+// directory, publishes serialised in this process), or a group's shared state (metadata on
+// etcd, bytes on a directory every server mounts, publishes serialised by an etcd lock).
+// Start-up garbage collection and the legacy-layout migration run only embedded: on a shared
+// directory another server may be writing a pack that its metadata does not name yet.
+
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { KeyedMutex } from '../../lib/concurrency.js';
+import { EtcdClient } from '../cluster/etcd-client.js';
+import { EtcdLocks } from '../cluster/lock.js';
+import type { ServerConfig } from '../config.js';
+import { collectAtStartup } from '../service/blob-gc.js';
+import { migrateLegacyLayout } from '../service/legacy.js';
+import { BlobStore } from './blobs.js';
+import { EtcdStore } from './etcd-store.js';
+import type { MetadataStore } from './interfaces.js';
+import { Store } from './store.js';
+
+export interface OpenedStorage {
+  store: MetadataStore;
+  blobs: BlobStore;
+  publishLocks: Pick<KeyedMutex, 'run'>;
+  /** The directory of blobs, generations, the public tree, keys and tokens. */
+  shared: string;
+  /** Releases what the store's close() does not (the etcd client of the locks). */
+  closeShared(): void;
+}
+
+export async function openStorage(config: ServerConfig): Promise<OpenedStorage> {
+  const data = config.dataDir;
+  if (config.sharedDir && !config.etcd) throw new Error('--shared-dir needs --etcd: the servers sharing a directory keep their metadata on etcd');
+  const shared = config.sharedDir ? resolve(config.sharedDir) : data;
+  for (const d of ['public', 'generations', 'keys']) await mkdir(join(shared, d), { recursive: true });
+  const blobs = new BlobStore(shared);
+  await blobs.init();
+  if (!config.sharedDir || !config.etcd) {
+    await mkdir(join(data, 'db'), { recursive: true });
+    const store = await Store.open(join(data, 'db'));
+    await migrateLegacyLayout(store, blobs, data);
+    await collectAtStartup(store, blobs);
+    return { store, blobs, publishLocks: new KeyedMutex(), shared, closeShared: () => undefined };
+  }
+  const { leaseTtlSeconds, repoPrefix = '/debpkg/repo/', maxTxnOps } = config.etcd;
+  const store = await EtcdStore.connect(config.etcd, { prefix: repoPrefix, ...(maxTxnOps ? { maxTxnOps } : {}) });
+  const client = new EtcdClient(config.etcd);
+  const publishLocks = new EtcdLocks(client, {
+    // Beside the metadata, not under it: the store's watch need not see lock traffic.
+    prefix: `${repoPrefix.replace(/\/+$/, '')}-locks/`,
+    ttlSeconds: leaseTtlSeconds ?? 5,
+    // The lock holder publishes from what etcd holds now, not from a replica a watch behind.
+    onAcquired: () => store.catchUp(),
+  });
+  return { store, blobs, publishLocks, shared, closeShared: () => client.close() };
+}
