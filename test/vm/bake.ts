@@ -3,7 +3,8 @@
 // copy of packer/ without plugins.pkr.hcl (docs/images.md); newer Packer runs `packer init`.
 
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execCollect } from '../support/image-root.js';
 import { tail } from '../support/fleet-node.js';
@@ -34,10 +35,19 @@ function runPacker(args: string[], cwd: string): Promise<{ code: number; stdout:
   return new Promise((resolve, reject) => {
     const p = spawn('packer', args, { cwd, env: { ...TOOL_ENV, PACKER_NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     track(p, 'SIGINT');
+    // The build's progress as it happens (a bake runs for half an hour): <work>/packer.log.
+    const progress = createWriteStream(join(cwd, 'packer.log'));
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    p.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      progress.write(b);
+    });
+    p.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      progress.write(b);
+    });
+    p.on('close', () => progress.end());
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
@@ -93,8 +103,4 @@ export async function packerBuild(o: BakeOptions): Promise<BakeResult> {
   const files = outDirs.length === 1 ? (await readdir(join(work, 'output', outDirs[0]!))).filter((n) => n.endsWith('.qcow2')) : [];
   if (files.length !== 1) throw new Error(`packer build left ${outDirs.join(', ')} / ${files.join(', ')} in ${join(work, 'output')}, not one qcow2`);
   return { image: join(work, 'output', outDirs[0]!, files[0]!), manifest, packages, seconds, log };
-}
-
-export async function removeBake(b: BakeResult): Promise<void> {
-  await rm(join(b.image, '..', '..', '..'), { recursive: true, force: true });
 }
