@@ -16,7 +16,7 @@ import type { Project } from '../support/project.js';
 import { ensureBaseDisk, type BaseDisk } from './base-disk.js';
 import { ensureBake, type CachedBake } from './image-cache.js';
 import { buildDemo, DEMO_PORT, SERVICE } from './demo.js';
-import { Vm } from './vm.js';
+import { removeOnSignal, Vm } from './vm.js';
 
 export type Color = 'blue' | 'green';
 export const ADDRESS: Record<Color, string> = { blue: '127.0.0.2', green: '127.0.0.3' };
@@ -79,12 +79,15 @@ export class Fleet {
 
   static async create(versions: string[]): Promise<Fleet> {
     const work = await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-vm-'));
+    removeOnSignal(work);
     const t0 = Date.now();
     const base = await ensureBaseDisk();
     const port = await demoPort();
     const { project, debs } = await buildDemo(port, versions);
     const serverPort = await freePort();
+    removeOnSignal(project.dir);
     const server = await TestRepoServer.start({ color: { ttlMs: TTL_MS, probe: true, probeTimeoutMs: 3000, lb: { adapter: 'haproxy', manage: true } } }, undefined, serverPort);
+    removeOnSignal(server.dataDir);
     const f = new Fleet(work, base, server, project, debs, port, serverPort);
     f.figures.baseDiskSeconds = base.buildSeconds > 0 ? Math.round(base.buildSeconds) : `cached (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
     const lbPort = await freePort();
