@@ -22,7 +22,12 @@ export type Color = 'blue' | 'green';
 export const ADDRESS: Record<Color, string> = { blue: '127.0.0.2', green: '127.0.0.3' };
 /** Where a test runs a unit on the host itself (upgrade-one.test.ts). */
 export const HOST_UNIT_ADDRESS = '127.0.0.4';
-export const TTL_MS = 10_000;
+/**
+ * The registry's TTL. Under software emulation on a loaded host one agent loop (a curl of the
+ * health check, a curl to the server, each a process start) took 20-40 s instead of the unit's
+ * 1 s interval, so a 10 s TTL expired healthy units between heartbeats.
+ */
+export const TTL_MS = 90_000;
 
 export interface UnitJson {
   Node: string;
