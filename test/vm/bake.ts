@@ -2,14 +2,14 @@
 // server on the host (the build VM reaches it at 10.0.2.2). Packer 1.6.6 (Debian 12) builds a
 // copy of packer/ without plugins.pkr.hcl (docs/images.md); newer Packer runs `packer init`.
 
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execCollect } from '../support/image-root.js';
 import { tail } from '../support/fleet-node.js';
 import { REPO_ROOT } from '../support/project.js';
 import type { BaseDisk } from './base-disk.js';
-import { ACCEL, firstbootTar, track } from './vm.js';
+import { ACCEL, firstbootTar, spawnTracked } from './vm.js';
 
 export interface BakeResult {
   image: string;
@@ -29,15 +29,23 @@ export interface BakeOptions {
 
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8', HOME: process.env.HOME ?? '/root' };
 
-/** packer, interrupted (so it stops its VM) if this process exits first. */
+/** packer, killed with its plugins and QEMU if this process exits first. */
 function runPacker(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('packer', args, { cwd, env: { ...TOOL_ENV, PACKER_NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    track(p, 'SIGINT');
+    const p = spawnTracked(['packer', ...args], { cwd, env: { ...TOOL_ENV, PACKER_NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The build's progress as it happens (a bake runs for half an hour): <work>/packer.log.
+    const progress = createWriteStream(join(cwd, 'packer.log'));
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    p.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      progress.write(b);
+    });
+    p.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      progress.write(b);
+    });
+    p.on('close', () => progress.end());
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
@@ -93,8 +101,4 @@ export async function packerBuild(o: BakeOptions): Promise<BakeResult> {
   const files = outDirs.length === 1 ? (await readdir(join(work, 'output', outDirs[0]!))).filter((n) => n.endsWith('.qcow2')) : [];
   if (files.length !== 1) throw new Error(`packer build left ${outDirs.join(', ')} / ${files.join(', ')} in ${join(work, 'output')}, not one qcow2`);
   return { image: join(work, 'output', outDirs[0]!, files[0]!), manifest, packages, seconds, log };
-}
-
-export async function removeBake(b: BakeResult): Promise<void> {
-  await rm(join(b.image, '..', '..', '..'), { recursive: true, force: true });
 }

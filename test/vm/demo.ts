@@ -6,6 +6,8 @@
 import { Project } from '../support/project.js';
 
 export const SERVICE = 'vm-demo';
+/** A fixed port keeps the .deb (and so the baked image) the same from run to run. */
+export const DEMO_PORT = 18080;
 
 const SERVER_PY = `#!/usr/bin/python3
 # vm-demo: answers with this node's color and the package version.

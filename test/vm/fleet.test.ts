@@ -16,11 +16,6 @@ import { describeFailures, underLoad, upgradeOn, waitRegistered } from './phases
 let fleet: Fleet;
 const AGENT_UNIT = `debpkg-agent-${SERVICE}.service`;
 
-test.before(async () => {
-  fleet = await Fleet.create(['1.0', '1.1']);
-  await fleet.publish(fleet.debs[0]!, true);
-});
-
 test.after(async () => {
   console.log(`vm figures: ${JSON.stringify(fleet?.figures)}`);
   await fleet?.close();
@@ -36,7 +31,10 @@ async function swap(to: Color, extra: Record<string, unknown> = {}): Promise<voi
   await fleet.api('POST', `/api/services/${SERVICE}/swap`, { To: to, ...extra }, 200);
 }
 
+// Not in test.before: uvu swallows an error thrown there and exits 0.
 test('packer build: the foundation image from the local base disk, vm-demo 1.0-1 baked in, nothing registered', async () => {
+  fleet = await Fleet.create(['1.0', '1.1']);
+  await fleet.publish(fleet.debs[0]!, true);
   const bake = await fleet.packer({ [SERVICE]: '1.0-1' });
   const build = bake.manifest.builds[bake.manifest.builds.length - 1]!;
   assert.is(build.custom_data.image_type, 'foundation');

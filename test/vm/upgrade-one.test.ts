@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type Backend } from '../support/color-backends.js';
 import { TEST_NODE_TOKEN } from '../support/repo-server.js';
 import { SERVICE } from './demo.js';
-import { Fleet } from './fleet.js';
+import { Fleet, HOST_UNIT_ADDRESS } from './fleet.js';
 import { describeFailures, underLoad, upgradeOn, waitRegistered } from './phases.js';
 
 let fleet: Fleet | undefined;
@@ -37,7 +37,7 @@ test('one VM from the packer-built image registers under systemd; upgrading it u
   assert.is((await f.vm('blue').run(`systemctl is-active debpkg-agent-${SERVICE}.service ${SERVICE}.service`)).trim(), 'active\nactive');
 
   // The other color's unit, on the host, registered by heartbeats like an agent's.
-  const b = (host = await startBackend('host-green', 'green', '127.0.0.4', f.port));
+  const b = (host = await startBackend('host-green', 'green', HOST_UNIT_ADDRESS, f.port));
   heartbeats = (async () => {
     while (beating) {
       await f.server.api('PUT', `/api/units/${SERVICE}/host-green`, { Address: b.address, Port: b.port, Color: 'green', Version: '1.0-1', Package: SERVICE, Health: 'healthy', Weight: 100, HealthPath: '/healthz' }, TEST_NODE_TOKEN);

@@ -2,9 +2,10 @@
 // data over fw_cfg (packer/local/firstboot.sh reads it), user-mode networking with hostfwd, and
 // SSH as root with the harness key. Software emulation (TCG, tb-size=128: ~1 GB of translation
 // cache per QEMU otherwise) unless DEBPKG_VM_ACCEL says kvm. Every QEMU started here is killed
-// when the test process exits, also on a failed assertion or an uncaught error.
+// when the test process exits, also on a failed assertion, an uncaught error or a signal.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,22 +14,43 @@ import { HOST_ENV, type RunResult } from '../support/fleet-node.js';
 
 export const ACCEL = process.env.DEBPKG_VM_ACCEL ?? 'tcg,tb-size=128';
 
-/** Running children and the signal that ends them: QEMU is killed, Packer interrupted (it then stops its own QEMU). */
-const live = new Map<ChildProcess, NodeJS.Signals>();
+/**
+ * Running children, each the leader of its own process group: Packer's plugins and the QEMU it
+ * starts are in its group. Packer ignores a SIGINT from a parent that is exiting (it waits on
+ * its provisioner), so every group is killed outright; nothing outlives the test process.
+ */
+const live = new Set<ChildProcess>();
+/** Work directories removed when the process ends on a signal (test.after does not run then). */
+const scratch = new Set<string>();
 function killAll(): void {
-  for (const [p, signal] of live) p.kill(signal);
+  for (const p of live) {
+    try {
+      if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   live.clear();
 }
 
-/** Ends the child when this process exits (any way but SIGKILL). */
-export function track(p: ChildProcess, signal: NodeJS.Signals): void {
-  live.set(p, signal);
+/** Starts argv in its own process group, killed (with everything it started) when this process exits. */
+export function spawnTracked(argv: string[], opts: { cwd?: string; env: Record<string, string>; stdio: StdioOptions }): ChildProcess {
+  const p = spawn(argv[0]!, argv.slice(1), { ...opts, detached: true });
+  live.add(p);
   p.once('exit', () => live.delete(p));
+  return p;
 }
+
+/** A directory to remove if the process is ended by a signal (DEBPKG_VM_KEEP keeps it). */
+export function removeOnSignal(dir: string): void {
+  scratch.add(dir);
+}
+
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
     killAll();
+    if (!process.env.DEBPKG_VM_KEEP) for (const d of scratch) rmSync(d, { recursive: true, force: true });
     process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
   });
 }
@@ -85,8 +107,7 @@ export class Vm {
   }
 
   private launch(): ChildProcess {
-    const p = spawn('qemu-system-x86_64', this.argv, { stdio: ['ignore', 'ignore', 'pipe'], env: HOST_ENV });
-    track(p, 'SIGKILL');
+    const p = spawnTracked(['qemu-system-x86_64', ...this.argv], { stdio: ['ignore', 'ignore', 'pipe'], env: HOST_ENV });
     this.exited = false;
     this.startedAt = Date.now();
     p.stderr?.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-2000)));
