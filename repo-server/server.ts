@@ -22,7 +22,8 @@ import { poolBlobSource, treePlugin } from './http/static/tree.js';
 import { APTLY_API_VERSION, statusPlugin } from './http/status.js';
 import { tasksPlugin } from './http/tasks.js';
 import { unitsPlugin } from './http/units.js';
-import { loadOrCreateSigningKey } from './pgp/signer.js';
+import { SigningKeyring } from './pgp/keyring.js';
+import { loadOrCreateSigningKey, readDefaultKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
 import { collectAtStartup } from './service/blob-gc.js';
@@ -57,6 +58,9 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   if (!config.adminToken) config.adminToken = await adminToken(data);
   if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(data);
   const signer = await loadOrCreateSigningKey(join(data, 'keys'), { name: 'debpkg archive signing key' });
+  const keyring = new SigningKeyring(join(data, 'keys'), await readDefaultKey(join(data, 'keys')), signer, config.signingKeys);
+  // A configured key that is not there is a start-up error, not a failed publish later.
+  if (config.signingKeys.length > 0) await keyring.signerFor(undefined);
   const store = await Store.open(join(data, 'db'));
   const blobs = new BlobStore(data);
   await blobs.init();
@@ -87,6 +91,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     inspections: new Inspections({ limits: unpackLimits(config) }),
     publisher,
     signer,
+    keyring,
     writes,
     publishLocks: new KeyedMutex(),
     publicDir,

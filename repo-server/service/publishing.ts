@@ -4,6 +4,7 @@
 
 import { PoolClashError } from '../publish/publisher.js';
 import { SourceLists } from '../publish/source-lists.js';
+import type { Signer } from '../pgp/signer.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
 import { Coalescer, type Queued } from './coalescer.js';
@@ -74,12 +75,13 @@ async function waitForNextSecond(lastDate: number): Promise<void> {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-async function run(ctx: Context, rec: PublishRecord, sign: boolean): Promise<PublishRecord> {
+/** The signer of a publish: undefined publishes unsigned (Signing.Skip). */
+async function run(ctx: Context, rec: PublishRecord, signer: Signer | undefined): Promise<PublishRecord> {
   await waitForNextSecond(rec.lastDate);
   const t0 = performance.now();
   const components = componentPackages(ctx, rec);
   const collectMs = Math.round(performance.now() - t0);
-  const result = await ctx.publisher.publish(rec, components, { sign }).catch((err: unknown) => {
+  const result = await ctx.publisher.publish(rec, components, signer ? { signer } : { sign: false }).catch((err: unknown) => {
     if (err instanceof PoolClashError) throw new PoolClash(err.message, err.paths);
     throw err;
   });
@@ -131,7 +133,8 @@ export async function createPublish(ctx: Context, prefixParam: string, input: Pu
     generation: 0,
     lastDate: 0,
   };
-  const sign = input.sign;
+  // Validated before anything is queued: a key the server does not hold is a 400 now.
+  const signer = input.sign ? await ctx.keyring.signerFor(input.signing) : undefined;
   const id = publishId(prefix, distribution);
   queueOf(ctx).barrier(id);
   return ctx.publishLocks.run(id, async () => {
@@ -139,7 +142,7 @@ export async function createPublish(ctx: Context, prefixParam: string, input: Pu
     if (ctx.store.publishes.has(id) && !input.forceOverwrite) {
       throw invalid(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
     }
-    return run(ctx, rec, sign);
+    return run(ctx, rec, signer);
   });
 }
 
@@ -170,7 +173,8 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
   }
   if (applied.length === 0) return;
   // The last request decides about signing: the tree reflects the last update.
-  const published = await run(ctx, rec, applied[applied.length - 1]!.change.sign);
+  const last = applied[applied.length - 1]!.change;
+  const published = await run(ctx, rec, last.sign ? (last.signer ?? ctx.signer) : undefined);
   for (const item of applied) item.resolve(published);
 }
 
@@ -179,10 +183,11 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
  * with `applyStaged`, applies its staged sources. Validated now, so a bad request fails at
  * once and alone; then queued.
  */
-export function updatePublish(ctx: Context, prefixParam: string, distribution: string, input: PublishUpdateInput, applyStaged = false): Promise<PublishRecord> {
+export async function updatePublish(ctx: Context, prefixParam: string, distribution: string, input: PublishUpdateInput, applyStaged = false): Promise<PublishRecord> {
   const prefix = publishPrefix(prefixParam);
   const rec = getPublish(ctx, prefix, distribution);
   const change = parseChange(ctx, rec, input, applyStaged);
+  if (input.sign) change.signer = await ctx.keyring.signerFor(input.signing);
   return queueOf(ctx).submit(publishId(prefix, distribution), change);
 }
 
