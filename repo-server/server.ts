@@ -6,6 +6,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
+import { AptlyMetrics, aptlyMetricsPlugin } from './http/aptly-metrics.js';
+import { dbPlugin } from './http/db.js';
+import { gpgPlugin } from './http/gpg.js';
+import { graphPlugin } from './http/graph.js';
+import { storagePlugin } from './http/storage.js';
 import type { RouteAccess } from './http/auth.js';
 import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
@@ -103,6 +108,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
 
   // One plugin per resource, at aptly's paths; each route declares who may call it (auth.ts).
   const api = { ctx: context, tasks };
+  const aptlyMetrics = new AptlyMetrics(store);
+  aptlyMetrics.install(app);
   await app.register(statusPlugin, { prefix: '/api' });
   await app.register(filesPlugin, { prefix: '/api/files', ...api });
   await app.register(reposPlugin, { prefix: '/api/repos', ...api });
@@ -110,6 +117,11 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(packagesPlugin, { prefix: '/api/packages', ...api });
   await app.register(publishPlugin, { prefix: '/api/publish', ...api });
   await app.register(tasksPlugin, { prefix: '/api', ...api });
+  await app.register(gpgPlugin, { prefix: '/api/gpg', ...api });
+  await app.register(graphPlugin, { prefix: '/api', ...api });
+  await app.register(dbPlugin, { prefix: '/api/db', ...api });
+  await app.register(storagePlugin, { prefix: '/api', ...api });
+  await app.register(aptlyMetricsPlugin, { prefix: '/api', server: metrics, aptly: aptlyMetrics });
   const color = { colors, config };
   await app.register(unitsPlugin, { prefix: '/api/units', ...color });
   await app.register(servicesPlugin, { prefix: '/api/services', ...color });
