@@ -1,8 +1,10 @@
 // aptly's `graph`: local repos, snapshots and published distributions as a Graphviz digraph,
 // drawn as aptly draws them (deb/graph.go: Mrecord nodes in aptly's colours, an edge from each
-// source to what was made of it; `layout=vertical` ranks left to right). python-aptly's cleanup
-// reads it to find what nothing uses. Names, comments and descriptions are free text: every
-// value is escaped for a DOT string and a record label, and node ids are our own counters.
+// source to what was made of it; `layout=vertical` ranks left to right), in the text layout
+// aptly's Graphviz library writes: python-aptly's snapshot cleanup reads it with regular
+// expressions (`"a"->"b";`, `"id" [ … label="{Repo name|…}" … ]`). Names, comments and
+// descriptions are free text: every value is escaped for a DOT string and a record label, and
+// node ids are our own ("repo-1"), never a name.
 
 import type { Context } from './context.js';
 
@@ -21,14 +23,15 @@ export function buildGraph(ctx: Context, layout: GraphLayout): string {
   const lines = ['digraph aptly {'];
   if (layout === 'vertical') lines.push('\trankdir=LR;');
   const ids = new Map<string, string>();
+  const nodes: string[] = [];
   const node = (key: string, fill: string, fields: string[]): void => {
-    const id = `n${ids.size}`;
+    const id = `"${key.slice(0, key.indexOf(':'))}-${ids.size + 1}"`;
     ids.set(key, id);
-    lines.push(`\t${id} [shape=Mrecord, style=filled, fillcolor=${fill}, label="${open}${fields.map(recordText).join('|')}${close}"];`);
+    nodes.push(`\t${id} [ fillcolor=${fill}, label="${open}${fields.map(recordText).join('|')}${close}", shape=Mrecord, style=filled ];`);
   };
   const edges: string[] = [];
   const edge = (from: string | undefined, to: string | undefined): void => {
-    if (from !== undefined && to !== undefined) edges.push(`\t${from} -> ${to};`);
+    if (from !== undefined && to !== undefined) edges.push(`\t${from}->${to};`);
   };
 
   for (const repo of [...store.repos.values()].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -50,6 +53,6 @@ export function buildGraph(ctx: Context, layout: GraphLayout): string {
     const kind = pub.sourceKind === 'snapshot' ? 'snapshot' : 'repo';
     for (const source of pub.sources) edge(ids.get(`${kind}:${source.name}`), ids.get(key));
   }
-  lines.push(...edges, '}', '');
+  lines.push(...edges, ...nodes, '}', '');
   return lines.join('\n');
 }
