@@ -63,13 +63,17 @@ export class AptlyMetrics {
       const segments = (req.routeOptions.url ?? '').split('/').slice(1, 3);
       return segments.length === 0 ? '/' : `/${segments.join('/')}`;
     };
+    // A request refused by the access hook (which runs first) never reaches this hook: only
+    // the requests counted in are counted out, so the gauge cannot go below zero.
+    const counted = new WeakSet<FastifyRequest>();
     app.addHook('onRequest', async (req) => {
+      counted.add(req);
       this.inFlight.inc({ method: req.method, path: pathOf(req) });
     });
     app.addHook('onResponse', async (req, reply) => {
       const path = pathOf(req);
       const labels = { code: String(reply.statusCode), method: req.method, path };
-      this.inFlight.dec({ method: req.method, path });
+      if (counted.delete(req)) this.inFlight.dec({ method: req.method, path });
       this.total.inc(labels);
       this.requestSize.observe(labels, Number(req.headers['content-length'] ?? 0) || 0);
       this.responseSize.observe(labels, Number(reply.getHeader('content-length') ?? 0) || 0);

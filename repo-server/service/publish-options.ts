@@ -185,7 +185,9 @@ export interface PublishChange {
   multiDist?: boolean;
   signedBy?: string;
   sign: boolean;
-  /** The keys that sign (resolved from the request's Signing options when it was validated). */
+  /** The keys that sign, from the request's Signing options (started when it arrived). */
+  signing?: Promise<Signer | undefined>;
+  /** `signing` once the batch awaited it; undefined publishes unsigned. */
   signer?: Signer;
   forceOverwrite: boolean;
 }

@@ -12,7 +12,7 @@ import type { Context } from './context.js';
 import { Conflict } from '../model/errors.js';
 import { invalid, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
-import { agreed, applyChange, releaseVersion, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput } from './publish-options.js';
+import { agreed, applyChange, releaseVersion, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput, type SigningRequest } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
 
 /** A publish that would put two different files at one pool path; `paths` names them. */
@@ -75,6 +75,13 @@ async function waitForNextSecond(lastDate: number): Promise<void> {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
+/** The keys a publish signs with (none: Signing.Skip); a rejection is handled where awaited. */
+function keysOf(ctx: Context, sign: boolean, signing: SigningRequest | undefined): Promise<Signer | undefined> {
+  const keys = sign ? ctx.keyring.signerFor(signing) : Promise.resolve(undefined);
+  keys.catch(() => undefined);
+  return keys;
+}
+
 /** The signer of a publish: undefined publishes unsigned (Signing.Skip). */
 async function run(ctx: Context, rec: PublishRecord, signer: Signer | undefined): Promise<PublishRecord> {
   await waitForNextSecond(rec.lastDate);
@@ -133,11 +140,13 @@ export async function createPublish(ctx: Context, prefixParam: string, input: Pu
     generation: 0,
     lastDate: 0,
   };
-  // Validated before anything is queued: a key the server does not hold is a 400 now.
-  const signer = input.sign ? await ctx.keyring.signerFor(input.signing) : undefined;
+  // Started now, awaited in turn: the barrier keeps its place in arrival order (a key the
+  // server does not hold is a 400 all the same).
+  const signing = keysOf(ctx, input.sign, input.signing);
   const id = publishId(prefix, distribution);
   queueOf(ctx).barrier(id);
   return ctx.publishLocks.run(id, async () => {
+    const signer = await signing;
     // aptly answers 400 here (not 409).
     if (ctx.store.publishes.has(id) && !input.forceOverwrite) {
       throw invalid(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
@@ -165,6 +174,7 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
   const applied: Queued<PublishChange, PublishRecord>[] = [];
   for (const item of batch) {
     try {
+      item.change.signer = item.change.sign ? ((await item.change.signing) ?? ctx.signer) : undefined;
       rec = applyChange(ctx, rec, item.change);
       applied.push(item);
     } catch (err) {
@@ -174,7 +184,7 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
   if (applied.length === 0) return;
   // The last request decides about signing: the tree reflects the last update.
   const last = applied[applied.length - 1]!.change;
-  const published = await run(ctx, rec, last.sign ? (last.signer ?? ctx.signer) : undefined);
+  const published = await run(ctx, rec, last.signer);
   for (const item of applied) item.resolve(published);
 }
 
@@ -183,11 +193,13 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
  * with `applyStaged`, applies its staged sources. Validated now, so a bad request fails at
  * once and alone; then queued.
  */
-export async function updatePublish(ctx: Context, prefixParam: string, distribution: string, input: PublishUpdateInput, applyStaged = false): Promise<PublishRecord> {
+export function updatePublish(ctx: Context, prefixParam: string, distribution: string, input: PublishUpdateInput, applyStaged = false): Promise<PublishRecord> {
   const prefix = publishPrefix(prefixParam);
   const rec = getPublish(ctx, prefix, distribution);
   const change = parseChange(ctx, rec, input, applyStaged);
-  if (input.sign) change.signer = await ctx.keyring.signerFor(input.signing);
+  // Submitted in this tick (arrival order); the keys are awaited when the batch runs and a
+  // key the server does not hold fails this request alone (400).
+  change.signing = keysOf(ctx, input.sign, input.signing);
   return queueOf(ctx).submit(publishId(prefix, distribution), change);
 }
 

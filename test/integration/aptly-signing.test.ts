@@ -172,7 +172,9 @@ test('serve --gpg-key: the configured keys sign publishes that name none; a key 
     await mkdir(join(dir, 'keys/keyrings/default'), { recursive: true });
     await writeFile(join(dir, 'keys/keyrings/default/next.asc'), fx.next.armored, { mode: 0o600 });
     let err: unknown;
-    await TestRepoServer.start({ signingKeys: [fx.stranger.fpr] }, dir).catch((e: unknown) => (err = e));
+    // A start that wrongly succeeds is stopped again, so the failure does not hang the run.
+    const wrong = await TestRepoServer.start({ signingKeys: [fx.stranger.fpr] }, dir).catch((e: unknown) => void (err = e));
+    await wrong?.stop(true);
     assert.match(String(err), /no key [0-9A-F]{40} in the server's keyring default/);
     const s = await TestRepoServer.start({ signingKeys: [fx.next.fpr] }, dir);
     try {
