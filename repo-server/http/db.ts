@@ -11,8 +11,10 @@ import { respond } from './respond.js';
 export const dbPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
   acceptEmptyJsonBodies(app);
   app.post('/cleanup', ADMIN, async (req, reply) =>
-    respond(req, reply, tasks, 'Clean up db', async (_out, io) => {
-      const report = await cleanupDb(ctx, io);
+    respond(req, reply, tasks, 'Clean up db', async (out, io) => {
+      // aptly's detail counters, in aptly's casing (the service counts in its own words).
+      const deleting = (total: number, remaining: number): void => io.progress({ TotalNumberOfPackagesToDelete: total, RemainingNumberOfPackagesToDelete: remaining });
+      const report = await cleanupDb(ctx, { out, deleting });
       // aptly's task returns no value and answers {} synchronously; the counters are the detail.
       return { code: 200, value: {}, detail: { TotalNumberOfPackagesToDelete: report.packagesDeleted, RemainingNumberOfPackagesToDelete: 0 } };
     }),

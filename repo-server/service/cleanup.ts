@@ -6,7 +6,6 @@
 
 import { collectBlobs } from './blob-gc.js';
 import type { Context } from './context.js';
-import type { TaskIo } from './tasks.js';
 
 export interface CleanupReport {
   packagesDeleted: number;
@@ -15,10 +14,16 @@ export interface CleanupReport {
   packsCompacted: number;
 }
 
+/** What a cleanup tells as it goes: lines of output, and package records deleted so far. */
+export interface CleanupProgress {
+  out(line: string): void;
+  deleting(total: number, remaining: number): void;
+}
+
 /** Records per journal batch: bounded batches keep one commit's size and pause small. */
 const BATCH = 10_000;
 
-export async function cleanupDb(ctx: Context, io: TaskIo): Promise<CleanupReport> {
+export async function cleanupDb(ctx: Context, io: CleanupProgress): Promise<CleanupReport> {
   const ids = [...ctx.store.publishes.keys()].sort();
   const underPublishLocks = (i: number, fn: () => Promise<CleanupReport>): Promise<CleanupReport> =>
     i === ids.length ? fn() : ctx.publishLocks.run(ids[i]!, () => underPublishLocks(i + 1, fn));
@@ -29,13 +34,11 @@ export async function cleanupDb(ctx: Context, io: TaskIo): Promise<CleanupReport
       io.out('Loading list of all packages...');
       const unreferenced = [...ctx.store.packages.keys()].filter((k) => !referenced.has(k));
       io.out(`Deleting unreferenced packages (${unreferenced.length})...`);
-      const detail = { TotalNumberOfPackagesToDelete: unreferenced.length, RemainingNumberOfPackagesToDelete: unreferenced.length };
-      io.progress({ ...detail });
+      io.deleting(unreferenced.length, unreferenced.length);
       for (let i = 0; i < unreferenced.length; i += BATCH) {
         const batch = unreferenced.slice(i, i + BATCH);
         await ctx.store.commit(batch.map((key) => ({ op: 'pkg-del' as const, key })));
-        detail.RemainingNumberOfPackagesToDelete -= batch.length;
-        io.progress({ ...detail });
+        io.deleting(unreferenced.length, unreferenced.length - i - batch.length);
       }
       io.out('Deleting unreferenced files...');
       const gc = await collectBlobs(ctx.store, ctx.blobs);
