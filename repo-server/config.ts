@@ -20,6 +20,12 @@ export interface ServerConfig {
   keepSeconds: number;
   defaultArchitectures: string[];
   compressXz: boolean;
+  /**
+   * Keys that sign a publish that names none in `Signing.GpgKey` (aptly's `gpgKeys`; `--gpg-key`):
+   * fingerprints, key ids or e-mail addresses in the default keyring (pgp/keyring.ts). Empty:
+   * the server's own key. Two during a key rotation: every Release then carries both signatures.
+   */
+  signingKeys: string[];
   /** Public base URL written into .sources snippets (default: the request's host). */
   publicUrl?: string;
   /** Color registry, swap gates and the load-balancer adapter. */
@@ -133,6 +139,7 @@ export function defaultConfig(overrides: ServerOverrides = {}): ServerConfig {
     keepSeconds: 600,
     defaultArchitectures: ['amd64', 'arm64'],
     compressXz: true,
+    signingKeys: [],
     maxUnpackedBytes: DEFAULT_UNPACK_LIMITS.maxUnpacked,
     maxUnpackRatio: DEFAULT_UNPACK_LIMITS.maxRatio,
     unpackRatioFloorBytes: DEFAULT_UNPACK_LIMITS.ratioFloor,

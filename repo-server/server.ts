@@ -7,6 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
+import { AptlyMetrics, aptlyMetricsPlugin } from './http/aptly-metrics.js';
+import { dbPlugin } from './http/db.js';
+import { gpgPlugin } from './http/gpg.js';
+import { graphPlugin } from './http/graph.js';
+import { storagePlugin } from './http/storage.js';
 import type { RouteAccess } from './http/auth.js';
 import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
@@ -24,7 +29,8 @@ import { poolBlobSource, treePlugin } from './http/static/tree.js';
 import { APTLY_API_VERSION, statusPlugin } from './http/status.js';
 import { tasksPlugin } from './http/tasks.js';
 import { unitsPlugin } from './http/units.js';
-import { loadOrCreateSigningKey } from './pgp/signer.js';
+import { SigningKeyring } from './pgp/keyring.js';
+import { loadOrCreateSigningKey, readDefaultKey } from './pgp/signer.js';
 import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
 import { Mutex } from '../lib/concurrency.js';
@@ -56,6 +62,9 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   if (!config.adminToken) config.adminToken = await adminToken(shared);
   if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(shared);
   const signer = await loadOrCreateSigningKey(join(shared, 'keys'), { name: 'debpkg archive signing key' });
+  const keyring = new SigningKeyring(join(shared, 'keys'), await readDefaultKey(join(shared, 'keys')), signer, config.signingKeys);
+  // A configured key that is not there is a start-up error, not a failed publish later.
+  if (config.signingKeys.length > 0) await keyring.signerFor(undefined);
   const writes = new Mutex();
   const publishedPool: PublishedPool = {
     get: (prefix, path) => store.publishedPool.get(prefix)?.get(path),
@@ -81,6 +90,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     inspections: new Inspections({ limits: unpackLimits(config) }),
     publisher,
     signer,
+    keyring,
     writes,
     publishLocks,
     publicDir,
@@ -92,6 +102,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
 
   // One plugin per resource, at aptly's paths; each route declares who may call it (auth.ts).
   const api = { ctx: context, tasks };
+  const aptlyMetrics = new AptlyMetrics(store);
+  aptlyMetrics.install(app);
   await app.register(statusPlugin, { prefix: '/api' });
   await app.register(filesPlugin, { prefix: '/api/files', ...api });
   await app.register(reposPlugin, { prefix: '/api/repos', ...api });
@@ -99,6 +111,11 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(packagesPlugin, { prefix: '/api/packages', ...api });
   await app.register(publishPlugin, { prefix: '/api/publish', ...api });
   await app.register(tasksPlugin, { prefix: '/api', ...api });
+  await app.register(gpgPlugin, { prefix: '/api/gpg', ...api });
+  await app.register(graphPlugin, { prefix: '/api', ...api });
+  await app.register(dbPlugin, { prefix: '/api/db', ...api });
+  await app.register(storagePlugin, { prefix: '/api', ...api });
+  await app.register(aptlyMetricsPlugin, { prefix: '/api', server: metrics, aptly: aptlyMetrics });
   const color = { colors, config };
   await app.register(unitsPlugin, { prefix: '/api/units', ...color });
   await app.register(servicesPlugin, { prefix: '/api/services', ...color });

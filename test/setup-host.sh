@@ -40,6 +40,11 @@ dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
 # etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
+# aptly-client test: Debian's packaged aptly clients (aptly-api-client, python-aptly) drive the API;
+# aptly-api test: graphviz's dot renders /api/graph.svg and .png as aptly does
+[ -f /usr/lib/python3/dist-packages/aptly_api/__init__.py ] || need+=(python3-aptly-api-client)
+python3 -c 'import aptly.client' >/dev/null 2>&1 || need+=(python3-aptly)
+have dot || need+=(graphviz)
 # VM tests (npm run test:vm / test:vm:short set DEBPKG_VM_TOOLS=1; npm test does not run them):
 # QEMU (software emulation is enough), qemu-img for overlays, mkfs.ext4 -d for the base disk, ssh
 if [ "${DEBPKG_VM_TOOLS:-}" = 1 ]; then

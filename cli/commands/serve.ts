@@ -28,6 +28,7 @@ interface ServeArgs {
   'etcd-lease-ttl': string;
   'etcd-max-txn-ops'?: number;
   'shared-dir'?: string;
+  'gpg-key'?: string[];
 }
 
 /** --etcd URL[,URL…] and its TLS/auth flags (etcdctl's names), or undefined: the embedded store. */
@@ -113,6 +114,7 @@ export function serveCommand(y: Argv): Argv {
         .option('lb-socket', { type: 'string', describe: 'HAProxy admin socket (e.g. /run/haproxy/admin.sock)' })
         .option('lb-reload', { type: 'string', describe: "command that reloads an LB we do not manage, e.g. 'systemctl reload haproxy'" })
         .option('unit-ttl', { type: 'string', default: '10s', describe: 'a unit without a heartbeat for this long leaves the pool' })
+        .option('gpg-key', { type: 'string', array: true, describe: 'key that signs publishes naming none (fingerprint, key id or e-mail in the server keyring <data>/keys); repeat to sign with several, e.g. during a key rotation' })
         .option('max-unpacked', { type: 'string', describe: 'decompressed bytes one uploaded package may unpack to (default 8G)' })
         .option('max-unpack-ratio', { type: 'string', describe: 'decompressed/compressed ratio allowed above 64M unpacked (default 200)' })
         .option('etcd', { type: 'string', default: process.env.DEBPKG_ETCD || undefined, describe: 'etcd client URLs, comma-separated: share the color registry with the other servers of a group' })
@@ -140,6 +142,7 @@ export function serveCommand(y: Argv): Argv {
         openReads: args['open-reads'],
         ...(args['max-unpacked'] !== undefined ? { maxUnpackedBytes: parseByteSize(args['max-unpacked'], '--max-unpacked') } : {}),
         ...(args['max-unpack-ratio'] !== undefined ? { maxUnpackRatio: ratio(args['max-unpack-ratio'], '--max-unpack-ratio') } : {}),
+        ...(args['gpg-key'] ? { signingKeys: args['gpg-key'].flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean) } : {}),
         ...(args['public-url'] ? { publicUrl: args['public-url'] } : {}),
         ...(args['metrics-token'] ? { metricsToken: args['metrics-token'] } : {}),
         ...(etcd ? { etcd } : {}),

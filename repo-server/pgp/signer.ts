@@ -31,7 +31,7 @@ const PUBLIC_BINARY_FILE = 'archive.gpg';
 
 // apt's verifiers (gpgv, Sequoia's sqv in apt >= 3.0) reject SHA-1 signatures. gpgv 2.2 (bookworm) cannot
 // read v6 keys or the new Ed25519 algorithm (27), so keys are v4 with legacy EdDSA (algo 22) or RSA.
-const CONFIG: openpgp.PartialConfig = { preferredHashAlgorithm: openpgp.enums.hash.sha512, v6Keys: false };
+export const CONFIG: openpgp.PartialConfig = { preferredHashAlgorithm: openpgp.enums.hash.sha512, v6Keys: false };
 
 export async function loadOrCreateSigningKey(dir: string, opts: SigningKeyOptions = {}): Promise<Signer> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -49,22 +49,37 @@ export async function loadOrCreateSigningKey(dir: string, opts: SigningKeyOption
     key = await openpgp.readPrivateKey({ armoredKey: armored, config: CONFIG });
     if (!key.isDecrypted()) throw new Error(`${keyPath} is passphrase-protected; the repository signer needs an unprotected key`);
   }
-  const pub = key.toPublic();
-  const publicKeyArmored = pub.armor();
-  const publicKeyBinary = pub.write();
+  const signer = signerFromKeys([key]);
   // Re-export on every load so the published keys always match the private key (e.g. after a restore).
-  await writeIfChanged(join(dir, PUBLIC_ARMORED_FILE), publicKeyArmored);
-  await writeIfChanged(join(dir, PUBLIC_BINARY_FILE), publicKeyBinary);
+  await writeIfChanged(join(dir, PUBLIC_ARMORED_FILE), signer.publicKeyArmored);
+  await writeIfChanged(join(dir, PUBLIC_BINARY_FILE), signer.publicKeyBinary);
+  return signer;
+}
+
+/** The server's own key (`keys/signing-key.asc`), parsed, for the keyring (pgp/keyring.ts). */
+export async function readDefaultKey(dir: string): Promise<openpgp.PrivateKey> {
+  return openpgp.readPrivateKey({ armoredKey: await readFile(join(dir, PRIVATE_KEY_FILE), 'utf8'), config: CONFIG });
+}
+
+/**
+ * A signer over one or more decrypted keys: every key signs, so InRelease and Release.gpg carry
+ * one signature per key (a key rotation's overlap: clients trusting either key accept the file).
+ * The fingerprint and public key are the first key's.
+ */
+export function signerFromKeys(keys: openpgp.PrivateKey[]): Signer {
+  const first = keys[0];
+  if (first === undefined) throw new Error('a signer needs at least one key');
+  const pub = first.toPublic();
   return {
-    fingerprint: key.getFingerprint().toUpperCase(),
-    publicKeyArmored,
-    publicKeyBinary,
+    fingerprint: first.getFingerprint().toUpperCase(),
+    publicKeyArmored: pub.armor(),
+    publicKeyBinary: pub.write(),
     async clearsign(text) {
       // Like gpg --clearsign: the newline before "-----BEGIN PGP SIGNATURE-----" belongs to the armor,
       // so the last "\n" is not signed and verifiers hand back exactly `text`.
       // (Per RFC 9580 trailing spaces/tabs on each line are not signed and are dropped.)
       const message = await openpgp.createCleartextMessage({ text: text.endsWith('\n') ? text.slice(0, -1) : text });
-      const signed = await openpgp.sign({ message, signingKeys: key, config: CONFIG });
+      const signed = await openpgp.sign({ message, signingKeys: keys, config: CONFIG });
       // openpgp.js writes the body with its canonical CRLF endings; InRelease must have plain LF lines
       // (apt parses it as a deb822 file and gpgv --output would otherwise return CRs).
       return signed.replace(/\r\n/g, '\n');
@@ -73,7 +88,7 @@ export async function loadOrCreateSigningKey(dir: string, opts: SigningKeyOption
       // Binary mode (sigclass 0x00), as gpg --detach-sign: the signature covers the exact bytes apt downloads.
       const binary = typeof data === 'string' ? new TextEncoder().encode(data) : data;
       const message = await openpgp.createMessage({ binary });
-      return openpgp.sign({ message, signingKeys: key, detached: true, config: CONFIG });
+      return openpgp.sign({ message, signingKeys: keys, detached: true, config: CONFIG });
     },
   };
 }

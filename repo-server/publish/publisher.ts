@@ -68,7 +68,7 @@ export class Publisher {
   async publish(
     rec: PublishRecord,
     components: Map<string, PackageRecord[]>,
-    { now = Math.floor(Date.now() / 1000), sign = true, forceOverwrite = false }: { now?: number; sign?: boolean; forceOverwrite?: boolean } = {},
+    { now = Math.floor(Date.now() / 1000), sign = true, forceOverwrite = false, signer }: { now?: number; sign?: boolean; forceOverwrite?: boolean; signer?: Signer } = {},
   ): Promise<PublishedGeneration> {
     const t0 = performance.now();
     const draft = await this.generations.begin(rec, rec.generation);
@@ -127,7 +127,7 @@ export class Publisher {
         ...(rec.version ? { version: rec.version } : {}),
       },
       idx.files,
-      sign ? this.signer : undefined,
+      sign ? (signer ?? this.signer) : undefined,
     );
     const tRelease = performance.now();
     await this.generations.seal(

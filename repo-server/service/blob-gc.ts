@@ -1,12 +1,13 @@
-// Garbage collection of blobs. A blob lives while a package record or an upload names it (or
-// an in-flight request has pinned it). Dead locations are dropped first (committed), files
+// Garbage collection of blobs. A blob lives while a package record, an upload or a published
+// prefix's pool names it (or an in-flight request has pinned it: old indexes keep naming a
+// pool file after its record went, by db cleanup). Dead locations are dropped first (committed), files
 // after: a pack with no live blob is deleted, a pack mostly dead is compacted (live blobs
 // copied into a new pack, their locations moved in one commit, then the old pack deleted).
 // Callers hold the writes mutex.
 
 import { rm } from 'node:fs/promises';
 import type { BlobStore } from '../storage/blobs.js';
-import type { BlobIndex, MetadataJournal, References } from '../storage/interfaces.js';
+import type { BlobIndex, MetadataJournal, PublishedPoolIndex, References } from '../storage/interfaces.js';
 import type { BlobLocation } from '../storage/records.js';
 
 export interface GcReport {
@@ -15,8 +16,9 @@ export interface GcReport {
   packsCompacted: number;
 }
 
-export async function collectBlobs(store: BlobIndex & References & MetadataJournal, blobs: BlobStore, extraPacks: Iterable<string> = []): Promise<GcReport> {
+export async function collectBlobs(store: BlobIndex & References & PublishedPoolIndex & MetadataJournal, blobs: BlobStore, extraPacks: Iterable<string> = []): Promise<GcReport> {
   const referenced = store.referencedBlobs();
+  for (const files of store.publishedPool.values()) for (const sha of files.values()) referenced.add(sha);
   const dead: string[] = [];
   const touched = new Set<string>(extraPacks);
   const deadLoose: string[] = [];
@@ -66,7 +68,7 @@ export async function collectBlobs(store: BlobIndex & References & MetadataJourn
  * At start-up: files no location names are leftovers of a crash between writing and
  * committing (temp files, packs, loose files); then the usual collection.
  */
-export async function collectAtStartup(store: BlobIndex & References & MetadataJournal, blobs: BlobStore): Promise<GcReport> {
+export async function collectAtStartup(store: BlobIndex & References & PublishedPoolIndex & MetadataJournal, blobs: BlobStore): Promise<GcReport> {
   for (const f of await blobs.leftovers()) await rm(f, { force: true });
   const packs = new Set<string>();
   const loose = new Set<string>();

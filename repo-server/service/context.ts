@@ -1,6 +1,7 @@
 // Everything an operation needs, passed explicitly (no globals): the store, the blobs, the
 // publisher, the locks and the configuration.
 
+import type { SigningKeyring } from '../pgp/keyring.js';
 import type { Signer } from '../pgp/signer.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -26,7 +27,10 @@ export interface Context {
   /** Inspections of small packages made while they were uploaded. */
   inspections: Inspections;
   publisher: Publisher;
+  /** The server's own key (the default signer; its public half is /keys/archive.asc). */
   signer: Signer;
+  /** Every key the server may sign with, chosen by a publish's Signing options. */
+  keyring: SigningKeyring;
   /** Serialises metadata changes (store commits). */
   writes: Mutex;
   /** One publish at a time per prefix/distribution (group-wide on etcd: cluster/lock.ts). */

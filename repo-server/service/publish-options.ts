@@ -1,7 +1,11 @@
 // What a publish request may ask for, validated before anything is queued or stored, and how
 // an update changes a published distribution's record.
 
+import type { SigningRequest } from '../pgp/keyring.js';
+import type { Signer } from '../pgp/signer.js';
 import type { PublishRecord, PublishSource } from '../storage/store.js';
+
+export type { SigningRequest } from '../pgp/keyring.js';
 import type { Context } from './context.js';
 import { invalid } from './errors.js';
 import { componentName, shown } from './names.js';
@@ -35,6 +39,8 @@ export interface PublishInput {
   version: string;
   /** False: publish without InRelease/Release.gpg. */
   sign: boolean;
+  /** aptly's Signing options: which of the server's keys sign (pgp/keyring.ts). */
+  signing?: SigningRequest;
   /** As aptly: a pool file name already published with other bytes may take the new file (see pool-check.ts). */
   forceOverwrite: boolean;
 }
@@ -48,6 +54,7 @@ export interface PublishUpdateInput {
   multiDist?: boolean;
   signedBy?: string;
   sign: boolean;
+  signing?: SigningRequest;
   forceOverwrite: boolean;
 }
 
@@ -178,6 +185,10 @@ export interface PublishChange {
   multiDist?: boolean;
   signedBy?: string;
   sign: boolean;
+  /** The keys that sign, from the request's Signing options (started when it arrived). */
+  signing?: Promise<Signer | undefined>;
+  /** `signing` once the batch awaited it; undefined publishes unsigned. */
+  signer?: Signer;
   forceOverwrite: boolean;
 }
 

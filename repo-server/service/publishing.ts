@@ -4,6 +4,7 @@
 
 import { PoolClashError } from '../publish/publisher.js';
 import { SourceLists } from '../publish/source-lists.js';
+import type { Signer } from '../pgp/signer.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { publishId } from '../storage/store.js';
 import { Coalescer, type Queued } from './coalescer.js';
@@ -11,7 +12,7 @@ import type { Context } from './context.js';
 import { Conflict } from '../model/errors.js';
 import { invalid, notFound } from './errors.js';
 import { distributionName, publishPrefix } from './names.js';
-import { agreed, applyChange, releaseVersion, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput } from './publish-options.js';
+import { agreed, applyChange, releaseVersion, architectureList, parseChange, releaseLine, resolveSources, rootDefaults, signedBy, suiteName, yesNo, type PublishChange, type PublishInput, type PublishUpdateInput, type SigningRequest } from './publish-options.js';
 import { getSnapshot } from './snapshots.js';
 
 /** A publish that would put two different files at one pool path; `paths` names them. */
@@ -74,13 +75,23 @@ async function waitForNextSecond(lastDate: number): Promise<void> {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-/** `forceOverwrite`: a rebuild whose pool paths hold other bytes is published beside them (publish/pool-check.ts) instead of refused. */
-async function run(ctx: Context, rec: PublishRecord, sign: boolean, forceOverwrite: boolean): Promise<PublishRecord> {
+/** The keys a publish signs with (none: Signing.Skip); a rejection is handled where awaited. */
+function keysOf(ctx: Context, sign: boolean, signing: SigningRequest | undefined): Promise<Signer | undefined> {
+  const keys = sign ? ctx.keyring.signerFor(signing) : Promise.resolve(undefined);
+  keys.catch(() => undefined);
+  return keys;
+}
+
+/**
+ * The signer of a publish: undefined publishes unsigned (Signing.Skip). `forceOverwrite`: a rebuild
+ * whose pool paths hold other bytes is published beside them (publish/pool-check.ts) instead of refused.
+ */
+async function run(ctx: Context, rec: PublishRecord, signer: Signer | undefined, forceOverwrite: boolean): Promise<PublishRecord> {
   await waitForNextSecond(rec.lastDate);
   const t0 = performance.now();
   const components = componentPackages(ctx, rec);
   const collectMs = Math.round(performance.now() - t0);
-  const result = await ctx.publisher.publish(rec, components, { sign, forceOverwrite }).catch((err: unknown) => {
+  const result = await ctx.publisher.publish(rec, components, signer ? { signer, forceOverwrite } : { sign: false, forceOverwrite }).catch((err: unknown) => {
     if (err instanceof PoolClashError) throw new PoolClash(err.message, err.paths);
     throw err;
   });
@@ -132,15 +143,18 @@ export async function createPublish(ctx: Context, prefixParam: string, input: Pu
     generation: 0,
     lastDate: 0,
   };
-  const sign = input.sign;
+  // Started now, awaited in turn: the barrier keeps its place in arrival order (a key the
+  // server does not hold is a 400 all the same).
+  const signing = keysOf(ctx, input.sign, input.signing);
   const id = publishId(prefix, distribution);
   queueOf(ctx).barrier(id);
   return ctx.publishLocks.run(id, async () => {
+    const signer = await signing;
     // aptly answers 400 here (not 409).
     if (ctx.store.publishes.has(id) && !input.forceOverwrite) {
       throw invalid(`prefix/distribution already used by another published repo: ${prefix}/${distribution}`);
     }
-    return run(ctx, rec, sign, input.forceOverwrite);
+    return run(ctx, rec, signer, input.forceOverwrite);
   });
 }
 
@@ -163,6 +177,7 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
   const applied: Queued<PublishChange, PublishRecord>[] = [];
   for (const item of batch) {
     try {
+      item.change.signer = item.change.sign ? ((await item.change.signing) ?? ctx.signer) : undefined;
       rec = applyChange(ctx, rec, item.change);
       applied.push(item);
     } catch (err) {
@@ -171,8 +186,9 @@ async function publishBatch(ctx: Context, id: string, batch: Queued<PublishChang
   }
   if (applied.length === 0) return;
   // The last request decides about signing: the tree reflects the last update.
+  const last = applied[applied.length - 1]!.change;
   // ForceOverwrite asked by any folded update applies to the one publish.
-  const published = await run(ctx, rec, applied[applied.length - 1]!.change.sign, applied.some((a) => a.change.forceOverwrite));
+  const published = await run(ctx, rec, last.signer, applied.some((a) => a.change.forceOverwrite));
   for (const item of applied) item.resolve(published);
 }
 
@@ -185,6 +201,9 @@ export function updatePublish(ctx: Context, prefixParam: string, distribution: s
   const prefix = publishPrefix(prefixParam);
   const rec = getPublish(ctx, prefix, distribution);
   const change = parseChange(ctx, rec, input, applyStaged);
+  // Submitted in this tick (arrival order); the keys are awaited when the batch runs and a
+  // key the server does not hold fails this request alone (400).
+  change.signing = keysOf(ctx, input.sign, input.signing);
   return queueOf(ctx).submit(publishId(prefix, distribution), change);
 }
 

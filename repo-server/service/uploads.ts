@@ -10,7 +10,7 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Inspections } from '../packages/inspections.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { Mutex } from '../../lib/concurrency.js';
-import type { BlobIndex, MetadataJournal, References, UploadArea } from '../storage/interfaces.js';
+import type { BlobIndex, MetadataJournal, PublishedPoolIndex, References, UploadArea } from '../storage/interfaces.js';
 import type { Op } from '../storage/records.js';
 import { collectBlobs } from './blob-gc.js';
 import { TooLarge } from '../model/errors.js';
@@ -31,7 +31,7 @@ interface Received {
 }
 
 export interface UploadDeps {
-  store: UploadArea & BlobIndex & References & MetadataJournal;
+  store: UploadArea & BlobIndex & References & PublishedPoolIndex & MetadataJournal;
   blobs: BlobStore;
   writes: Mutex;
   inspections: Inspections;

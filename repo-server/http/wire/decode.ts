@@ -7,7 +7,7 @@ import type { CopyOptions } from '../../service/repo-copy.js';
 import type { CreateRepoInput, EditRepoInput } from '../../service/repos.js';
 import type { PullInput } from '../../service/snapshot-pull.js';
 import type { EditSnapshotInput, SnapshotFromRefsInput, SnapshotFromRepoInput } from '../../service/snapshots.js';
-import type { PublishInput, PublishUpdateInput, SourceRef } from '../../service/publish-options.js';
+import type { PublishInput, PublishUpdateInput, SigningRequest, SourceRef } from '../../service/publish-options.js';
 import type { StagedSourceEdit } from '../../service/publish-sources.js';
 import { shown } from '../../service/names.js';
 
@@ -143,12 +143,34 @@ export const stagedSourceEdit = (b: Body): StagedSourceEdit => ({
   ...some('name', b.Name === undefined ? undefined : text(b.Name, 'Name')),
 });
 
-/** Signing.Skip: publish without InRelease/Release.gpg. */
-function sign(b: Body): boolean {
-  const signing = b.Signing;
-  if (signing === undefined || signing === null) return true;
-  if (typeof signing !== 'object' || Array.isArray(signing)) throw new Invalid('Signing must be an object');
-  return (signing as Body).Skip !== true;
+/**
+ * aptly's `Signing` object. Go matches JSON field names case-insensitively (aptly's own
+ * DualSignature test sends `GPGKey`), so this does too. `Skip` publishes unsigned; `GpgKey`
+ * (comma-separated), `Keyring`, `SecretKeyring` and `Passphrase` select among the server's keys
+ * (pgp/keyring.ts); `PassphraseFile` would name a file on the server and is refused; `Batch` is
+ * accepted (the server never prompts).
+ */
+function signing(b: Body): { sign: boolean; signing?: SigningRequest } {
+  const raw = b.Signing;
+  if (raw === undefined || raw === null) return { sign: true };
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Invalid('Signing must be an object');
+  const field = (name: string): unknown => Object.entries(raw as Body).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+  const skip = optionalFlag(field('Skip'), 'Signing.Skip') === true;
+  optionalFlag(field('Batch'), 'Signing.Batch');
+  const passphraseFile = text(field('PassphraseFile'), 'Signing.PassphraseFile');
+  if (passphraseFile !== '') {
+    throw new Invalid('Signing.PassphraseFile: the server reads no file a client names; send Signing.Passphrase or keep the key unprotected in the server keyring');
+  }
+  const request: SigningRequest = {
+    gpgKeys: text(field('GpgKey'), 'Signing.GpgKey')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
+    keyring: text(field('Keyring'), 'Signing.Keyring'),
+    secretKeyring: text(field('SecretKeyring'), 'Signing.SecretKeyring'),
+    passphrase: text(field('Passphrase'), 'Signing.Passphrase'),
+  };
+  return { sign: !skip, signing: request };
 }
 
 function architectures(v: unknown): string[] {
@@ -176,7 +198,7 @@ export const publishInput = (b: Body): PublishInput => ({
   ...some('multiDist', optionalFlag(b.MultiDist, 'MultiDist')),
   signedBy: text(b.SignedBy, 'SignedBy'),
   version: text(b.Version, 'Version'),
-  sign: sign(b),
+  ...signing(b),
   forceOverwrite: optionalFlag(b.ForceOverwrite, 'ForceOverwrite') === true,
 });
 
@@ -191,7 +213,7 @@ export function publishUpdateInput(b: Body): PublishUpdateInput {
     ...some('skipContents', optionalFlag(b.SkipContents, 'SkipContents')),
     ...some('multiDist', optionalFlag(b.MultiDist, 'MultiDist')),
     ...some('signedBy', b.SignedBy === undefined || b.SignedBy === null ? undefined : text(b.SignedBy, 'SignedBy')),
-    sign: sign(b),
+    ...signing(b),
     forceOverwrite: optionalFlag(b.ForceOverwrite, 'ForceOverwrite') === true,
   };
 }
