@@ -94,6 +94,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     writes,
     publishLocks,
     publicDir,
+    keysDir: join(shared, 'keys'),
     log: app.log,
   };
   const tasks = new Tasks();

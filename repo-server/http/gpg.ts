@@ -23,7 +23,7 @@ export const gpgPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx 
       throw new Invalid('Keyserver: this server fetches no keys from keyservers (it has no route to one, and a client should not make it connect anywhere); send the armored key in GpgKeyArmor');
     }
     if (armor === '') throw new Invalid(keyIds.length > 0 ? 'GpgKeyID needs a keyserver, which this server does not use; send the armored key in GpgKeyArmor' : 'GpgKeyArmor: give the armored public key');
-    const lines = await importTrustedKeys(`${ctx.config.dataDir}/keys`, { keyring: text(b.Keyring, 'Keyring'), armor, keyIds });
+    const lines = await importTrustedKeys(ctx.keysDir, { keyring: text(b.Keyring, 'Keyring'), armor, keyIds });
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(`${lines.join('\n')}\n`));
   });
 };

@@ -36,5 +36,7 @@ export interface Context {
   /** One publish at a time per prefix/distribution (group-wide on etcd: cluster/lock.ts). */
   publishLocks: Pick<KeyedMutex, 'run'>;
   publicDir: string;
+  /** keys/ of the data directory, or of the shared directory in a group: signing and trusted keyrings. */
+  keysDir: string;
   log: Log;
 }

@@ -31,7 +31,7 @@ export interface IncludeOptions {
 }
 
 /** Where the keys whose uploads are trusted live (gpgv's binary keyring format). */
-export const uploadersKeyring = (ctx: Pick<Context, 'config'>): string => join(ctx.config.dataDir, 'keys', 'trusted-uploaders.gpg');
+export const uploadersKeyring = (ctx: Pick<Context, 'keysDir'>): string => join(ctx.keysDir, 'trusted-uploaders.gpg');
 
 /**
  * aptly's repo name is a Go template over the .changes fields ("{{.Distribution}}"): only
