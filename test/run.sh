@@ -15,7 +15,9 @@ if [ -z "${DEBPKG_TEST_TMP:-}" ] && [ -d /dev/shm ] && ! findmnt -no OPTIONS /de
   fi
 fi
 
-npm ci --no-audit --no-fund
+# A git worktree sharing another checkout's node_modules through a symlink must not let npm ci
+# empty that shared install under its other users.
+if [ -L node_modules ]; then echo "node_modules is a symlink: npm ci skipped"; else npm ci --no-audit --no-fund; fi
 npm run build
 
 export NO_COLOR=1
