@@ -30,9 +30,10 @@ function baseUrl(req: FastifyRequest, ctx: Context): string {
   return `${req.protocol === 'https' ? 'https' : 'http'}://${authority}`;
 }
 
-export function renderSources(opts: { url: string; suite: string; components: string[]; signedBy: string; architectures?: string[] }): string {
+export function renderSources(opts: { url: string; suite: string; components: string[]; signedBy: string; architectures?: string[]; withSources?: boolean }): string {
   const fields: [string, string][] = [
-    ['Types', 'deb'],
+    // deb-src only where Sources indexes are published: apt warns about a missing index otherwise.
+    ['Types', opts.withSources ? 'deb deb-src' : 'deb'],
     ['URIs', opts.url],
     ['Suites', opts.suite],
     ['Components', opts.components.join(' ')],
@@ -74,6 +75,7 @@ export async function answerSources(req: FastifyRequest, reply: FastifyReply, ct
       url,
       suite: pub.distribution,
       components: pub.sources.map((s) => s.component),
+      withSources: (pub.architectures.length > 0 ? pub.architectures : (pub.publishedArchitectures ?? [])).includes('source'),
       // With the publish's SignedBy fingerprints after the keyring, apt (2.6 and 3.0) takes
       // the key from the keyring but accepts only signatures by those keys.
       signedBy: pub.signedBy ? `${keyring},${pub.signedBy}` : keyring,
