@@ -78,7 +78,7 @@ export async function upgradeOn(fleet: Fleet, color: Color, version: string): Pr
   })();
   const t0 = Date.now();
   try {
-    await vm.run(`apt-get update -q ${APT_DEBPKG_ONLY} && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q ${APT_DEBPKG_ONLY}`, 15 * 60_000);
+    await vm.run(`apt-get update -q ${APT_DEBPKG_ONLY} && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q ${APT_DEBPKG_ONLY}`, 25 * 60_000); // 2–3 min on a quiet host; past 15 min at load 12–20 (one emulated vCPU starved)
     const installed = (await vm.run(`dpkg-query -W -f '\${Version}' ${SERVICE}`)).trim();
     if (installed !== version) throw new Error(`${color}: apt-get upgrade left ${SERVICE} at ${installed}, not ${version}`);
     await waitRegistered(fleet, color, version, 5 * 60_000);
