@@ -3,7 +3,9 @@
 // Then the per-file overhead: 20,000 files of 1-20 KB against dpkg-deb -z6 (and nfpm when an
 // `nfpm` binary is on PATH or NFPM names one), and peak RSS at 200,000 files (build-files section).
 //
-//   npm run bench:build [-- --runs 3 --size-mib 512 --only large|files]
+//   npm run bench:build [-- --runs 3 --size-mib 512 --only large|files --compression gzip,zstd,none]
+// (--compression keeps the large-payload rows of those compressors: xz and gzip -9 take minutes
+// per run on a loaded host). The gzip -6 row also times nfpm, the other peer of issue 18.
 
 import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -98,6 +100,7 @@ interface Row {
   label: string;
   dpkg: Sample;
   debpkg: Sample;
+  nfpm?: Sample;
   dpkgSize: number;
   debpkgSize: number;
 }
@@ -133,11 +136,18 @@ contents:
     { label: 'zstd -3', kind: 'zstd', level: 3 },
     { label: 'none', kind: 'none', level: 0 },
   ];
+  const kinds = process.argv.includes('--compression') ? process.argv[process.argv.indexOf('--compression') + 1]!.split(',') : undefined;
+  const nfpm = nfpmBinary();
+  const nfpmSpec = join(WORK, 'nfpm-large.yaml');
+  await writeFile(nfpmSpec, `name: bench-payload\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: benchmark payload\ncontents:\n  - { src: ${root}/usr/share/bench-payload, dst: /usr/share/bench-payload }\n`);
   const rows: Row[] = [];
   const loadBefore = loadLine();
-  for (const c of cases) {
+  for (const c of cases.filter((c) => kinds === undefined || kinds.includes(c.kind))) {
     const dpkg: Sample[] = [];
     const ours: Sample[] = [];
+    const theirs: Sample[] = [];
+    // nfpm's deb is gzip -6 only (its default): it joins that row
+    const withNfpm = nfpm !== undefined && c.kind === 'gzip' && c.level === 6 && c.env?.DEBPKG_GZIP === 'pigz';
     const dpkgOut = join(WORK, 'dpkg.deb');
     const outDir = join(WORK, 'out');
     for (let i = 0; i < RUNS; i++) {
@@ -149,6 +159,7 @@ contents:
           ...c.env,
         }),
       );
+      if (withNfpm) theirs.push(await timed(nfpm, ['package', '-f', nfpmSpec, '-p', 'deb', '-t', join(WORK, 'nfpm-large.deb')], { SOURCE_DATE_EPOCH: '1700000000' }));
     }
     const deb = join(outDir, 'bench-payload_1.0_all.deb');
     // dpkg's own extractor must accept what we wrote (the same code path as dpkg -i).
@@ -157,6 +168,7 @@ contents:
       label: c.label,
       dpkg: { seconds: median(dpkg.map((s) => s.seconds)), rssKiB: median(dpkg.map((s) => s.rssKiB)) },
       debpkg: { seconds: median(ours.map((s) => s.seconds)), rssKiB: median(ours.map((s) => s.rssKiB)) },
+      ...(theirs.length > 0 ? { nfpm: medianOf(theirs) } : {}),
       dpkgSize: (await stat(dpkgOut)).size,
       debpkgSize: (await stat(deb)).size,
     });
@@ -165,15 +177,15 @@ contents:
   const dpkgVersion = (await run('dpkg-deb', ['--version'])).stdout.split('\n')[0];
   const cpu = (await readFile('/proc/cpuinfo', 'utf8')).match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
   const lines = [
-    `Payload: one file of ${SIZE >> 20} MiB (half random bytes, half generated text), ${RUNS} interleaved runs each, median.`,
+    `Payload: one file of ${SIZE >> 20} MiB (half random bytes, half generated text), ${RUNS} interleaved runs each, median.${nfpm ? ` nfpm (gzip -6 row): ${nfpm}.` : ' nfpm: no binary (bench/build-nfpm.sh).'}`,
     `Machine: ${cpu}, ${(await run('nproc')).stdout.trim()} cores; ${dpkgVersion}; Node ${process.version}; load average ${loadBefore} before, ${loadLine()} after.`,
     '',
-    '| compression | dpkg-deb s | debpkg s | time ratio | dpkg-deb RSS | debpkg RSS | size ratio |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.label} | ${r.dpkg.seconds.toFixed(2)} | ${r.debpkg.seconds.toFixed(2)} | **${(r.debpkg.seconds / r.dpkg.seconds).toFixed(2)}×** | ${(r.dpkg.rssKiB / 1024).toFixed(0)} MB | ${(r.debpkg.rssKiB / 1024).toFixed(0)} MB | ${(r.debpkgSize / r.dpkgSize).toFixed(3)} |`,
-    ),
+    '| compression | dpkg-deb s | nfpm s | debpkg s | time vs faster peer | dpkg-deb RSS | nfpm RSS | debpkg RSS | size vs dpkg-deb |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const fastest = r.nfpm && r.nfpm.seconds < r.dpkg.seconds ? r.nfpm : r.dpkg;
+      return `| ${r.label} | ${r.dpkg.seconds.toFixed(2)} | ${r.nfpm ? r.nfpm.seconds.toFixed(2) : '—'} | ${r.debpkg.seconds.toFixed(2)} | **${(r.debpkg.seconds / fastest.seconds).toFixed(2)}×** | ${mb(r.dpkg)} | ${r.nfpm ? mb(r.nfpm) : '—'} | ${mb(r.debpkg)} | ${(r.debpkgSize / r.dpkgSize).toFixed(3)} |`;
+    }),
     '',
     'debpkg also computes md5sums and Installed-Size while it writes (dpkg-deb -b does neither), and every package it wrote was read back by dpkg-deb --fsys-tarfile.',
   ];
