@@ -3,7 +3,7 @@
 // Then the per-file overhead: 20,000 files of 1-20 KB against dpkg-deb -z6 (and nfpm when an
 // `nfpm` binary is on PATH or NFPM names one), and peak RSS at 200,000 files (build-files section).
 //
-//   npm run bench:build [-- --runs 3 --size-mib 512 --only large|files --compression gzip,zstd,none]
+//   npm run bench:build [-- --runs 3 --size-mib 512 --only startup|large|files --compression gzip6,gzip6-zlib,gzip9,xz6,zstd3,none]
 // (--compression keeps the large-payload rows of those compressors: xz and gzip -9 take minutes
 // per run on a loaded host). The gzip -6 row also times nfpm, the other peer of issue 18.
 
@@ -72,16 +72,18 @@ async function preparePayload(): Promise<string> {
 interface Sample {
   seconds: number;
   rssKiB: number;
+  /** user + system CPU seconds (children included) */
+  cpu?: number;
 }
 
 async function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Sample> {
-  const { stderr } = await run('/usr/bin/time', ['-f', 'BENCH %e %M', cmd, ...args], {
+  const { stderr } = await run('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', cmd, ...args], {
     env: { ...process.env, ...env },
     maxBuffer: 16 << 20,
   });
-  const m = /BENCH ([0-9.]+) ([0-9]+)/.exec(stderr);
+  const m = /BENCH ([0-9.]+) ([0-9]+) ([0-9.]+) ([0-9.]+)/.exec(stderr);
   if (!m) throw new Error(`no timing from ${cmd}: ${stderr}`);
-  return { seconds: Number(m[1]), rssKiB: Number(m[2]) };
+  return { seconds: Number(m[1]), rssKiB: Number(m[2]), cpu: Number(m[3]) + Number(m[4]) };
 }
 
 /** The 1/5/15-minute load averages: on a shared machine they say how far to trust a wall time. */
@@ -108,8 +110,38 @@ interface Row {
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-  if (only !== 'files') await largePayload();
-  if (only !== 'large') await manyFiles();
+  if (only === undefined || only === 'startup') await startup();
+  if (only === undefined || only === 'large') await largePayload();
+  if (only === undefined || only === 'files') await manyFiles();
+}
+
+/** What a build costs before its payload: a one-file build against `node -e 0`, interleaved. */
+async function startup(): Promise<void> {
+  const dir = join(WORK, 'one-file');
+  await mkdir(join(dir, 'src'), { recursive: true });
+  await writeFile(join(dir, 'src/a.txt'), 'one\n');
+  const spec = join(dir, 'debpkg.yaml');
+  await writeFile(spec, `name: one-file\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: one file\ncontents:\n  - { src: src/a.txt, dst: /usr/share/one-file/a.txt }\n`);
+  const runs = Math.max(RUNS, 11);
+  const node: Sample[] = [];
+  const build: Sample[] = [];
+  const loadBefore = loadLine();
+  for (let i = 0; i < runs; i++) {
+    node.push(await timed(process.execPath, ['-e', '0']));
+    build.push(await timed(process.execPath, [CLI, 'build', '-f', spec, '-o', join(dir, 'out/')], { SOURCE_DATE_EPOCH: '1700000000' }));
+  }
+  const med = (xs: Sample[], k: 'seconds' | 'cpu'): number => median(xs.map((x) => x[k] ?? 0));
+  const lines = [
+    `A one-file \`debpkg build\` against \`node -e 0\`, ${runs} interleaved runs, median; load average ${loadBefore} before, ${loadLine()} after.`,
+    '',
+    '| command | wall s | CPU s (user+sys) | peak RSS |',
+    '|---|---|---|---|',
+    `| node -e 0 | ${med(node, 'seconds').toFixed(2)} | ${med(node, 'cpu').toFixed(2)} | ${mb(medianOf(node))} |`,
+    `| debpkg build (1 file) | ${med(build, 'seconds').toFixed(2)} | ${med(build, 'cpu').toFixed(2)} | ${mb(medianOf(build))} |`,
+    `| **over node** | **+${(med(build, 'seconds') - med(node, 'seconds')).toFixed(2)}** | **+${(med(build, 'cpu') - med(node, 'cpu')).toFixed(2)}** | |`,
+  ];
+  await updateSection(join(ROOT, 'docs/benchmarks.md'), 'build-startup', lines.join('\n'));
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function largePayload(): Promise<void> {
@@ -128,13 +160,13 @@ contents:
   - { src: ${root}/usr/share/bench-payload, dst: /usr/share/bench-payload, type: tree }
 `,
   );
-  const cases: { label: string; kind: string; level: number; env?: Record<string, string> }[] = [
-    { label: 'gzip -6 (pigz engine, default)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'pigz' } },
-    { label: 'gzip -6 (in-process zlib engine)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'zlib' } },
-    { label: 'gzip -9', kind: 'gzip', level: 9, env: { DEBPKG_GZIP: 'pigz' } },
-    { label: 'xz -6', kind: 'xz', level: 6 },
-    { label: 'zstd -3', kind: 'zstd', level: 3 },
-    { label: 'none', kind: 'none', level: 0 },
+  const cases: { id: string; label: string; kind: string; level: number; env?: Record<string, string> }[] = [
+    { id: 'gzip6', label: 'gzip -6 (pigz engine, default)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'pigz' } },
+    { id: 'gzip6-zlib', label: 'gzip -6 (in-process zlib engine)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'zlib' } },
+    { id: 'gzip9', label: 'gzip -9', kind: 'gzip', level: 9, env: { DEBPKG_GZIP: 'pigz' } },
+    { id: 'xz6', label: 'xz -6', kind: 'xz', level: 6 },
+    { id: 'zstd3', label: 'zstd -3', kind: 'zstd', level: 3 },
+    { id: 'none', label: 'none', kind: 'none', level: 0 },
   ];
   const kinds = process.argv.includes('--compression') ? process.argv[process.argv.indexOf('--compression') + 1]!.split(',') : undefined;
   const nfpm = nfpmBinary();
@@ -142,7 +174,7 @@ contents:
   await writeFile(nfpmSpec, `name: bench-payload\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: benchmark payload\ncontents:\n  - { src: ${root}/usr/share/bench-payload, dst: /usr/share/bench-payload }\n`);
   const rows: Row[] = [];
   const loadBefore = loadLine();
-  for (const c of cases.filter((c) => kinds === undefined || kinds.includes(c.kind))) {
+  for (const c of cases.filter((c) => kinds === undefined || kinds.includes(c.id))) {
     const dpkg: Sample[] = [];
     const ours: Sample[] = [];
     const theirs: Sample[] = [];
