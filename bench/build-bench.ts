@@ -3,7 +3,9 @@
 // Then the per-file overhead: 20,000 files of 1-20 KB against dpkg-deb -z6 (and nfpm when an
 // `nfpm` binary is on PATH or NFPM names one), and peak RSS at 200,000 files (build-files section).
 //
-//   npm run bench:build [-- --runs 3 --size-mib 512 --only large|files]
+//   npm run bench:build [-- --runs 3 --size-mib 512 --only startup|large|files --compression gzip6,gzip6-zlib,gzip9,xz6,zstd3,none]
+// (--compression keeps the large-payload rows of those compressors: xz and gzip -9 take minutes
+// per run on a loaded host). The gzip -6 row also times nfpm, the other peer of issue 18.
 
 import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -70,16 +72,18 @@ async function preparePayload(): Promise<string> {
 interface Sample {
   seconds: number;
   rssKiB: number;
+  /** user + system CPU seconds (children included) */
+  cpu?: number;
 }
 
 async function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Sample> {
-  const { stderr } = await run('/usr/bin/time', ['-f', 'BENCH %e %M', cmd, ...args], {
+  const { stderr } = await run('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', cmd, ...args], {
     env: { ...process.env, ...env },
     maxBuffer: 16 << 20,
   });
-  const m = /BENCH ([0-9.]+) ([0-9]+)/.exec(stderr);
+  const m = /BENCH ([0-9.]+) ([0-9]+) ([0-9.]+) ([0-9.]+)/.exec(stderr);
   if (!m) throw new Error(`no timing from ${cmd}: ${stderr}`);
-  return { seconds: Number(m[1]), rssKiB: Number(m[2]) };
+  return { seconds: Number(m[1]), rssKiB: Number(m[2]), cpu: Number(m[3]) + Number(m[4]) };
 }
 
 /** The 1/5/15-minute load averages: on a shared machine they say how far to trust a wall time. */
@@ -98,6 +102,7 @@ interface Row {
   label: string;
   dpkg: Sample;
   debpkg: Sample;
+  nfpm?: Sample;
   dpkgSize: number;
   debpkgSize: number;
 }
@@ -105,8 +110,38 @@ interface Row {
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-  if (only !== 'files') await largePayload();
-  if (only !== 'large') await manyFiles();
+  if (only === undefined || only === 'startup') await startup();
+  if (only === undefined || only === 'large') await largePayload();
+  if (only === undefined || only === 'files') await manyFiles();
+}
+
+/** What a build costs before its payload: a one-file build against `node -e 0`, interleaved. */
+async function startup(): Promise<void> {
+  const dir = join(WORK, 'one-file');
+  await mkdir(join(dir, 'src'), { recursive: true });
+  await writeFile(join(dir, 'src/a.txt'), 'one\n');
+  const spec = join(dir, 'debpkg.yaml');
+  await writeFile(spec, `name: one-file\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: one file\ncontents:\n  - { src: src/a.txt, dst: /usr/share/one-file/a.txt }\n`);
+  const runs = Math.max(RUNS, 11);
+  const node: Sample[] = [];
+  const build: Sample[] = [];
+  const loadBefore = loadLine();
+  for (let i = 0; i < runs; i++) {
+    node.push(await timed(process.execPath, ['-e', '0']));
+    build.push(await timed(process.execPath, [CLI, 'build', '-f', spec, '-o', join(dir, 'out/')], { SOURCE_DATE_EPOCH: '1700000000' }));
+  }
+  const med = (xs: Sample[], k: 'seconds' | 'cpu'): number => median(xs.map((x) => x[k] ?? 0));
+  const lines = [
+    `A one-file \`debpkg build\` against \`node -e 0\`, ${runs} interleaved runs, median; load average ${loadBefore} before, ${loadLine()} after.`,
+    '',
+    '| command | wall s | CPU s (user+sys) | peak RSS |',
+    '|---|---|---|---|',
+    `| node -e 0 | ${med(node, 'seconds').toFixed(2)} | ${med(node, 'cpu').toFixed(2)} | ${mb(medianOf(node))} |`,
+    `| debpkg build (1 file) | ${med(build, 'seconds').toFixed(2)} | ${med(build, 'cpu').toFixed(2)} | ${mb(medianOf(build))} |`,
+    `| **over node** | **+${(med(build, 'seconds') - med(node, 'seconds')).toFixed(2)}** | **+${(med(build, 'cpu') - med(node, 'cpu')).toFixed(2)}** | |`,
+  ];
+  await updateSection(join(ROOT, 'docs/benchmarks.md'), 'build-startup', lines.join('\n'));
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function largePayload(): Promise<void> {
@@ -125,19 +160,26 @@ contents:
   - { src: ${root}/usr/share/bench-payload, dst: /usr/share/bench-payload, type: tree }
 `,
   );
-  const cases: { label: string; kind: string; level: number; env?: Record<string, string> }[] = [
-    { label: 'gzip -6 (pigz engine, default)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'pigz' } },
-    { label: 'gzip -6 (in-process zlib engine)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'zlib' } },
-    { label: 'gzip -9', kind: 'gzip', level: 9, env: { DEBPKG_GZIP: 'pigz' } },
-    { label: 'xz -6', kind: 'xz', level: 6 },
-    { label: 'zstd -3', kind: 'zstd', level: 3 },
-    { label: 'none', kind: 'none', level: 0 },
+  const cases: { id: string; label: string; kind: string; level: number; env?: Record<string, string> }[] = [
+    { id: 'gzip6', label: 'gzip -6 (pigz engine, default)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'pigz' } },
+    { id: 'gzip6-zlib', label: 'gzip -6 (in-process zlib engine)', kind: 'gzip', level: 6, env: { DEBPKG_GZIP: 'zlib' } },
+    { id: 'gzip9', label: 'gzip -9', kind: 'gzip', level: 9, env: { DEBPKG_GZIP: 'pigz' } },
+    { id: 'xz6', label: 'xz -6', kind: 'xz', level: 6 },
+    { id: 'zstd3', label: 'zstd -3', kind: 'zstd', level: 3 },
+    { id: 'none', label: 'none', kind: 'none', level: 0 },
   ];
+  const kinds = process.argv.includes('--compression') ? process.argv[process.argv.indexOf('--compression') + 1]!.split(',') : undefined;
+  const nfpm = nfpmBinary();
+  const nfpmSpec = join(WORK, 'nfpm-large.yaml');
+  await writeFile(nfpmSpec, `name: bench-payload\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: benchmark payload\ncontents:\n  - { src: ${root}/usr/share/bench-payload, dst: /usr/share/bench-payload }\n`);
   const rows: Row[] = [];
   const loadBefore = loadLine();
-  for (const c of cases) {
+  for (const c of cases.filter((c) => kinds === undefined || kinds.includes(c.id))) {
     const dpkg: Sample[] = [];
     const ours: Sample[] = [];
+    const theirs: Sample[] = [];
+    // nfpm's deb is gzip -6 only (its default): it joins that row
+    const withNfpm = nfpm !== undefined && c.kind === 'gzip' && c.level === 6 && c.env?.DEBPKG_GZIP === 'pigz';
     const dpkgOut = join(WORK, 'dpkg.deb');
     const outDir = join(WORK, 'out');
     for (let i = 0; i < RUNS; i++) {
@@ -149,6 +191,7 @@ contents:
           ...c.env,
         }),
       );
+      if (withNfpm) theirs.push(await timed(nfpm, ['package', '-f', nfpmSpec, '-p', 'deb', '-t', join(WORK, 'nfpm-large.deb')], { SOURCE_DATE_EPOCH: '1700000000' }));
     }
     const deb = join(outDir, 'bench-payload_1.0_all.deb');
     // dpkg's own extractor must accept what we wrote (the same code path as dpkg -i).
@@ -157,6 +200,7 @@ contents:
       label: c.label,
       dpkg: { seconds: median(dpkg.map((s) => s.seconds)), rssKiB: median(dpkg.map((s) => s.rssKiB)) },
       debpkg: { seconds: median(ours.map((s) => s.seconds)), rssKiB: median(ours.map((s) => s.rssKiB)) },
+      ...(theirs.length > 0 ? { nfpm: medianOf(theirs) } : {}),
       dpkgSize: (await stat(dpkgOut)).size,
       debpkgSize: (await stat(deb)).size,
     });
@@ -165,15 +209,15 @@ contents:
   const dpkgVersion = (await run('dpkg-deb', ['--version'])).stdout.split('\n')[0];
   const cpu = (await readFile('/proc/cpuinfo', 'utf8')).match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
   const lines = [
-    `Payload: one file of ${SIZE >> 20} MiB (half random bytes, half generated text), ${RUNS} interleaved runs each, median.`,
+    `Payload: one file of ${SIZE >> 20} MiB (half random bytes, half generated text), ${RUNS} interleaved runs each, median.${nfpm ? ` nfpm (gzip -6 row): ${nfpm}.` : ' nfpm: no binary (bench/build-nfpm.sh).'}`,
     `Machine: ${cpu}, ${(await run('nproc')).stdout.trim()} cores; ${dpkgVersion}; Node ${process.version}; load average ${loadBefore} before, ${loadLine()} after.`,
     '',
-    '| compression | dpkg-deb s | debpkg s | time ratio | dpkg-deb RSS | debpkg RSS | size ratio |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.label} | ${r.dpkg.seconds.toFixed(2)} | ${r.debpkg.seconds.toFixed(2)} | **${(r.debpkg.seconds / r.dpkg.seconds).toFixed(2)}×** | ${(r.dpkg.rssKiB / 1024).toFixed(0)} MB | ${(r.debpkg.rssKiB / 1024).toFixed(0)} MB | ${(r.debpkgSize / r.dpkgSize).toFixed(3)} |`,
-    ),
+    '| compression | dpkg-deb s | nfpm s | debpkg s | time vs faster peer | dpkg-deb RSS | nfpm RSS | debpkg RSS | size vs dpkg-deb |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const fastest = r.nfpm && r.nfpm.seconds < r.dpkg.seconds ? r.nfpm : r.dpkg;
+      return `| ${r.label} | ${r.dpkg.seconds.toFixed(2)} | ${r.nfpm ? r.nfpm.seconds.toFixed(2) : '—'} | ${r.debpkg.seconds.toFixed(2)} | **${(r.debpkg.seconds / fastest.seconds).toFixed(2)}×** | ${mb(r.dpkg)} | ${r.nfpm ? mb(r.nfpm) : '—'} | ${mb(r.debpkg)} | ${(r.debpkgSize / r.dpkgSize).toFixed(3)} |`;
+    }),
     '',
     'debpkg also computes md5sums and Installed-Size while it writes (dpkg-deb -b does neither), and every package it wrote was read back by dpkg-deb --fsys-tarfile.',
   ];

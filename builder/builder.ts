@@ -12,7 +12,6 @@ import { gzipControlTar, gzipControlTarSize, type ControlMember } from './contro
 import { openDataSink } from './data-sink.js';
 import { installedSizeKiB, md5sumsMember, Md5Table, streamDataTar } from './data-tar.js';
 import { controlSlotSize, fileDigest, writeDebFile } from './deb-file.js';
-import { debSigner } from './deb-signature.js';
 import { addColorSnippets, colorFiles, colorUnit, withAgentDepends } from './color.js';
 import { buildChangelog, gzipDoc, renderCopyright } from './docs.js';
 import { renderTriggers } from './deb-triggers.js';
@@ -97,7 +96,9 @@ async function build(loaded: LoadedSpec, opts: BuildOptions, env: Environment): 
   const specMtime = spec.mtime !== undefined ? parseMtime(spec.mtime, ['mtime']) : undefined;
   const epoch = forced ?? specMtime ?? loaded.mtime;
   // before any work: a missing key or passphrase should not cost a whole build
-  const signer = await debSigner(spec.deb?.signature, baseDir, env, epoch);
+  // (openpgp.js is loaded only for a spec that signs: it is a tenth of a second of start-up)
+  const signature = spec.deb?.signature;
+  const signer = signature && (await (await import('./deb-signature.js')).debSigner(signature, baseDir, env, epoch));
 
   // Generated files join contents[] in its one normalisation pass (parents, conffiles, order).
   const generated = async (): Promise<GeneratedFile[]> => {

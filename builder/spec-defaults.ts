@@ -17,6 +17,8 @@ export interface DefaultsOptions {
   defaultArch?: string;
   /** Says where defaultArch came from, for the note ("this host, dpkg --print-architecture"). */
   defaultArchSource?: string;
+  /** Asked only for a spec without `arch` (and no defaultArch): asking dpkg costs a process. */
+  hostArch?: () => { arch: string; source: string };
 }
 
 export interface DefaultsResult {
@@ -89,10 +91,12 @@ function arch(spec: PlainMap, opts: DefaultsOptions, result: DefaultsResult): vo
     spec.deb = restDeb;
   }
   if (typeof spec.arch === 'string' && spec.arch !== '') return;
-  const chosen = opts.defaultArch ?? 'all';
+  const host = opts.defaultArch === undefined ? opts.hostArch?.() : undefined;
+  const chosen = host?.arch ?? opts.defaultArch ?? 'all';
+  const source = host?.source ?? opts.defaultArchSource;
   spec.arch = chosen;
   result.notes.push(
-    `arch not set: building for ${chosen}${opts.defaultArchSource ? ` (${opts.defaultArchSource})` : ''}; set \`arch: all\` for an architecture-independent package`,
+    `arch not set: building for ${chosen}${source ? ` (${source})` : ''}; set \`arch: all\` for an architecture-independent package`,
   );
 }
 

@@ -4,17 +4,13 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { SpecError, type FieldPath, type SourcePosition } from './spec-error.js';
 import { combine, schemaProblems } from './spec-problems.js';
 import { applyDebOverride, originOf, type Origin, type PlainMap } from './spec-overrides.js';
 import { applyNfpmDefaults, type DefaultsOptions } from './spec-defaults.js';
+import { specValidator } from './spec-schema.js';
 import type { Spec } from './spec-types.js';
-
-const SCHEMA_PATH = fileURLToPath(new URL('../../schema/debpkg.schema.json', import.meta.url));
 
 export interface LoadedSpec {
   spec: Spec;
@@ -38,17 +34,6 @@ export interface LoadOptions extends DefaultsOptions {
   mtime?: number;
   /** An unset ${VAR} is an error instead of nfpm's empty string. */
   strictEnv?: boolean;
-}
-
-let validator: ReturnType<Ajv['compile']> | undefined;
-
-function compiledSchema(): ReturnType<Ajv['compile']> {
-  if (!validator) {
-    const schema: unknown = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
-    const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
-    validator = ajv.compile(schema as object);
-  }
-  return validator;
 }
 
 export async function loadSpec(file: string, env: Environment = process.env, opts: LoadOptions = {}): Promise<LoadedSpec> {
@@ -107,7 +92,7 @@ export function parseSpec(text: string, file: string, env: Environment = process
     throw new SpecError([], 'the spec must be a YAML mapping of fields', file);
   }
   const expanded = expandEnv(raw, [], { env, strict: opts.strictEnv ?? false, problems, shifts }) as PlainMap;
-  const validate = compiledSchema();
+  const validate = specValidator();
   if (!validate(expanded)) problems.push(...schemaProblems(validate.errors ?? []));
   const { merged, origins: fromOverrides } = applyDebOverride(expanded);
   origins = fromOverrides;

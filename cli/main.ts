@@ -3,7 +3,8 @@
 // Start-up is lazy (docs/benchmarks.md, CLI start-up): `--version` loads nothing but this file
 // and package.json, and a named command loads yargs and that command's module only; the full
 // table is loaded for the top-level help and for a name that matches no command (suggestions).
-// `--help` and `<command> --help` are answered from texts yargs wrote at build (help-cache.ts).
+// `--help` and `<command> --help` are answered from texts yargs wrote at build (help-cache.ts),
+// and `debpkg build` with the usual arguments runs without yargs at all (build-argv.ts).
 
 import { readFileSync } from 'node:fs';
 import { commandsFor } from './command-table.js';
@@ -25,6 +26,16 @@ export async function main(argv: string[]): Promise<number> {
   if (help !== undefined) {
     process.stdout.write(help);
     return EXIT.ok;
+  }
+  const build = argv[0] === 'build' ? (await import('./build-argv.js')).parseBuildArgv(argv) : undefined;
+  if (build !== undefined) {
+    try {
+      await (await import('./commands/build.js')).runBuild(build);
+      return EXIT.ok;
+    } catch (err) {
+      reportError(err);
+      return exitCodeFor(err);
+    }
   }
   let code: number = EXIT.ok;
   const [{ default: yargs }, registrars] = await Promise.all([import('yargs'), Promise.all(commandsFor(argv).map((c) => c.load()))]);

@@ -67,7 +67,22 @@ const common = <T>(a: Argv<T>): Argv<T & CommonArgs> =>
     .option('base-dir', { type: 'string', describe: 'directory relative paths in the spec start from' })
     .option('json', { type: 'boolean', default: false, describe: 'print the package metadata as JSON' }) as Argv<T & CommonArgs>;
 
-export function buildCommand(y: Argv): Argv {
+/** `debpkg build`: from yargs, or from cli/build-argv.ts's parse when yargs is not needed. */
+export async function runBuild(args: BuildArgs): Promise<void> {
+  const config = findConfig(args.config, BUILD_DEFAULTS);
+  // An nfpm config means nfpm's paths (from the current directory: `debpkg build -f
+  // packaging/nfpm.yaml` run from the project root); a debpkg spec's start at its directory.
+  const baseDir = args['base-dir'] ?? (NFPM_NAMES.test(basename(config)) ? process.cwd() : undefined);
+  await run({
+    config,
+    output: outputOf(args.output, false),
+    ...(baseDir !== undefined ? { baseDir } : {}),
+    strictEnv: args['strict-env'],
+    json: args.json,
+  });
+}
+
+export function buildCommand(y: Argv, onBuild: (args: BuildArgs) => Promise<void> = runBuild): Argv {
   y.command<BuildArgs>(
     'build',
     'Build a .deb from a spec (nfpm field names)',
@@ -77,19 +92,7 @@ export function buildCommand(y: Argv): Argv {
           .option('config', { alias: 'f', type: 'string', describe: `spec file (default: the first of ${BUILD_DEFAULTS.join(', ')})` })
           .option('output', { alias: ['o', 't', 'target'], type: 'string', describe: 'directory for the .deb, or the .deb file to write' }),
       ) as Argv<BuildArgs>,
-    async (args) => {
-      const config = findConfig(args.config, BUILD_DEFAULTS);
-      // An nfpm config means nfpm's paths (from the current directory: `debpkg build -f
-      // packaging/nfpm.yaml` run from the project root); a debpkg spec's start at its directory.
-      const baseDir = args['base-dir'] ?? (NFPM_NAMES.test(basename(config)) ? process.cwd() : undefined);
-      await run({
-        config,
-        output: outputOf(args.output, false),
-        ...(baseDir !== undefined ? { baseDir } : {}),
-        strictEnv: args['strict-env'],
-        json: args.json,
-      });
-    },
+    onBuild,
   );
   return y.command<PackageArgs>(
     ['package', 'pkg'],
@@ -127,11 +130,9 @@ async function run(opts: RunOptions): Promise<void> {
     import('../progress.js'),
     import('../host-arch.js'),
   ]);
-  const host = hostArch();
   const loaded = await loadSpec(opts.config, process.env, {
     strictEnv: opts.strictEnv,
-    defaultArch: host.arch,
-    defaultArchSource: host.source,
+    hostArch,
     ...(opts.baseDir !== undefined ? { baseDir: resolve(opts.baseDir) } : {}),
   });
   const result = await buildPackage(loaded, {

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -273,6 +273,19 @@ test('node dist/cli/main.js build --help loads neither fastify nor the HTTP laye
   const urls = modulesLoadedBy(['build', '--help'], /--output/);
   const server = urls.filter((u) => /\/node_modules\/(?:fastify|@fastify)\/|\/repo-server\/(?:http\/|server\.js)/.test(u));
   assert.equal(server, []);
+});
+
+test('debpkg build loads no yargs, no signer and no progress bar: the build argv is read without yargs (cli/build-argv.ts)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'debpkg-build-loads-'));
+  try {
+    writeFileSync(join(dir, 'a.txt'), 'a\n');
+    writeFileSync(join(dir, 'debpkg.yaml'), 'name: loads\nversion: "1.0"\narch: all\nmaintainer: T <t@example.org>\ndescription: d\ncontents:\n  - { src: a.txt, dst: /usr/share/loads/a.txt }\n');
+    const urls = modulesLoadedBy(['build', '-f', join(dir, 'debpkg.yaml'), '-o', `${dir}/`], /loads_1\.0_all\.deb/);
+    assert.equal(urls.filter((u) => /\/node_modules\/(?:yargs|openpgp|cli-progress|ajv|fastify)\//.test(u)), []);
+    assert.ok(ours(urls).includes('builder/builder.js'), 'the build ran in this process');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /**
