@@ -26,6 +26,19 @@ const NODE_TOKEN = 'bench-heartbeat-node';
 /** Keep-alive connections per server (agents each hold their own; this is the load generator's). */
 const CONNECTIONS = 16;
 
+/** TRACE=1: p50/p99/max per second of answers on stderr, to tell stalls from steady queueing. */
+const TRACE = process.env.TRACE === '1';
+let traceAt = 0;
+let traceLat: number[] = [];
+function traceSecond(now: number, ms: number): void {
+  traceLat.push(ms);
+  if (now - traceAt < 1000) return;
+  const l = traceLat;
+  traceLat = [];
+  traceAt = now;
+  process.stderr.write(`t=${(now / 1000).toFixed(0)} n=${l.length} p50=${pct(l, 50).toFixed(1)} p99=${pct(l, 99).toFixed(1)} max=${Math.max(...l).toFixed(0)} load=${loadavg()[0]!.toFixed(1)}\n`);
+}
+
 /** Seconds of CPU (user + system) a process has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   try {
@@ -156,6 +169,7 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
           if (status === 200 || status === 201) {
             lastOk[i] = Date.now();
             if (measuring) latencies.push(end - start);
+            if (TRACE) traceSecond(end, end - start);
           } else if (measuring) failed++;
         });
       }
@@ -227,10 +241,12 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
 }
 
 const serverArgs = ['--unit-ttl', `${TTL_S}s`];
+/** PROFILE=<dir>: each server writes a V8 CPU profile there (node --cpu-prof) when it stops. */
+const nodeFlags = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
 const results: Result[] = [];
 const only = process.env.SETUP;
 if (!only || only === 'embedded') {
-  const s = await startServerProcess({ args: serverArgs, env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: 'warn' } });
+  const s = await startServerProcess({ nodeFlags, args: serverArgs, env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: 'warn' } });
   try {
     results.push(await run('1 server, embedded', [s], undefined));
   } finally {
@@ -242,7 +258,7 @@ if (!only || only === 'etcd') {
   const etcd = await startEtcdCluster();
   const servers: ServerProcess[] = [];
   try {
-    for (let i = 0; i < 3; i++) servers.push(await startServerProcess({ args: [...serverArgs, '--etcd', etcd.endpoints], env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: 'warn' } }));
+    for (let i = 0; i < 3; i++) servers.push(await startServerProcess({ nodeFlags, args: [...serverArgs, '--etcd', etcd.endpoints], env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: 'warn' } }));
     results.push(await run('3 servers on etcd (3 members)', servers, etcd));
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
