@@ -105,6 +105,11 @@ export class EtcdClient {
     this.agent.destroy();
   }
 
+  /** The auth token the gateway calls carry (user/password auth), for gRPC calls' metadata. */
+  authToken(): string | undefined {
+    return this.token;
+  }
+
   private open(url: URL, path: string, body: string, timeoutMs: number, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void): () => void {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(new URL(path, url), {
       method: 'POST',

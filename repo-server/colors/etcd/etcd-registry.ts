@@ -1,10 +1,14 @@
 // The color registry on etcd. A unit's liveness is a lease: its first heartbeat grants one and
 // binds alive/<svc>/<node> to it; later heartbeats only renew that lease (any server can: the
-// lease id is in the key), batched into one gateway request per few milliseconds. When the
+// lease id is in the key). A known unit's unchanged heartbeat is answered at once and its lease
+// renewed behind it, on the server's one long-lived keepalive stream (cluster/lease-stream.ts;
+// the gateway, batched, when that stream is down): the lease has TTL − interval of slack, and a
+// renewal that finds the lease gone makes the next heartbeat register the unit again. When the
 // heartbeats stop, etcd deletes the key at the TTL and the watch tells every server: no sweeper.
 // Settings, traffic and the audit log change only through revision-checked transactions.
 
 import type { Compare, EtcdClient, Op } from '../../cluster/etcd-client.js';
+import type { LeaseStream } from '../../cluster/lease-stream.js';
 import { Conflict, NotFound } from '../../model/errors.js';
 import type { HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from '../model.js';
 import type { ColorRegistry, ServiceEdit } from '../registry-api.js';
@@ -59,12 +63,48 @@ export class EtcdRegistry implements ColorRegistry {
   /** Leases this server granted whose alive key the watch has not brought back yet. */
   private readonly granted = new Map<string, string>();
 
+  /** Leases a background renewal found gone: the unit's next heartbeat registers it again. */
+  private readonly lost = new Set<string>();
+  /**
+   * Whether background renewals are going through: the last one settled succeeded and none has
+   * waited over a second. While not, heartbeats wait for their renewal, and an unreachable etcd
+   * answers them 503 (the agent hears it; nobody is told "registered" on a lease nobody renewed).
+   */
+  private renewFailed = false;
+  private renewOkAt = 0;
+  private inFlight = 0;
+
   constructor(
     private readonly etcd: EtcdClient,
     readonly replica: Replica,
     readonly options: EtcdRegistryOptions,
+    private readonly stream?: LeaseStream,
   ) {
     this.renewer = new LeaseRenewer(etcd);
+  }
+
+  /** Background renewals work (see renewFailed). */
+  private renewing(now: number): boolean {
+    return !this.renewFailed && (this.inFlight === 0 || now - this.renewOkAt < 1000);
+  }
+
+  /** A renewal the heartbeat waits for; its outcome tells whether background ones work again. */
+  private async renewNow(lease: string): Promise<number> {
+    try {
+      const ttl = await this.renew(lease);
+      this.renewFailed = false;
+      this.renewOkAt = Date.now();
+      return ttl;
+    } catch (err) {
+      this.renewFailed = true;
+      throw err;
+    }
+  }
+
+  /** One renewal: on the stream, or batched on the gateway when the stream is down. TTL 0: gone. */
+  private renew(lease: string): Promise<number> {
+    if (!this.stream) return this.renewer.renew(lease);
+    return this.stream.renew(lease).catch(() => this.renewer.renew(lease));
   }
 
   private get k() {
@@ -98,8 +138,26 @@ export class EtcdRegistry implements ColorRegistry {
     const have = this.replica.units.get(service)?.get(node)?.value;
     const unit: Unit = { service, node, ...input, lastSeen: this.now() };
     const same = have !== undefined && UNIT_FIELDS.every((f) => have[f] === unit[f]);
-    const lease = this.replica.alive.get(id)?.lease ?? this.granted.get(id);
-    if (lease !== undefined && (await this.renewer.renew(lease)) > 0) {
+    const alive = this.replica.alive.get(id);
+    if (same && alive && !this.lost.has(alive.lease) && this.renewing(unit.lastSeen)) {
+      // Known, unchanged, alive: answered now; the renewal follows within milliseconds.
+      alive.seen = unit.lastSeen;
+      const lease = alive.lease;
+      this.inFlight++;
+      this.renew(lease)
+        .then((ttl) => {
+          this.renewFailed = false;
+          this.renewOkAt = Date.now();
+          if (ttl <= 0) this.lost.add(lease);
+        })
+        // etcd unreachable: the lease runs on its TTL; heartbeats wait for renewals until one works.
+        .catch(() => (this.renewFailed = true))
+        .finally(() => this.inFlight--);
+      return unit;
+    }
+    const lease = (alive && !this.lost.has(alive.lease) ? alive.lease : undefined) ?? this.granted.get(id);
+    if (alive) this.lost.delete(alive.lease);
+    if (lease !== undefined && (await this.renewNow(lease)) > 0) {
       const a = this.replica.alive.get(id);
       if (a) a.seen = unit.lastSeen;
       if (same && this.replica.alive.has(id)) return unit;
