@@ -5,7 +5,8 @@
 // etcd's), expiry accuracy (100 units stop at once, TTL + 5 s before the end: each must be gone within TTL + 1 s of its
 // last heartbeat, seen from another server) and false expiries (a beating unit seen not alive).
 // Bounded: DURATION seconds of steady state per setup (default 60). The host is shared, so the
-// load average is reported with the figures. Writes the `heartbeat` section of docs/benchmarks.md.
+// load average is reported with the figures. Writes the `heartbeat` section of docs/benchmarks.md
+// (`heartbeat-<UNITS>` for another unit count). PROFILE=<dir>: V8 CPU profiles of the servers.
 
 import { connect, type Socket } from 'node:net';
 import { loadavg, cpus } from 'node:os';
@@ -276,4 +277,6 @@ const table = [
   ...results.map((r) => `| ${r.setup} | ${r.sent} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max, 0)} | ${r.lateMsP99} | ${r.serverCpuPct} | ${r.serverRssMb} (${r.serverHwmMb}) | ${r.etcdCpuPct || '–'} | ${r.etcdRssMb || '–'} | ${r.expiredInTime} | ${f(r.expiryMinS)}–${f(r.expiryMaxS)} | ${r.falseExpiries} | ${r.load} |`),
 ].join('\n');
 process.stdout.write(`${table}\n`);
-if (!only) await updateSection('docs/benchmarks.md', 'heartbeat', `## Heartbeats at fleet scale (npm run bench:heartbeat)\n\n${table}`);
+// The goal's size (10,000) has the section; another UNITS gets a section of its own beside it.
+if (!only && UNITS === 10_000) await updateSection('docs/benchmarks.md', 'heartbeat', `## Heartbeats at fleet scale (npm run bench:heartbeat)\n\n${table}`);
+else if (!only) await updateSection('docs/benchmarks.md', `heartbeat-${UNITS}`, `### The same at ${UNITS.toLocaleString('en')} units (UNITS=${UNITS} npm run bench:heartbeat)\n\n${table}`);

@@ -88,10 +88,14 @@ export class EtcdRegistry implements ColorRegistry {
     return !this.renewFailed && (this.inFlight === 0 || now - this.renewOkAt < 1000);
   }
 
-  /** A renewal the heartbeat waits for; its outcome tells whether background ones work again. */
+  /**
+   * A renewal the heartbeat waits for; its outcome tells whether background ones work again. On
+   * the gateway (batched): it tries every member within etcd's timeout and says "unreachable"
+   * in time for the agent to hear a 503, where a stalled stream would first have to be noticed.
+   */
   private async renewNow(lease: string): Promise<number> {
     try {
-      const ttl = await this.renew(lease);
+      const ttl = await this.renewer.renew(lease);
       this.renewFailed = false;
       this.renewOkAt = Date.now();
       return ttl;
