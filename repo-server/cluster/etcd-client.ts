@@ -93,12 +93,12 @@ export class EtcdClient {
     this.agent = tls
       ? new HttpsAgent({
           keepAlive: true,
-          maxSockets: 16,
+          maxSockets: 64,
           ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
           ...(opts.certFile ? { cert: readFileSync(opts.certFile) } : {}),
           ...(opts.keyFile ? { key: readFileSync(opts.keyFile) } : {}),
         })
-      : new HttpAgent({ keepAlive: true, maxSockets: 16 });
+      : new HttpAgent({ keepAlive: true, maxSockets: 64 });
   }
 
   close(): void {

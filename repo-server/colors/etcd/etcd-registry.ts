@@ -137,8 +137,23 @@ export class EtcdRegistry implements ColorRegistry {
     return this.replica.audit.get(service) ?? [];
   }
 
+  /** Registrations (or report changes) in flight, by `svc/node`: a unit's later beats wait for its one. */
+  private readonly writing = new Map<string, Promise<Unit>>();
+
   async heartbeat(service: string, node: string, input: HeartbeatInput): Promise<Unit> {
     const id = `${service}/${node}`;
+    // An agent retrying (or a fleet starting at once: 10,000 first beats) while etcd is still
+    // writing its unit: one grant and one transaction per unit, then this beat as a renewal.
+    const writing = this.writing.get(id);
+    if (writing) {
+      // Its failure (etcd unreachable) is this beat's answer too.
+      await writing;
+      return this.heartbeat(service, node, input);
+    }
+    return this.beat(id, service, node, input);
+  }
+
+  private beat(id: string, service: string, node: string, input: HeartbeatInput): Promise<Unit> {
     const have = this.replica.units.get(service)?.get(node)?.value;
     const unit: Unit = { service, node, ...input, lastSeen: this.now() };
     const same = have !== undefined && UNIT_FIELDS.every((f) => have[f] === unit[f]);
@@ -157,8 +172,15 @@ export class EtcdRegistry implements ColorRegistry {
         // etcd unreachable: the lease runs on its TTL; heartbeats wait for renewals until one works.
         .catch(() => (this.renewFailed = true))
         .finally(() => this.inFlight--);
-      return unit;
+      return Promise.resolve(unit);
     }
+    const write = this.write(id, service, node, unit, same, alive).finally(() => this.writing.delete(id));
+    this.writing.set(id, write);
+    return write;
+  }
+
+  /** The slow path: renew and wait, write the unit's record, or register it with a new lease. */
+  private async write(id: string, service: string, node: string, unit: Unit, same: boolean, alive: { lease: string } | undefined): Promise<Unit> {
     const lease = (alive && !this.lost.has(alive.lease) ? alive.lease : undefined) ?? this.granted.get(id);
     if (alive) this.lost.delete(alive.lease);
     if (lease !== undefined && (await this.renewNow(lease)) > 0) {
@@ -176,12 +198,28 @@ export class EtcdRegistry implements ColorRegistry {
     return unit;
   }
 
+  /** Services whose settings this server is creating: their other new units wait, then look again. */
+  private readonly settling = new Map<string, Promise<unknown>>();
+
   /** After a unit changed: the service exists, and a first healthy color takes the traffic. */
   private async settle(service: string, unit: Unit, rev: number): Promise<void> {
     await this.replica.waitFor(rev);
     this.granted.delete(`${service}/${unit.node}`);
-    const s = this.replica.settings.get(service)?.value;
-    if (s && (s.active !== null || unit.health !== 'healthy')) return;
+    for (;;) {
+      const s = this.replica.settings.get(service)?.value;
+      if (s && (s.active !== null || unit.health !== 'healthy')) return;
+      // A service's first units arrive together (a fleet starting): one revision-checked
+      // update at a time per service here, not a hundred racing ones that retry each other out.
+      const other = this.settling.get(service);
+      if (!other) break;
+      await other.catch(() => undefined);
+    }
+    const done = this.firstSettings(service, unit).finally(() => this.settling.delete(service));
+    this.settling.set(service, done);
+    await done;
+  }
+
+  private async firstSettings(service: string, unit: Unit): Promise<void> {
     await this.update(service, (cur) => {
       const next: ServiceSettings = cur ?? { name: service, previewAllow: ['127.0.0.0/8'], healthPath: unit.healthPath || '/healthz', active: null, weights: { blue: 0, green: 0 } };
       if (next.active !== null || unit.health !== 'healthy') return cur ? undefined : { settings: next };
