@@ -214,7 +214,8 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
     if (stopAt) {
       for (const u of await units(watchFrom.url, watchFrom.token, 'expiry')) {
         const i = Number(u.Node.slice(1));
-        if (!u.Alive && !gone.has(u.Node)) gone.set(u.Node, Date.now() - lastOk[i]!);
+        // A unit never answered (not registered in time) has no last beat to measure from.
+        if (!u.Alive && !gone.has(u.Node) && lastOk[i]! > 0) gone.set(u.Node, Date.now() - lastOk[i]!);
       }
     }
     // False expiries: a sample of beating services, each unit must be alive.
