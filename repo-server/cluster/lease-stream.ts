@@ -82,6 +82,9 @@ export class LeaseStream {
   private unanswered = 0;
   private busySince = 0;
   private lastAnswer = 0;
+  /** When each unanswered renewal was written, oldest first (etcd answers a stream in order). */
+  private sent: number[] = [];
+  private sentHead = 0;
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(
@@ -108,7 +111,9 @@ export class LeaseStream {
       const list = this.pending.get(lease);
       if (list) list.push({ resolve, reject });
       else this.pending.set(lease, [{ resolve, reject }]);
-      if (this.unanswered++ === 0) this.busySince = Date.now();
+      const now = Date.now();
+      if (this.unanswered++ === 0) this.busySince = now;
+      this.sent.push(now);
       s.write(keepAliveFrame(lease));
     });
   }
@@ -158,6 +163,10 @@ export class LeaseStream {
       if (first) {
         this.unanswered--;
         this.lastAnswer = Date.now();
+        if (++this.sentHead > 1024) {
+          this.sent = this.sent.slice(this.sentHead);
+          this.sentHead = 0;
+        }
       }
       if (list && list.length === 0) this.pending.delete(id);
       first?.resolve(ttl);
@@ -176,7 +185,15 @@ export class LeaseStream {
     const pending = this.pending;
     this.pending = new Map();
     this.unanswered = 0;
+    this.sent = [];
+    this.sentHead = 0;
     for (const list of pending.values()) for (const p of list) p.reject(err);
+  }
+
+  /** How long the oldest unanswered renewal has waited (0: none): a member falling behind shows here. */
+  lagMs(): number {
+    const oldest = this.sent[this.sentHead];
+    return this.unanswered > 0 && oldest !== undefined ? Date.now() - oldest : 0;
   }
 
   close(): void {

@@ -71,6 +71,8 @@ export class EtcdRegistry implements ColorRegistry {
    * answers them 503 (the agent hears it; nobody is told "registered" on a lease nobody renewed).
    */
   private renewFailed = false;
+  /** lease → when this server last sent its renewal. */
+  private readonly renewedAt = new Map<string, number>();
   private renewOkAt = 0;
   private inFlight = 0;
 
@@ -83,9 +85,13 @@ export class EtcdRegistry implements ColorRegistry {
     this.renewer = new LeaseRenewer(etcd);
   }
 
-  /** Background renewals work (see renewFailed). */
+  private get renewEveryMs(): number {
+    return this.options.ttlMs / 4;
+  }
+
+  /** Background renewals work (see renewFailed) and keep up (none waits on the stream over 1 s). */
   private renewing(now: number): boolean {
-    return !this.renewFailed && (this.inFlight === 0 || now - this.renewOkAt < 1000);
+    return !this.renewFailed && (this.inFlight === 0 || now - this.renewOkAt < 1000) && (this.stream?.lagMs() ?? 0) < 1000;
   }
 
   /**
@@ -162,12 +168,24 @@ export class EtcdRegistry implements ColorRegistry {
       // Known, unchanged, alive: answered now; the renewal follows within milliseconds.
       alive.seen = unit.lastSeen;
       const lease = alive.lease;
+      // Renewed at most every TTL/4 (clientv3 renews at TTL/3): a unit is then alive for at
+      // least 3/4 of its TTL after its last beat, and a stopped one gone within its TTL.
+      const last = this.renewedAt.get(lease);
+      if (last !== undefined && unit.lastSeen - last < this.renewEveryMs) return Promise.resolve(unit);
+      this.renewedAt.set(lease, unit.lastSeen);
+      if (this.renewedAt.size > 2 * this.replica.alive.size + 1000) {
+        // Leases of units gone or re-registered elsewhere: forgotten once they are old.
+        for (const [l, at] of this.renewedAt) if (unit.lastSeen - at > this.options.ttlMs) this.renewedAt.delete(l);
+      }
       this.inFlight++;
       this.renew(lease)
         .then((ttl) => {
           this.renewFailed = false;
           this.renewOkAt = Date.now();
-          if (ttl <= 0) this.lost.add(lease);
+          if (ttl <= 0) {
+            this.lost.add(lease);
+            this.renewedAt.delete(lease);
+          }
         })
         // etcd unreachable: the lease runs on its TTL; heartbeats wait for renewals until one works.
         .catch(() => (this.renewFailed = true))
