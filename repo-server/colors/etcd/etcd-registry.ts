@@ -8,6 +8,7 @@
 // Settings, traffic and the audit log change only through revision-checked transactions.
 
 import type { Compare, EtcdClient, Op } from '../../cluster/etcd-client.js';
+import { LeaseBatcher } from '../../cluster/lease-batch.js';
 import type { LeaseStream } from '../../cluster/lease-stream.js';
 import { Conflict, NotFound } from '../../model/errors.js';
 import type { HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from '../model.js';
@@ -17,41 +18,6 @@ import type { Replica } from './replica.js';
 
 const UNIT_FIELDS = ['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const;
 
-/** Collects lease renewals for a few ms and sends them as one keepalive request. */
-class LeaseRenewer {
-  private pending = new Map<string, { resolve: (ttl: number) => void; reject: (e: unknown) => void }[]>();
-  private timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly etcd: EtcdClient,
-    private readonly windowMs = 5,
-  ) {}
-
-  renew(lease: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const list = this.pending.get(lease) ?? [];
-      list.push({ resolve, reject });
-      this.pending.set(lease, list);
-      this.timer ??= setTimeout(() => void this.flush(), this.windowMs);
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.timer = undefined;
-    const batch = this.pending;
-    this.pending = new Map();
-    const ids = [...batch.keys()];
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      try {
-        const ttls = await this.etcd.keepAlive(chunk);
-        for (const id of chunk) for (const w of batch.get(id)!) w.resolve(ttls.get(id) ?? 0);
-      } catch (err) {
-        for (const id of chunk) for (const w of batch.get(id)!) w.reject(err);
-      }
-    }
-  }
-}
-
 export interface EtcdRegistryOptions {
   ttlMs: number;
   intervalMs: number;
@@ -59,7 +25,7 @@ export interface EtcdRegistryOptions {
 
 export class EtcdRegistry implements ColorRegistry {
   readonly now = Date.now;
-  private readonly renewer: LeaseRenewer;
+  private readonly renewer: LeaseBatcher;
   /** Leases this server granted whose alive key the watch has not brought back yet. */
   private readonly granted = new Map<string, string>();
 
@@ -82,7 +48,7 @@ export class EtcdRegistry implements ColorRegistry {
     readonly options: EtcdRegistryOptions,
     private readonly stream?: LeaseStream,
   ) {
-    this.renewer = new LeaseRenewer(etcd);
+    this.renewer = new LeaseBatcher(etcd);
   }
 
   private get renewEveryMs(): number {
