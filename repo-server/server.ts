@@ -16,6 +16,7 @@ import type { RouteAccess } from './http/auth.js';
 import { filesPlugin } from './http/files.js';
 import { lbPlugin } from './http/lb.js';
 import { metricsPlugin, ServerMetrics } from './http/metrics.js';
+import { UnitFront } from './http/unit-front.js';
 import { openApiPlugin } from './http/openapi.js';
 import { eventsPlugin } from './http/events.js';
 import { uiPlugin } from './http/ui.js';
@@ -82,7 +83,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, poolBlobSource({ store, blobs }));
   const routes: RouteAccess[] = [];
   const metrics = new ServerMetrics();
-  const app = await createHttpApp({ config, front: fast, logger, routes, metrics });
+  const units = new UnitFront(config);
+  const app = await createHttpApp({ config, front: fast, logger, routes, metrics, units });
   const context: Context = {
     config,
     store,
@@ -119,6 +121,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   await app.register(aptlyMetricsPlugin, { prefix: '/api', server: metrics, aptly: aptlyMetrics });
   const color = { colors, config };
   await app.register(unitsPlugin, { prefix: '/api/units', ...color });
+  units.attach({ registry: colors.registry, parse: app.getDefaultJsonParser('error', 'error'), log: app.log, metrics, aptly: aptlyMetrics });
   await app.register(servicesPlugin, { prefix: '/api/services', ...color });
   await app.register(lbPlugin, { prefix: '/api/lb', ...color });
   await app.register(eventsPlugin, { prefix: '/api', ...color, ...(config.events ? { limits: config.events } : {}), onStream: metrics.eventStream });
@@ -133,6 +136,8 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     colors,
     routes,
     close: async () => {
+      // Closing: heartbeats go through fastify again, which answers 503 while it closes.
+      units.detach();
       await app.close();
       await tasks.waitAll();
       await colors.close();

@@ -93,16 +93,21 @@ export class EtcdClient {
     this.agent = tls
       ? new HttpsAgent({
           keepAlive: true,
-          maxSockets: 16,
+          maxSockets: 64,
           ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
           ...(opts.certFile ? { cert: readFileSync(opts.certFile) } : {}),
           ...(opts.keyFile ? { key: readFileSync(opts.keyFile) } : {}),
         })
-      : new HttpAgent({ keepAlive: true, maxSockets: 16 });
+      : new HttpAgent({ keepAlive: true, maxSockets: 64 });
   }
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** The auth token the gateway calls carry (user/password auth), for gRPC calls' metadata. */
+  authToken(): string | undefined {
+    return this.token;
   }
 
   private open(url: URL, path: string, body: string, timeoutMs: number, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void): () => void {

@@ -1,7 +1,8 @@
 // The color registry: per service, its units (TTL leases renewed by agent heartbeats), the
 // active color, the traffic weights and the audit log of swaps. Heartbeats only touch memory;
 // anything an operator would miss after a restart (membership, health, traffic, history) is
-// saved through the RegistryStore.
+// saved through the RegistryStore. A known unit's unchanged heartbeat is O(1) and allocates
+// nothing (an index by node, lastSeen renewed in place): at 10,000 units that is 5,000 a second.
 
 import { EventEmitter } from 'node:events';
 import { Mutex } from '../../lib/concurrency.js';
@@ -30,6 +31,8 @@ const HISTORY_KEEP = 1000;
  */
 export class Registry extends EventEmitter implements ChangeFeed {
   private readonly services = new Map<string, ServiceRecord>();
+  /** service → node → the unit object held in that service's `units` (same object). */
+  private readonly index = new Map<string, Map<string, Unit>>();
   private history: SwapRecord[] = [];
   private readonly saves = new Mutex();
   private dirty = false;
@@ -53,6 +56,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
     for (const s of snap?.services ?? []) {
       // A restart is not the units' fault: give every known unit one fresh TTL to heartbeat.
       r.services.set(s.name, { ...s, units: s.units.map((u) => ({ ...u, lastSeen: Math.max(u.lastSeen, now) })) });
+      r.reindex(s.name);
     }
     r.history = snap?.history ?? [];
     r.aliveAtLastSweep = r.aliveKeys();
@@ -72,7 +76,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
   }
 
   private feed(change: RegistryChange): void {
-    this.emit('feed', change);
+    if (this.listenerCount('feed') > 0) this.emit('feed', change);
   }
 
   alive(u: Unit, now = this.now()): boolean {
@@ -89,6 +93,16 @@ export class Registry extends EventEmitter implements ChangeFeed {
     return s;
   }
 
+  /** Rebuilds one service's node index from its `units` (after a bulk change to the array). */
+  private reindex(name: string): void {
+    const s = this.services.get(name);
+    if (!s) {
+      this.index.delete(name);
+      return;
+    }
+    this.index.set(name, new Map(s.units.map((u) => [u.node, u])));
+  }
+
   private ensure(name: string): ServiceRecord {
     let s = this.services.get(name);
     if (!s) {
@@ -102,30 +116,33 @@ export class Registry extends EventEmitter implements ChangeFeed {
   heartbeat(service: string, node: string, input: HeartbeatInput): Unit {
     const s = this.ensure(service);
     const now = this.now();
-    const i = s.units.findIndex((u) => u.node === node);
-    const before = i >= 0 ? s.units[i] : undefined;
+    const before = this.index.get(service)?.get(node);
+    if (before && this.alive(before, now) && sameReport(before, input)) {
+      // The common case: a lease renewal. Nothing an LB, a store or a view keeps has changed.
+      before.lastSeen = now;
+      if (this.listenerCount('feed') > 0) this.feed({ type: 'service', service, beat: true });
+      return before;
+    }
     const unit: Unit = { service, node, ...input, lastSeen: now };
-    if (i >= 0) s.units[i] = unit;
+    if (before) s.units[s.units.indexOf(before)] = unit;
     else s.units.push(unit);
-    const changed =
-      !before ||
-      !this.alive(before, now) ||
-      (['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const).some((k) => before[k] !== unit[k]);
-    if (changed) {
-      if (!before && s.healthPath === '/healthz' && unit.healthPath !== '/healthz') s.healthPath = unit.healthPath;
-      // A service's very first healthy color takes the traffic: there is nothing to swap from.
-      if (s.active === null && unit.health === 'healthy') this.setInitial(s, unit.color);
-      this.aliveAtLastSweep.add(`${service}/${node}`);
-      this.changed(service);
-    } else this.feed({ type: 'service', service, beat: true });
+    let nodes = this.index.get(service);
+    if (!nodes) this.index.set(service, (nodes = new Map()));
+    nodes.set(node, unit);
+    if (!before && s.healthPath === '/healthz' && unit.healthPath !== '/healthz') s.healthPath = unit.healthPath;
+    // A service's very first healthy color takes the traffic: there is nothing to swap from.
+    if (s.active === null && unit.health === 'healthy') this.setInitial(s, unit.color);
+    this.aliveAtLastSweep.add(`${service}/${node}`);
+    this.changed(service);
     return unit;
   }
 
   deregister(service: string, node: string): boolean {
     const s = this.services.get(service);
-    const i = s ? s.units.findIndex((u) => u.node === node) : -1;
-    if (!s || i < 0) return false;
-    s.units.splice(i, 1);
+    const unit = this.index.get(service)?.get(node);
+    if (!s || !unit) return false;
+    s.units.splice(s.units.indexOf(unit), 1);
+    this.index.get(service)!.delete(node);
     this.changed(service);
     return true;
   }
@@ -139,6 +156,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
 
   remove(name: string): boolean {
     const ok = this.services.delete(name);
+    this.index.delete(name);
     if (ok) {
       this.changed();
       this.feed({ type: 'removed', service: name });
@@ -194,7 +212,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
       if (alive.has(k)) continue;
       const [service, node] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
       touched.add(service);
-      const unit = this.services.get(service)?.units.find((u) => u.node === node);
+      const unit = this.index.get(service)?.get(node);
       if (unit) this.emit('expired', unit);
     }
     this.aliveAtLastSweep = alive;
@@ -202,6 +220,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
       const keep = s.units.filter((u) => now - u.lastSeen <= this.options.forgetMs);
       if (keep.length !== s.units.length) {
         s.units = keep;
+        this.reindex(s.name);
         touched.add(s.name);
       }
     }
@@ -233,4 +252,12 @@ export class Registry extends EventEmitter implements ChangeFeed {
       await this.store.save({ services: this.list(), history: this.history });
     });
   }
+}
+
+const REPORTED = ['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const;
+
+/** Whether a heartbeat reports exactly what the unit reported last time. */
+function sameReport(u: Unit, input: HeartbeatInput): boolean {
+  for (const k of REPORTED) if (u[k] !== input[k]) return false;
+  return true;
 }

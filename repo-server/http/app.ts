@@ -15,6 +15,7 @@ import { errorBody } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import { installHttpFront } from './static/http-front.js';
 import type { FastStatic } from './static/fast-static.js';
+import type { UnitFront } from './unit-front.js';
 import { applyServerTimeouts, registerBodyRateFloor } from './timeouts.js';
 
 export interface HttpAppOptions {
@@ -26,9 +27,11 @@ export interface HttpAppOptions {
   routes: RouteAccess[];
   /** Times every routed request for /metrics (http/metrics.ts). */
   metrics?: ServerMetrics;
+  /** Agents' heartbeats, answered before the framework once the registry is attached. */
+  units?: UnitFront;
 }
 
-export async function createHttpApp({ config, front, logger, routes, metrics }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ config, front, logger, routes, metrics, units }: HttpAppOptions): Promise<FastifyInstance> {
   const answer = async (req: FastifyRequest, reply: FastifyReply, status: number, body: Record<string, unknown>): Promise<FastifyReply> => {
     await refuseBody(req, reply, config);
     return reply.code(status).send(body);
@@ -40,7 +43,7 @@ export async function createHttpApp({ config, front, logger, routes, metrics }: 
     serverFactory: (handler) => {
       // Timeouts (headers, keep-alive) are checked at this interval; node's default is 30 s.
       const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-        if (!front.tryServe(req, res)) handler(req, res);
+        if (!front.tryServe(req, res) && !units?.tryServe(req, res)) handler(req, res);
       });
       applyServerTimeouts(server, config.timeouts);
       installHttpFront(server, front);

@@ -56,6 +56,21 @@ export class AptlyMetrics {
     });
   }
 
+  /** A request begins/ends being handled (http/unit-front.ts's heartbeats; the hooks below for the rest). */
+  inFlightDelta(method: string, path: string, delta: 1 | -1): void {
+    if (delta > 0) this.inFlight.inc({ method, path });
+    else this.inFlight.dec({ method, path });
+  }
+
+  /** One answered request under aptly's labels (`path`: the route's first two segments). */
+  answered(method: string, path: string, status: number, requestBytes: number, responseBytes: number, seconds: number): void {
+    const labels = { code: String(status), method, path };
+    this.total.inc(labels);
+    this.requestSize.observe(labels, requestBytes);
+    this.responseSize.observe(labels, responseBytes);
+    this.duration.observe(labels, seconds);
+  }
+
   /** Hooks on the root instance, added before the resource plugins register. */
   install(app: FastifyInstance): void {
     const pathOf = (req: FastifyRequest): string => {
@@ -72,12 +87,8 @@ export class AptlyMetrics {
     });
     app.addHook('onResponse', async (req, reply) => {
       const path = pathOf(req);
-      const labels = { code: String(reply.statusCode), method: req.method, path };
       if (counted.delete(req)) this.inFlight.dec({ method: req.method, path });
-      this.total.inc(labels);
-      this.requestSize.observe(labels, Number(req.headers['content-length'] ?? 0) || 0);
-      this.responseSize.observe(labels, Number(reply.getHeader('content-length') ?? 0) || 0);
-      this.duration.observe(labels, reply.elapsedTime / 1000);
+      this.answered(req.method, path, reply.statusCode, Number(req.headers['content-length'] ?? 0) || 0, Number(reply.getHeader('content-length') ?? 0) || 0, reply.elapsedTime / 1000);
       if (req.method === 'POST' && req.routeOptions.url === '/api/files/:dir' && reply.statusCode === 200) {
         const dir = (req.params as Record<string, string>).dir ?? '';
         if (this.directories.size < MAX_DIRECTORIES) this.directories.add(dir);

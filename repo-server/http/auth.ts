@@ -4,7 +4,7 @@
 // it reaches. A route without a declaration is refused. aptly has no auth at all: debpkg needs a
 // bearer token for every write, and for reads unless they are opened by configuration.
 
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { ServerConfig } from '../service/context.js';
 
@@ -33,17 +33,30 @@ export const UNIT: RouteShorthandOptions = { config: { access: 'unit' } };
 export const METRICS: RouteShorthandOptions = { config: { access: 'metrics' } };
 export const ADMIN: RouteShorthandOptions = { config: { access: 'admin' } };
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/** SHA-256 of each configured token, computed once: every request compares fixed-size digests. */
+const digests = new Map<string, Buffer>();
+function digestOf(token: string): Buffer {
+  let d = digests.get(token);
+  if (!d) {
+    d = createHash('sha256').update(token).digest();
+    if (digests.size > 64) digests.clear();
+    digests.set(token, d);
+  }
+  return d;
 }
 
-export function roleOf(req: FastifyRequest, config: ServerConfig): Role {
+/** Constant-time (digests of equal length, whatever the token's) comparison with a configured token. */
+function same(presented: Buffer, configured: string): boolean {
+  return timingSafeEqual(presented, digestOf(configured));
+}
+
+/** The caller's role from its Authorization header (a fastify request or a raw node:http one). */
+export function roleOf(req: { headers: { authorization?: string | undefined } }, config: ServerConfig): Role {
   const header = req.headers.authorization;
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!m) return 'anonymous';
-  const token = m[1]!;
+  // The presented token is hashed once per request (not kept: a client chooses it).
+  const token = createHash('sha256').update(m[1]!).digest();
   if (config.adminToken && same(token, config.adminToken)) return 'admin';
   if (config.nodeTokens.some((t) => t !== '' && same(token, t))) return 'node';
   if (config.metricsToken && same(token, config.metricsToken)) return 'metrics';

@@ -19,6 +19,9 @@ function operationOf(method: string, route: string): string | undefined {
   return undefined;
 }
 
+/** The route agents' heartbeats take (and the label they are counted under). */
+export const UNIT_ROUTE = '/api/units/:service/:node';
+
 export class ServerMetrics {
   readonly registry = new Registry();
   private readonly requests: Histogram<'method' | 'route' | 'status'>;
@@ -137,16 +140,17 @@ export class ServerMetrics {
   /** The onResponse hook (http/app.ts): every routed request, by pattern. */
   observe(req: FastifyRequest, reply: FastifyReply): void {
     const route = req.is404 ? '(unrouted)' : (req.routeOptions.url ?? '(unrouted)');
-    const seconds = reply.elapsedTime / 1000;
-    const status = reply.statusCode;
-    this.requests.observe({ method: req.method, route, status: String(status) }, seconds);
-    const op = operationOf(req.method, route);
+    const params = req.params as Record<string, string> | undefined;
+    const body = req.body as { Color?: unknown } | undefined;
+    this.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000, params?.service, typeof body?.Color === 'string' ? body.Color : undefined);
+  }
+
+  /** One answered request (the hook above, or http/unit-front.ts's heartbeats that bypass fastify). */
+  request(method: string, route: string, status: number, seconds: number, service?: string, color?: string): void {
+    this.requests.observe({ method, route, status: String(status) }, seconds);
+    const op = operationOf(method, route);
     if (op) this.operations.observe({ operation: op, outcome: status < 400 ? 'ok' : 'error' }, seconds);
-    if (req.method === 'PUT' && route === '/api/units/:service/:node' && status === 200) {
-      const params = req.params as Record<string, string>;
-      const body = req.body as { Color?: unknown } | undefined;
-      this.heartbeats.inc({ service: params.service ?? '', color: typeof body?.Color === 'string' ? body.Color : '' });
-    }
+    if (method === 'PUT' && route === UNIT_ROUTE && status === 200) this.heartbeats.inc({ service: service ?? '', color: color ?? '' });
   }
 }
 

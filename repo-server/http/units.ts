@@ -6,10 +6,27 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NotFound } from '../model/errors.js';
 import * as v from '../colors/validate.js';
 import { UNIT } from './auth.js';
+import type { ColorRegistry } from '../colors/registry-api.js';
 import type { ColorOptions } from './color-request.js';
 import { param } from './request.js';
 import type { HeartbeatWire } from './wire.js';
 import { unitWire } from './wire/encode.js';
+
+/** A unit's register-or-heartbeat: the route's work, shared with http/unit-front.ts's fast path. */
+export async function heartbeat(registry: ColorRegistry, service: string, node: string, body: unknown): Promise<HeartbeatWire> {
+  const b = v.objectBody(body, ['Address', 'Port', 'Color', 'Version', 'Package', 'Health', 'Weight', 'HealthPath'], 'unit');
+  const unit = await registry.heartbeat(service, node, {
+    address: v.address(b.Address),
+    port: v.port(b.Port),
+    color: v.color(b.Color, 'Color'),
+    version: v.version(b.Version),
+    package: v.packageName(b.Package ?? service),
+    health: v.health(b.Health ?? 'healthy'),
+    weight: v.intIn(b.Weight ?? 100, 'Weight', 1, 256),
+    healthPath: v.healthPath(b.HealthPath ?? '/healthz'),
+  });
+  return { Unit: unitWire(unit, true), Ttl: registry.options.ttlMs / 1000, Interval: registry.options.intervalMs / 1000 };
+}
 
 /** Registered with prefix /api/units. */
 export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { colors }) => {
@@ -18,18 +35,7 @@ export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { color
   app.put('/:service/:node', UNIT, async (req): Promise<HeartbeatWire> => {
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
-    const b = v.objectBody(req.body, ['Address', 'Port', 'Color', 'Version', 'Package', 'Health', 'Weight', 'HealthPath'], 'unit');
-    const unit = await registry.heartbeat(service, node, {
-      address: v.address(b.Address),
-      port: v.port(b.Port),
-      color: v.color(b.Color, 'Color'),
-      version: v.version(b.Version),
-      package: v.packageName(b.Package ?? service),
-      health: v.health(b.Health ?? 'healthy'),
-      weight: v.intIn(b.Weight ?? 100, 'Weight', 1, 256),
-      healthPath: v.healthPath(b.HealthPath ?? '/healthz'),
-    });
-    return { Unit: unitWire(unit, true), Ttl: registry.options.ttlMs / 1000, Interval: registry.options.intervalMs / 1000 };
+    return heartbeat(registry, service, node, req.body);
   });
 
   app.delete('/:service/:node', UNIT, async (req) => {

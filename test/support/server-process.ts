@@ -23,6 +23,8 @@ export interface ServerProcessOptions {
   token?: string;
   /** How long to wait for /api/version to answer. */
   startTimeoutMs?: number;
+  /** Extra node flags (e.g. --cpu-prof for a bench's profile; NODE_OPTIONS refuses it). */
+  nodeFlags?: string[];
 }
 
 export interface ServerProcess {
@@ -58,7 +60,7 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
   const dataDir = opts.dataDir ?? (await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-srvproc-')));
   const token = opts.token ?? DEFAULT_TOKEN;
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVE_NODE_FLAGS, ...(opts.nodeFlags ?? []), CLI, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
     env: { ...process.env, ...SERVE_ENV, DEBPKG_ADMIN_TOKEN: token, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,10 +1,15 @@
 // The color registry on etcd. A unit's liveness is a lease: its first heartbeat grants one and
 // binds alive/<svc>/<node> to it; later heartbeats only renew that lease (any server can: the
-// lease id is in the key), batched into one gateway request per few milliseconds. When the
+// lease id is in the key). A known unit's unchanged heartbeat is answered at once and its lease
+// renewed behind it, on the server's one long-lived keepalive stream (cluster/lease-stream.ts;
+// the gateway, batched, when that stream is down): the lease has TTL − interval of slack, and a
+// renewal that finds the lease gone makes the next heartbeat register the unit again. When the
 // heartbeats stop, etcd deletes the key at the TTL and the watch tells every server: no sweeper.
 // Settings, traffic and the audit log change only through revision-checked transactions.
 
 import type { Compare, EtcdClient, Op } from '../../cluster/etcd-client.js';
+import { LeaseBatcher } from '../../cluster/lease-batch.js';
+import type { LeaseStream } from '../../cluster/lease-stream.js';
 import { Conflict, NotFound } from '../../model/errors.js';
 import type { HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from '../model.js';
 import type { ColorRegistry, ServiceEdit } from '../registry-api.js';
@@ -13,41 +18,6 @@ import type { Replica } from './replica.js';
 
 const UNIT_FIELDS = ['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const;
 
-/** Collects lease renewals for a few ms and sends them as one keepalive request. */
-class LeaseRenewer {
-  private pending = new Map<string, { resolve: (ttl: number) => void; reject: (e: unknown) => void }[]>();
-  private timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly etcd: EtcdClient,
-    private readonly windowMs = 5,
-  ) {}
-
-  renew(lease: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const list = this.pending.get(lease) ?? [];
-      list.push({ resolve, reject });
-      this.pending.set(lease, list);
-      this.timer ??= setTimeout(() => void this.flush(), this.windowMs);
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.timer = undefined;
-    const batch = this.pending;
-    this.pending = new Map();
-    const ids = [...batch.keys()];
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      try {
-        const ttls = await this.etcd.keepAlive(chunk);
-        for (const id of chunk) for (const w of batch.get(id)!) w.resolve(ttls.get(id) ?? 0);
-      } catch (err) {
-        for (const id of chunk) for (const w of batch.get(id)!) w.reject(err);
-      }
-    }
-  }
-}
-
 export interface EtcdRegistryOptions {
   ttlMs: number;
   intervalMs: number;
@@ -55,16 +25,62 @@ export interface EtcdRegistryOptions {
 
 export class EtcdRegistry implements ColorRegistry {
   readonly now = Date.now;
-  private readonly renewer: LeaseRenewer;
+  private readonly renewer: LeaseBatcher;
   /** Leases this server granted whose alive key the watch has not brought back yet. */
   private readonly granted = new Map<string, string>();
+
+  /** Leases a background renewal found gone: the unit's next heartbeat registers it again. */
+  private readonly lost = new Set<string>();
+  /**
+   * Whether background renewals are going through: the last one settled succeeded and none has
+   * waited over a second. While not, heartbeats wait for their renewal, and an unreachable etcd
+   * answers them 503 (the agent hears it; nobody is told "registered" on a lease nobody renewed).
+   */
+  private renewFailed = false;
+  /** lease → when this server last sent its renewal. */
+  private readonly renewedAt = new Map<string, number>();
+  private renewOkAt = 0;
+  private inFlight = 0;
 
   constructor(
     private readonly etcd: EtcdClient,
     readonly replica: Replica,
     readonly options: EtcdRegistryOptions,
+    private readonly stream?: LeaseStream,
   ) {
-    this.renewer = new LeaseRenewer(etcd);
+    this.renewer = new LeaseBatcher(etcd);
+  }
+
+  private get renewEveryMs(): number {
+    return this.options.ttlMs / 4;
+  }
+
+  /** Background renewals work (see renewFailed) and keep up (none waits on the stream over 1 s). */
+  private renewing(now: number): boolean {
+    return !this.renewFailed && (this.inFlight === 0 || now - this.renewOkAt < 1000) && (this.stream?.lagMs() ?? 0) < 1000;
+  }
+
+  /**
+   * A renewal the heartbeat waits for; its outcome tells whether background ones work again. On
+   * the gateway (batched): it tries every member within etcd's timeout and says "unreachable"
+   * in time for the agent to hear a 503, where a stalled stream would first have to be noticed.
+   */
+  private async renewNow(lease: string): Promise<number> {
+    try {
+      const ttl = await this.renewer.renew(lease);
+      this.renewFailed = false;
+      this.renewOkAt = Date.now();
+      return ttl;
+    } catch (err) {
+      this.renewFailed = true;
+      throw err;
+    }
+  }
+
+  /** One renewal: on the stream, or batched on the gateway when the stream is down. TTL 0: gone. */
+  private renew(lease: string): Promise<number> {
+    if (!this.stream) return this.renewer.renew(lease);
+    return this.stream.renew(lease).catch(() => this.renewer.renew(lease));
   }
 
   private get k() {
@@ -93,13 +109,65 @@ export class EtcdRegistry implements ColorRegistry {
     return this.replica.audit.get(service) ?? [];
   }
 
+  /** Registrations (or report changes) in flight, by `svc/node`: a unit's later beats wait for its one. */
+  private readonly writing = new Map<string, Promise<Unit>>();
+
   async heartbeat(service: string, node: string, input: HeartbeatInput): Promise<Unit> {
     const id = `${service}/${node}`;
+    // An agent retrying (or a fleet starting at once: 10,000 first beats) while etcd is still
+    // writing its unit: one grant and one transaction per unit, then this beat as a renewal.
+    const writing = this.writing.get(id);
+    if (writing) {
+      // Its failure (etcd unreachable) is this beat's answer too.
+      await writing;
+      return this.heartbeat(service, node, input);
+    }
+    return this.beat(id, service, node, input);
+  }
+
+  private beat(id: string, service: string, node: string, input: HeartbeatInput): Promise<Unit> {
     const have = this.replica.units.get(service)?.get(node)?.value;
     const unit: Unit = { service, node, ...input, lastSeen: this.now() };
     const same = have !== undefined && UNIT_FIELDS.every((f) => have[f] === unit[f]);
-    const lease = this.replica.alive.get(id)?.lease ?? this.granted.get(id);
-    if (lease !== undefined && (await this.renewer.renew(lease)) > 0) {
+    const alive = this.replica.alive.get(id);
+    if (same && alive && !this.lost.has(alive.lease) && this.renewing(unit.lastSeen)) {
+      // Known, unchanged, alive: answered now; the renewal follows within milliseconds.
+      alive.seen = unit.lastSeen;
+      const lease = alive.lease;
+      // Renewed at most every TTL/4 (clientv3 renews at TTL/3): a unit is then alive for at
+      // least 3/4 of its TTL after its last beat, and a stopped one gone within its TTL.
+      const last = this.renewedAt.get(lease);
+      if (last !== undefined && unit.lastSeen - last < this.renewEveryMs) return Promise.resolve(unit);
+      this.renewedAt.set(lease, unit.lastSeen);
+      if (this.renewedAt.size > 2 * this.replica.alive.size + 1000) {
+        // Leases of units gone or re-registered elsewhere: forgotten once they are old.
+        for (const [l, at] of this.renewedAt) if (unit.lastSeen - at > this.options.ttlMs) this.renewedAt.delete(l);
+      }
+      this.inFlight++;
+      this.renew(lease)
+        .then((ttl) => {
+          this.renewFailed = false;
+          this.renewOkAt = Date.now();
+          if (ttl <= 0) {
+            this.lost.add(lease);
+            this.renewedAt.delete(lease);
+          }
+        })
+        // etcd unreachable: the lease runs on its TTL; heartbeats wait for renewals until one works.
+        .catch(() => (this.renewFailed = true))
+        .finally(() => this.inFlight--);
+      return Promise.resolve(unit);
+    }
+    const write = this.write(id, service, node, unit, same, alive).finally(() => this.writing.delete(id));
+    this.writing.set(id, write);
+    return write;
+  }
+
+  /** The slow path: renew and wait, write the unit's record, or register it with a new lease. */
+  private async write(id: string, service: string, node: string, unit: Unit, same: boolean, alive: { lease: string } | undefined): Promise<Unit> {
+    const lease = (alive && !this.lost.has(alive.lease) ? alive.lease : undefined) ?? this.granted.get(id);
+    if (alive) this.lost.delete(alive.lease);
+    if (lease !== undefined && (await this.renewNow(lease)) > 0) {
       const a = this.replica.alive.get(id);
       if (a) a.seen = unit.lastSeen;
       if (same && this.replica.alive.has(id)) return unit;
@@ -114,12 +182,28 @@ export class EtcdRegistry implements ColorRegistry {
     return unit;
   }
 
+  /** Services whose settings this server is creating: their other new units wait, then look again. */
+  private readonly settling = new Map<string, Promise<unknown>>();
+
   /** After a unit changed: the service exists, and a first healthy color takes the traffic. */
   private async settle(service: string, unit: Unit, rev: number): Promise<void> {
     await this.replica.waitFor(rev);
     this.granted.delete(`${service}/${unit.node}`);
-    const s = this.replica.settings.get(service)?.value;
-    if (s && (s.active !== null || unit.health !== 'healthy')) return;
+    for (;;) {
+      const s = this.replica.settings.get(service)?.value;
+      if (s && (s.active !== null || unit.health !== 'healthy')) return;
+      // A service's first units arrive together (a fleet starting): one revision-checked
+      // update at a time per service here, not a hundred racing ones that retry each other out.
+      const other = this.settling.get(service);
+      if (!other) break;
+      await other.catch(() => undefined);
+    }
+    const done = this.firstSettings(service, unit).finally(() => this.settling.delete(service));
+    this.settling.set(service, done);
+    await done;
+  }
+
+  private async firstSettings(service: string, unit: Unit): Promise<void> {
     await this.update(service, (cur) => {
       const next: ServiceSettings = cur ?? { name: service, previewAllow: ['127.0.0.0/8'], healthPath: unit.healthPath || '/healthz', active: null, weights: { blue: 0, green: 0 } };
       if (next.active !== null || unit.health !== 'healthy') return cur ? undefined : { settings: next };

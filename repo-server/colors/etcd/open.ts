@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Election } from '../../cluster/election.js';
 import { EtcdClient, type EtcdOptions } from '../../cluster/etcd-client.js';
+import { LeaseStream } from '../../cluster/lease-stream.js';
 import { heartbeatIntervalMs, type ColorConfig } from '../../config.js';
 import { Mutex } from '../../../lib/concurrency.js';
 import type { LbAdapter, LbState } from '../lb/adapter.js';
@@ -78,7 +79,9 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
   const k = keys(etcdOpts.prefix);
   const replica = new Replica(etcd, k);
   await replica.start();
-  const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config) });
+  // Lease renewals of every unit this server hears from, on one keepalive stream.
+  const leases = new LeaseStream(etcdOpts, () => etcd.authToken());
+  const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config) }, leases);
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const election = new Election(etcd, { key: k.leader, id, ttlSeconds: etcdOpts.leaseTtlSeconds ?? 5 });
   const desired = (): LbState => ({ services: registry.list().map((s) => lbService(s, (u) => registry.alive(u))) });
@@ -128,6 +131,7 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
       await election.resign();
       await lb.close();
       replica.close();
+      leases.close();
       etcd.close();
     },
   };
