@@ -10,12 +10,14 @@ import type { ColorOptions } from './color-request.js';
 import { param } from './request.js';
 import type { HeartbeatWire } from './wire.js';
 import { unitWire } from './wire/encode.js';
+import { withSchema } from './schemas/schema.js';
+import { HEARTBEAT, UNIT_PARAMS } from './schemas/colors.js';
 
 /** Registered with prefix /api/units. */
 export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { colors }) => {
   const { registry } = colors;
 
-  app.put('/:service/:node', UNIT, async (req): Promise<HeartbeatWire> => {
+  app.put('/:service/:node', withSchema(UNIT, { params: UNIT_PARAMS, body: HEARTBEAT }), async (req): Promise<HeartbeatWire> => {
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
     const b = v.objectBody(req.body, ['Address', 'Port', 'Color', 'Version', 'Package', 'Health', 'Weight', 'HealthPath'], 'unit');
@@ -32,7 +34,7 @@ export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { color
     return { Unit: unitWire(unit, true), Ttl: registry.options.ttlMs / 1000, Interval: registry.options.intervalMs / 1000 };
   });
 
-  app.delete('/:service/:node', UNIT, async (req) => {
+  app.delete('/:service/:node', withSchema(UNIT, { params: UNIT_PARAMS }), async (req) => {
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
     if (!(await registry.deregister(service, node))) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);
