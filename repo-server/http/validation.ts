@@ -28,6 +28,11 @@ export function validatorCompiler(ajv: Ajv = createAjv()): FastifySchemaCompiler
     const check: ValidateFunction = ajv.compile(schema);
     if (httpPart !== 'body') return check;
     const wrapped = (data: unknown): boolean => {
+      // A body some other parser made (a stream of application/octet-stream) is no JSON value.
+      if (typeof data === 'object' && data !== null && !Array.isArray(data) && Object.getPrototypeOf(data) !== Object.prototype) {
+        wrapped.errors = [{ keyword: 'type', instancePath: '', schemaPath: '#/type', params: { type: schema.type }, parentSchema: schema, schema: schema.type, data: undefined }];
+        return false;
+      }
       const ok = check(data === null || data === undefined ? {} : data);
       wrapped.errors = check.errors;
       return ok;
