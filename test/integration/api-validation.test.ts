@@ -72,6 +72,12 @@ test('schema errors name nested fields, list items and path parameters', async (
   const param = await server.api('GET', '/api/services/Web_1');
   assert.is(param.status, 400);
   assert.match(errorOf(param), /^service name 'Web_1' must match/);
+  const twice = await server.api('GET', '/api/repos/main/packages?q=a&q=b');
+  assert.is(twice.status, 400);
+  assert.is(errorOf(twice), 'query parameter q must be a string');
+  const protoQuery = await server.api('POST', '/api/repos?__proto__[Comment]=x&constructor=1', { Name: 'qp' });
+  assert.is(protoQuery.status, 201, protoQuery.text);
+  assert.is((protoQuery.json as { Comment: string }).Comment, '');
   // aptly's clients send fields this server does not know, and `_async` in the query: both fine.
   const extra = await server.api('POST', '/api/repos?_async=True&_async=0', { Name: 'extra', Comment: null, SomethingNew: { a: 1 } });
   assert.is(extra.status, 201, extra.text);
