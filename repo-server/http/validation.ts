@@ -126,7 +126,8 @@ export function messageOf(e: ErrorObject, part: string): string {
 
 /** fastify's schemaErrorFormatter: an Invalid, answered 400 by errors.ts like any other. */
 export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const first = errors[0] as ErrorObject | undefined;
+  // A failed anyOf comes after its branches' errors: its own message says what would do.
+  const first = (errors.find((e) => e.keyword === 'anyOf') ?? errors[0]) as ErrorObject | undefined;
   return new Invalid(first ? messageOf(first, dataVar) : `invalid ${dataVar}`);
 }
 
