@@ -5,13 +5,13 @@ import { isIP } from 'node:net';
 import { Invalid } from '../model/errors.js';
 import { COLORS, type Color, type Health } from './model.js';
 
-const SERVICE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const NODE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const SERVICE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const NODE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const VERSION_RE = /^[A-Za-z0-9.+~:-]{1,128}$/;
-const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]{0,127}$/;
-const PATH_RE = /^\/[A-Za-z0-9._~\/-]{0,200}$/;
-const HEALTH: readonly Health[] = ['healthy', 'unhealthy', 'draining'];
+export const VERSION_RE = /^[A-Za-z0-9.+~:-]{1,128}$/;
+export const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]{0,127}$/;
+export const PATH_RE = /^\/[A-Za-z0-9._~\/-]{0,200}$/;
+export const HEALTH: readonly Health[] = ['healthy', 'unhealthy', 'draining'];
 
 export function serviceName(v: string): string {
   if (!SERVICE_RE.test(v)) throw new Invalid(`service name '${v}' must match ${SERVICE_RE.source}`);

@@ -17,6 +17,7 @@ import { installHttpFront } from './static/http-front.js';
 import type { FastStatic } from './static/fast-static.js';
 import type { UnitFront } from './unit-front.js';
 import { applyServerTimeouts, registerBodyRateFloor } from './timeouts.js';
+import { registerValidation } from './validation.js';
 
 export interface HttpAppOptions {
   config: ServerConfig;
@@ -70,7 +71,9 @@ export async function createHttpApp({ config, front, logger, routes, metrics, un
       req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api write');
     }
   });
-  // Before any plugin registers, so that every route is seen by the audit list and the access hook.
+  // Before any plugin registers, so that every route is seen by the audit list and the access
+  // hook, and validates its params, query string and body with the route schemas.
+  registerValidation(app);
   registerAuth(app, config, routes);
   registerBodyRateFloor(app, config.timeouts);
   return app;

@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { ServerConfig } from '../service/context.js';
+import type { RouteSchemas } from './schemas/schema.js';
 
 export type Role = 'admin' | 'node' | 'metrics' | 'anonymous';
 
@@ -100,12 +101,14 @@ export interface RouteAccess {
   method: string;
   url: string;
   access: Access | undefined;
+  /** What fastify validates (http/schemas/), for the OpenAPI document. */
+  schema: RouteSchemas | undefined;
 }
 
 export function registerAuth(app: FastifyInstance, config: ServerConfig, routes: RouteAccess[] = []): void {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access });
+    for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access, schema: route.schema as RouteSchemas | undefined });
   });
   app.addHook('onRequest', async (req, reply) => {
     // The not-found handler is no route: nothing to protect, the answer is a 404 either way.

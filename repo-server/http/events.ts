@@ -22,6 +22,8 @@ import { DEFAULT_EVENT_LIMITS, EventStream, type CloseReason, type EventStreamLi
 import { query } from './request.js';
 import { swapWire } from './wire/colors.js';
 import { serviceSummaryWire, serviceWire } from './wire/encode.js';
+import { withSchema } from './schemas/schema.js';
+import { EVENTS_QUERY } from './schemas/colors.js';
 
 /** Swap records a new stream starts with (the dashboard shows the latest). */
 const HISTORY_ON_CONNECT = 100;
@@ -53,7 +55,7 @@ export const eventsPlugin: FastifyPluginAsync<EventsOptions> = async (app, { col
     for (const s of [...open]) s.end();
   });
 
-  app.get('/events', READ, async (req, reply) => {
+  app.get('/events', withSchema(READ, { querystring: EVENTS_QUERY }), async (req, reply) => {
     const q = query(req);
     const only = q.service !== undefined ? v.serviceName(q.service) : undefined;
     if (!feed) return reply.code(501).send({ error: 'live events need the embedded color registry (this server uses etcd)' });

@@ -10,11 +10,13 @@ import { ADMIN } from './auth.js';
 import { acceptEmptyJsonBodies } from './json-body.js';
 import { body, type ResourceOptions } from './request.js';
 import { text } from './wire/decode.js';
+import { withSchema } from './schemas/schema.js';
+import { GPG_KEY } from './schemas/publish.js';
 
 /** Registered with prefix /api/gpg. */
 export const gpgPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx }) => {
   acceptEmptyJsonBodies(app);
-  app.post('/key', ADMIN, async (req, reply) => {
+  app.post('/key', withSchema(ADMIN, { body: GPG_KEY }), async (req, reply) => {
     const b = body(req);
     const keyserver = text(b.Keyserver, 'Keyserver');
     const armor = text(b.GpgKeyArmor, 'GpgKeyArmor');

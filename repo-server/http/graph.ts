@@ -8,6 +8,7 @@ import { Invalid } from '../model/errors.js';
 import { buildGraph, type GraphLayout } from '../service/graph.js';
 import { READ } from './auth.js';
 import { param, query, type ResourceOptions } from './request.js';
+import { queryOf, withSchema } from './schemas/schema.js';
 
 const RENDERED: Record<string, string> = { svg: 'image/svg+xml', png: 'image/png', pdf: 'application/pdf', jpg: 'image/jpeg', gif: 'image/gif' };
 const DOT_TIMEOUT_MS = 30_000;
@@ -37,7 +38,7 @@ function render(format: string, source: string): Promise<Buffer> {
 
 /** Registered with prefix /api. */
 export const graphPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx }) => {
-  app.get('/graph.:ext', READ, async (req, reply) => {
+  app.get('/graph.:ext', withSchema(READ, { querystring: queryOf({ layout: 'horizontal (default) or vertical' }) }), async (req, reply) => {
     const ext = param(req, 'ext');
     const layout = query(req).layout ?? '';
     if (layout !== '' && layout !== 'horizontal' && layout !== 'vertical') throw new Invalid(`layout must be horizontal or vertical, got '${layout.slice(0, 50)}'`);

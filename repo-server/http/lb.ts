@@ -8,10 +8,12 @@ import { ADAPTERS } from '../colors/lb/adapters.js';
 import { READ } from './auth.js';
 import type { ColorOptions } from './color-request.js';
 import { query } from './request.js';
+import { withSchema } from './schemas/schema.js';
+import { LB_QUERY } from './schemas/colors.js';
 
 /** Registered with prefix /api/lb. */
 export const lbPlugin: FastifyPluginAsync<ColorOptions> = async (app, { colors }) => {
-  app.get('/config', READ, async (req, reply) => {
+  app.get('/config', withSchema(READ, { querystring: LB_QUERY }), async (req, reply) => {
     const adapter = query(req).adapter ?? colors.lb.adapter?.name ?? ADAPTERS[0]!;
     let text: string | undefined;
     try {

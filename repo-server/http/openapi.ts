@@ -1,11 +1,11 @@
 // GET /api/openapi.json: an OpenAPI 3.0 description generated from the routes the server
-// actually registered (auth.ts's onRoute list: method, pattern, declared access), so it cannot
-// drift from them. Path parameters come from the patterns, security from the access level.
-// Request bodies are validated by hand in the handlers (colors/validate.ts, service/), not by
-// fastify schemas, so bodies are not described here yet.
+// actually registered (auth.ts's onRoute list: method, pattern, declared access, schemas), so
+// it cannot drift from them. Parameters, query strings and request bodies are the very schemas
+// fastify validates requests with (schemas/, validation.ts); security comes from the access.
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { Access, RouteAccess } from './auth.js';
+import type { Schema } from './schemas/schema.js';
 import { READ } from './auth.js';
 
 type Json = Record<string, unknown>;
@@ -46,6 +46,24 @@ const SECURITY: Record<Access, Json[] | undefined> = {
 
 const ERROR_RESPONSE = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
+/** A path parameter with the schema it is validated with (`*` is named `path`). */
+function pathParameter(r: RouteAccess, name: string): Json {
+  const schema: Schema = r.schema?.params?.properties?.[name === 'path' ? '*' : name] ?? r.schema?.params?.properties?.[name] ?? { type: 'string' };
+  return { name, in: 'path', required: true, ...(schema.description ? { description: schema.description } : {}), schema };
+}
+
+/** The query string fields a route's schema names (every one optional; others are ignored). */
+function queryParameters(r: RouteAccess): Json[] {
+  const q = r.schema?.querystring;
+  return Object.entries(q?.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: q?.required?.includes(name) ?? false,
+    ...(schema.description ? { description: schema.description } : {}),
+    schema,
+  }));
+}
+
 function operation(r: RouteAccess, params: string[]): Json {
   const access = r.access;
   const tag = r.url.startsWith('/api/') ? r.url.split('/')[2]! : r.url === '/metrics' ? 'metrics' : r.url.startsWith('/ui') ? 'ui' : 'published tree';
@@ -57,9 +75,16 @@ function operation(r: RouteAccess, params: string[]): Json {
     tags: [tag],
     'x-debpkg-access': access ?? 'undeclared (refused)',
     security: access ? SECURITY[access] : [{ adminToken: [] }],
-    parameters: params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    parameters: [...params.map((name) => pathParameter(r, name)), ...queryParameters(r)],
     responses,
   };
+  const body = r.schema?.body;
+  if (body) {
+    op.requestBody = {
+      required: (body.required?.length ?? 0) > 0 || body.type === 'array',
+      content: { 'application/json': { schema: body, ...(body.example !== undefined ? { example: body.example } : {}) } },
+    };
+  }
   return op;
 }
 

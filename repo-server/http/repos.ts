@@ -16,6 +16,8 @@ import { respond } from './respond.js';
 import { copyOptions, createRepoInput, editRepoInput, packageRefs, snapshotFromRepoInput } from './wire/decode.js';
 import type { RepoWire } from './wire.js';
 import { copyReportWire, importReportWire, packageListWire, repoWire, snapshotWire } from './wire/encode.js';
+import { asyncQuery, withSchema } from './schemas/schema.js';
+import { COPY, CREATE_REPO, EDIT_REPO, FORCE_QUERY, IMPORT_QUERY, INCLUDE_QUERY, PACKAGE_LIST_QUERY, PACKAGE_REFS, SNAPSHOT_FROM_REPO } from './schemas/repos.js';
 
 /** Registered with prefix /api/repos. */
 export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx, tasks }) => {
@@ -24,17 +26,17 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
   // '/' under the prefix is both /api/repos and /api/repos/ (aptly answers both; clients join
   // base URL and path with a slash).
   app.get('/', READ, list);
-  app.post('', ADMIN, async (req, reply) => {
+  app.post('', withSchema(ADMIN, { body: CREATE_REPO, querystring: asyncQuery() }), async (req, reply) => {
     const input = createRepoInput(body(req));
     return respond(req, reply, tasks, `Create repo ${input.name}`, async () => ({ code: 201, value: repoWire(await createRepo(ctx, input)) }));
   });
   app.get('/:name', READ, async (req) => repoWire(getRepo(ctx, param(req, 'name'))));
-  app.put('/:name', ADMIN, async (req, reply) => {
+  app.put('/:name', withSchema(ADMIN, { body: EDIT_REPO, querystring: asyncQuery() }), async (req, reply) => {
     const name = param(req, 'name');
     const input = editRepoInput(body(req));
     return respond(req, reply, tasks, `Edit repo ${name}`, async () => ({ code: 200, value: repoWire(await editRepo(ctx, name, input)) }));
   });
-  app.delete('/:name', ADMIN, async (req, reply) => {
+  app.delete('/:name', withSchema(ADMIN, { querystring: FORCE_QUERY }), async (req, reply) => {
     const name = param(req, 'name');
     return respond(req, reply, tasks, `Delete repo ${name}`, async () => {
       await dropRepo(ctx, name, flag(query(req).force));
@@ -42,7 +44,7 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
     });
   });
 
-  app.get('/:name/packages', READ, async (req) => {
+  app.get('/:name/packages', withSchema(READ, { querystring: PACKAGE_LIST_QUERY }), async (req) => {
     const repo = getRepo(ctx, param(req, 'name'));
     return packageListWire(showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req)), query(req).format);
   });
@@ -51,6 +53,7 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
       method,
       url: '/:name/packages',
       config: { access: 'admin' },
+      schema: { body: PACKAGE_REFS, querystring: asyncQuery() },
       handler: async (req, reply) => {
         const name = param(req, 'name');
         return respond(req, reply, tasks, `${action === 'add' ? 'Add' : 'Delete'} packages to repo ${name}`, async () => ({
@@ -72,8 +75,8 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
       return { code: 200, value: importReportWire(report) };
     });
   };
-  app.post('/:name/file/:dir', ADMIN, fromFile);
-  app.post('/:name/file/:dir/:file', ADMIN, fromFile);
+  app.post('/:name/file/:dir', withSchema(ADMIN, { querystring: IMPORT_QUERY }), fromFile);
+  app.post('/:name/file/:dir/:file', withSchema(ADMIN, { querystring: IMPORT_QUERY }), fromFile);
 
   // aptly's include of .changes files; :name may be a template such as {{.Distribution}}.
   const include = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -96,10 +99,10 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
       return { code: 200, value: importReportWire(report) };
     });
   };
-  app.post('/:name/include/:dir', ADMIN, include);
-  app.post('/:name/include/:dir/:file', ADMIN, include);
+  app.post('/:name/include/:dir', withSchema(ADMIN, { querystring: INCLUDE_QUERY }), include);
+  app.post('/:name/include/:dir/:file', withSchema(ADMIN, { querystring: INCLUDE_QUERY }), include);
 
-  app.post('/:name/copy/:src/:file', ADMIN, async (req, reply) => {
+  app.post('/:name/copy/:src/:file', withSchema(ADMIN, { body: COPY, querystring: asyncQuery() }), async (req, reply) => {
     const name = param(req, 'name');
     const src = param(req, 'src');
     return respond(req, reply, tasks, `Copy packages from repo ${src} to repo ${name}`, async () => ({
@@ -107,7 +110,7 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
       value: copyReportWire(await copyPackages(ctx, name, src, param(req, 'file'), copyOptions(body(req)))),
     }));
   });
-  app.post('/:name/snapshots', ADMIN, async (req, reply) => {
+  app.post('/:name/snapshots', withSchema(ADMIN, { body: SNAPSHOT_FROM_REPO, querystring: asyncQuery() }), async (req, reply) => {
     const name = param(req, 'name');
     return respond(req, reply, tasks, `Create snapshot of repo ${name}`, async () => ({
       code: 201,

@@ -12,6 +12,8 @@ import { ADMIN, READ } from './auth.js';
 import { who, type ColorOptions } from './color-request.js';
 import { param } from './request.js';
 import { serviceSummaryWire, serviceWire } from './wire/encode.js';
+import { withSchema } from './schemas/schema.js';
+import { CONFIGURE_SERVICE, ROLLBACK, SERVICE_PARAMS, SWAP } from './schemas/colors.js';
 
 /** Registered with prefix /api/services. */
 export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { colors, config }) => {
@@ -20,9 +22,9 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
   const ttl = (): number => registry.options.ttlMs / 1000;
 
   app.get('', READ, async () => registry.list().map((s) => serviceSummaryWire(s, alive)));
-  app.get('/:service', READ, async (req) => serviceWire(registry.get(v.serviceName(param(req, 'service'))), alive, ttl()));
+  app.get('/:service', withSchema(READ, { params: SERVICE_PARAMS }), async (req) => serviceWire(registry.get(v.serviceName(param(req, 'service'))), alive, ttl()));
 
-  app.put('/:service', ADMIN, async (req) => {
+  app.put('/:service', withSchema(ADMIN, { params: SERVICE_PARAMS, body: CONFIGURE_SERVICE }), async (req) => {
     const name = v.serviceName(param(req, 'service'));
     const b = v.objectBody(req.body ?? {}, ['Listen', 'PreviewAllow', 'HealthPath', 'MinHealthy'], 'service');
     const edit: Parameters<typeof registry.configure>[1] = {};
@@ -38,7 +40,7 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
     return serviceWire(s, alive, ttl());
   });
 
-  app.delete('/:service', ADMIN, async (req) => {
+  app.delete('/:service', withSchema(ADMIN, { params: SERVICE_PARAMS }), async (req) => {
     const name = v.serviceName(param(req, 'service'));
     if (!(await registry.remove(name))) throw new NotFound(`service '${name}' is not registered`);
     await colors.lb.sync();
@@ -61,7 +63,7 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
     throw new Unavailable('this registry cannot preview swaps (etcd): the swap itself still runs the gate');
   };
 
-  app.post('/:service/swap', ADMIN, async (req, reply) => {
+  app.post('/:service/swap', withSchema(ADMIN, { params: SERVICE_PARAMS, body: SWAP }), async (req, reply) => {
     const name = v.serviceName(param(req, 'service'));
     registry.get(name);
     const record = await engine.swap(name, { ...swapRequest(req), user: who(req, config) });
@@ -70,25 +72,25 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
 
   // Dry runs for the dashboard's confirmation: the same body and the same gate, nothing moves.
   // ADMIN like the real thing: the gate probes the units' health endpoints.
-  app.post('/:service/swap/preview', ADMIN, async (req) => {
+  app.post('/:service/swap/preview', withSchema(ADMIN, { params: SERVICE_PARAMS, body: SWAP }), async (req) => {
     const name = v.serviceName(param(req, 'service'));
     registry.get(name);
     const request = swapRequest(req);
     return swapPreviewWire(await (engine.previewSwap?.(name, request) ?? noPreview()));
   });
 
-  app.post('/:service/rollback/preview', ADMIN, async (req) => {
+  app.post('/:service/rollback/preview', withSchema(ADMIN, { params: SERVICE_PARAMS, body: ROLLBACK }), async (req) => {
     const name = v.serviceName(param(req, 'service'));
     registry.get(name);
     const b = v.objectBody(req.body ?? {}, ['Force'], 'rollback');
     return swapPreviewWire(await (engine.previewRollback?.(name, b.Force === true) ?? noPreview()));
   });
 
-  app.post('/:service/rollback', ADMIN, async (req) => {
+  app.post('/:service/rollback', withSchema(ADMIN, { params: SERVICE_PARAMS, body: ROLLBACK }), async (req) => {
     const name = v.serviceName(param(req, 'service'));
     const b = v.objectBody(req.body ?? {}, ['Force'], 'rollback');
     return swapWire(await engine.rollback(name, who(req, config), b.Force === true));
   });
 
-  app.get('/:service/history', READ, async (req) => registry.historyOf(v.serviceName(param(req, 'service'))).map(swapWire));
+  app.get('/:service/history', withSchema(READ, { params: SERVICE_PARAMS }), async (req) => registry.historyOf(v.serviceName(param(req, 'service'))).map(swapWire));
 };

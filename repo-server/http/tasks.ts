@@ -9,6 +9,7 @@ import { acceptEmptyJsonBodies } from './json-body.js';
 import { param, type ResourceOptions } from './request.js';
 import { respond } from './respond.js';
 import { taskReturnValueWire, taskWire } from './wire/encode.js';
+import { asyncQuery, withSchema } from './schemas/schema.js';
 
 /** Registered with prefix /api (aptly has /api/tasks-clear and /api/tasks-wait beside /api/tasks). */
 export const tasksPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { tasks }) => {
@@ -40,7 +41,7 @@ export const tasksPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ta
   app.get('/tasks/:id/return_value', READ, async (req, reply) => reply.type('application/json; charset=utf-8').send(json(taskReturnValueWire(task(req).result))));
   app.delete('/tasks/:id', ADMIN, async (req) => taskWire(tasks.delete(id(req))));
   // aptly's self-test task: answers 418 with [1, 2, 3] (as a task with ?_async=true).
-  app.post('/tasks-dummy', ADMIN, async (req, reply) =>
+  app.post('/tasks-dummy', withSchema(ADMIN, { querystring: asyncQuery() }), async (req, reply) =>
     respond(req, reply, tasks, 'Dummy task', async (out) => {
       out('Dummy task started');
       out('Dummy task finished');

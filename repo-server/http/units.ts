@@ -11,6 +11,8 @@ import type { ColorOptions } from './color-request.js';
 import { param } from './request.js';
 import type { HeartbeatWire } from './wire.js';
 import { unitWire } from './wire/encode.js';
+import { withSchema } from './schemas/schema.js';
+import { HEARTBEAT, UNIT_PARAMS } from './schemas/colors.js';
 
 /** A unit's register-or-heartbeat: the route's work, shared with http/unit-front.ts's fast path. */
 export async function heartbeat(registry: ColorRegistry, service: string, node: string, body: unknown): Promise<HeartbeatWire> {
@@ -32,13 +34,13 @@ export async function heartbeat(registry: ColorRegistry, service: string, node: 
 export const unitsPlugin: FastifyPluginAsync<ColorOptions> = async (app, { colors }) => {
   const { registry } = colors;
 
-  app.put('/:service/:node', UNIT, async (req): Promise<HeartbeatWire> => {
+  app.put('/:service/:node', withSchema(UNIT, { params: UNIT_PARAMS, body: HEARTBEAT }), async (req): Promise<HeartbeatWire> => {
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
     return heartbeat(registry, service, node, req.body);
   });
 
-  app.delete('/:service/:node', UNIT, async (req) => {
+  app.delete('/:service/:node', withSchema(UNIT, { params: UNIT_PARAMS }), async (req) => {
     const service = v.serviceName(param(req, 'service'));
     const node = v.nodeId(param(req, 'node'));
     if (!(await registry.deregister(service, node))) throw new NotFound(`unit '${node}' of service '${service}' is not registered`);

@@ -47,6 +47,12 @@ export interface PublishedRepoWire {
   Version: string;
   Storage: string;
   Path: string;
+  /**
+   * debpkg's own, beside aptly's fields (aptly's clients ignore unknown keys; no Go field name
+   * can be spelled `x-…`): the live publish generation and when it was made — its Release
+   * file's Date, ISO 8601 UTC (null before the first generation).
+   */
+  'x-debpkg': { Generation: number; Date: string | null };
 }
 
 /** What a package list answers: keys, or with format=details each package's fields. */

@@ -220,7 +220,13 @@ test('repos: snapshots, publishes, package search and detail, upload by drag and
   await page.click('header button:has-text("Repos")');
   await page.waitForSelector('table[aria-label=snapshots] td:has-text("main-snap")');
   await page.waitForSelector('table[aria-label=publishes] td:has-text("stable")');
-  assert.match((await page.textContent('table[aria-label=publishes]')) ?? '', /snapshot: main-snap \(main\)/);
+  const publishes = (await page.textContent('table[aria-label=publishes]')) ?? '';
+  assert.match(publishes, /snapshot: main-snap \(main\)/);
+  // The publish date: the live generation's Release Date as the API reports it, and its number.
+  const own = (pub.json as { 'x-debpkg': { Generation: number; Date: string } })['x-debpkg'];
+  assert.match(own.Date, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.ok(publishes.includes(`${own.Date.replace('T', ' ').replace('Z', '')} UTC (#${own.Generation})`), publishes);
+  assert.ok(await page.isVisible('table[aria-label=publishes] th:has-text("Date")'));
   await page.screenshot({ path: `${SHOTS}/repos.png`, fullPage: true });
 
   // Upload by dropping a file on the drop zone (a DataTransfer built in the page).

@@ -310,7 +310,14 @@ test('publish: show, aptly JSON shape, SignedBy validated into Release and .sour
     const shown = await s.api('GET', '/api/publish/pre_fix/wheezy');
     assert.is(shown.status, 200);
     const json = shown.json as Json;
-    assert.equal(Object.keys(json).sort(), PUBLISH_KEYS);
+    // aptly's fields, and debpkg's own under a key no aptly field can have.
+    assert.equal(Object.keys(json).filter((k) => k !== 'x-debpkg').sort(), PUBLISH_KEYS);
+    const own = json['x-debpkg'] as { Generation: number; Date: string };
+    assert.is(own.Generation, 1);
+    // The generation's date is its Release file's Date (what apt sees), to the second.
+    const releaseDate = /^Date: (.+)$/m.exec(await fetchText(`${s.url}/pre/fix/dists/wheezy/Release`))?.[1] ?? '';
+    assert.is(own.Date, new Date(Date.parse(releaseDate)).toISOString().replace('.000Z', 'Z'), `Release Date: ${releaseDate}`);
+    assert.ok(Math.abs(Date.parse(own.Date) - Date.now()) < 120_000, own.Date);
     assert.equal(
       { Prefix: json.Prefix, Distribution: json.Distribution, Path: json.Path, Sources: json.Sources, Architectures: json.Architectures, SignedBy: json.SignedBy, MultiDist: json.MultiDist },
       { Prefix: 'pre/fix', Distribution: 'wheezy', Path: 'pre/fix/wheezy', Sources: [{ Component: 'main', Name: 'r' }], Architectures: ['amd64'], SignedBy: fpr, MultiDist: false },
@@ -326,6 +333,12 @@ test('publish: show, aptly JSON shape, SignedBy validated into Release and .sour
     await expectError(s, 'PUT', '/api/publish/pre_fix/wheezy', { AcquireByHash: 'yes' }, 400, /AcquireByHash/);
     await expectError(s, 'PUT', '/api/publish/pre_fix/wheezy', { Snapshots: [{ Component: 'main', Name: 'x' }] }, 400, /snapshots shouldn't be given/);
     assert.equal((await s.api('GET', '/api/publish/pre_fix/wheezy')).json, json, 'failed updates changed nothing');
+    const updated = await s.api('PUT', '/api/publish/pre_fix/wheezy', {});
+    assert.is(updated.status, 200, updated.text);
+    const next = (updated.json as Json)['x-debpkg'] as { Generation: number; Date: string };
+    assert.is(next.Generation, 2);
+    assert.ok(Date.parse(next.Date) > Date.parse(own.Date), `${next.Date} after ${own.Date}`);
+    assert.equal(((await s.api('GET', '/api/publish')).json as Json[])[0]!['x-debpkg'], next, 'the list shows the live generation');
     assert.is((await s.api('GET', '/api/publish/other/wheezy')).status, 404);
     // aptly answers 400 for a prefix/distribution already in use.
     await expectError(s, 'POST', '/api/publish/pre_fix', { Sources: [{ Name: 'r' }] }, 400, /already used/);

@@ -1,4 +1,4 @@
-// Repos: local repos, snapshots and publishes (prefix/distribution/sources, signed by), package
+// Repos: local repos, snapshots and publishes (prefix/distribution/sources, signed by, date), package
 // search by aptly query with each package's control fields and pool files, and upload by drag
 // and drop (POST /api/files/<dir>, then add the dir to a repo).
 import { useEffect, useState } from 'preact/hooks';
@@ -7,6 +7,13 @@ import { Dialog } from './dialog.js';
 import type { Publish, Repo, Snapshot } from './types.js';
 
 type Details = Record<string, string>;
+
+/** When the live generation was made (its Release Date, UTC), with the generation number. */
+function published(p: Publish): string {
+  const own = p['x-debpkg'];
+  if (!own?.Date) return '—';
+  return `${own.Date.replace('T', ' ').replace('Z', '')} UTC (#${own.Generation})`;
+}
 /** Pool file fields of aptly's package details; the rest are control fields. */
 const FILE_FIELDS = new Set(['Key', 'ShortKey', 'FilesHash', 'Filename', 'Size', 'MD5sum', 'SHA1', 'SHA256', 'SHA512', 'Files', 'Checksums-Sha1', 'Checksums-Sha256', 'Checksums-Sha512']);
 
@@ -100,10 +107,11 @@ export function Repos() {
       )}
       <h2>Published</h2>
       {publishes.length === 0 ? <p>Nothing published.</p> : (
-        <table aria-label="publishes"><thead><tr><th>Prefix</th><th>Distribution</th><th>Sources</th><th class="wide">Signed by</th></tr></thead>
+        <table aria-label="publishes"><thead><tr><th>Prefix</th><th>Distribution</th><th>Sources</th><th class="wide">Signed by</th><th>Date</th></tr></thead>
           <tbody>{publishes.map((p) => (
             <tr key={`${p.Prefix}/${p.Distribution}`}><td>{p.Prefix}</td><td>{p.Distribution}</td>
-              <td>{p.SourceKind}: {p.Sources.map((s) => `${s.Name} (${s.Component})`).join(', ')}</td><td class="wide">{p.SignedBy || 'unsigned'}</td></tr>
+              <td>{p.SourceKind}: {p.Sources.map((s) => `${s.Name} (${s.Component})`).join(', ')}</td><td class="wide">{p.SignedBy || 'unsigned'}</td>
+              <td>{published(p)}</td></tr>
           ))}</tbody>
         </table>
       )}

@@ -11,4 +11,5 @@ export interface SwapRecord { Id: number; Kind: string; User: string; Finished: 
 export interface Preview { Kind: string; To: string; Strategy: string; From: Traffic; Steps: Array<{ Weight: number; Traffic: Traffic }>; Gate: Gate | null; Passed: boolean; Reason?: string }
 export interface Repo { Name: string; Comment: string; DefaultDistribution: string; DefaultComponent: string }
 export interface Snapshot { Name: string; CreatedAt: string; Description: string }
-export interface Publish { Prefix: string; Distribution: string; SourceKind: string; Sources: Array<{ Component: string; Name: string }>; SignedBy: string; Architectures: string[] }
+/** `x-debpkg`: the server's own field beside aptly's: the live generation and its Release Date. */
+export interface Publish { Prefix: string; Distribution: string; SourceKind: string; Sources: Array<{ Component: string; Name: string }>; SignedBy: string; Architectures: string[]; 'x-debpkg'?: { Generation: number; Date: string | null } }

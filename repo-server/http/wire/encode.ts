@@ -73,6 +73,7 @@ export const publishWire = (p: PublishRecord): PublishedRepoWire => ({
   Version: p.version ?? '',
   Storage: '',
   Path: p.prefix === '.' ? `./${p.distribution}` : `${p.prefix}/${p.distribution}`,
+  'x-debpkg': { Generation: p.generation, Date: p.lastDate > 0 ? new Date(p.lastDate * 1000).toISOString().replace('.000Z', 'Z') : null },
 });
 
 /** aptly's format=details: the control fields plus Key, ShortKey, FilesHash and the file's digests. */
