@@ -42,14 +42,22 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
     });
   });
 
-  app.get('/:name/packages', READ, async (req) => {
-    const repo = getRepo(ctx, param(req, 'name'));
-    return packageListWire(showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req)), query(req).format);
-  });
-  for (const [method, action] of [['POST', 'add'], ['DELETE', 'remove']] as const) {
+  // aptly's own clients write …/packages/ (gin redirects or matches both): served under both spellings.
+  for (const url of ['/:name/packages', '/:name/packages/']) {
+    app.get(url, READ, async (req) => {
+      const repo = getRepo(ctx, param(req, 'name'));
+      return packageListWire(showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req)), query(req).format);
+    });
+  }
+  for (const [method, action, url] of [
+    ['POST', 'add', '/:name/packages'],
+    ['DELETE', 'remove', '/:name/packages'],
+    ['POST', 'add', '/:name/packages/'],
+    ['DELETE', 'remove', '/:name/packages/'],
+  ] as const) {
     app.route({
       method,
-      url: '/:name/packages',
+      url,
       config: { access: 'admin' },
       handler: async (req, reply) => {
         const name = param(req, 'name');

@@ -213,6 +213,9 @@ export function publishUpdateInput(b: Body): PublishUpdateInput {
     ...some('skipContents', optionalFlag(b.SkipContents, 'SkipContents')),
     ...some('multiDist', optionalFlag(b.MultiDist, 'MultiDist')),
     ...some('signedBy', b.SignedBy === undefined || b.SignedBy === null ? undefined : text(b.SignedBy, 'SignedBy')),
+    ...some('origin', b.Origin === undefined || b.Origin === null ? undefined : text(b.Origin, 'Origin')),
+    ...some('label', b.Label === undefined || b.Label === null ? undefined : text(b.Label, 'Label')),
+    ...some('version', b.Version === undefined || b.Version === null ? undefined : text(b.Version, 'Version')),
     ...signing(b),
     forceOverwrite: optionalFlag(b.ForceOverwrite, 'ForceOverwrite') === true,
   };
