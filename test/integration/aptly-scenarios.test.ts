@@ -356,4 +356,30 @@ test('tasks (TaskAPITestParallelTasks without mirrors): async add, snapshot, pub
   });
 });
 
+test('publish (PublishSwitchAPITestRepo, PublishSwitchAPITestSnapshot): a switch also sets Label, Origin, Version and SkipContents', async () => {
+  await withServer(async (s, p) => {
+    assert.is((await s.api('POST', '/api/repos', { Name: 'sw', DefaultDistribution: 'wheezy' })).status, 201);
+    await uploadPaths(s, 'd1', [await makeDeb(p, 'swpkg', '1.0', 'i386')]);
+    await ok(s, 'POST', '/api/repos/sw/file/d1');
+    await ok(s, 'POST', '/api/repos/sw/snapshots', { Name: 'sw1' });
+    await ok(s, 'POST', '/api/publish/swp', { SourceKind: 'snapshot', Sources: [{ Name: 'sw1' }], Signing: { Skip: true } });
+    await uploadPaths(s, 'd2', [await makeDeb(p, 'swpkg', '2.0', 'i386')]);
+    await ok(s, 'POST', '/api/repos/sw/file/d2');
+    await ok(s, 'POST', '/api/repos/sw/snapshots', { Name: 'sw2' });
+    await ok(s, 'PUT', '/api/publish/swp/wheezy', { Snapshots: [{ Component: 'main', Name: 'sw2' }], Signing: { Skip: true }, SkipContents: true, Label: 'fun', Origin: 'earth', Version: '13.3' });
+    const shown = (await s.api('GET', '/api/publish/swp/wheezy')).json as Record<string, unknown>;
+    for (const [k, v] of Object.entries({ Label: 'fun', Origin: 'earth', Version: '13.3', SkipContents: true, SourceKind: 'snapshot', Sources: [{ Component: 'main', Name: 'sw2' }], Architectures: ['i386'] })) assert.equal(shown[k], v, k);
+    const release = await fetch(`${s.url}/swp/dists/wheezy/Release`).then((r) => r.text());
+    for (const line of [/^Origin: earth$/m, /^Label: fun$/m, /^Version: 13\.3$/m]) assert.match(release, line);
+    assert.match(await fetch(`${s.url}/swp/dists/wheezy/main/binary-i386/Packages`).then((r) => r.text()), /^Version: 2\.0$/m);
+    // Origin/Label given empty keep the stable defaults (apt pins by them); a bad Version is 400.
+    await ok(s, 'PUT', '/api/publish/swp/wheezy', { Signing: { Skip: true }, Origin: '', Version: '' });
+    const again = (await s.api('GET', '/api/publish/swp/wheezy')).json as Record<string, unknown>;
+    assert.is(again.Origin, 'swp');
+    assert.is(again.Version, '');
+    assert.not.match(await fetch(`${s.url}/swp/dists/wheezy/Release`).then((r) => r.text()), /^Version:/m);
+    assert.is((await s.api('PUT', '/api/publish/swp/wheezy', { Version: 'two words' })).status, 400);
+  });
+});
+
 test.run();
