@@ -3,9 +3,9 @@
 // body of a PUT); a refused upload's body is still read (app.ts's error answer), so the client
 // gets the answer.
 
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { Invalid } from '../model/errors.js';
+import { Invalid, NotFound } from '../model/errors.js';
 import { safeSegment } from '../service/names.js';
 import { Uploads, type UploadPart } from '../service/uploads.js';
 import { ADMIN, READ } from './auth.js';
@@ -48,12 +48,19 @@ export const filesPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
       return uploads.receive(dir, one(), limit);
     });
   });
+  // "/api/files/" (what "/api/files/.", "/api/files/dir/.." resolve to) names no directory:
+  // 404, as aptly answers, and never the upload root.
+  const dirOf = (req: FastifyRequest): string => {
+    const dir = param(req, 'dir');
+    if (dir === '') throw new NotFound('no upload directory named');
+    return dir;
+  };
   app.delete('/:dir', ADMIN, async (req) => {
-    await uploads.remove(param(req, 'dir'));
+    await uploads.remove(dirOf(req));
     return {};
   });
   app.delete('/:dir/:file', ADMIN, async (req) => {
-    await uploads.remove(param(req, 'dir'), param(req, 'file'));
+    await uploads.remove(dirOf(req), param(req, 'file'));
     return {};
   });
 };

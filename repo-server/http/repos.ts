@@ -44,14 +44,22 @@ export const reposPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
     });
   });
 
-  app.get('/:name/packages', withSchema(READ, { querystring: PACKAGE_LIST_QUERY }), async (req) => {
-    const repo = getRepo(ctx, param(req, 'name'));
-    return packageListWire(showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req)), query(req).format);
-  });
-  for (const [method, action] of [['POST', 'add'], ['DELETE', 'remove']] as const) {
+  // aptly's own clients write …/packages/ (gin redirects or matches both): served under both spellings.
+  for (const url of ['/:name/packages', '/:name/packages/']) {
+    app.get(url, withSchema(READ, { querystring: PACKAGE_LIST_QUERY }), async (req) => {
+      const repo = getRepo(ctx, param(req, 'name'));
+      return packageListWire(showPackages(ctx.store, ctx.store.repoPackages.get(repo.name) ?? [], listOptions(req)), query(req).format);
+    });
+  }
+  for (const [method, action, url] of [
+    ['POST', 'add', '/:name/packages'],
+    ['DELETE', 'remove', '/:name/packages'],
+    ['POST', 'add', '/:name/packages/'],
+    ['DELETE', 'remove', '/:name/packages/'],
+  ] as const) {
     app.route({
       method,
-      url: '/:name/packages',
+      url,
       config: { access: 'admin' },
       schema: { body: PACKAGE_REFS, querystring: asyncQuery() },
       handler: async (req, reply) => {

@@ -8,7 +8,8 @@
 // percent-encoding, no query), a node or admin token, `Content-Type: application/json` and a
 // Content-Length under 16 KiB, no Expect. Anything else (a refused token, a chunked body, an odd
 // name) goes to fastify untouched, which answers it as before. Once taken, the body is parsed by
-// fastify's own JSON parser, checked by the route's own code (units.ts) and errors are answered
+// fastify's own JSON parser, validated against the route's own schema with the same compiler and
+// error wording (validation.ts), checked by the route's own code (units.ts) and errors are answered
 // through the same mapping (errors.ts); the request is counted in /metrics and /api/metrics as
 // the route's. Successful heartbeats are not logged (5,000 lines a second); errors are.
 
@@ -21,11 +22,22 @@ import { roleOf } from './auth.js';
 import { errorBody } from './errors.js';
 import { UNIT_ROUTE, type ServerMetrics } from './metrics.js';
 import { heartbeat } from './units.js';
+import { HEARTBEAT } from './schemas/colors.js';
+import { schemaErrorFormatter, validatorCompiler } from './validation.js';
 
 const PATH = /^\/api\/units\/([a-z0-9][a-z0-9-]{0,62})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
 const JSON_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const MAX_BODY = 16 << 10;
 const APTLY_PATH = '/api/units';
+/** The route's body schema, compiled as fastify compiles it for the route. */
+const checkBody = validatorCompiler()({ schema: HEARTBEAT, method: 'PUT', url: '/api/units/:service/:node', httpPart: 'body' });
+
+/** Throws what fastify would answer for a body its schema refuses. */
+function validate(body: unknown): void {
+  if (checkBody(body) === true) return;
+  const errors = (checkBody as { errors?: Parameters<typeof schemaErrorFormatter>[0] | null }).errors ?? [];
+  throw schemaErrorFormatter(errors, 'body');
+}
 
 /** fastify's default JSON parser (`app.getDefaultJsonParser`), called without a request. */
 export type JsonParser = (req: never, body: string, done: (err: Error | null, value?: unknown) => void) => void;
@@ -80,6 +92,7 @@ export class UnitFront {
       const text = await readBody(req, length);
       const body = await new Promise<unknown>((resolve, reject) => parts.parse(undefined as never, text, (err, value) => (err ? reject(err) : resolve(value))));
       if (body !== null && typeof body === 'object' && typeof (body as { Color?: unknown }).Color === 'string') color = (body as { Color: string }).Color;
+      validate(body);
       out = await heartbeat(parts.registry, service, node, body);
     } catch (err) {
       const e = errorBody(err);

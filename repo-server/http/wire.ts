@@ -10,6 +10,8 @@ export interface RepoWire {
   Comment: string;
   DefaultDistribution: string;
   DefaultComponent: string;
+  /** aptly's uploaders.json (debpkg: settable through the API; aptly only by its CLI). */
+  Uploaders?: { groups: Record<string, string[]>; rules: { condition: string; allow: string[]; deny: string[] }[] };
 }
 
 export interface SnapshotWire {

@@ -20,6 +20,8 @@ export interface SignedText {
   text: string;
   /** The verifying key's fingerprint (absent when unsigned or not verified). */
   fingerprint?: string;
+  /** Fingerprints of the signing key and of its primary key (empty when not verified): who signed, for the uploaders rules. */
+  signers: string[];
 }
 
 const STATUS_WORDS = ['BADSIG', 'NO_PUBKEY', 'EXPKEYSIG', 'REVKEYSIG', 'EXPSIG', 'ERRSIG', 'NODATA'];
@@ -41,23 +43,25 @@ export async function signedText(bytes: Buffer, what: string, policy: SignatureP
   // aptly's wording for both refusals.
   if (!signed) {
     if (!policy.acceptUnsigned) throw new ChangesError(`${what} file is not signed and unsigned processing hasn't been enabled`);
-    return { text };
+    return { text, signers: [] };
   }
-  if (policy.ignoreSignature) return { text: stripped };
+  if (policy.ignoreSignature) return { text: stripped, signers: [] };
   try {
     await access(policy.keyring);
   } catch {
     throw new ChangesError(`signature not verified: the server has no keyring of trusted uploaders (keys/trusted-uploaders.gpg); add one or pass ignoreSignature=1`);
   }
   const { code, stdout, status } = await gpgv(bytes, policy.keyring);
-  const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40,64}) /m.exec(status);
+  // VALIDSIG <signing key fpr> … <primary key fpr> (the last field, when gpgv gives it).
+  const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40,64}) .*?(?: ([0-9A-F]{40,64}))?$/m.exec(status);
   if (code !== 0 || !valid || !/^\[GNUPG:\] GOODSIG /m.test(status)) {
     // The most telling status first (an unknown key also reports ERRSIG).
     const found = STATUS_WORDS.map((w) => new RegExp(`^\\[GNUPG:\\] ${w}\\b.*$`, 'm').exec(status)?.[0]).find((l) => l !== undefined);
     const why = found?.replace('[GNUPG:] ', '') ?? `gpgv exit ${code}`;
     throw new ChangesError(`signature verification failed: ${why.slice(0, 200)}`);
   }
-  return { text: stdout.toString('utf8'), fingerprint: valid[1] };
+  const signers = [...new Set([valid[1]!, ...(valid[2] !== undefined ? [valid[2]] : [])])];
+  return { text: stdout.toString('utf8'), fingerprint: valid[1], signers };
 }
 
 /** gpgv on `input` from stdin: the signed text on stdout, machine-readable status on fd 3. */

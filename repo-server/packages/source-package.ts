@@ -23,7 +23,7 @@ export function sourceRecord(dsc: Dsc, dscName: string, dscDigests: FileDigests,
   const files: PackageFile[] = [{ filename: dscName, ...dscDigests }];
   for (const want of dsc.files) {
     const got = digestsOf(want.name);
-    if (!got) throw new DscError(`${want.name}: named by the .dsc but not uploaded with it`);
+    if (!got) throw new DscError(`${want.name}: named by the .dsc but not uploaded with it (nor in the pool with the .dsc's size and checksums)`);
     if (got.size !== want.size) throw new DscError(`${want.name}: size ${got.size}, the .dsc says ${want.size}`);
     for (const field of Object.keys(SUM_FIELDS) as SumField[]) {
       const kind = SUM_KIND[field];

@@ -64,16 +64,18 @@ export async function readDefaultKey(dir: string): Promise<openpgp.PrivateKey> {
 /**
  * A signer over one or more decrypted keys: every key signs, so InRelease and Release.gpg carry
  * one signature per key (a key rotation's overlap: clients trusting either key accept the file).
- * The fingerprint and public key are the first key's.
+ * The fingerprint is the first key's; the public keys are all of them, in one armor block as
+ * `gpg --export --armor OLD NEW` writes it, so a client's keyring trusts every signer.
  */
 export function signerFromKeys(keys: openpgp.PrivateKey[]): Signer {
   const first = keys[0];
   if (first === undefined) throw new Error('a signer needs at least one key');
-  const pub = first.toPublic();
+  const publics = keys.map((k) => k.toPublic());
+  const binary = publics.length === 1 ? publics[0]!.write() : new Uint8Array(Buffer.concat(publics.map((p) => p.write())));
   return {
     fingerprint: first.getFingerprint().toUpperCase(),
-    publicKeyArmored: pub.armor(),
-    publicKeyBinary: pub.write(),
+    publicKeyArmored: publics.length === 1 ? publics[0]!.armor() : openpgp.armor(openpgp.enums.armor.publicKey, binary),
+    publicKeyBinary: binary,
     async clearsign(text) {
       // Like gpg --clearsign: the newline before "-----BEGIN PGP SIGNATURE-----" belongs to the armor,
       // so the last "\n" is not signed and verifiers hand back exactly `text`.

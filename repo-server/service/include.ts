@@ -8,6 +8,7 @@
 // are added to the repo the template names in one commit with the .changes and its .buildinfo
 // leaving the upload area. Unlike aptly, a .changes is added whole or not at all: one of its
 // files refused (digest, check, restriction, conflict) and nothing of it is added or removed.
+// The signers must pass the repo's uploaders rules, else the global ones (service/uploaders.ts).
 
 import { ChangesError, MAX_CHANGES_BYTES, parseChanges, type Changes } from '../packages/changes.js';
 import { signedText } from '../packages/clearsigned.js';
@@ -22,6 +23,8 @@ import { inspectPackageFile, isPackageKind, uploadKind } from './package-files.j
 import { getRepo, ImportConflict, ImportRefused, type ImportReport } from './repos.js';
 import { blobDigests, inspectSourceUploads } from './sources.js';
 import { Uploads } from './uploads.js';
+import { globalUploaders, uploadRefusal } from './uploaders.js';
+import type { UploadersRules } from '../storage/records.js';
 
 export interface IncludeOptions {
   forceReplace: boolean;
@@ -76,6 +79,8 @@ export async function includeChanges(ctx: Context, template: string, dir: string
   const report: ImportReport = { failedFiles: [], warnings: [], added: [], removed: [] };
   let committed = false;
   let conflictsOnly = true;
+  let global: Promise<UploadersRules | undefined> | undefined;
+  const globalRules = (): Promise<UploadersRules | undefined> => (global ??= globalUploaders(ctx.keysDir));
   const policy = { acceptUnsigned: opts.acceptUnsigned, ignoreSignature: opts.ignoreSignature, keyring: uploadersKeyring(ctx) };
   for (const changesName of changesFiles) {
     const failed: string[] = [];
@@ -84,10 +89,15 @@ export async function includeChanges(ctx: Context, template: string, dir: string
       const loc = ctx.store.blobs.get(sha);
       if (!loc) throw notFound(`file ${dir}/${changesName}: uploaded file is gone`);
       if (loc.size > MAX_CHANGES_BYTES) throw new ChangesError(`the .changes is ${loc.size} bytes; at most ${MAX_CHANGES_BYTES} are allowed`);
-      const { text } = await signedText(ctx.blobs.readSync(sha, loc), '.changes', policy);
+      const { text, signers } = await signedText(ctx.blobs.readSync(sha, loc), '.changes', policy);
       const changes = parseChanges(text);
       const repo = repoOf(changes.fields);
-      if (!ctx.store.repos.has(repo)) throw new ChangesError(`local repo with name ${repo} not found`);
+      const repoRec = ctx.store.repos.get(repo);
+      if (!repoRec) throw new ChangesError(`local repo with name ${repo} not found`);
+      // aptly: the repo's own rules replace the global ones.
+      const rules = repoRec.uploaders ?? (await globalRules());
+      const refusal = rules && uploadRefusal(rules, changes.fields, signers);
+      if (refusal) throw new ChangesError(`changes file skipped due to uploaders config: ${changesName}, keys [${signers.join(', ')}]: ${refusal}`);
       await checkListed(ctx, changes, manifest);
       const listed = changes.files.map((f) => f.name);
       const packages = listed.filter((n) => isPackageKind(uploadKind(n)));

@@ -43,6 +43,7 @@ export function publishPrefix(value: string): string {
 
 /** aptly's URL form of a prefix: ":." is ".", "_" is "/", "__" is "_". */
 export function prefixFromUrl(param: string): string {
-  if (param === ':.') return '.';
+  // aptly's ParsePrefix: ":." and an empty prefix ("/api/publish//dist") both mean the root.
+  if (param === ':.' || param === '') return '.';
   return param.replace(/__|_/g, (m) => (m === '__' ? '_' : '/'));
 }

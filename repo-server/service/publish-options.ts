@@ -53,6 +53,10 @@ export interface PublishUpdateInput {
   skipContents?: boolean;
   multiDist?: boolean;
   signedBy?: string;
+  /** aptly 1.6's PUT also sets the Release's Origin, Label and Version. */
+  origin?: string;
+  label?: string;
+  version?: string;
   sign: boolean;
   signing?: SigningRequest;
   forceOverwrite: boolean;
@@ -97,10 +101,12 @@ export function yesNo(value: string, field: string): string {
 
 /** Architectures of a publish: Debian architecture names (amd64, arm64, all...). */
 export function architectureList(values: string[]): string[] {
-  return values.map((a, i) => {
+  const checked = values.map((a, i) => {
     if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(a)) throw invalid(`Architectures[${i}]: invalid architecture '${shown(a)}'`);
     return a;
   });
+  // aptly keeps a publish's architectures sorted (and shows them so).
+  return [...new Set(checked)].sort();
 }
 
 /**
@@ -184,6 +190,10 @@ export interface PublishChange {
   skipContents?: boolean;
   multiDist?: boolean;
   signedBy?: string;
+  origin?: string;
+  label?: string;
+  /** '' removes the Version line. */
+  version?: string;
   sign: boolean;
   /** The keys that sign, from the request's Signing options (started when it arrived). */
   signing?: Promise<Signer | undefined>;
@@ -207,6 +217,11 @@ export function parseChange(ctx: Context, rec: PublishRecord, input: PublishUpda
   if (input.skipContents !== undefined) change.skipContents = input.skipContents;
   if (input.multiDist !== undefined) change.multiDist = input.multiDist;
   if (input.signedBy !== undefined) change.signedBy = signedBy(input.signedBy);
+  // As at create: an empty Origin/Label keeps the stable non-empty default apt pins by.
+  const fallback = rec.prefix === '.' ? 'debpkg' : rec.prefix;
+  if (input.origin !== undefined) change.origin = releaseLine(input.origin, 'Origin', fallback);
+  if (input.label !== undefined) change.label = releaseLine(input.label, 'Label', fallback);
+  if (input.version !== undefined) change.version = releaseVersion(input.version);
   return change;
 }
 
@@ -235,5 +250,9 @@ export function applyChange(ctx: Context, rec: PublishRecord, change: PublishCha
   if (change.skipContents !== undefined) next.skipContents = change.skipContents;
   if (change.multiDist !== undefined) next.multiDist = change.multiDist;
   if (change.signedBy !== undefined) next.signedBy = change.signedBy;
+  if (change.origin !== undefined) next.origin = change.origin;
+  if (change.label !== undefined) next.label = change.label;
+  if (change.version === '') delete next.version;
+  else if (change.version !== undefined) next.version = change.version;
   return next;
 }

@@ -1,6 +1,7 @@
 // Local repositories: create/edit/drop, and adding packages from the upload area or by key.
 // A request is all or nothing: one bad or conflicting file and nothing is stored.
 
+import { parseUploaders } from './uploaders.js';
 import { InvalidPackageError } from '../packages/inspect.js';
 import { forEachLimit } from '../../lib/concurrency.js';
 import { identity, type Op, type RepoRecord } from '../storage/store.js';
@@ -21,6 +22,8 @@ export interface CreateRepoInput {
   defaultComponent: string;
   /** Start with the packages of this snapshot. */
   fromSnapshot: string;
+  /** aptly's uploaders.json value, unchecked (service/uploaders.ts checks it). */
+  uploaders?: unknown;
 }
 
 /** The fields an edit changes; absent ones stay. */
@@ -29,6 +32,8 @@ export interface EditRepoInput {
   comment?: string;
   defaultDistribution?: string;
   defaultComponent?: string;
+  /** null removes the repo's rules. */
+  uploaders?: unknown;
 }
 
 export function getRepo(ctx: Context, name: string): RepoRecord {
@@ -58,6 +63,7 @@ export async function createRepo(ctx: Context, input: CreateRepoInput): Promise<
     comment: input.comment,
     defaultDistribution: defaultDistribution(input.defaultDistribution),
     defaultComponent: defaultComponent(input.defaultComponent),
+    ...(input.uploaders !== undefined && input.uploaders !== null ? { uploaders: parseUploaders(input.uploaders) } : {}),
   };
   const from = input.fromSnapshot;
   return ctx.writes.run(async () => {
@@ -80,6 +86,8 @@ export async function editRepo(ctx: Context, name: string, edit: EditRepoInput):
     if (edit.comment !== undefined) next.comment = edit.comment;
     if (edit.defaultDistribution !== undefined) next.defaultDistribution = defaultDistribution(edit.defaultDistribution);
     if (edit.defaultComponent !== undefined) next.defaultComponent = defaultComponent(edit.defaultComponent);
+    if (edit.uploaders === null) delete next.uploaders;
+    else if (edit.uploaders !== undefined) next.uploaders = parseUploaders(edit.uploaders);
     const ops: Op[] = [];
     if (edit.name !== undefined && edit.name !== name) {
       const newName = objectName(edit.name, 'repo');

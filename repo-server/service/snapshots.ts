@@ -130,7 +130,8 @@ export function mergePackageLists(ctx: Context, lists: string[][], mode: MergeMo
 /** A new snapshot `name` merged from `sources`, left to right. */
 export async function mergeSnapshots(ctx: Context, name: string, sources: string[], mode: MergeMode): Promise<SnapshotRecord> {
   objectName(name, 'snapshot');
-  if (sources.length === 0) throw invalid('At least one source snapshot is required');
+  if (sources.length === 0) throw invalid('minimum one source snapshot is required');
+  if (ctx.store.snapshots.has(name)) throw conflict(`unable to create snapshot: snapshot with name ${name} already exists`);
   const lists = sources.map((s) => getSnapshot(ctx, s).packages);
   return save(ctx, {
     name,

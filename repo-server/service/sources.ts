@@ -3,11 +3,14 @@
 // looked up in the same upload directory by their plain names (never as paths) and hashed
 // from their blobs, and the record is made only when sizes and every digest agree. Those
 // files belong to the .dsc: they are not packages of their own, and leave the upload area with
-// it, as aptly's ImportPackageFiles does.
+// it, as aptly's ImportPackageFiles does. A file the upload lacks may already be in the pool
+// (the .orig.tar.* of an earlier Debian revision, uploaded with `dpkg-genchanges -sd`): as
+// aptly finds it there by checksum, it is taken from a stored source package's files when the
+// name, the size and every digest the .dsc gives agree and its blob is still stored.
 
 import { hash } from 'node:crypto';
 import { digestFile } from '../../lib/digests.js';
-import { DscError, MAX_DSC_BYTES, parseDsc } from '../packages/dsc.js';
+import { DscError, MAX_DSC_BYTES, parseDsc, type DscFile } from '../packages/dsc.js';
 import { InvalidPackageError } from '../packages/inspect.js';
 import { sourceFileLists, sourceRecord, type FileDigests } from '../packages/source-package.js';
 import type { PackageFile, PackageRecord } from '../storage/records.js';
@@ -33,6 +36,7 @@ export async function inspectSourceUploads(ctx: Pick<Context, 'store' | 'blobs'>
     if (!d) digests.set(sha256, (d = blobDigests(ctx, sha256)));
     return d;
   };
+  let pool: Map<string, PackageFile[]> | undefined;
   for (const name of names.filter(isDsc)) {
     try {
       const sha256 = manifest.get(name)!;
@@ -46,6 +50,10 @@ export async function inspectSourceUploads(ctx: Pick<Context, 'store' | 'blobs'>
       for (const f of dsc.files) {
         const sha = manifest.get(f.name);
         if (sha !== undefined && ctx.store.blobs.has(sha)) known.set(f.name, await digestsOf(sha));
+        else if (sha === undefined) {
+          const stored = (pool ??= storedSourceFiles(ctx)).get(f.name)?.find((p) => sameFile(p, f) && ctx.store.blobs.has(p.sha256));
+          if (stored) known.set(f.name, { size: stored.size, md5: stored.md5, sha1: stored.sha1, sha256: stored.sha256, sha512: stored.sha512 });
+        }
       }
       results.set(name, sourceRecord(dsc, name, digestsOfBuffer(bytes, sha256), (n) => known.get(n)));
     } catch (err) {
@@ -62,6 +70,26 @@ export async function inspectSourceUploads(ctx: Pick<Context, 'store' | 'blobs'>
       return r;
     },
   };
+}
+
+/** The files of every stored source package, by file name (built once per add, only when a .dsc names a file the upload lacks). */
+function storedSourceFiles(ctx: Pick<Context, 'store'>): Map<string, PackageFile[]> {
+  const byName = new Map<string, PackageFile[]>();
+  for (const rec of ctx.store.packages.values()) {
+    for (const f of rec.sourceFiles ?? []) {
+      const list = byName.get(f.filename);
+      if (list) list.push(f);
+      else byName.set(f.filename, [f]);
+    }
+  }
+  return byName;
+}
+
+/** A stored file is the one a .dsc names when the size and every digest the .dsc gives agree (MD5 at least: Files is required). */
+function sameFile(stored: PackageFile, want: DscFile): boolean {
+  if (stored.size !== want.size) return false;
+  const given = (['md5', 'sha1', 'sha256', 'sha512'] as const).filter((k) => want[k] !== undefined && want[k] !== '');
+  return given.length > 0 && given.every((k) => stored[k] === want[k]);
 }
 
 function digestsOfBuffer(buf: Buffer, sha256: string): FileDigests {

@@ -32,11 +32,19 @@ export interface PackageRecord {
   sourceFiles?: PackageFile[];
 }
 
+/** aptly's uploaders.json: who may include which .changes (service/uploaders.ts). */
+export interface UploadersRules {
+  groups: Record<string, string[]>;
+  rules: { condition: string; allow: string[]; deny: string[] }[];
+}
+
 export interface RepoRecord {
   name: string;
   comment: string;
   defaultDistribution: string;
   defaultComponent: string;
+  /** The repo's own uploaders rules (absent: the server's global ones, if any). */
+  uploaders?: UploadersRules;
 }
 
 export interface SnapshotRecord {

@@ -213,4 +213,81 @@ test('add from a directory: .udeb files are added and published in the debian-in
   });
 });
 
+test("Uploaders (aptly's uploaders.json): a repo's rules by group, key id and fingerprint; deny before allow; the global file for repos without rules", async () => {
+  await withServer(async (s) => {
+    await writeFile(join(s.dataDir, 'keys', 'trusted-uploaders.gpg'), Buffer.concat([key.keyring, stranger.keyring]));
+    const other = await buildUpload('other-inc', '2.0');
+    // Bad rules are refused naming the field, nothing is changed.
+    for (const [bad, field] of [
+      [{ rules: [{ condition: 'Source (= x', allow: ['*'] }] }, /Uploaders\.rules\[0\]\.condition: unable to parse query/],
+      [{ rules: [{ condition: 'Source', allow: ['nobody-group'] }] }, /Uploaders\.rules\[0\]\.allow\[0\]: 'nobody-group' is neither/],
+      [{ groups: { g: 'x' }, rules: [] }, /Uploaders\.groups\.g must be a list/],
+      [{ rules: [{ condition: 'Source', allow: ['*'], when: 'always' }] }, /Uploaders\.rules\[0\]: unknown field 'when'/],
+    ] as const) {
+      const r = await s.api('PUT', '/api/repos/unstable', { Uploaders: bad });
+      assert.is(r.status, 400, r.text);
+      assert.match((r.json as { error: string }).error, field);
+    }
+    assert.is(((await s.api('GET', '/api/repos/unstable')).json as Record<string, unknown>).Uploaders, undefined);
+    // hello-inc: the developers' group (fingerprint of one, nested group) may upload, the
+    // stranger is denied by long key id even though "*" is allowed after the deny.
+    const rules = {
+      groups: { devs: [key.fingerprint], team: ['devs'] },
+      rules: [
+        { condition: 'Source (= hello-inc)', deny: [stranger.fingerprint.slice(-16)], allow: ['team'] },
+        { condition: 'Source (= hello-inc)', allow: ['*'], deny: [] },
+      ],
+    };
+    const set = await s.api('PUT', '/api/repos/unstable', { Uploaders: rules });
+    assert.is(set.status, 200, set.text);
+    assert.equal((set.json as { Uploaders: unknown }).Uploaders, rules);
+
+    await upload(s, 'st', await signedFiles(hello, stranger));
+    let r = await s.api('POST', '/api/repos/unstable/include/st');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as Report).Report.Warnings.join('\n'), /changes file skipped due to uploaders config: hello-inc_1\.0_[a-z0-9]+\.changes, keys \[[0-9A-F, ]+\]: denied according to rule: .*"deny":\["[0-9A-F]{16}"\]/);
+    assert.equal(await packagesOf(s, 'unstable'), []);
+    assert.is((await uploadNames(s, 'st')).length, Object.keys(hello.files).length, 'nothing left the upload area');
+    // Without a verified signer no rule allows: ignoreSignature and acceptUnsigned are refused.
+    r = await s.api('POST', '/api/repos/unstable/include/st?ignoreSignature=1');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as Report).Report.Warnings.join('\n'), /keys \[\]: denied as no rule matches/);
+    // A source no rule covers: denied, even for the developer.
+    await upload(s, 'other', await signedFiles(other, key));
+    r = await s.api('POST', '/api/repos/unstable/include/other');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as Report).Report.Warnings.join('\n'), /denied as no rule matches/);
+    // The developer, through the nested group.
+    await upload(s, 'dev', await signedFiles(hello, key));
+    r = await s.api('POST', '/api/repos/unstable/include/dev');
+    assert.is(r.status, 200, r.text);
+    assert.is((r.json as Report).Report.Added.length, 3, r.text);
+
+    // The global rules (keys/uploaders.json) apply to a repo without its own: here only the
+    // stranger, by short key id, may upload anything.
+    await writeFile(join(s.dataDir, 'keys', 'uploaders.json'), JSON.stringify({ rules: [{ condition: 'Source', allow: [stranger.fingerprint.slice(-8)] }] }));
+    assert.is((await s.api('POST', '/api/repos', { Name: 'open' })).status, 201);
+    await upload(s, 'g1', await signedFiles(other, key));
+    r = await s.api('POST', '/api/repos/open/include/g1');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as Report).Report.Warnings.join('\n'), /denied as no rule matches/);
+    await upload(s, 'g2', await signedFiles(other, stranger));
+    r = await s.api('POST', '/api/repos/open/include/g2');
+    assert.is(r.status, 200, r.text);
+    // The repo's own rules replace the global ones; removing them (null) brings the global back.
+    await upload(s, 'g3', await signedFiles(hello, key));
+    assert.is((await s.api('POST', '/api/repos/unstable/include/g3?noRemoveFiles=1')).status, 200);
+    assert.is((await s.api('PUT', '/api/repos/unstable', { Uploaders: null })).status, 200);
+    assert.is(((await s.api('GET', '/api/repos/unstable')).json as Record<string, unknown>).Uploaders, undefined);
+    r = await s.api('POST', '/api/repos/unstable/include/g3');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as Report).Report.Warnings.join('\n'), /denied as no rule matches/);
+    // A broken global file fails the include naming it.
+    await writeFile(join(s.dataDir, 'keys', 'uploaders.json'), '{"rules": [{"condition": "Source (", "allow": ["*"]}]}');
+    r = await s.api('POST', '/api/repos/open/include/g3');
+    assert.is(r.status, 400, r.text);
+    assert.match((r.json as { error: string }).error, /keys\/uploaders\.json\.rules\[0\]\.condition/);
+  });
+});
+
 test.run();

@@ -224,4 +224,59 @@ for (const suite of SUITES) {
   });
 }
 
+test('a key rotation (serve --gpg-key OLD --gpg-key NEW): /keys/archive.asc and archive.gpg serve both keys; apt trusting the served file accepts either signer (bookworm, trixie)', async () => {
+  const dir = await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-rot-'));
+  const third = await newKey('third archive key');
+  let s: TestRepoServer | undefined;
+  try {
+    await mkdir(join(dir, 'keys/keyrings/default'), { recursive: true });
+    await writeFile(join(dir, 'keys/keyrings/default/next.asc'), fx.next.armored, { mode: 0o600 });
+    await writeFile(join(dir, 'keys/keyrings/default/third.asc'), third.armored, { mode: 0o600 });
+    s = await TestRepoServer.start({ signingKeys: [fx.next.fpr, third.fpr] }, dir);
+    const served = await fetch(`${s.url}/keys/archive.asc`);
+    assert.is(served.status, 200);
+    const armored = await served.text();
+    const keys = await openpgp.readKeys({ armoredKeys: armored });
+    assert.equal(keys.map((k) => k.getFingerprint().toUpperCase()).sort(), [fx.next.fpr, third.fpr].sort());
+    assert.ok(keys.every((k) => !k.isPrivate()), 'public keys only');
+    const binary = Buffer.from(await (await fetch(`${s.url}/keys/archive.gpg`)).arrayBuffer());
+    await writeFile(join(fx.tmp, 'served.gpg'), binary);
+
+    assert.is((await s.api('POST', '/api/repos', { Name: 'r' })).status, 201);
+    await s.addPackages('r', [await makeDeb(fx.p, 'rotdemo')]);
+    // One distribution signed by both (the default), one by each key alone.
+    for (const [dist, signing] of [['rot-both', {}], ['rot-next', { GpgKey: fx.next.fpr }], ['rot-third', { GpgKey: third.fpr }]] as const) {
+      const r = await s.api('POST', '/api/publish/:.', { SourceKind: 'local', Sources: [{ Name: 'r' }], Distribution: dist, Signing: signing });
+      assert.is(r.status, 201, r.text);
+    }
+    const inRelease = join(fx.tmp, 'rot-both-InRelease');
+    await writeFile(inRelease, Buffer.from(await (await fetch(`${s.url}/dists/rot-both/InRelease`)).arrayBuffer()));
+    assert.equal((await gpgv(join(fx.tmp, 'served.gpg'), [inRelease])).valid, [fx.next.fpr, third.fpr].sort());
+
+    for (const suite of SUITES) {
+      const node = await FleetNode.create(suite);
+      try {
+        await node.run(['mkdir', '-p', '/etc/apt/keyrings']);
+        await node.run(['/usr/lib/apt/apt-helper', 'download-file', `${s.url}/keys/archive.asc`, '/etc/apt/keyrings/debpkg.asc']);
+        for (const dist of ['rot-next', 'rot-third', 'rot-both']) {
+          await node.run(['/usr/lib/apt/apt-helper', 'download-file', `${s.url}/${dist}.sources`, `/etc/apt/sources.list.d/${dist}.sources`]);
+        }
+        const r = await node.run(['apt-get', '-q', 'update'], { allowFail: true });
+        const out = r.stdout + r.stderr;
+        assert.is(r.code, 0, `${suite}: ${out}`);
+        assert.not.match(out, /^(W|E): /m, `${suite}: ${out}`);
+        for (const dist of ['rot-next', 'rot-third']) {
+          const install = await node.run(['apt-get', '-q', '-y', '--reinstall', 'install', `rotdemo/${dist}`], { allowFail: true });
+          assert.is(install.code, 0, `${suite} ${dist}: ${install.stdout}${install.stderr}`);
+        }
+      } finally {
+        await node.destroy();
+      }
+    }
+  } finally {
+    await s?.stop(true);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

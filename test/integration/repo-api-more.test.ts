@@ -232,7 +232,7 @@ test('snapshots: :name/merge (override, no-remove, latest) and the older merge f
     assert.equal(nv(await keysOf(s, '/api/snapshots/m-async/packages')), ['only-b 1.0', 'tool 2.0']);
 
     await expectError(s, 'POST', '/api/snapshots/x/merge?latest=1&no-remove=1', { Sources: ['sa'] }, 400, /mutually exclusive/);
-    await expectError(s, 'POST', '/api/snapshots/x/merge', { Sources: [] }, 400, /At least one source snapshot is required/);
+    await expectError(s, 'POST', '/api/snapshots/x/merge', { Sources: [] }, 400, /minimum one source snapshot is required/);
     await expectError(s, 'POST', '/api/snapshots/x/merge', { Sources: ['sa', 'nope'] }, 404, /snapshot with name nope not found/);
     await expectError(s, 'POST', '/api/snapshots/sa/merge', { Sources: ['sb'] }, 409, /already exists/);
     assert.is((await s.api('GET', '/api/snapshots/x')).status, 404, 'failed merges stored nothing');

@@ -108,6 +108,63 @@ function suiteTest(suite: Suite): void {
 
 for (const suite of SUITES) suiteTest(suite);
 
+// A later Debian revision is uploaded without its .orig.tar.gz (dpkg-genchanges -sd): the
+// server takes it from the pool, where the earlier revision brought it, by name, size and
+// checksums (as aptly does), and apt-get source fetches all three files of the new revision.
+test('bookworm: a .dsc whose .orig.tar.gz is already in the pool (1.0-2 after 1.0-1) is added; apt-get source of 1.0-2 works', async () => {
+  const fx1 = await buildSourcePackage('srcrev', '1.0', 'srcrev upstream');
+  const fx2 = await buildSourcePackage('srcrev', '1.0', 'srcrev upstream', { revision: 2, orig: join(fx1.dir, 'srcrev_1.0.orig.tar.gz') });
+  const server = await TestRepoServer.start();
+  const node = await FleetNode.create('bookworm');
+  const unpackDir = await mkdtemp(join(process.env.DEBPKG_TEST_TMP ?? tmpdir(), 'debpkg-srcx-'));
+  try {
+    const orig = 'srcrev_1.0.orig.tar.gz';
+    const { [orig]: origBytes, ...rev2 } = await filesOf(fx2);
+    assert.ok(origBytes?.equals(await readFile(join(fx1.dir, orig))), 'both revisions name the same upstream tarball');
+    assert.equal(Object.keys(rev2).sort(), ['srcrev_1.0-2.debian.tar.xz', 'srcrev_1.0-2.dsc']);
+    for (const r of ['old', 'fleet']) assert.is((await server.api('POST', '/api/repos', { Name: r })).status, 201);
+    // Nothing in the pool yet: refused, naming the missing file.
+    let r = await uploadAndAdd(server, 'fleet', 'early', rev2);
+    assert.is(r.status, 400, r.text);
+    assert.match(r.text, /srcrev_1\.0\.orig\.tar\.gz: named by the \.dsc but not uploaded with it/);
+    // 1.0-1 with its tarball, into another repo (the pool is the server's, as aptly's).
+    r = await uploadAndAdd(server, 'old', 'rev1', await filesOf(fx1));
+    assert.is(r.status, 200, r.text);
+    r = await server.api('POST', '/api/repos/fleet/file/early');
+    assert.is(r.status, 200, r.text);
+    assert.equal((r.json as { Report: { Added: string[] } }).Report.Added, ['srcrev_1.0-2_source added']);
+    const [key] = (await server.api('GET', '/api/repos/fleet/packages')).json as string[];
+    const details = (await server.api('GET', `/api/packages/${encodeURIComponent(key!)}`)).json as { Files: string };
+    assert.match(details.Files, / srcrev_1\.0\.orig\.tar\.gz$/m);
+    // The earlier revision goes; its tarball stays with the package that still names it.
+    assert.is((await server.api('DELETE', '/api/repos/old?force=1')).status, 200);
+    assert.is((await server.api('POST', '/api/db/cleanup')).status, 200);
+    const pub = await server.api('POST', '/api/publish/:.', { SourceKind: 'local', Sources: [{ Name: 'fleet' }], Distribution: 'stable', Architectures: ['source', 'all'] });
+    assert.is(pub.status, 201, pub.text);
+
+    await node.run(['mkdir', '-p', '/etc/apt/keyrings', '/root/src']);
+    await node.run(['/usr/lib/apt/apt-helper', 'download-file', `${server.url}/keys/archive.asc`, '/etc/apt/keyrings/debpkg.asc']);
+    await node.run(['/usr/lib/apt/apt-helper', 'download-file', `${server.url}/stable.sources`, '/etc/apt/sources.list.d/debpkg.sources']);
+    const up = await aptGet(node, ['update']);
+    assert.is(up.code, 0, up.stdout + up.stderr);
+    assert.not.match(up.stdout + up.stderr, /^(W|E): /m, up.stdout + up.stderr);
+    const got = await node.run('cd /root/src && apt-get -q -y source --download-only srcrev=1.0-2', { allowFail: true });
+    assert.is(got.code, 0, got.stdout + got.stderr);
+    const fetched = (await readdir(await node.hostPath('/root/src'))).sort();
+    assert.equal(fetched, fx2.files);
+    for (const f of fx2.files) assert.ok((await readFile(join(await node.hostPath('/root/src'), f))).equals(await readFile(join(fx2.dir, f))), f);
+    const x = await exec(['dpkg-source', '-x', join(await node.hostPath('/root/src'), fx2.dsc), join(unpackDir, 'tree')], HOST_ENV);
+    assert.is(x.code, 0, x.stdout + x.stderr);
+    assert.match(await readFile(join(unpackDir, 'tree', 'debian', 'changelog'), 'utf8'), /^srcrev \(1\.0-2\)/);
+  } finally {
+    await node.destroy();
+    await server.stop();
+    await fx1.cleanup();
+    await fx2.cleanup();
+    await rm(unpackDir, { recursive: true, force: true });
+  }
+});
+
 test('a .dsc whose files are missing or differ is refused with a 400 naming the file; nothing is added', async () => {
   const fx = await buildSourcePackage('srcbad', '2.0', 'bad');
   const server = await TestRepoServer.start();

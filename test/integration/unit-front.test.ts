@@ -35,6 +35,8 @@ test('a heartbeat answers as the fastify route does, for good and bad bodies ali
     '{"Address":"10.1.2.3","Port":8080,"Color":"blue","Version":"1","Weight":999}',
     '{"__proto__":{"x":1},"Address":"10.1.2.3","Port":8080,"Color":"blue","Version":"1"}',
     '{"Address":"10.1.2.3","Port":8080,"Color":"blue","Version":"1","Surprise":true}',
+    '{"Address":"10.1.2.3","Port":"8080","Color":"blue","Version":"1"}',
+    '{"Address":"10.1.2.3","Port":8080,"Color":"blue","Version":"1","Health":"meh"}',
   ];
   for (const body of bodies) {
     const fast = await put('/api/units/front/n1', body);

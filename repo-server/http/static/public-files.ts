@@ -48,8 +48,10 @@ export function renderSources(opts: { url: string; suite: string; components: st
 }
 
 export function registerPublicFiles(app: FastifyInstance, ctx: Context): void {
-  app.get('/keys/archive.asc', PUBLIC, async (_req, reply) => reply.type('application/pgp-keys').send(ctx.signer.publicKeyArmored));
-  app.get('/keys/archive.gpg', PUBLIC, async (_req, reply) => reply.type('application/octet-stream').send(Buffer.from(ctx.signer.publicKeyBinary)));
+  // The keys that sign a publish naming none (`serve --gpg-key`, repeated during a rotation;
+  // else the server's own key), so a node that fetches the key trusts every default signer.
+  app.get('/keys/archive.asc', PUBLIC, async (_req, reply) => reply.type('application/pgp-keys').send((await ctx.keyring.signerFor(undefined)).publicKeyArmored));
+  app.get('/keys/archive.gpg', PUBLIC, async (_req, reply) => reply.type('application/octet-stream').send(Buffer.from((await ctx.keyring.signerFor(undefined)).publicKeyBinary)));
 }
 
 /**

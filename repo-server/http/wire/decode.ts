@@ -58,6 +58,7 @@ export const createRepoInput = (b: Body): CreateRepoInput => ({
   defaultDistribution: text(b.DefaultDistribution, 'DefaultDistribution'),
   defaultComponent: text(b.DefaultComponent, 'DefaultComponent'),
   fromSnapshot: text(b.FromSnapshot, 'FromSnapshot'),
+  ...some('uploaders', b.Uploaders ?? undefined),
 });
 
 export const editRepoInput = (b: Body): EditRepoInput => ({
@@ -65,6 +66,8 @@ export const editRepoInput = (b: Body): EditRepoInput => ({
   ...some('comment', b.Comment === undefined ? undefined : text(b.Comment, 'Comment')),
   ...some('defaultDistribution', b.DefaultDistribution === undefined ? undefined : text(b.DefaultDistribution, 'DefaultDistribution')),
   ...some('defaultComponent', b.DefaultComponent === undefined ? undefined : text(b.DefaultComponent, 'DefaultComponent')),
+  // null removes the repo's rules (aptly's `repo edit -uploaders-file=""`).
+  ...('Uploaders' in b ? { uploaders: b.Uploaders } : {}),
 });
 
 /** {"PackageRefs": [...]} of POST/DELETE /api/repos/:name/packages. */
@@ -213,6 +216,9 @@ export function publishUpdateInput(b: Body): PublishUpdateInput {
     ...some('skipContents', optionalFlag(b.SkipContents, 'SkipContents')),
     ...some('multiDist', optionalFlag(b.MultiDist, 'MultiDist')),
     ...some('signedBy', b.SignedBy === undefined || b.SignedBy === null ? undefined : text(b.SignedBy, 'SignedBy')),
+    ...some('origin', b.Origin === undefined || b.Origin === null ? undefined : text(b.Origin, 'Origin')),
+    ...some('label', b.Label === undefined || b.Label === null ? undefined : text(b.Label, 'Label')),
+    ...some('version', b.Version === undefined || b.Version === null ? undefined : text(b.Version, 'Version')),
     ...signing(b),
     forceOverwrite: optionalFlag(b.ForceOverwrite, 'ForceOverwrite') === true,
   };

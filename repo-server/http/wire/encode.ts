@@ -35,6 +35,8 @@ export const repoWire = (r: RepoRecord): RepoWire => ({
   Comment: r.comment,
   DefaultDistribution: r.defaultDistribution,
   DefaultComponent: r.defaultComponent,
+  // Shown only when set, so a repo without rules has aptly's exact shape.
+  ...(r.uploaders ? { Uploaders: r.uploaders } : {}),
 });
 
 export const snapshotWire = (s: SnapshotRecord): SnapshotWire => ({
