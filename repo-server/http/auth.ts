@@ -24,8 +24,13 @@ export type Access = 'public' | 'read' | 'unit' | 'metrics' | 'admin';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** A body no JSON schema describes (file uploads), for the OpenAPI document. */
+    upload?: UploadBody;
   }
 }
+
+/** multipart/form-data with file parts, or the raw request body as one file. */
+export type UploadBody = 'multipart' | 'raw';
 
 /** Route options declaring access, for `app.get(url, READ, handler)`. */
 export const PUBLIC: RouteShorthandOptions = { config: { access: 'public' } };
@@ -103,12 +108,13 @@ export interface RouteAccess {
   access: Access | undefined;
   /** What fastify validates (http/schemas/), for the OpenAPI document. */
   schema: RouteSchemas | undefined;
+  upload?: UploadBody | undefined;
 }
 
 export function registerAuth(app: FastifyInstance, config: ServerConfig, routes: RouteAccess[] = []): void {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access, schema: route.schema as RouteSchemas | undefined });
+    for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access, schema: route.schema as RouteSchemas | undefined, upload: route.config?.upload });
   });
   app.addHook('onRequest', async (req, reply) => {
     // The not-found handler is no route: nothing to protect, the answer is a 404 either way.

@@ -21,7 +21,7 @@ export const filesPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
 
   app.get('', READ, async () => uploads.listDirs());
   app.get('/:dir', READ, async (req) => uploads.listFiles(param(req, 'dir')));
-  app.post('/:dir', ADMIN, async (req, reply) => {
+  app.post('/:dir', { config: { access: 'admin', upload: 'multipart' } }, async (req, reply) => {
     const dir = safeSegment(param(req, 'dir'), 'directory');
     if (!req.isMultipart()) throw new Invalid('expected multipart/form-data with one or more files');
     async function* files(): AsyncGenerator<UploadPart> {
@@ -35,7 +35,7 @@ export const filesPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ct
   await app.register(async (raw) => {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-    raw.put('/:dir/:file', ADMIN, async (req): Promise<UploadAnswerWire> => {
+    raw.put('/:dir/:file', { config: { access: 'admin', upload: 'raw' } }, async (req): Promise<UploadAnswerWire> => {
       const dir = param(req, 'dir');
       const file = param(req, 'file');
       safeSegment(dir, 'directory');

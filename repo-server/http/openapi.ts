@@ -4,7 +4,7 @@
 // fastify validates requests with (schemas/, validation.ts); security comes from the access.
 
 import type { FastifyPluginAsync } from 'fastify';
-import type { Access, RouteAccess } from './auth.js';
+import type { Access, RouteAccess, UploadBody } from './auth.js';
 import type { Schema } from './schemas/schema.js';
 import { READ } from './auth.js';
 
@@ -64,6 +64,20 @@ function queryParameters(r: RouteAccess): Json[] {
   }));
 }
 
+/** File uploads: streamed to the upload directory, never parsed as JSON. */
+const UPLOAD_BODY: Record<UploadBody, Json> = {
+  multipart: {
+    required: true,
+    description: 'one or more file parts; each part\'s file name (a plain name, no path) names the stored file',
+    content: { 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'array', items: { type: 'string', format: 'binary' } } } } } },
+  },
+  raw: {
+    required: true,
+    description: 'the file itself, stored under the name in the path (any content type)',
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  },
+};
+
 function operation(r: RouteAccess, params: string[]): Json {
   const access = r.access;
   const tag = r.url.startsWith('/api/') ? r.url.split('/')[2]! : r.url === '/metrics' ? 'metrics' : r.url.startsWith('/ui') ? 'ui' : 'published tree';
@@ -79,7 +93,8 @@ function operation(r: RouteAccess, params: string[]): Json {
     responses,
   };
   const body = r.schema?.body;
-  if (body) {
+  if (r.upload) op.requestBody = UPLOAD_BODY[r.upload];
+  else if (body) {
     op.requestBody = {
       required: (body.required?.length ?? 0) > 0 || body.type === 'array',
       content: { 'application/json': { schema: body, ...(body.example !== undefined ? { example: body.example } : {}) } },

@@ -86,6 +86,12 @@ test('each route is documented with the schemas fastify validates it with: param
     const query = Object.fromEntries((op.parameters ?? []).filter((p) => p.in === 'query').map((p) => [p.name, p.schema]));
     assert.equal(query, r.schema?.querystring?.properties ?? {}, `${where}: query string`);
     if (r.schema?.querystring) queries++;
+    if (r.upload) {
+      // A file upload: its media type, never a JSON body.
+      const type = r.upload === 'multipart' ? 'multipart/form-data' : 'application/octet-stream';
+      assert.ok(op.requestBody?.content[type]?.schema, `${where}: upload body documented as ${type}`);
+      continue;
+    }
     const body = op.requestBody?.content['application/json']?.schema;
     assert.equal(body, r.schema?.body, `${where}: request body`);
     if (body) {
@@ -105,6 +111,9 @@ test('each route is documented with the schemas fastify validates it with: param
     const schema = doc.paths[path]![method]!.requestBody!.content['application/json']!.schema as { properties: Record<string, unknown> };
     assert.ok(schema.properties[field], `${method} ${path} documents ${field}`);
   }
+  // Both upload forms are documented (the multipart POST and the raw PUT).
+  assert.ok(doc.paths['/api/files/{dir}']!.post!.requestBody!.content['multipart/form-data'], 'multipart upload documented');
+  assert.ok(doc.paths['/api/files/{dir}/{file}']!.put!.requestBody!.content['application/octet-stream'], 'raw upload documented');
 });
 
 /** Every `example` in the document with the schema it sits in (a body's example: its body schema). */
