@@ -27,8 +27,11 @@ interface CreateArgs extends PrefixArgs {
   label?: string;
 }
 
-const describePublish = (p: PublishedRepoWire): string =>
-  `${p.Path}  ${p.SourceKind}: ${p.Sources.map((s) => `${s.Component}=${s.Name}`).join(', ')}${p.Architectures.length ? `  [${p.Architectures.join(', ')}]` : ''}`;
+/** One line: path, sources, architectures and, from a debpkg server, when it was published. */
+const describePublish = (p: PublishedRepoWire): string => {
+  const date = p['x-debpkg']?.Date;
+  return `${p.Path}  ${p.SourceKind}: ${p.Sources.map((s) => `${s.Component}=${s.Name}`).join(', ')}${p.Architectures.length ? `  [${p.Architectures.join(', ')}]` : ''}${date ? `  ${date}` : ''}`;
+};
 
 function prefixOption<T>(a: Argv<T>): Argv<T & PrefixArgs> {
   return a.option('prefix', { type: 'string', default: '.', describe: 'publish prefix (a path under the server root)' }) as Argv<T & PrefixArgs>;

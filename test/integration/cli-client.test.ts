@@ -81,7 +81,7 @@ test('upload --repo, repo packages, snapshots, publish repo/list/update, through
     assert.match(await packagesIndex(), /^Version: 1\.0-1$/m);
     r = await p.cli(['publish', 'list'], env);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^team_a\/apt\/stable {2}local: main=fleet {2}\[amd64\]$/m);
+    assert.match(r.stdout, /^team_a\/apt\/stable {2}local: main=fleet {2}\[amd64\] {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
 
     // v1.1 replaces v1.0 (upload and add in two steps), snapshotted to diff against the first.
     r = await p.cli(['upload', v2, '--dir', 'second'], env);
