@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestRepoServer, TEST_NODE_TOKEN, TEST_TOKEN } from '../support/repo-server.js';
+import { answerOf, type ApiAnswer } from '../support/api-client.js';
 
 let server: TestRepoServer;
 
@@ -22,18 +23,10 @@ test.after(async () => {
 const errorOf = (r: { json: unknown }): string => String((r.json as { error?: unknown } | undefined)?.error);
 
 /** A request with a body sent as given, under any content type. */
-async function raw(method: string, path: string, body: string | Buffer | undefined, type: string | undefined): Promise<{ status: number; json: unknown; text: string }> {
+async function raw(method: string, path: string, body: string | Buffer | undefined, type: string | undefined): Promise<ApiAnswer> {
   const headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}` };
   if (type !== undefined) headers['content-type'] = type;
-  const res = await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+  return answerOf(await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }));
 }
 
 async function alive(): Promise<void> {

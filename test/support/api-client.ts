@@ -20,7 +20,11 @@ export async function apiCall(baseUrl: string, method: string, path: string, bod
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+  return answerOf(await fetch(`${baseUrl}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) }));
+}
+
+/** A response's status, text and (when it parses) JSON. */
+export async function answerOf(res: Response): Promise<ApiAnswer> {
   const text = await res.text();
   let json: unknown;
   try {
