@@ -1,30 +1,45 @@
 // CLI start-up (issue 16): wall time of `debpkg --version`, `--help`, `build --help` and
-// `swap --help` (from the build-time help texts, and through yargs for comparison) against
-// `node -e 0` (Node's own start-up, the floor no change can go under).
-// Runs are interleaved so that a busy machine slows every command alike; medians are reported.
-// Writes the "cli-start" section of docs/benchmarks.md.
+// `swap --help` through the installed executable (dist/cli/debpkg.cjs; also main.js run
+// directly, and yargs with the help cache off, for comparison) against `node -e 0` (Node's own
+// start-up, the floor no change can go under). When NODE_EXTRA_CA_CERTS is set (these machines
+// set it), Node reads and parses that bundle at every start: the floor and --version are also
+// measured without it. Runs are interleaved so that a busy machine slows every command alike;
+// medians are reported. Writes the "cli-start" section of docs/benchmarks.md.
 
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { updateSection } from './report.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}dist/cli/debpkg.cjs`;
 const MAIN = `${ROOT}dist/cli/main.js`;
+const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 
 /** Name, node's arguments, and extra environment (the help cache off: yargs answers). */
-const CASES: [string, string[], Record<string, string>?][] = [
+const CASES: [string, string[], Record<string, string | undefined>?][] = [
   ['node -e 0', ['-e', '0']],
-  ['debpkg --version', [MAIN, '--version']],
-  ['debpkg --help', [MAIN, '--help']],
-  ['debpkg build --help', [MAIN, 'build', '--help']],
-  ['debpkg swap --help', [MAIN, 'swap', '--help']],
-  ['debpkg swap --help (yargs, DEBPKG_HELP_CACHE=0)', [MAIN, 'swap', '--help'], { DEBPKG_HELP_CACHE: '0' }],
+  ['debpkg --version', [BIN, '--version']],
+  ['debpkg --help', [BIN, '--help']],
+  ['debpkg build --help', [BIN, 'build', '--help']],
+  ['debpkg swap --help', [BIN, 'swap', '--help']],
+  ['node dist/cli/main.js --version (ES module, not the executable)', [MAIN, '--version']],
+  ['debpkg swap --help (yargs, DEBPKG_HELP_CACHE=0)', [BIN, 'swap', '--help'], { DEBPKG_HELP_CACHE: '0' }],
+  ...(EXTRA_CA === undefined
+    ? []
+    : ([
+        ['node -e 0 (NODE_EXTRA_CA_CERTS unset)', ['-e', '0'], { NODE_EXTRA_CA_CERTS: undefined }],
+        ['debpkg --version (NODE_EXTRA_CA_CERTS unset)', [BIN, '--version'], { NODE_EXTRA_CA_CERTS: undefined }],
+        ['debpkg swap --help (NODE_EXTRA_CA_CERTS unset)', [BIN, 'swap', '--help'], { NODE_EXTRA_CA_CERTS: undefined }],
+      ] as typeof CASES)),
 ];
 
-function once(args: string[], env: Record<string, string> = {}): number {
+function once(args: string[], extra: Record<string, string | undefined> = {}): number {
+  const env = { ...process.env, ...extra };
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
   const t0 = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+  execFileSync(process.execPath, args, { stdio: 'ignore', env });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
@@ -32,17 +47,20 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 const times = new Map<string, number[]>(CASES.map(([name]) => [name, []]));
 for (let i = 0; i < RUNS; i++) for (const [name, args, env] of CASES) times.get(name)!.push(once(args, env));
-const floor = median(times.get('node -e 0')!);
+// Each command against the floor measured with the same environment.
+const UNSET = ' (NODE_EXTRA_CA_CERTS unset)';
+const floorOf = (name: string): string => (name.endsWith(UNSET) ? `node -e 0${UNSET}` : 'node -e 0');
 const rows = CASES.map(([name]) => {
   const m = median(times.get(name)!);
-  return `| \`${name}\` | ${m.toFixed(0)} | ${name === 'node -e 0' ? '—' : `+${(m - floor).toFixed(0)}`} |`;
+  const over = m - median(times.get(floorOf(name))!);
+  return `| \`${name}\` | ${m.toFixed(0)} | ${name.startsWith('node -e 0') ? '—' : `${over >= 0 ? '+' : '−'}${Math.abs(over).toFixed(0)}`} |`;
 });
 const body = [
   `## CLI start-up (\`npm run bench:cli\`)`,
   '',
-  `Median of ${RUNS} interleaved runs, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.`,
+  `Median of ${RUNS} interleaved runs, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; \`debpkg\` is the installed executable (dist/cli/debpkg.cjs).${EXTRA_CA === undefined ? '' : ` NODE_EXTRA_CA_CERTS=${EXTRA_CA} is set in this environment.`}`,
   '',
-  '| command | ms | ms over `node -e 0` |',
+  '| command | ms | ms over `node -e 0` (same environment) |',
   '|---|---|---|',
   ...rows,
 ].join('\n');

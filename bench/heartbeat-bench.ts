@@ -296,3 +296,6 @@ process.stdout.write(`${table}\n`);
 // The goal's size (10,000) has the section; another UNITS gets a section of its own beside it.
 if (!only && UNITS === 10_000) await updateSection('docs/benchmarks.md', 'heartbeat', `## Heartbeats at fleet scale (npm run bench:heartbeat)\n\n${table}`);
 else if (!only) await updateSection('docs/benchmarks.md', `heartbeat-${UNITS}`, `### The same at ${UNITS.toLocaleString('en')} units (UNITS=${UNITS} npm run bench:heartbeat)\n\n${table}`);
+// One setup alone (SETUP=embedded|etcd): a section of its own, so a run on a quiet host (or a
+// re-run of one setup after a change) is recorded without replacing the paired tables.
+else await updateSection('docs/benchmarks.md', `heartbeat-${only}-${UNITS}`, `### ${results[0]?.setup ?? only} alone, ${UNITS.toLocaleString('en')} units (SETUP=${only} UNITS=${UNITS} npm run bench:heartbeat)\n\n${table}`);

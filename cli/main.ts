@@ -1,30 +1,21 @@
 #!/usr/bin/env node
 // The debpkg command: build packages, inspect them, talk to the repo server, run it.
-// Start-up is lazy (docs/benchmarks.md, CLI start-up): `--version` loads nothing but this file
-// and package.json, and a named command loads yargs and that command's module only; the full
+// The installed executable is debpkg.cjs, which prints `--version` and cached help texts before
+// loading this module. Start-up is lazy (docs/benchmarks.md, CLI start-up): a named command loads yargs and that command's module only; the full
 // table is loaded for the top-level help and for a name that matches no command (suggestions).
 // `--help` and `<command> --help` are answered from texts yargs wrote at build (help-cache.ts),
 // and `debpkg build` with the usual arguments runs without yargs at all (build-argv.ts).
 
-import { readFileSync } from 'node:fs';
 import { commandsFor } from './command-table.js';
-import { cachedHelp } from './help-cache.js';
+import { quickAnswer } from './help-cache.cjs';
 import { exitCodeFor, reportError, EXIT, UsageError } from './errors.js';
 import { removePartialFiles } from '../lib/fs-atomic.js';
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(`${packageVersion()}\n`);
-    return EXIT.ok;
-  }
-  const help = cachedHelp(argv, packageVersion());
-  if (help !== undefined) {
-    process.stdout.write(help);
+  // Also answered here when main.js is run directly (`node dist/cli/main.js`, tests, benches).
+  const answer = quickAnswer(argv);
+  if (answer !== undefined) {
+    process.stdout.write(answer);
     return EXIT.ok;
   }
   const build = argv[0] === 'build' ? (await import('./build-argv.js')).parseBuildArgv(argv) : undefined;

@@ -1,6 +1,6 @@
 // Build step (npm run build): runs `debpkg --help` and `debpkg <command> --help` for every
 // top-level command through yargs (the cache turned off) and writes dist/cli/help.json, which
-// cli/help-cache.ts answers from. Generated from the real output, so it cannot drift from it;
+// cli/help-cache.cts answers from. Generated from the real output, so it cannot drift from it;
 // test/unit/cli-help.test.ts compares the two.
 
 import { execFile } from 'node:child_process';
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
-import { HELP_FILE, type HelpCache } from './help-cache.js';
+import { HELP_PATH, type HelpCache } from './help-cache.cjs';
 import { COMMAND_NAMES } from './command-table.js';
 
 const run = promisify(execFile);
@@ -26,6 +26,6 @@ if (isMain) {
   const keys = ['', ...COMMAND_NAMES];
   const texts = await Promise.all(keys.map(helpText));
   const cache: HelpCache = { version, texts: Object.fromEntries(keys.map((k, i) => [k, texts[i]!])) };
-  await writeFileAtomic(fileURLToPath(HELP_FILE), `${JSON.stringify(cache)}\n`);
-  console.log(`help texts of ${keys.length} commands written to ${fileURLToPath(HELP_FILE)}`);
+  await writeFileAtomic(HELP_PATH, `${JSON.stringify(cache)}\n`);
+  console.log(`help texts of ${keys.length} commands written to ${HELP_PATH}`);
 }

@@ -1,4 +1,4 @@
-// The help texts answered without yargs (cli/help-cache.ts) are exactly yargs' own: every
+// The help texts answered without yargs (cli/help-cache.cts) are exactly yargs' own: every
 // cached text against a live run with the cache off. A stale or hand-edited cache fails here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { COMMAND_NAMES } from '../../cli/command-table.js';
-import { HELP_FILE, helpKey, type HelpCache } from '../../cli/help-cache.js';
+import { HELP_PATH, helpKey, type HelpCache } from '../../cli/help-cache.cjs';
 import { helpText } from '../../cli/write-help.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-const cache = JSON.parse(readFileSync(HELP_FILE, 'utf8')) as HelpCache;
+const cache = JSON.parse(readFileSync(HELP_PATH, 'utf8')) as HelpCache;
 
 test('which argv the cache answers', () => {
   assert.is(helpKey(['--help']), '');

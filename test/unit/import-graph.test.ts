@@ -81,16 +81,19 @@ function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = `${dir}/${e.name}`;
     if (e.isDirectory()) return sources(rel);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [rel] : [];
+    return /\.c?ts$/.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
   });
 }
+
+/** The TypeScript source of an emitted module path: a.js ← a.ts, a.cjs ← a.cts. */
+const sourceOf = (emitted: string): string => emitted.replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts');
 
 /** file → what it imports: checkout-relative .ts paths for relative specifiers, else the bare name. */
 function graph(): Map<string, string[]> {
   const g = new Map<string, string[]>();
   for (const file of SCANNED.flatMap(sources)) {
     const targets = importsOf(readFileSync(join(ROOT, file), 'utf8')).map((spec) =>
-      spec.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), spec)).replace(/\.js$/, '.ts') : spec,
+      spec.startsWith('.') ? sourceOf(relative(ROOT, resolve(ROOT, dirname(file), spec))) : spec,
     );
     g.set(file, [...new Set(targets)]);
   }
@@ -193,13 +196,13 @@ function eagerClosure(entry: string): Set<string> {
   for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
     if (seen.has(file)) continue;
     seen.add(file);
-    if (!file.endsWith('.ts')) continue;
+    if (!/\.c?ts$/.test(file)) continue;
     for (const spec of eagerImportsOf(readFileSync(join(ROOT, file), 'utf8'))) {
       if (!spec.startsWith('.')) {
         seen.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
         continue;
       }
-      const target = relative(ROOT, resolve(ROOT, dirname(file), spec)).replace(/\.js$/, '.ts');
+      const target = sourceOf(relative(ROOT, resolve(ROOT, dirname(file), spec)));
       assert.ok(existsSync(join(ROOT, target)), `${file} imports ${spec}, which does not exist`);
       todo.push(target);
     }
@@ -221,8 +224,8 @@ test('the CLI loads no server code at start: wire types are type-only imports, c
   assert.ok(typeOnly.length >= 4, `cli files importing wire.ts: ${typeOnly.map(([f]) => f).join(', ')}`);
 });
 
-/** Every module URL that `node dist/cli/main.js ...args` loads (module hooks record each load). */
-function modulesLoadedBy(args: string[], expect: RegExp, env: Record<string, string> = {}): string[] {
+/** Every module URL that `node dist/cli/<entry> ...args` loads (module hooks record each load). */
+function modulesLoadedBy(args: string[], expect: RegExp, env: Record<string, string> = {}, entry = 'main.js'): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'debpkg-loads-'));
   try {
     const log = join(dir, 'loaded.txt');
@@ -234,7 +237,7 @@ function modulesLoadedBy(args: string[], expect: RegExp, env: Record<string, str
       '}',
     ].join('\n');
     const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-    const main = join(ROOT, 'dist/cli/main.js');
+    const main = join(ROOT, 'dist/cli', entry);
     const out = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     assert.match(out, expect);
     const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
@@ -250,14 +253,25 @@ const ours = (urls: string[]): string[] => urls.filter((u) => u.startsWith(pathT
 test('debpkg --version loads no yargs and no command: main.js and its leaf helpers', () => {
   const urls = modulesLoadedBy(['--version'], /^\d+\.\d+\.\d+/);
   assert.equal(urls.filter((u) => u.includes('/node_modules/')), []);
-  assert.equal(ours(urls), ['builder/spec-error.js', 'cli/command-table.js', 'cli/errors.js', 'cli/help-cache.js', 'cli/main.js', 'lib/fs-atomic.js']);
+  assert.equal(ours(urls), ['builder/spec-error.js', 'cli/command-table.js', 'cli/errors.js', 'cli/help-cache.cjs', 'cli/main.js', 'lib/fs-atomic.js']);
+});
+
+test('the installed executable (debpkg.cjs) prints --version and cached help texts without loading main.js or any package', () => {
+  for (const [args, expect] of [[['--version'], /^\d+\.\d+\.\d+\n$/], [['swap', '--help'], /--strategy/], [['--help'], /Commands:/]] as const) {
+    const urls = modulesLoadedBy([...args], expect, {}, 'debpkg.cjs');
+    assert.equal(urls.filter((u) => u.includes('/node_modules/')), [], args.join(' '));
+    assert.equal(ours(urls).filter((m) => m !== 'cli/debpkg.cjs' && m !== 'cli/help-cache.cjs'), [], args.join(' '));
+  }
+  // Anything else is main.js's: the help cache off, the same question goes through yargs.
+  const viaMain = modulesLoadedBy(['swap', '--help'], /--strategy/, { DEBPKG_HELP_CACHE: '0' }, 'debpkg.cjs');
+  assert.ok(ours(viaMain).includes('cli/main.js') && ours(viaMain).includes('cli/commands/color.js'));
 });
 
 test('debpkg swap --help and --help load no yargs and no command: the help texts written at build answer', () => {
   for (const args of [['swap', '--help'], ['--help']]) {
     const urls = modulesLoadedBy(args, /--strategy|--to|<service>|Commands:/);
     assert.equal(urls.filter((u) => u.includes('/node_modules/')), [], args.join(' '));
-    assert.equal(ours(urls), ['builder/spec-error.js', 'cli/command-table.js', 'cli/errors.js', 'cli/help-cache.js', 'cli/main.js', 'lib/fs-atomic.js']);
+    assert.equal(ours(urls), ['builder/spec-error.js', 'cli/command-table.js', 'cli/errors.js', 'cli/help-cache.cjs', 'cli/main.js', 'lib/fs-atomic.js']);
   }
 });
 

@@ -3,8 +3,10 @@
 // module (docs/benchmarks.md, CLI start-up: yargs alone is most of the start-up). Used only
 // when the text would be identical: same package version, yargs' English messages, and a
 // terminal at least as wide as yargs' 80 columns; anything else falls back to yargs.
+// CommonJS so that the launcher (debpkg.cts) answers before Node's ESM loader starts.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface HelpCache {
   version: string;
@@ -12,7 +14,14 @@ export interface HelpCache {
   texts: Record<string, string>;
 }
 
-export const HELP_FILE = new URL('./help.json', import.meta.url);
+/** dist/cli/help.json, beside the compiled module. */
+export const HELP_PATH = join(__dirname, 'help.json');
+
+/** The package's version, from the package.json two levels above dist/cli/. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** The argv shapes the cache answers: `--help`, `-h`, `<name> --help`, `<name> -h`. */
 export function helpKey(argv: string[]): string | undefined {
@@ -34,9 +43,18 @@ export function cachedHelp(argv: string[], version: string): string | undefined 
   if (key === undefined || !sameRendering()) return undefined;
   let cache: HelpCache;
   try {
-    cache = JSON.parse(readFileSync(HELP_FILE, 'utf8')) as HelpCache;
+    cache = JSON.parse(readFileSync(HELP_PATH, 'utf8')) as HelpCache;
   } catch {
     return undefined; // not built (npm's prepare runs tsc only): yargs answers
   }
   return cache.version === version ? cache.texts[key] : undefined;
+}
+
+/**
+ * What the launcher can print without loading the command: the version for `--version`,
+ * a cached help text, or undefined (main.js answers).
+ */
+export function quickAnswer(argv: string[]): string | undefined {
+  if (argv.length === 1 && argv[0] === '--version') return `${packageVersion()}\n`;
+  return helpKey(argv) === undefined ? undefined : cachedHelp(argv, packageVersion());
 }
