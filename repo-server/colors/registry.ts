@@ -49,6 +49,8 @@ export class Registry extends EventEmitter implements ChangeFeed {
   /** A coalesced save is due (membership churn); when the last save started (wall clock). */
   private saveTimer: NodeJS.Timeout | undefined;
   private lastSaveAt = -Infinity;
+  /** The save waiting for the one being written, if any. */
+  private queued: Promise<void> | undefined;
   private closed = false;
   private sweeper: NodeJS.Timeout | undefined;
   /** When the last sweep ran: a unit alive then and not now has just expired. */
@@ -281,14 +283,19 @@ export class Registry extends EventEmitter implements ChangeFeed {
     return { services: this.list().map((s) => ({ ...s, units: s.units.slice() })), history: this.history.slice() };
   }
 
-  /** Saves the latest state; concurrent calls collapse into one write. */
+  /**
+   * Saves the latest state. Calls while a write runs share one write after it (not one each:
+   * queued writes would each find the fleet's newest churn to save, back to back).
+   */
   flush(): Promise<void> {
-    return this.saves.run(async () => {
+    this.queued ??= this.saves.run(async () => {
+      this.queued = undefined;
       if (!this.dirty) return;
       this.dirty = false;
       this.lastSaveAt = Date.now();
       await this.store.save(this.snapshot());
     });
+    return this.queued;
   }
 }
 
