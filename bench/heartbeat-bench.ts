@@ -6,7 +6,8 @@
 // last heartbeat, seen from another server) and false expiries (a beating unit seen not alive).
 // Bounded: DURATION seconds of steady state per setup (default 60). The host is shared, so the
 // load average is reported with the figures. Writes the `heartbeat` section of docs/benchmarks.md
-// (`heartbeat-<UNITS>` for another unit count). PROFILE=<dir>: V8 CPU profiles of the servers.
+// (`heartbeat-<UNITS>` for another unit count). PROFILE=<dir>: V8 CPU profiles of the servers;
+// NODE_FLAGS: more node flags for them; TRACE=1: a per-second trace of the answers.
 
 import { connect, type Socket } from 'node:net';
 import { loadavg, cpus } from 'node:os';
@@ -29,7 +30,10 @@ const CONNECTIONS = 16;
 /** The registration phase gives up after this long (the run then measures what it has). */
 const REGISTER_LIMIT_S = 180;
 
-/** TRACE=1: p50/p99/max per second of answers on stderr, to tell stalls from steady queueing. */
+/**
+ * TRACE=1: p50/p99/max per second of answers on stderr, to tell stalls from steady queueing; `wall`
+ * (Unix time mod 1000 s) lines it up with a server-side probe's log.
+ */
 const TRACE = process.env.TRACE === '1';
 let traceAt = 0;
 let traceLat: number[] = [];
@@ -39,7 +43,7 @@ function traceSecond(now: number, ms: number): void {
   const l = traceLat;
   traceLat = [];
   traceAt = now;
-  process.stderr.write(`t=${(now / 1000).toFixed(0)} n=${l.length} p50=${pct(l, 50).toFixed(1)} p99=${pct(l, 99).toFixed(1)} max=${Math.max(...l).toFixed(0)} load=${loadavg()[0]!.toFixed(1)}\n`);
+  process.stderr.write(`t=${(now / 1000).toFixed(0)} wall=${((Date.now() / 1000) % 1000).toFixed(1)} n=${l.length} p50=${pct(l, 50).toFixed(1)} p99=${pct(l, 99).toFixed(1)} max=${Math.max(...l).toFixed(0)} load=${loadavg()[0]!.toFixed(1)}\n`);
 }
 
 /** Seconds of CPU (user + system) a process has used, from /proc/<pid>/stat. */
@@ -259,7 +263,9 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
 
 const serverArgs = ['--unit-ttl', `${TTL_S}s`];
 /** PROFILE=<dir>: each server writes a V8 CPU profile there (node --cpu-prof) when it stops. */
-const nodeFlags = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
+// NODE_FLAGS: more node flags for the servers, space-separated (e.g. `--trace-gc`, or `--import
+// <file>` of a probe that logs the event loop's delay), to find what stalls a server.
+const nodeFlags = [...(process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : []), ...(process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
 const results: Result[] = [];
 const only = process.env.SETUP;
 if (!only || only === 'embedded') {

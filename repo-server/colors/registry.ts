@@ -3,12 +3,20 @@
 // anything an operator would miss after a restart (membership, health, traffic, history) is
 // saved through the RegistryStore. A known unit's unchanged heartbeat is O(1) and allocates
 // nothing (an index by node, lastSeen renewed in place): at 10,000 units that is 5,000 a second.
+//
+// Saves: the whole registry is one document (2 MB at 10,000 units). Traffic, swap records and
+// operators' edits are saved at once, as before; membership churn from heartbeats and expiries
+// (10,000 units registering within 2 s: one change each) is saved at most once a SAVE_EVERY_MS.
+// Saving after every such change meant back-to-back saves during a fleet's start, ~1.6 s of
+// CPU for 10,000 registrations, and a server seconds behind its heartbeats (docs/benchmarks.md).
+// A restart gives every unit a fresh TTL anyway, and a unit unknown to it registers again with
+// its next heartbeat, so a second's delay loses nothing an agent does not restore.
 
 import { EventEmitter } from 'node:events';
 import { Mutex } from '../../lib/concurrency.js';
 import { NotFound } from '../model/errors.js';
 import type { Color, HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from './model.js';
-import type { RegistryStore } from './registry-store.js';
+import type { RegistrySnapshot, RegistryStore } from './registry-store.js';
 import type { ChangeFeed, RegistryChange } from './change-feed.js';
 
 /** The records live in model.ts (the gate and the store use them too); re-exported for callers. */
@@ -23,6 +31,8 @@ export interface RegistryOptions {
 }
 
 const HISTORY_KEEP = 1000;
+/** Membership churn (registrations, report changes, expiries) is saved at most this often. */
+export const SAVE_EVERY_MS = 1000;
 
 /**
  * Emits 'change' whenever what the load balancer should do may have changed, 'expired' (unit)
@@ -36,9 +46,15 @@ export class Registry extends EventEmitter implements ChangeFeed {
   private history: SwapRecord[] = [];
   private readonly saves = new Mutex();
   private dirty = false;
+  /** A coalesced save is due (membership churn); when the last save started (wall clock). */
+  private saveTimer: NodeJS.Timeout | undefined;
+  private lastSaveAt = -Infinity;
+  /** The save waiting for the one being written, if any. */
+  private queued: Promise<void> | undefined;
+  private closed = false;
   private sweeper: NodeJS.Timeout | undefined;
-  /** Nodes alive at the last sweep, to notice expiries. */
-  private aliveAtLastSweep = new Set<string>();
+  /** When the last sweep ran: a unit alive then and not now has just expired. */
+  private lastSweepAt = 0;
   readonly now: () => number;
 
   private constructor(
@@ -59,14 +75,17 @@ export class Registry extends EventEmitter implements ChangeFeed {
       r.reindex(s.name);
     }
     r.history = snap?.history ?? [];
-    r.aliveAtLastSweep = r.aliveKeys();
+    r.lastSweepAt = now;
     r.sweeper = setInterval(() => r.sweep(), Math.min(1000, options.ttlMs / 4));
     r.sweeper.unref();
     return r;
   }
 
   close(): Promise<void> {
+    this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     return this.flush();
   }
 
@@ -132,8 +151,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
     if (!before && s.healthPath === '/healthz' && unit.healthPath !== '/healthz') s.healthPath = unit.healthPath;
     // A service's very first healthy color takes the traffic: there is nothing to swap from.
     if (s.active === null && unit.health === 'healthy') this.setInitial(s, unit.color);
-    this.aliveAtLastSweep.add(`${service}/${node}`);
-    this.changed(service);
+    this.changed(service, 'churn');
     return unit;
   }
 
@@ -196,47 +214,63 @@ export class Registry extends EventEmitter implements ChangeFeed {
     this.record({ service: s.name, kind: 'initial', user: 'registry', started: at, finished: at, from, to: c, strategy: 'initial', steps: [{ weight: 100, at }], result: 'done', reason: 'first healthy unit of the service' });
   }
 
-  private aliveKeys(): Set<string> {
-    const now = this.now();
-    const keys = new Set<string>();
-    for (const s of this.services.values()) for (const u of s.units) if (this.alive(u, now)) keys.add(`${s.name}/${u.node}`);
-    return keys;
-  }
-
-  /** Expired leases leave the LB pool; long-dead units are forgotten. */
+  /**
+   * Expired leases leave the LB pool; long-dead units are forgotten. Runs every second: it reads
+   * each unit's lastSeen and allocates nothing unless something expired (a set of 10,000 keys a
+   * second was garbage that outlived the young generation).
+   */
   sweep(): void {
     const now = this.now();
-    const alive = this.aliveKeys();
-    const touched = new Set<string>();
-    for (const k of this.aliveAtLastSweep) {
-      if (alive.has(k)) continue;
-      const [service, node] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
-      touched.add(service);
-      const unit = this.index.get(service)?.get(node);
-      if (unit) this.emit('expired', unit);
-    }
-    this.aliveAtLastSweep = alive;
+    const before = this.lastSweepAt;
+    this.lastSweepAt = now;
+    const { ttlMs, forgetMs } = this.options;
+    let touched: Set<string> | undefined;
     for (const s of this.services.values()) {
-      const keep = s.units.filter((u) => now - u.lastSeen <= this.options.forgetMs);
-      if (keep.length !== s.units.length) {
-        s.units = keep;
+      let forget = false;
+      for (const u of s.units) {
+        // Alive at the last sweep (or registered since) and not now: expired in between.
+        if (now - u.lastSeen > ttlMs && before - u.lastSeen <= ttlMs) {
+          (touched ??= new Set()).add(s.name);
+          this.emit('expired', u);
+        }
+        if (now - u.lastSeen > forgetMs) forget = true;
+      }
+      if (forget) {
+        s.units = s.units.filter((u) => now - u.lastSeen <= forgetMs);
         this.reindex(s.name);
-        touched.add(s.name);
+        (touched ??= new Set()).add(s.name);
       }
     }
-    if (touched.size > 0) this.changed();
+    if (!touched) return;
+    this.changed(undefined, 'churn');
     for (const service of touched) this.feed({ type: 'service', service });
   }
 
-  /** `service`: the one service that changed, told to live views (none: told by the caller). */
-  private changed(service?: string): void {
-    this.dirty = true;
-    this.save();
+  /**
+   * `service`: the one service that changed, told to live views (none: told by the caller).
+   * `churn`: membership moved with the fleet (saved within SAVE_EVERY_MS); otherwise saved now.
+   */
+  private changed(service?: string, churn?: 'churn'): void {
+    this.save(churn === undefined);
     this.emit('change');
     if (service !== undefined) this.feed({ type: 'service', service });
   }
 
-  private save(): void {
+  private save(now = true): void {
+    this.dirty = true;
+    if (this.closed) return;
+    if (!now) {
+      if (this.saveTimer) return;
+      // Wall-clock time, not this.now (tests drive that one by hand).
+      const wait = Math.max(0, this.lastSaveAt + SAVE_EVERY_MS - Date.now());
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = undefined;
+        this.save();
+      }, wait);
+      return;
+    }
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     // The in-memory state stays authoritative; a failed write is retried with the next change.
     this.flush().catch((err: unknown) => {
       this.dirty = true;
@@ -244,13 +278,24 @@ export class Registry extends EventEmitter implements ChangeFeed {
     });
   }
 
-  /** Saves the latest state; concurrent calls collapse into one write. */
+  /** The state to save, in arrays of its own: the registry may change while it is written. */
+  private snapshot(): RegistrySnapshot {
+    return { services: this.list().map((s) => ({ ...s, units: s.units.slice() })), history: this.history.slice() };
+  }
+
+  /**
+   * Saves the latest state. Calls while a write runs share one write after it (not one each:
+   * queued writes would each find the fleet's newest churn to save, back to back).
+   */
   flush(): Promise<void> {
-    return this.saves.run(async () => {
+    this.queued ??= this.saves.run(async () => {
+      this.queued = undefined;
       if (!this.dirty) return;
       this.dirty = false;
-      await this.store.save({ services: this.list(), history: this.history });
+      this.lastSaveAt = Date.now();
+      await this.store.save(this.snapshot());
     });
+    return this.queued;
   }
 }
 
