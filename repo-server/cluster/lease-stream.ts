@@ -118,6 +118,54 @@ export class LeaseStream {
     });
   }
 
+  /**
+   * Grants a lease of `ttlSeconds` with one unary LeaseGrant call on this stream's connection
+   * (its own HTTP/2 stream beside the keepalive one): the lease id. Grants are Raft writes; many
+   * in flight at once on one connection are committed together, where the JSON gateway costs a
+   * request, a socket and a JSON round trip each. Rejects when the connection is down or the
+   * call fails; the caller then grants on the gateway.
+   */
+  grant(ttlSeconds: number): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('lease stream closed'));
+    if (!this.stream && Date.now() < this.shutUntil) return Promise.reject(new Error('lease stream down; retried shortly'));
+    return new Promise((resolve, reject) => {
+      const session = this.connection();
+      const call = session.request(this.headers('/etcdserverpb.Lease/LeaseGrant'));
+      let buf: Buffer = Buffer.alloc(0);
+      let status = '';
+      call.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
+      call.on('trailers', (t) => (status = `${String(t['grpc-status'])} ${decodeURIComponent(String(t['grpc-message'] ?? ''))}`.trim()));
+      call.on('error', (err) => reject(err));
+      call.on('close', () => {
+        // LeaseGrantResponse { header = 1; ID = 2; TTL = 3; error = 4 }: the keepalive answer's fields.
+        if (buf.length >= 5 && (status === '' || status.startsWith('0'))) {
+          const { id, ttl } = parseKeepAlive(buf.subarray(5, 5 + buf.readUInt32BE(1)));
+          if (id !== '0' && ttl > 0) return resolve(id);
+        }
+        reject(new Error(`lease grant failed: grpc-status ${status || 'none'}`));
+      });
+      // LeaseGrantRequest { int64 TTL = 1 }: the same framing as a keepalive request's ID.
+      call.end(keepAliveFrame(String(ttlSeconds)));
+    });
+  }
+
+  private headers(path: string): Record<string, string> {
+    const token = this.token();
+    return {
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...(token ? { token } : {}),
+    };
+  }
+
+  /** The HTTP/2 connection to the current member, opened with the keepalive stream on it. */
+  private connection(): ClientHttp2Session {
+    this.open();
+    return this.session!;
+  }
+
   private open(): ClientHttp2Stream {
     if (this.stream && !this.stream.destroyed && !this.stream.writableEnded) return this.stream;
     const url = this.endpoints[this.current]!;
@@ -130,14 +178,7 @@ export class LeaseStream {
     session.on('error', (err) => this.fail(session, err));
     session.on('close', () => this.fail(session, new Error('connection closed')));
     session.unref();
-    const token = this.token();
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: '/etcdserverpb.Lease/LeaseKeepAlive',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...(token ? { token } : {}),
-    });
+    const stream = session.request(this.headers('/etcdserverpb.Lease/LeaseKeepAlive'));
     stream.on('data', (d: Buffer) => this.read(d));
     stream.on('error', (err) => this.fail(session, err));
     // The stream ending (an error status in its trailers) means no more answers on it.
