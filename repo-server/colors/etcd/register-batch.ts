@@ -57,7 +57,7 @@ export class RegisterBatcher {
     private readonly opts: RegisterBatchOptions,
   ) {
     this.windowMs = opts.windowMs ?? 5;
-    this.maxInFlight = opts.maxInFlight ?? 4;
+    this.maxInFlight = opts.maxInFlight ?? 2;
   }
 
   /** Writes the unit's record and alive key (bound to its lease); resolves once etcd committed them. */
