@@ -6,7 +6,8 @@
 // Here: one HTTP/2 (h2c, or h2 over TLS) connection per server to one member, one gRPC stream,
 // and the two protobuf messages involved encoded by hand (an int64 each way: no gRPC stack to
 // ship). A broken stream fails its pending renewals (the caller falls back to the gateway) and
-// the next renewal reopens it on the next member.
+// the next renewal reopens it on the next member. New units' leases are granted on the same
+// connection (unary LeaseGrant calls, many in flight at once: register-batch.ts).
 
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { readFileSync } from 'node:fs';
@@ -134,7 +135,7 @@ export class LeaseStream {
       let buf: Buffer = Buffer.alloc(0);
       let status = '';
       call.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
-      call.on('trailers', (t) => (status = `${String(t['grpc-status'])} ${decodeURIComponent(String(t['grpc-message'] ?? ''))}`.trim()));
+      call.on('trailers', (t) => (status = `${String(t['grpc-status'])} ${String(t['grpc-message'] ?? '')}`.trim()));
       call.on('error', (err) => reject(err));
       call.on('close', () => {
         // LeaseGrantResponse { header = 1; ID = 2; TTL = 3; error = 4 }: the keepalive answer's fields.
