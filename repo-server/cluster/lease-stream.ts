@@ -6,7 +6,10 @@
 // Here: one HTTP/2 (h2c, or h2 over TLS) connection per server to one member, one gRPC stream,
 // and the two protobuf messages involved encoded by hand (an int64 each way: no gRPC stack to
 // ship). A broken stream fails its pending renewals (the caller falls back to the gateway) and
-// the next renewal reopens it on the next member. New units' leases are granted on the same
+// the next renewal reopens it on the next member. The stream is opened on etcd's leader when it
+// is known: a follower forwards each renewal to the leader one at a time (measured, 2,000
+// renewals on one stream: ~3,000–4,000/s through a follower, ~12,000–14,000/s at the leader);
+// after a leader change it keeps working through the follower until it is reopened. New units' leases are granted on the same
 // connection (unary LeaseGrant calls, many in flight at once: register-batch.ts).
 
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
@@ -87,13 +90,19 @@ export class LeaseStream {
   private sent: number[] = [];
   private sentHead = 0;
   private readonly watchdog: NodeJS.Timeout;
+  /** The leader's endpoint index as last looked up (undefined: unknown; rotate on failure). */
+  private leader: number | undefined;
+  private looking = false;
 
   constructor(
     private readonly opts: EtcdOptions,
     /** The gateway's auth token (etcd takes the same one as gRPC metadata `token`). */
     private readonly token: () => string | undefined,
+    /** Looks up the leader's endpoint index (EtcdClient.leaderIndex); none: members in turn. */
+    private readonly findLeader?: () => Promise<number | undefined>,
   ) {
     this.endpoints = opts.endpoints.map((e) => new URL(e));
+    this.lookUpLeader();
     // A member that stops answering (no leader, partitioned) fails the stream: its renewals
     // go to the gateway, which tries the other members or reports etcd unreachable.
     const stallMs = Math.max(1000, Math.ceil((opts.timeoutMs ?? 4000) / 2));
@@ -167,8 +176,19 @@ export class LeaseStream {
     return this.session!;
   }
 
+  /** Learns the leader for the next open(); one look-up at a time, in the background. */
+  private lookUpLeader(): void {
+    if (!this.findLeader || this.looking || this.closed) return;
+    this.looking = true;
+    this.findLeader()
+      .then((i) => (this.leader = i))
+      .catch(() => (this.leader = undefined))
+      .finally(() => (this.looking = false));
+  }
+
   private open(): ClientHttp2Stream {
     if (this.stream && !this.stream.destroyed && !this.stream.writableEnded) return this.stream;
+    if (this.leader !== undefined) this.current = this.leader;
     const url = this.endpoints[this.current]!;
     const tls = url.protocol === 'https:';
     const session = connect(url.origin, {
@@ -223,6 +243,9 @@ export class LeaseStream {
     this.session = undefined;
     session?.destroy();
     this.current = (this.current + 1) % this.endpoints.length;
+    // The leader may be what failed (or no longer lead): look again; meanwhile the next member.
+    this.leader = undefined;
+    this.lookUpLeader();
     this.shutUntil = Date.now() + 1000;
     const pending = this.pending;
     this.pending = new Map();

@@ -81,8 +81,8 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
   const k = keys(etcdOpts.prefix);
   const replica = new Replica(etcd, k);
   await replica.start();
-  // Lease renewals of every unit this server hears from, on one keepalive stream.
-  const leases = new LeaseStream(etcdOpts, () => etcd.authToken());
+  // Lease renewals of every unit this server hears from, on one keepalive stream to etcd's leader.
+  const leases = new LeaseStream(etcdOpts, () => etcd.authToken(), () => etcd.leaderIndex());
   const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config), ...(etcdOpts.maxTxnOps ? { maxTxnOps: etcdOpts.maxTxnOps } : {}) }, leases);
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const election = new Election(etcd, { key: k.leader, id, ttlSeconds: etcdOpts.leaseTtlSeconds ?? 5 });
