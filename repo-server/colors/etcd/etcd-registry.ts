@@ -199,6 +199,8 @@ export class EtcdRegistry implements ColorRegistry, ChangeFeed {
     }
     // A new lease (granted in the batch; `granted` keeps it for a retry of this unit).
     const t = await this.registrar.register({ service, node, unit });
+    // A fresh lease has its whole TTL: the unit's next beats need no renewal for TTL/4.
+    this.renewedAt.set(t.lease, unit.lastSeen);
     await this.settle(service, unit, t.revision);
     return unit;
   }
