@@ -59,7 +59,9 @@ export class EtcdRegistry implements ColorRegistry, ChangeFeed {
     this.renewer = new LeaseBatcher(etcd);
     this.registrar = new RegisterBatcher(etcd, replica.keys, {
       ttlSeconds: this.ttlSeconds,
-      maxUnits: Math.max(1, Math.floor((options.maxTxnOps ?? 128) / 2)),
+      // Two operations per unit; at most 128 units (a transaction also stays far below etcd's
+      // 1.5 MiB request bound when --max-txn-ops is raised for the repo's commits).
+      maxUnits: Math.min(128, Math.max(1, Math.floor((options.maxTxnOps ?? 128) / 2))),
       // On the gRPC connection the server keeps for renewals; the gateway when that is down.
       grant: (ttl) => (stream ? stream.grant(ttl).catch(() => etcd.grant(ttl)) : etcd.grant(ttl)),
       onGrant: (r, lease) => this.granted.set(`${r.service}/${r.node}`, lease),
