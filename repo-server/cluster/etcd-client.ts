@@ -182,6 +182,25 @@ export class EtcdClient {
     throw new EtcdUnavailable(what, last);
   }
 
+  /**
+   * Which endpoint (index into the configured list) is the Raft leader now, asking every member
+   * at once; undefined when none says. Lease renewals sent to the leader are answered from its
+   * memory, where a follower forwards each one to the leader in turn (lease-stream.ts).
+   */
+  async leaderIndex(timeoutMs = 1000): Promise<number | undefined> {
+    const answers = await Promise.all(
+      this.endpoints.map((url) =>
+        this.once(url, '/v3/maintenance/status', '{}', timeoutMs).then(
+          (j) => ({ member: String((j.header as Json | undefined)?.member_id ?? ''), leader: String(j.leader ?? '') }),
+          () => undefined,
+        ),
+      ),
+    );
+    const leader = answers.find((a) => a && a.leader !== '' && a.leader !== '0')?.leader;
+    const i = answers.findIndex((a) => a?.member === leader);
+    return leader === undefined || i < 0 ? undefined : i;
+  }
+
   private async authenticate(): Promise<void> {
     const j = await this.call('/v3/auth/authenticate', { name: this.opts.username, password: this.opts.password ?? '' }, 'authenticate');
     if (typeof j.token !== 'string') throw new Error('etcd: authenticate returned no token');

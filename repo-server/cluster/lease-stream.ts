@@ -6,7 +6,11 @@
 // Here: one HTTP/2 (h2c, or h2 over TLS) connection per server to one member, one gRPC stream,
 // and the two protobuf messages involved encoded by hand (an int64 each way: no gRPC stack to
 // ship). A broken stream fails its pending renewals (the caller falls back to the gateway) and
-// the next renewal reopens it on the next member.
+// the next renewal reopens it on the next member. The stream is opened on etcd's leader when it
+// is known: a follower forwards each renewal to the leader one at a time (measured, 2,000
+// renewals on one stream: ~3,000–4,000/s through a follower, ~12,000–14,000/s at the leader);
+// after a leader change it keeps working through the follower until it is reopened. New units' leases are granted on the same
+// connection (unary LeaseGrant calls, many in flight at once: register-batch.ts).
 
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { readFileSync } from 'node:fs';
@@ -86,13 +90,19 @@ export class LeaseStream {
   private sent: number[] = [];
   private sentHead = 0;
   private readonly watchdog: NodeJS.Timeout;
+  /** The leader's endpoint index as last looked up (undefined: unknown; rotate on failure). */
+  private leader: number | undefined;
+  private looking = false;
 
   constructor(
     private readonly opts: EtcdOptions,
     /** The gateway's auth token (etcd takes the same one as gRPC metadata `token`). */
     private readonly token: () => string | undefined,
+    /** Looks up the leader's endpoint index (EtcdClient.leaderIndex); none: members in turn. */
+    private readonly findLeader?: () => Promise<number | undefined>,
   ) {
     this.endpoints = opts.endpoints.map((e) => new URL(e));
+    this.lookUpLeader();
     // A member that stops answering (no leader, partitioned) fails the stream: its renewals
     // go to the gateway, which tries the other members or reports etcd unreachable.
     const stallMs = Math.max(1000, Math.ceil((opts.timeoutMs ?? 4000) / 2));
@@ -118,8 +128,67 @@ export class LeaseStream {
     });
   }
 
+  /**
+   * Grants a lease of `ttlSeconds` with one unary LeaseGrant call on this stream's connection
+   * (its own HTTP/2 stream beside the keepalive one): the lease id. Grants are Raft writes; many
+   * in flight at once on one connection are committed together, where the JSON gateway costs a
+   * request, a socket and a JSON round trip each. Rejects when the connection is down or the
+   * call fails; the caller then grants on the gateway.
+   */
+  grant(ttlSeconds: number): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('lease stream closed'));
+    if (!this.stream && Date.now() < this.shutUntil) return Promise.reject(new Error('lease stream down; retried shortly'));
+    return new Promise((resolve, reject) => {
+      const session = this.connection();
+      const call = session.request(this.headers('/etcdserverpb.Lease/LeaseGrant'));
+      let buf: Buffer = Buffer.alloc(0);
+      let status = '';
+      call.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
+      call.on('trailers', (t) => (status = `${String(t['grpc-status'])} ${String(t['grpc-message'] ?? '')}`.trim()));
+      call.on('error', (err) => reject(err));
+      call.on('close', () => {
+        // LeaseGrantResponse { header = 1; ID = 2; TTL = 3; error = 4 }: the keepalive answer's fields.
+        if (buf.length >= 5 && (status === '' || status.startsWith('0'))) {
+          const { id, ttl } = parseKeepAlive(buf.subarray(5, 5 + buf.readUInt32BE(1)));
+          if (id !== '0' && ttl > 0) return resolve(id);
+        }
+        reject(new Error(`lease grant failed: grpc-status ${status || 'none'}`));
+      });
+      // LeaseGrantRequest { int64 TTL = 1 }: the same framing as a keepalive request's ID.
+      call.end(keepAliveFrame(String(ttlSeconds)));
+    });
+  }
+
+  private headers(path: string): Record<string, string> {
+    const token = this.token();
+    return {
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...(token ? { token } : {}),
+    };
+  }
+
+  /** The HTTP/2 connection to the current member, opened with the keepalive stream on it. */
+  private connection(): ClientHttp2Session {
+    this.open();
+    return this.session!;
+  }
+
+  /** Learns the leader for the next open(); one look-up at a time, in the background. */
+  private lookUpLeader(): void {
+    if (!this.findLeader || this.looking || this.closed) return;
+    this.looking = true;
+    this.findLeader()
+      .then((i) => (this.leader = i))
+      .catch(() => (this.leader = undefined))
+      .finally(() => (this.looking = false));
+  }
+
   private open(): ClientHttp2Stream {
     if (this.stream && !this.stream.destroyed && !this.stream.writableEnded) return this.stream;
+    if (this.leader !== undefined) this.current = this.leader;
     const url = this.endpoints[this.current]!;
     const tls = url.protocol === 'https:';
     const session = connect(url.origin, {
@@ -130,14 +199,7 @@ export class LeaseStream {
     session.on('error', (err) => this.fail(session, err));
     session.on('close', () => this.fail(session, new Error('connection closed')));
     session.unref();
-    const token = this.token();
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: '/etcdserverpb.Lease/LeaseKeepAlive',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...(token ? { token } : {}),
-    });
+    const stream = session.request(this.headers('/etcdserverpb.Lease/LeaseKeepAlive'));
     stream.on('data', (d: Buffer) => this.read(d));
     stream.on('error', (err) => this.fail(session, err));
     // The stream ending (an error status in its trailers) means no more answers on it.
@@ -181,6 +243,9 @@ export class LeaseStream {
     this.session = undefined;
     session?.destroy();
     this.current = (this.current + 1) % this.endpoints.length;
+    // The leader may be what failed (or no longer lead): look again; meanwhile the next member.
+    this.leader = undefined;
+    this.lookUpLeader();
     this.shutUntil = Date.now() + 1000;
     const pending = this.pending;
     this.pending = new Map();

@@ -15,7 +15,8 @@ export type RegistryChange =
 
 /**
  * The registry's change feed. The embedded registry emits from its own writes and sweeps; the
- * etcd one would emit from its replica's watch (every member sees every write there).
+ * etcd one from its replica's watch (every server sees every write there), plus `beat` for the
+ * renewals it sends itself (another server's renewals are not watched: they change no key).
  */
 export interface ChangeFeed {
   /** Calls `listener` after each change; returns the unsubscribe. */

@@ -20,8 +20,8 @@ export interface ColorGroups {
   registry: ColorRegistry;
   lb: LbDriver;
   engine: Swapper;
-  /** Live changes for the dashboard; the etcd registry has none yet (its replica would feed it). */
-  feed?: ChangeFeed;
+  /** Live changes for the dashboard (on etcd: from the replica's watch, on every server). */
+  feed: ChangeFeed;
   render(adapter: string): string | undefined;
   close(): Promise<void>;
 }
@@ -50,7 +50,7 @@ export async function openColorGroups(
 ): Promise<ColorGroups> {
   if (etcd) {
     const g = await openEtcdColorGroups(dataDir, config, etcd, (level, msg, detail) => (level === 'error' ? log.error(detail ?? {}, msg) : log.info(detail ?? {}, msg)));
-    return { registry: g.registry, lb: g.lb, engine: g.engine, render: (name) => renderFor(name, g.desired(), config.lb, dataDir), close: g.close };
+    return { registry: g.registry, lb: g.lb, engine: g.engine, feed: g.registry, render: (name) => renderFor(name, g.desired(), config.lb, dataDir), close: g.close };
   }
   const registry = await Registry.open(store ?? new FileRegistryStore(join(dataDir, 'db')), {
     ttlMs: config.ttlMs,

@@ -62,6 +62,20 @@ test('renewals on one stream: 100 leases renewed 10 times each over one connecti
   }
 });
 
+test("the leader look-up the keepalive stream uses names the member etcdctl reports as leader", async () => {
+  const endpoints = etcd!.endpoints.split(',');
+  const client = new EtcdClient({ endpoints });
+  try {
+    const status = JSON.parse(await etcd!.ctl('endpoint', 'status', '-w', 'json')) as { Endpoint: string; Status: { leader: number | string; header: { member_id: number | string } } }[];
+    const leader = status.find((m) => String(m.Status.header.member_id) === String(m.Status.leader));
+    assert.ok(leader, 'etcdctl names a leader');
+    const i = await client.leaderIndex();
+    assert.is(i === undefined ? undefined : endpoints[i], leader!.Endpoint);
+  } finally {
+    client.close();
+  }
+});
+
 test("a known unit's heartbeat is answered while etcd is paused; once renewals stall, heartbeats wait and get 503", async () => {
   server = await startServerProcess({ args: ['--etcd', etcd!.endpoints, '--unit-ttl', '10s'], env: { DEBPKG_NODE_TOKEN: NODE_TOKEN } });
   const first = await beat(server, 'n1');

@@ -1,31 +1,39 @@
 // The color registry on etcd. A unit's liveness is a lease: its first heartbeat grants one and
 // binds alive/<svc>/<node> to it; later heartbeats only renew that lease (any server can: the
-// lease id is in the key). A known unit's unchanged heartbeat is answered at once and its lease
-// renewed behind it, on the server's one long-lived keepalive stream (cluster/lease-stream.ts;
-// the gateway, batched, when that stream is down): the lease has TTL − interval of slack, and a
-// renewal that finds the lease gone makes the next heartbeat register the unit again. When the
-// heartbeats stop, etcd deletes the key at the TTL and the watch tells every server: no sweeper.
-// Settings, traffic and the audit log change only through revision-checked transactions.
+// lease id is in the key); first heartbeats arriving together are registered together, many
+// units per transaction (register-batch.ts), each still on a lease of its own. A known unit's
+// unchanged heartbeat is answered at once and its lease renewed behind it, on the server's one
+// long-lived keepalive stream (cluster/lease-stream.ts; the gateway, batched, when that stream
+// is down): the lease has TTL − interval of slack, and a renewal that finds the lease gone makes
+// the next heartbeat register the unit again. When the heartbeats stop, etcd deletes the key at
+// the TTL and the watch tells every server: no sweeper. Settings, traffic and the audit log
+// change only through revision-checked transactions. Live views hear the replica's watch
+// (ChangeFeed): every server of a group streams the same changes.
 
 import type { Compare, EtcdClient, Op } from '../../cluster/etcd-client.js';
 import { LeaseBatcher } from '../../cluster/lease-batch.js';
 import type { LeaseStream } from '../../cluster/lease-stream.js';
 import { Conflict, NotFound } from '../../model/errors.js';
 import type { HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from '../model.js';
-import type { ColorRegistry, ServiceEdit } from '../registry-api.js';
+import type { ChangeFeed, ColorRegistry, RegistryChange, ServiceEdit } from '../registry-api.js';
 import type { ServiceSettings } from './keys.js';
 import type { Replica } from './replica.js';
+import { RegisterBatcher } from './register-batch.js';
 
 const UNIT_FIELDS = ['address', 'port', 'color', 'version', 'package', 'health', 'weight', 'healthPath'] as const;
 
 export interface EtcdRegistryOptions {
   ttlMs: number;
   intervalMs: number;
+  /** Operations one transaction may carry (etcd's --max-txn-ops, default 128): a registration batch holds half as many units. */
+  maxTxnOps?: number;
 }
 
-export class EtcdRegistry implements ColorRegistry {
+export class EtcdRegistry implements ColorRegistry, ChangeFeed {
   readonly now = Date.now;
   private readonly renewer: LeaseBatcher;
+  /** Registrations and changed reports, many units per transaction (register-batch.ts). */
+  readonly registrar: RegisterBatcher;
   /** Leases this server granted whose alive key the watch has not brought back yet. */
   private readonly granted = new Map<string, string>();
 
@@ -49,6 +57,15 @@ export class EtcdRegistry implements ColorRegistry {
     private readonly stream?: LeaseStream,
   ) {
     this.renewer = new LeaseBatcher(etcd);
+    this.registrar = new RegisterBatcher(etcd, replica.keys, {
+      ttlSeconds: this.ttlSeconds,
+      // Two operations per unit; at most 128 units (a transaction also stays far below etcd's
+      // 1.5 MiB request bound when --max-txn-ops is raised for the repo's commits).
+      maxUnits: Math.min(128, Math.max(1, Math.floor((options.maxTxnOps ?? 128) / 2))),
+      // On the gRPC connection the server keeps for renewals; the gateway when that is down.
+      grant: (ttl) => (stream ? stream.grant(ttl).catch(() => etcd.grant(ttl)) : etcd.grant(ttl)),
+      onGrant: (r, lease) => this.granted.set(`${r.service}/${r.node}`, lease),
+    });
   }
 
   private get renewEveryMs(): number {
@@ -83,6 +100,12 @@ export class EtcdRegistry implements ColorRegistry {
     return this.stream.renew(lease).catch(() => this.renewer.renew(lease));
   }
 
+  /** The replica's watch feeds it; lease renewals this server sends add `beat` changes. */
+  subscribe(listener: (change: RegistryChange) => void): () => void {
+    this.replica.on('feed', listener);
+    return () => this.replica.off('feed', listener);
+  }
+
   private get k() {
     return this.replica.keys;
   }
@@ -115,7 +138,7 @@ export class EtcdRegistry implements ColorRegistry {
   async heartbeat(service: string, node: string, input: HeartbeatInput): Promise<Unit> {
     const id = `${service}/${node}`;
     // An agent retrying (or a fleet starting at once: 10,000 first beats) while etcd is still
-    // writing its unit: one grant and one transaction per unit, then this beat as a renewal.
+    // writing its unit: one registration per unit (batched with others'), then this beat as a renewal.
     const writing = this.writing.get(id);
     if (writing) {
       // Its failure (etcd unreachable) is this beat's answer too.
@@ -133,6 +156,7 @@ export class EtcdRegistry implements ColorRegistry {
     if (same && alive && !this.lost.has(alive.lease) && this.renewing(unit.lastSeen)) {
       // Known, unchanged, alive: answered now; the renewal follows within milliseconds.
       alive.seen = unit.lastSeen;
+      if (this.replica.listenerCount('feed') > 0) this.replica.emit('feed', { type: 'service', service, beat: true } satisfies RegistryChange);
       const lease = alive.lease;
       // Renewed at most every TTL/4 (clientv3 renews at TTL/3): a unit is then alive for at
       // least 3/4 of its TTL after its last beat, and a stopped one gone within its TTL.
@@ -171,13 +195,14 @@ export class EtcdRegistry implements ColorRegistry {
       const a = this.replica.alive.get(id);
       if (a) a.seen = unit.lastSeen;
       if (same && this.replica.alive.has(id)) return unit;
-      const t = await this.etcd.txn([], [{ put: { key: this.k.unit(service, node), value: JSON.stringify(unit) } }, { put: { key: this.k.alive(service, node), value: node, lease } }], [], `heartbeat of ${id}`);
+      const t = await this.registrar.register({ service, node, unit, lease });
       await this.settle(service, unit, t.revision);
       return unit;
     }
-    const fresh = await this.etcd.grant(this.ttlSeconds);
-    this.granted.set(id, fresh);
-    const t = await this.etcd.txn([], [{ put: { key: this.k.unit(service, node), value: JSON.stringify(unit) } }, { put: { key: this.k.alive(service, node), value: node, lease: fresh } }], [], `heartbeat of ${id}`);
+    // A new lease (granted in the batch; `granted` keeps it for a retry of this unit).
+    const t = await this.registrar.register({ service, node, unit });
+    // A fresh lease has its whole TTL: the unit's next beats need no renewal for TTL/4.
+    this.renewedAt.set(t.lease, unit.lastSeen);
     await this.settle(service, unit, t.revision);
     return unit;
   }

@@ -26,6 +26,8 @@ export interface EtcdColorOptions extends EtcdOptions {
   /** Session lease of the LB-driving role, seconds (default 5): a dead leader is replaced after this. */
   leaseTtlSeconds?: number;
   prefix?: string;
+  /** etcd's --max-txn-ops (default 128): bounds a registration batch. */
+  maxTxnOps?: number;
 }
 
 /** Applies only while this server holds the role; coalesces bursts like lb-sync.ts does. */
@@ -79,9 +81,9 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
   const k = keys(etcdOpts.prefix);
   const replica = new Replica(etcd, k);
   await replica.start();
-  // Lease renewals of every unit this server hears from, on one keepalive stream.
-  const leases = new LeaseStream(etcdOpts, () => etcd.authToken());
-  const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config) }, leases);
+  // Lease renewals of every unit this server hears from, on one keepalive stream to etcd's leader.
+  const leases = new LeaseStream(etcdOpts, () => etcd.authToken(), () => etcd.leaderIndex());
+  const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config), ...(etcdOpts.maxTxnOps ? { maxTxnOps: etcdOpts.maxTxnOps } : {}) }, leases);
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const election = new Election(etcd, { key: k.leader, id, ttlSeconds: etcdOpts.leaseTtlSeconds ?? 5 });
   const desired = (): LbState => ({ services: registry.list().map((s) => lbService(s, (u) => registry.alive(u))) });

@@ -2,9 +2,12 @@
 // read, then kept current by a watch from that revision (etcd pushes each change; nothing
 // polls). Reads (status, the gate, the LB's desired state) come from here. While etcd is
 // unreachable the copy simply stops changing: nobody expires units or moves traffic (fail static).
+// The same watch feeds live views ('feed', RegistryChange): every server of a group sees every
+// write, so each streams the same registry and swap changes.
 
 import { EventEmitter } from 'node:events';
 import type { EtcdClient, KeyValue, WatchEvent } from '../../cluster/etcd-client.js';
+import type { RegistryChange } from '../change-feed.js';
 import type { ServiceRecord, SwapRecord, Unit } from '../model.js';
 import { parseKey, type Keys, type ServiceSettings, type SwapState } from './keys.js';
 
@@ -15,7 +18,10 @@ interface Versioned<T> {
   rev: number;
 }
 
-/** Emits 'change' (what the LB should do may differ), 'swaps', 'audit' (record) and 'leader-gone'. */
+/**
+ * Emits 'change' (what the LB should do may differ), 'swaps', 'audit' (record), 'leader-gone'
+ * and 'feed' (RegistryChange, for live views; only with a listener).
+ */
 export class Replica extends EventEmitter {
   readonly settings = new Map<string, Versioned<ServiceSettings>>();
   readonly units = new Map<string, Map<string, Versioned<Unit>>>();
@@ -51,6 +57,8 @@ export class Replica extends EventEmitter {
     );
     this.emit('change');
     this.emit('swaps');
+    // Reloaded after a compaction: live views refresh every service.
+    if (this.listenerCount('feed') > 0) for (const service of this.settings.keys()) this.emit('feed', { type: 'service', service } satisfies RegistryChange);
   }
 
   /** The revision we watched from was compacted away: load again. */
@@ -84,6 +92,11 @@ export class Replica extends EventEmitter {
     let changed = false;
     let swaps = false;
     const now = Date.now();
+    // Live views hear each touched service once per watch answer, after the copy has it.
+    const feed = live && this.listenerCount('feed') > 0;
+    const touched = new Set<string>();
+    const removed = new Set<string>();
+    const recorded: SwapRecord[] = [];
     for (const { type, kv } of events) {
       const k = parseKey(this.keys.prefix, kv.key);
       if (!k) continue;
@@ -92,6 +105,9 @@ export class Replica extends EventEmitter {
         case 'service':
           if (del) this.settings.delete(k.service);
           else this.settings.set(k.service, { value: JSON.parse(kv.value) as ServiceSettings, rev: kv.modRevision });
+          if (del) removed.add(k.service);
+          else removed.delete(k.service);
+          touched.add(k.service);
           changed = true;
           break;
         case 'unit': {
@@ -103,6 +119,7 @@ export class Replica extends EventEmitter {
             m.set(k.node, { value: u, rev: kv.modRevision });
           }
           if (del && m?.size === 0) this.units.delete(k.service);
+          touched.add(k.service);
           changed = true;
           break;
         }
@@ -115,6 +132,7 @@ export class Replica extends EventEmitter {
             this.alive.set(id, { lease: kv.lease, seen: now });
             this.deadSince.delete(id);
           }
+          touched.add(k.service);
           changed = true;
           break;
         }
@@ -131,6 +149,7 @@ export class Replica extends EventEmitter {
           if (list.length > AUDIT_KEEP) list.splice(0, list.length - AUDIT_KEEP);
           this.audit.set(k.service, list);
           if (live) this.emit('audit', rec);
+          if (feed) recorded.push(rec);
           break;
         }
         case 'leader':
@@ -145,6 +164,11 @@ export class Replica extends EventEmitter {
     this.waiters = this.waiters.filter((w) => (w.rev <= this.revision ? (w.resolve(), false) : true));
     if (live && changed) this.emit('change');
     if (live && swaps) this.emit('swaps');
+    if (feed) {
+      for (const service of touched) if (!removed.has(service)) this.emit('feed', { type: 'service', service } satisfies RegistryChange);
+      for (const service of removed) this.emit('feed', { type: 'removed', service } satisfies RegistryChange);
+      for (const record of recorded) this.emit('feed', { type: 'recorded', record } satisfies RegistryChange);
+    }
   }
 
   /** Resolves once the copy holds revision `rev` (our own write came back), or after `timeoutMs`. */
