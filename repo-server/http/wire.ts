@@ -29,7 +29,7 @@ export type CopyReportWire = Static<typeof A.COPY_REPORT>;
 export type PullDryRunWire = Static<typeof A.PULL_DRY_RUN>;
 export type DiffEntryWire = Static<typeof A.DIFF_ENTRY>;
 /** POST /api/files/:dir and PUT /api/files/:dir/:file: the stored files as "dir/name". */
-export type UploadAnswerWire = Static<typeof A.UPLOAD_ANSWER>;
+export type UploadAnswerWire = Static<typeof A.UPLOADED>;
 export type TaskWire = Static<typeof A.TASK>;
 export type TaskReturnValueWire = Static<typeof A.TASK_RETURN_VALUE>;
 /** Exactly aptly's keys: clients compare the object. */
@@ -40,7 +40,7 @@ export type ErrorWire = Static<typeof C.ERROR>;
 
 export type UnitWire = Static<typeof C.UNIT>;
 /** PUT /api/units/:service/:node answers with the lease the agent keeps. */
-export type HeartbeatWire = Static<typeof C.HEARTBEAT_ANSWER>;
+export type HeartbeatWire = Static<typeof C.HEARTBEAT>;
 export type TrafficWire = Static<typeof C.TRAFFIC>;
 export type ServiceSummaryWire = Static<typeof C.SERVICE_SUMMARY>;
 export type ServiceWire = Static<typeof C.SERVICE>;

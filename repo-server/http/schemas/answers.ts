@@ -90,7 +90,7 @@ export const DIFF_ENTRY = tObject(
 );
 
 /** The stored files as "dir/name". */
-export const UPLOAD_ANSWER = tArray(tString(), 'the stored files, as dir/name');
+export const UPLOADED = tArray(tString(), 'the stored files, as dir/name');
 
 export const TASK = tObject(
   { ID: tInteger(), Name: tString(), State: tInteger('0 idle, 1 running, 2 succeeded, 3 failed (aptly\'s numbers)') },

@@ -22,7 +22,7 @@ export const UNIT = tObject(
   { description: 'one instance of a service in a color group' },
 );
 
-export const HEARTBEAT_ANSWER = tObject(
+export const HEARTBEAT = tObject(
   { Unit: UNIT, Ttl: tNumber('seconds the lease lasts'), Interval: tNumber('seconds between heartbeats') },
   { description: 'the lease the agent keeps' },
 );
