@@ -65,7 +65,6 @@ function withRefs(s: Schema, top?: Schema): Json {
   if (s.items) out.items = withRefs(s.items);
   if (typeof s.additionalProperties === 'object') out.additionalProperties = withRefs(s.additionalProperties);
   if (s.anyOf) out.anyOf = s.anyOf.map((x) => withRefs(x));
-  if (s.allOf) out.allOf = s.allOf.map((x) => withRefs(x));
   return out;
 }
 

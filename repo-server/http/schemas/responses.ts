@@ -28,7 +28,7 @@ import {
   UPLOADED,
   VERSION,
 } from './answers.js';
-import { HEARTBEAT, SERVICE, SERVICE_SUMMARY, SWAP_PREVIEW, SWAP_RECORD } from './color-answers.js';
+import { ERROR, HEARTBEAT, SERVICE, SERVICE_SUMMARY, SWAP_PREVIEW, SWAP_RECORD } from './color-answers.js';
 import type { Schema } from './schema.js';
 import { tAny, tArray, tInteger, tNullable, tString } from './typed.js';
 
@@ -170,7 +170,7 @@ export const RESPONSES: Readonly<Record<string, Responses>> = {
     '200': { description: 'a published file (dists/…, pool/…, a .sources snippet)', media: { '*/*': BYTES } },
     '206': { description: 'the requested range', media: { '*/*': BYTES } },
     '304': { description: 'not modified (If-None-Match, If-Modified-Since)' },
-    '416': { description: 'the range is not satisfiable' },
+    '416': { description: 'the range is not satisfiable: an error body, or none at all for a pool file', json: ERROR },
   },
 };
 

@@ -27,8 +27,6 @@ export interface Schema {
   minimum?: number;
   maximum?: number;
   anyOf?: Schema[];
-  /** Answers only: a nullable object is `{type: object, nullable, allOf: [its schema]}` (typed.ts). */
-  allOf?: Schema[];
   /** Answers only: `binary` for a file's bytes. */
   format?: string;
   example?: unknown;

@@ -39,11 +39,10 @@ export const tMap = <T>(values: Typed<T>, description?: string): Typed<Record<st
   typed({ type: 'object', additionalProperties: values, ...described(description) });
 
 /**
- * T or null. OpenAPI 3.0 has no null type: a scalar takes `nullable`; an object (which the
- * document names and refers to) is wrapped, since siblings of a $ref are ignored.
+ * T or null: OpenAPI 3.0's `nullable`. An object is written out (not a $ref to its component):
+ * beside a $ref `nullable` is ignored, and under allOf the referenced object refuses null.
  */
 export function tNullable<T>(s: Typed<T>, description?: string): Typed<T | null> {
-  if (s.type === 'object') return typed({ type: 'object', nullable: true, allOf: [s], ...described(description) });
   if (s.enum) throw new Error('a nullable enum cannot be written for both Ajv and OpenAPI 3.0');
   return typed({ ...s, nullable: true, ...(description ? { description } : {}) });
 }
