@@ -50,6 +50,6 @@ export type SwapStepWire = Static<typeof C.SWAP_STEP>;
 /** A swap or rollback record (also each entry of .../history). */
 export type SwapWire = Static<typeof C.SWAP_RECORD>;
 /** The extra fields of the 409 a refused swap answers with (beside "error"). */
-export type GateRefusedWire = { Code: 'gate_refused'; Record: SwapWire };
+export type GateRefusedWire = Required<Pick<ErrorWire, 'Code' | 'Record'>>;
 /** POST /api/services/:service/swap/preview and .../rollback/preview: what would happen now. */
 export type SwapPreviewWire = Static<typeof C.SWAP_PREVIEW>;
