@@ -1,4 +1,4 @@
-// debpkg publish repo|snapshot|update|switch|list|drop: signed apt distributions on the server.
+// debpkg publish repo|snapshot|update|switch|list|show|drop: signed apt distributions on the server.
 
 import type { Argv } from 'yargs';
 import { clientFrom, clientOptions, listArg, out, printJson, say, seg, withLists, type ClientArgs } from '../client.js';
@@ -32,6 +32,36 @@ const describePublish = (p: PublishedRepoWire): string => {
   const date = p['x-debpkg']?.Date;
   return `${p.Path}  ${p.SourceKind}: ${p.Sources.map((s) => `${s.Component}=${s.Name}`).join(', ')}${p.Architectures.length ? `  [${p.Architectures.join(', ')}]` : ''}${date ? `  ${date}` : ''}`;
 };
+
+/** The live generation's date as the dashboard shows it: "2026-12-03 07:54:40 UTC (generation 3)". */
+export function publishDate(p: PublishedRepoWire): string | undefined {
+  const own = p['x-debpkg'] as PublishedRepoWire['x-debpkg'] | undefined;
+  if (!own?.Date) return undefined;
+  return `${own.Date.replace('T', ' ').replace('Z', '')} UTC (generation ${own.Generation})`;
+}
+
+/** `publish show`: one field a line, the Release fields only when set (aptly's answers have no date). */
+export function showPublish(p: PublishedRepoWire): string {
+  const rows: Array<[string, string]> = [
+    ['Path', p.Path],
+    ['Source kind', p.SourceKind],
+    ['Sources', p.Sources.map((s) => `${s.Component}=${s.Name}`).join(', ')],
+    ['Architectures', p.Architectures.join(', ')],
+    ['Origin', p.Origin],
+    ['Label', p.Label],
+    ['Suite', p.Suite],
+    ['Codename', p.Codename],
+    ['Version', p.Version],
+    ['Signed-By', p.SignedBy],
+    ['Acquire-By-Hash', p.AcquireByHash ? 'yes' : 'no'],
+    ['Contents', p.SkipContents ? 'skipped' : 'yes'],
+    ['Date', publishDate(p) ?? ''],
+  ];
+  return rows
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${`${k}:`.padEnd(17)}${v}`)
+    .join('\n');
+}
 
 function prefixOption<T>(a: Argv<T>): Argv<T & PrefixArgs> {
   return a.option('prefix', { type: 'string', default: '.', describe: 'publish prefix (a path under the server root)' }) as Argv<T & PrefixArgs>;
@@ -134,6 +164,16 @@ export function publishCommand(y: Argv): Argv {
         for (const pub of pubs) out(describePublish(pub));
         if (pubs.length === 0) say('nothing is published');
       })
+      .command<PrefixArgs & { distribution: string }>(
+        'show <distribution>',
+        'Show a published distribution: its sources, Release fields and when it was published',
+        (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
+        async (args) => {
+          const pub = await (await clientFrom(args)).get<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`);
+          if (args.json) return printJson(pub);
+          out(showPublish(pub));
+        },
+      )
       .command<PrefixArgs & { distribution: string }>(
         'drop <distribution>',
         'Remove a published distribution',

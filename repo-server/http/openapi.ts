@@ -1,10 +1,15 @@
 // GET /api/openapi.json: an OpenAPI 3.0 description generated from the routes the server
 // actually registered (auth.ts's onRoute list: method, pattern, declared access, schemas), so
 // it cannot drift from them. Parameters, query strings and request bodies are the very schemas
-// fastify validates requests with (schemas/, validation.ts); security comes from the access.
+// fastify validates requests with (schemas/, validation.ts); security comes from the access;
+// answers are schemas/responses.ts's, whose shapes are the wire types' own schemas (each a
+// named component, so a generated client gets a named type: Repo, PublishedRepo, SwapRecord…).
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { Access, RouteAccess, UploadBody } from './auth.js';
+import * as aptlyAnswers from './schemas/answers.js';
+import * as colorAnswers from './schemas/color-answers.js';
+import { responsesOf } from './schemas/responses.js';
 import type { Schema } from './schemas/schema.js';
 import { READ } from './auth.js';
 
@@ -46,6 +51,37 @@ const SECURITY: Record<Access, Json[] | undefined> = {
 
 const ERROR_RESPONSE = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
+/** Every exported answer schema, by component name: REPO → Repo, PUBLISHED_REPO → PublishedRepo. */
+const COMPONENTS = new Map<Schema, string>(
+  Object.entries({ ...aptlyAnswers, ...colorAnswers }).map(([name, schema]) => [schema, name.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u: string, c: string) => c.toUpperCase())]),
+);
+
+/** A schema with each named answer shape inside it as a $ref to its component (`top` itself excepted). */
+function withRefs(s: Schema, top?: Schema): Json {
+  const name = s === top ? undefined : COMPONENTS.get(s);
+  if (name) return { $ref: `#/components/schemas/${name}` };
+  const out: Json = { ...s };
+  if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, withRefs(v)]));
+  if (s.items) out.items = withRefs(s.items);
+  if (typeof s.additionalProperties === 'object') out.additionalProperties = withRefs(s.additionalProperties);
+  if (s.anyOf) out.anyOf = s.anyOf.map((x) => withRefs(x));
+  return out;
+}
+
+/** A route's answers by status, then the error every route may answer. */
+function responsesFor(r: RouteAccess): Json {
+  const out: Json = {};
+  for (const [code, a] of Object.entries(responsesOf(r.method, r.url) ?? {})) {
+    const content: Json = {};
+    if (a.json) content['application/json'] = { schema: withRefs(a.json) };
+    for (const [type, schema] of Object.entries(a.media ?? {})) content[type] = { schema: withRefs(schema) };
+    out[code] = { description: a.description, ...(Object.keys(content).length > 0 ? { content } : {}) };
+  }
+  if (r.access !== 'public') Object.assign(out, { '401': ERROR_RESPONSE, '403': ERROR_RESPONSE });
+  out.default = ERROR_RESPONSE;
+  return out;
+}
+
 /** A path parameter with the schema it is validated with (`*` is named `path`). */
 function pathParameter(r: RouteAccess, name: string): Json {
   const schema: Schema = r.schema?.params?.properties?.[name === 'path' ? '*' : name] ?? r.schema?.params?.properties?.[name] ?? { type: 'string' };
@@ -81,8 +117,6 @@ const UPLOAD_BODY: Record<UploadBody, Json> = {
 function operation(r: RouteAccess, params: string[]): Json {
   const access = r.access;
   const tag = r.url.startsWith('/api/') ? r.url.split('/')[2]! : r.url === '/metrics' ? 'metrics' : r.url.startsWith('/ui') ? 'ui' : 'published tree';
-  const responses: Json = { '200': { description: 'success' }, default: ERROR_RESPONSE };
-  if (access !== 'public') Object.assign(responses, { '401': ERROR_RESPONSE, '403': ERROR_RESPONSE });
   const op: Json = {
     operationId: `${r.method.toLowerCase()}${templateOf(r.url).path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
     summary: `${r.method} ${r.url}`,
@@ -90,7 +124,7 @@ function operation(r: RouteAccess, params: string[]): Json {
     'x-debpkg-access': access ?? 'undeclared (refused)',
     security: access ? SECURITY[access] : [{ adminToken: [] }],
     parameters: [...params.map((name) => pathParameter(r, name)), ...queryParameters(r)],
-    responses,
+    responses: responsesFor(r),
   };
   const body = r.schema?.body;
   if (r.upload) op.requestBody = UPLOAD_BODY[r.upload];
@@ -128,7 +162,7 @@ export function openApiDocument({ routes, version }: OpenApiOptions): Json {
         nodeToken: { type: 'http', scheme: 'bearer', description: 'a node token: unit register/heartbeat/deregister only' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'the metrics token (--metrics-token): GET /metrics only' },
       },
-      schemas: { Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } },
+      schemas: Object.fromEntries([...COMPONENTS].map(([schema, name]) => [name, withRefs(schema, schema)]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
     },
   };
 }

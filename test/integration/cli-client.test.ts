@@ -82,6 +82,16 @@ test('upload --repo, repo packages, snapshots, publish repo/list/update, through
     r = await p.cli(['publish', 'list'], env);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^team_a\/apt\/stable {2}local: main=fleet {2}\[amd64\] {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
+    // publish show: the fields one a line, the date as the dashboard shows it (the API's x-debpkg.Date and generation).
+    r = await p.cli(['publish', 'show', 'stable', '--prefix', 'team_a/apt'], env);
+    assert.is(r.code, 0, r.stderr);
+    const own = ((await server.api('GET', '/api/publish/team__a_apt/stable')).json as { 'x-debpkg': { Generation: number; Date: string } })['x-debpkg'];
+    assert.match(own.Date, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.find((l) => l.startsWith('Date:')), `Date:            ${own.Date.replace('T', ' ').replace('Z', '')} UTC (generation ${own.Generation})`);
+    for (const row of ['Path:            team_a/apt/stable', 'Sources:         main=fleet', 'Architectures:   amd64', 'Origin:          Team A']) assert.ok(lines.includes(row), `${row} in\n${r.stdout}`);
+    r = await p.cli(['publish', 'show', 'nosuch', '--prefix', 'team_a/apt'], env);
+    assert.is(r.code, 2, r.stderr);
 
     // v1.1 replaces v1.0 (upload and add in two steps), snapshotted to diff against the first.
     r = await p.cli(['upload', v2, '--dir', 'second'], env);

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { templateOf } from '../../repo-server/http/openapi.js';
+import { RESPONSES, responsesOf } from '../../repo-server/http/schemas/responses.js';
 import { TestRepoServer } from '../support/repo-server.js';
 
 interface Parameter {
@@ -17,6 +18,7 @@ interface Operation {
   security?: unknown[];
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: unknown; example?: unknown }> };
+  responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
   'x-debpkg-access'?: string;
 }
 interface Doc {
@@ -114,6 +116,32 @@ test('each route is documented with the schemas fastify validates it with: param
   // Both upload forms are documented (the multipart POST and the raw PUT).
   assert.ok(doc.paths['/api/files/{dir}']!.post!.requestBody!.content['multipart/form-data'], 'multipart upload documented');
   assert.ok(doc.paths['/api/files/{dir}/{file}']!.put!.requestBody!.content['application/octet-stream'], 'raw upload documented');
+});
+
+test('every route documents its answers per status; the table names no route that is not registered', () => {
+  const routes = server.server.routes;
+  assert.equal(routes.filter((r) => !responsesOf(r.method, r.url)).map((r) => `${r.method} ${r.url}`), []);
+  const registered = new Set(routes.map((r) => `${r.method} ${r.url}`));
+  assert.equal(Object.keys(RESPONSES).filter((k) => !registered.has(k)), []);
+  for (const r of routes) {
+    const op = doc.paths[templateOf(r.url).path]![r.method.toLowerCase()]!;
+    const where = `${r.method} ${r.url}`;
+    const success = Object.keys(op.responses).filter((c) => /^[23]\d\d$/.test(c));
+    assert.ok(success.length > 0, `${where}: a success answer`);
+    assert.ok(op.responses.default?.content?.['application/json'], `${where}: the error answer`);
+    // A HEAD answers with headers only; a GET or a write with a body of a documented type (a redirect or 304 with none).
+    for (const c of success) {
+      const content = op.responses[c]!.content;
+      if (r.method === 'HEAD' || c.startsWith('3')) assert.is(content, undefined, `${where} ${c}: no body`);
+      else assert.ok(content && Object.keys(content).length > 0, `${where} ${c}: a documented body`);
+    }
+  }
+  // Answer shapes are named components, referenced from the operations (a generated client gets named types).
+  const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
+  for (const name of ['Repo', 'Snapshot', 'PublishedRepo', 'Task', 'SwapRecord', 'Service', 'Error']) assert.ok(components[name], name);
+  assert.equal(doc.paths['/api/repos/{name}']!.get!.responses['200']!.content!['application/json']!.schema, { $ref: '#/components/schemas/Repo' });
+  assert.equal(Object.keys(doc.paths['/api/repos']!.post!.responses).sort(), ['201', '202', '401', '403', 'default']);
+  assert.ok(doc.paths['/api/events']!.get!.responses['200']!.content!['text/event-stream'], 'the event stream\'s media type');
 });
 
 /** Every `example` in the document with the schema it sits in (a body's example: its body schema). */

@@ -15,8 +15,8 @@ export interface Schema {
   description?: string;
   properties?: Record<string, Schema>;
   required?: string[];
-  /** false: a field not listed is refused (color-group bodies); aptly's bodies stay open. */
-  additionalProperties?: boolean;
+  /** false: a field not listed is refused (color-group bodies); aptly's bodies stay open. A schema: a map's values (answers). */
+  additionalProperties?: boolean | Schema;
   items?: Schema;
   minItems?: number;
   maxItems?: number;
@@ -27,6 +27,8 @@ export interface Schema {
   minimum?: number;
   maximum?: number;
   anyOf?: Schema[];
+  /** Answers only: `binary` for a file's bytes. */
+  format?: string;
   example?: unknown;
   'x-error'?: string;
   'x-what'?: string;
