@@ -81,7 +81,9 @@ test('10,000 units registering within 2 s: about one save a second, not one afte
     const seconds = (Date.now() - t0) / 1000;
     await r.flush();
     // Before: a save after every change, back to back (~95 in this loop on a shared host).
-    assert.ok(store.saves <= Math.ceil((seconds * 1000) / SAVE_EVERY_MS) + 2, `${store.saves} saves in ${seconds.toFixed(1)} s of registrations`);
+    // Allowed beside the once-a-second churn saves: the services' first traffic records (saved
+    // at once, coalesced while a write runs), the flush, and a timer's edge on a busy host.
+    assert.ok(store.saves <= Math.ceil((seconds * 1000) / SAVE_EVERY_MS) + 5, `${store.saves} saves in ${seconds.toFixed(1)} s of registrations`);
     const saved = await onDisk(dir);
     assert.is(saved.services.length, SERVICES);
     assert.is(saved.services.reduce((n, s) => n + s.units.length, 0), UNITS);
