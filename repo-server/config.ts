@@ -4,6 +4,8 @@
 
 import { DEFAULT_UNPACK_LIMITS } from '../deb/unpack-limits.js';
 
+import type { S3BytesConfig } from './storage/bytes-s3.js';
+
 export interface ServerConfig {
   dataDir: string;
   host: string;
@@ -48,6 +50,11 @@ export interface ServerConfig {
    * on etcd. Absent: both under the data directory (the embedded store).
    */
   sharedDir?: string;
+  /**
+   * Pool blobs on an S3-compatible object store (`--blobs s3://bucket/prefix`), shared by every
+   * server that names it: storage/bytes-s3.ts. Absent: blobs on the data or shared directory.
+   */
+  blobs?: S3BytesConfig;
 }
 
 export interface EtcdConfig {
