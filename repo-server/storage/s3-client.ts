@@ -11,6 +11,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import { Unavailable, UpstreamFailed } from '../model/errors.js';
 
 export interface S3Config {
   /** http(s)://host:port of the S3 API (DEBPKG_S3_ENDPOINT); path-style requests. */
@@ -23,8 +24,8 @@ export interface S3Config {
   timeoutMs?: number;
 }
 
-/** An S3 answer that was not a success, with the XML error's Code when there was one. */
-export class S3Error extends Error {
+/** An S3 answer that was not a success, with the XML error's Code when there was one (API: 502). */
+export class S3Error extends UpstreamFailed {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -34,6 +35,9 @@ export class S3Error extends Error {
     super(`S3 ${op}: ${status} ${code}${message ? `: ${message}` : ''}`);
   }
 }
+
+/** The S3 endpoint did not answer (refused, reset, timed out); retry later (API: 503). */
+export class S3Unreachable extends Unavailable {}
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
@@ -105,13 +109,19 @@ export class S3Client {
         { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, method: req.method, path: query ? `${path}?${query}` : path, headers },
         resolve,
       );
-      r.setTimeout(this.config.timeoutMs ?? 30_000, () => r.destroy(new Error(`S3 ${op}: no answer from ${this.config.endpoint} within ${this.config.timeoutMs ?? 30_000} ms`)));
-      r.on('error', (e: NodeJS.ErrnoException) => reject(e.message.startsWith('S3 ') ? e : new Error(`S3 ${op}: ${this.config.endpoint}: ${e.code ?? e.message}`)));
+      r.setTimeout(this.config.timeoutMs ?? 30_000, () => r.destroy(new S3Unreachable(`S3 ${op}: no answer from ${this.config.endpoint} within ${this.config.timeoutMs ?? 30_000} ms`)));
+      r.on('error', (e: NodeJS.ErrnoException) => {
+        if (e instanceof S3Unreachable || e.code === 'ERR_HTTP_CONTENT_LENGTH_MISMATCH') reject(e);
+        else reject(new S3Unreachable(`S3 ${op}: ${this.config.endpoint}: ${e.code ?? e.message}`));
+      });
       const body = req.body?.data;
       if (body === undefined) r.end();
       else if (Buffer.isBuffer(body)) r.end(body);
       else {
-        body.on('error', (e) => r.destroy(e));
+        body.on('error', (e) => {
+          reject(e); // the local source failed, not S3
+          r.destroy();
+        });
         body.pipe(r);
       }
     });

@@ -22,6 +22,7 @@ import { FleetNode } from '../support/fleet-node.js';
 import { CLI, Project } from '../support/project.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { freePort } from '../support/ports.js';
 
 let s3: S3Server;
 let etcd: EtcdCluster | undefined;
@@ -148,9 +149,10 @@ test('S3 failing under an upload: a 5xx JSON error naming S3, and nothing is nam
   assert.is((await s.api('GET', '/api/files')).text.includes('lost'), false, 'the failed upload directory is not listed');
 });
 
-function runServe(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+async function runServe(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const port = await freePort();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
@@ -166,13 +168,13 @@ test('start-up: wrong secret, missing bucket, no credentials → a clear error a
   try {
     const wrong = await runServe(['--data', data, ...s3Args('y')], { ...s3Env(), AWS_SECRET_ACCESS_KEY: 'wrong' });
     assert.ok(wrong.code !== 0 && wrong.code !== null, `exit ${wrong.code}`);
-    assert.match(wrong.stderr, /access denied.*AWS_SECRET_ACCESS_KEY/);
+    assert.match(wrong.stderr, /access denied.*AWS_SECRET_ACCESS_KEY/, wrong.stderr);
     const missing = await runServe(['--data', data, ...s3Args('y', 'no-such-bucket-here')], s3Env());
     assert.ok(missing.code !== 0 && missing.code !== null, `exit ${missing.code}`);
-    assert.match(missing.stderr, /no-such-bucket-here.*does not exist/);
+    assert.match(missing.stderr, /no-such-bucket-here.*does not exist/, missing.stderr);
     const none = await runServe(['--data', data, ...s3Args('y')], { DEBPKG_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     assert.is(none.code, 2);
-    assert.match(none.stderr, /needs credentials in \$AWS_ACCESS_KEY_ID/);
+    assert.match(none.stderr, /needs credentials in \$AWS_ACCESS_KEY_ID/, none.stderr);
   } finally {
     await rm(data, { recursive: true, force: true });
   }
