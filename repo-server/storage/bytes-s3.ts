@@ -6,19 +6,12 @@
 
 import { Readable } from 'node:stream';
 import { DigestMismatchError, checkKey, type ByteRange, type ByteStore, type ObjectInfo, type PutBody } from './bytes.js';
-import { readAll, S3Client, S3Error, xmlText, type S3Config } from './s3-client.js';
+import { maybe, readAll, S3Client, S3Error, xmlText } from '../cluster/s3-client.js';
+import type { S3BlobsConfig } from '../config.js';
 
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
-export interface S3BytesConfig extends S3Config {
-  /** Key prefix inside the bucket ('' or ending without a slash). */
-  prefix: string;
-  /**
-   * Send HTTP Range to the server for partial reads (default). false: read the object from its
-   * start and cut locally, for servers whose Range answers are wrong (radosgw 18's dbstore).
-   */
-  rangeRequests?: boolean;
-}
+export type S3BytesConfig = S3BlobsConfig;
 
 /** s3://bucket[/prefix] → bucket and prefix. */
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
@@ -51,14 +44,14 @@ export class S3Bytes implements ByteStore {
   async checkAccess(create = false): Promise<void> {
     const where = `${this.location} at ${this.config.endpoint}`;
     try {
-      const res = await this.client.call({ method: 'HEAD', key: '' }, [404]);
-      res.resume();
-      if (res.statusCode === 404) {
+      const res = await maybe(this.client, { method: 'HEAD', key: '' });
+      res?.resume();
+      if (!res) {
         if (!create) throw new Error(`S3 bucket ${where} does not exist; create it first`);
         (await this.client.call({ method: 'PUT', key: '' })).resume();
       }
     } catch (e) {
-      if (e instanceof S3Error && (e.status === 403 || e.status === 401))
+      if (e instanceof S3Error && e.denied)
         throw new Error(`S3 ${where}: access denied (${e.code}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket's policy`);
       throw e;
     }
@@ -79,26 +72,22 @@ export class S3Bytes implements ByteStore {
   async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
     const native = range && this.config.rangeRequests !== false;
     const headers = native ? { range: `bytes=${range.start}-${range.end}` } : undefined;
-    const res = await this.client.call({ method: 'GET', key: this.key(key), ...(headers ? { headers } : {}) }, [404]);
-    if (res.statusCode === 404) {
-      res.resume();
-      return undefined;
-    }
-    if (!range || native) return res;
+    const res = await maybe(this.client, { method: 'GET', key: this.key(key), ...(headers ? { headers } : {}) });
+    if (!res || !range || native) return res;
     return Readable.from(cut(res, range.start, range.end));
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
-    const res = await this.client.call({ method: 'HEAD', key: this.key(key) }, [404]);
-    res.resume();
-    if (res.statusCode === 404) return undefined;
+    const res = await maybe(this.client, { method: 'HEAD', key: this.key(key) });
+    res?.resume();
+    if (!res) return undefined;
     const size = Number(res.headers['content-length']);
     const modified = res.headers['last-modified'];
     return { size, mtime: modified ? new Date(modified) : new Date(0) };
   }
 
   async delete(key: string): Promise<void> {
-    (await this.client.call({ method: 'DELETE', key: this.key(key) }, [404])).resume();
+    (await maybe(this.client, { method: 'DELETE', key: this.key(key) }))?.resume();
   }
 
   async *list(prefix: string): AsyncIterable<string> {

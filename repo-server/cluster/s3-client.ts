@@ -11,18 +11,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import type { S3Endpoint } from '../config.js';
 import { Unavailable, UpstreamFailed } from '../model/errors.js';
 
-export interface S3Config {
-  /** http(s)://host:port of the S3 API (DEBPKG_S3_ENDPOINT); path-style requests. */
-  endpoint: string;
-  region: string;
-  bucket: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** Per-request idle timeout; a stalled server fails the call instead of hanging it. */
-  timeoutMs?: number;
-}
+export type S3Config = S3Endpoint;
 
 /** An S3 answer that was not a success, with the XML error's Code when there was one (API: 502). */
 export class S3Error extends UpstreamFailed {
@@ -33,6 +25,11 @@ export class S3Error extends UpstreamFailed {
     message: string,
   ) {
     super(`S3 ${op}: ${status} ${code}${message ? `: ${message}` : ''}`);
+  }
+
+  /** The credentials or the bucket's policy refused the request. */
+  get denied(): boolean {
+    return this.status === 401 || this.status === 403;
   }
 }
 
@@ -138,6 +135,14 @@ export class S3Client {
     res.resume();
     throw new S3Error(status, code, `${req.method} ${req.key || this.config.bucket}`, message);
   }
+}
+
+/** The answer to a request on an object, or undefined when there is no such object (404). */
+export async function maybe(client: S3Client, req: S3Request): Promise<IncomingMessage | undefined> {
+  const res = await client.call(req, [404]);
+  if (res.statusCode !== 404) return res;
+  res.resume();
+  return undefined;
 }
 
 export async function readAll(res: Readable): Promise<Buffer> {
