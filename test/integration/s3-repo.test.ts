@@ -125,6 +125,45 @@ test('two servers on one bucket (etcd + a shared directory for the trees, own ca
     assert.is(pub.status, 201, pub.text);
     // b never received the bytes: its cache is empty until apt asks, then filled from S3.
     assert.match(await aptInstall(b, 'two', 's3-pkg-2'), /s3 file 2/);
+    // apt-get update alternating between the two while both publish and ingest (new blobs on
+    // S3 each time, installed through the server that did not ingest them): 0 failures.
+    const node = await FleetNode.create('trixie');
+    let stop = false;
+    let publishes = 0;
+    let failures = '';
+    try {
+      await node.writeFile('/etc/apt/keyrings/debpkg.asc', await (await fetch(`${a.url}/keys/archive.asc`)).text());
+      for (const [i, s] of [a, b].entries()) await node.writeFile(`/root/s${i}.sources`, `Types: deb\nURIs: ${s.url}\nSuites: two\nComponents: main\nSigned-By: /etc/apt/keyrings/debpkg.asc\n`);
+      const publisher = (async () => {
+        for (let i = 0; !stop; i++) {
+          const s = [a, b][i % 2]!;
+          if (i % 3 === 0) {
+            const u = await upload([b, a][i % 2]!, 'g', [debs[(i / 3) % 2]!]);
+            if (u.status !== 200) failures += `upload: ${u.status} ${u.text}\n`;
+          }
+          const r = await s.api('PUT', '/api/publish/:./two', {});
+          if (r.status !== 200) failures += `${s.url}: ${r.status} ${r.text}\n`;
+          publishes++;
+        }
+      })();
+      const loop = await node.run(
+        'fails=0; for i in $(seq 0 39); do cp /root/s$((i % 2)).sources /etc/apt/sources.list.d/debpkg.sources; if ! apt-get -q update >/tmp/out 2>&1 || grep -qE "^(W|E): " /tmp/out; then fails=$((fails+1)); cat /tmp/out; fi; done; echo "FAILS=$fails"',
+        { allowFail: true },
+      );
+      stop = true;
+      await publisher;
+      assert.match(loop.stdout, /FAILS=0\s*$/, loop.stdout.slice(-3000));
+      assert.is(failures, '');
+      assert.ok(publishes >= 5, `only ${publishes} publishes during the loop`);
+      process.stderr.write(`  [s3-repo] 40 apt-get update over 2 servers on S3, ${publishes} publishes meanwhile, 0 failures\n`);
+      for (const pkg of ['s3-pkg-0', 's3-pkg-1']) {
+        const r = await node.run(`apt-get install -y -q ${pkg} && cat /usr/share/${pkg}/f`, { allowFail: true });
+        assert.is(r.code, 0, r.stdout + r.stderr);
+      }
+    } finally {
+      stop = true;
+      await node.destroy();
+    }
   } finally {
     await rm(shared, { recursive: true, force: true });
   }
