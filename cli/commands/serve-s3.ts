@@ -10,7 +10,6 @@ export interface S3Args {
   blobs?: string;
   's3-endpoint'?: string;
   's3-region': string;
-  's3-range': boolean;
 }
 
 export function s3BlobsConfig(args: S3Args, env: NodeJS.ProcessEnv = process.env): S3BytesConfig | undefined {
@@ -31,5 +30,5 @@ export function s3BlobsConfig(args: S3Args, env: NodeJS.ProcessEnv = process.env
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) throw new UsageError('--blobs s3://… needs credentials in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY');
-  return { endpoint: u.origin, region: args['s3-region'], accessKeyId, secretAccessKey, ...where, rangeRequests: args['s3-range'] };
+  return { endpoint: u.origin, region: args['s3-region'], accessKeyId, secretAccessKey, ...where };
 }

@@ -128,8 +128,7 @@ export function serveCommand(y: Argv): Argv {
         .option('shared-dir', { type: 'string', default: process.env.DEBPKG_SHARED_DIR || undefined, describe: 'with --etcd: a directory every server mounts (blobs, published trees, keys); the repo metadata then lives on etcd' })
         .option('blobs', { type: 'string', default: process.env.DEBPKG_BLOBS || undefined, describe: 'pool blobs on an S3-compatible object store: s3://BUCKET[/PREFIX] (credentials from $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY)' })
         .option('s3-endpoint', { type: 'string', default: process.env.DEBPKG_S3_ENDPOINT || undefined, describe: 'with --blobs: the S3 API URL, e.g. http://127.0.0.1:7480 (or $DEBPKG_S3_ENDPOINT)' })
-        .option('s3-region', { type: 'string', default: process.env.AWS_REGION || 'us-east-1', describe: 'with --blobs: the region requests are signed for (or $AWS_REGION)' })
-        .option('s3-range', { type: 'boolean', default: true, describe: "with --blobs: send HTTP Range for partial reads (--no-s3-range for servers that answer ranges wrongly, like radosgw 18's dbstore)" }) as Argv<ServeArgs>,
+        .option('s3-region', { type: 'string', default: process.env.AWS_REGION || 'us-east-1', describe: 'with --blobs: the region requests are signed for (or $AWS_REGION)' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
       const etcd = etcdConfig(args);

@@ -5,6 +5,7 @@
 // are refused with a clear error rather than sent as a multipart upload.
 
 import { Readable } from 'node:stream';
+import { TooLarge } from '../model/errors.js';
 import { DigestMismatchError, checkKey, type ByteRange, type ByteStore, type ObjectInfo, type PutBody } from './bytes.js';
 import { maybe, readAll, S3Client, S3Error, xmlText } from '../cluster/s3-client.js';
 import type { S3BlobsConfig } from '../config.js';
@@ -58,7 +59,7 @@ export class S3Bytes implements ByteStore {
   }
 
   async put(key: string, body: PutBody): Promise<void> {
-    if (body.size > MAX_PUT_BYTES) throw new Error(`${key}: ${body.size} bytes is over S3's single-PUT limit of 5 GiB`);
+    if (body.size > MAX_PUT_BYTES) throw new TooLarge(`${key}: ${body.size} bytes is over S3's single-PUT limit of 5 GiB`);
     try {
       (await this.client.call({ method: 'PUT', key: this.key(key), body, headers: { 'content-type': 'application/octet-stream' } })).resume();
     } catch (e) {

@@ -33,8 +33,7 @@ const tmp = process.env.DEBPKG_TEST_TMP ?? tmpdir();
 const BUCKET = `debpkg-s3-repo-${process.pid}`;
 
 const s3Env = (): Record<string, string> => ({ AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, DEBPKG_S3_ENDPOINT: s3.endpoint });
-// radosgw 18's dbstore answers Range wrongly (test/integration/bytes-conformance.test.ts).
-const s3Args = (prefix: string, bucket = BUCKET): string[] => ['--blobs', `s3://${bucket}/${prefix}`, '--no-s3-range'];
+const s3Args = (prefix: string, bucket = BUCKET): string[] => ['--blobs', `s3://${bucket}/${prefix}`];
 const bytesOn = (prefix: string, bucket = BUCKET): S3Bytes =>
   new S3Bytes({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, bucket, prefix });
 
