@@ -48,6 +48,34 @@ export interface ServerConfig {
    * on etcd. Absent: both under the data directory (the embedded store).
    */
   sharedDir?: string;
+  /**
+   * Pool blobs on an S3-compatible object store (`--blobs s3://bucket/prefix`), shared by every
+   * server that names it: storage/bytes-s3.ts. Absent: blobs on the data or shared directory.
+   */
+  blobs?: S3BlobsConfig;
+}
+
+/** Where an S3 API is and how to sign for it (cluster/s3-client.ts). */
+export interface S3Endpoint {
+  /** http(s)://host:port of the S3 API (DEBPKG_S3_ENDPOINT); path-style requests. */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Per-request idle timeout; a stalled server fails the call instead of hanging it. */
+  timeoutMs?: number;
+}
+
+/** `--blobs s3://bucket/prefix` and its endpoint (storage/bytes-s3.ts). */
+export interface S3BlobsConfig extends S3Endpoint {
+  /** Key prefix inside the bucket ('' or without a trailing slash). */
+  prefix: string;
+  /**
+   * Send HTTP Range for partial reads (default). false: read the object from its start and cut
+   * locally, for servers whose Range answers are wrong (radosgw 18's dbstore).
+   */
+  rangeRequests?: boolean;
 }
 
 export interface EtcdConfig {

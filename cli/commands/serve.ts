@@ -2,10 +2,11 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { s3BlobsConfig, type S3Args } from './serve-s3.js';
 import { relaunchTuned, untunedRuntime } from '../../repo-server/runtime.js';
 import type { EtcdConfig } from '../../repo-server/config.js';
 
-interface ServeArgs {
+interface ServeArgs extends S3Args {
   data: string;
   listen: string;
   'open-reads': boolean;
@@ -124,10 +125,14 @@ export function serveCommand(y: Argv): Argv {
         .option('etcd-user', { type: 'string', describe: 'etcd user as NAME[:PASSWORD] (or $DEBPKG_ETCD_USER, $DEBPKG_ETCD_PASSWORD)' })
         .option('etcd-lease-ttl', { type: 'string', default: '5s', describe: 'session lease of the LB-driving role and of publish locks: a dead holder is replaced within about this' })
         .option('etcd-max-txn-ops', { type: 'number', describe: "operations per etcd transaction, as etcd's --max-txn-ops (default 128); a larger commit is split" })
-        .option('shared-dir', { type: 'string', default: process.env.DEBPKG_SHARED_DIR || undefined, describe: 'with --etcd: a directory every server mounts (blobs, published trees, keys); the repo metadata then lives on etcd' }) as Argv<ServeArgs>,
+        .option('shared-dir', { type: 'string', default: process.env.DEBPKG_SHARED_DIR || undefined, describe: 'with --etcd: a directory every server mounts (blobs, published trees, keys); the repo metadata then lives on etcd' })
+        .option('blobs', { type: 'string', default: process.env.DEBPKG_BLOBS || undefined, describe: 'pool blobs on an S3-compatible object store: s3://BUCKET[/PREFIX] (credentials from $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY)' })
+        .option('s3-endpoint', { type: 'string', default: process.env.DEBPKG_S3_ENDPOINT || undefined, describe: 'with --blobs: the S3 API URL, e.g. http://127.0.0.1:7480 (or $DEBPKG_S3_ENDPOINT)' })
+        .option('s3-region', { type: 'string', default: process.env.AWS_REGION || 'us-east-1', describe: 'with --blobs: the region requests are signed for (or $AWS_REGION)' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
       const etcd = etcdConfig(args);
+      const blobs = s3BlobsConfig(args);
       if (args['shared-dir'] !== undefined && !etcd) throw new UsageError('--shared-dir needs --etcd: the servers sharing a directory keep their repo metadata on etcd');
       // The memory bound needs process-start settings (allocator, V8 flags): without them the
       // same command runs again as a child that has them, and this process only mirrors it.
@@ -147,6 +152,7 @@ export function serveCommand(y: Argv): Argv {
         ...(args['metrics-token'] ? { metricsToken: args['metrics-token'] } : {}),
         ...(etcd ? { etcd } : {}),
         ...(args['shared-dir'] ? { sharedDir: args['shared-dir'] } : {}),
+        ...(blobs ? { blobs } : {}),
         color: {
           ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),
           ...(args.lb === 'none'

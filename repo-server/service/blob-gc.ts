@@ -29,7 +29,7 @@ export async function collectBlobs(store: BlobIndex & References & PublishedPool
     else touched.add(loc.pack);
   }
   if (dead.length > 0) await store.commit([{ op: 'blob-del', shas: dead }]);
-  for (const sha of deadLoose) await blobs.dropLoose(sha);
+  for (const sha of deadLoose) await blobs.dropBlob(sha); // with S3: its object too
   const report: GcReport = { dropped: dead.length, packsRemoved: 0, packsCompacted: 0 };
   if (touched.size === 0) return report;
   const live = new Map<string, [string, BlobLocation][]>();

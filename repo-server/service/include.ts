@@ -89,6 +89,7 @@ export async function includeChanges(ctx: Context, template: string, dir: string
       const loc = ctx.store.blobs.get(sha);
       if (!loc) throw notFound(`file ${dir}/${changesName}: uploaded file is gone`);
       if (loc.size > MAX_CHANGES_BYTES) throw new ChangesError(`the .changes is ${loc.size} bytes; at most ${MAX_CHANGES_BYTES} are allowed`);
+      await ctx.blobs.ensureLocal(sha, loc);
       const { text, signers } = await signedText(ctx.blobs.readSync(sha, loc), '.changes', policy);
       const changes = parseChanges(text);
       const repo = repoOf(changes.fields);

@@ -40,6 +40,7 @@ async function inspectUpload(ctx: Context, sha256: string): Promise<PackageRecor
   if (known) return known;
   const loc = ctx.store.blobs.get(sha256);
   if (!loc) throw notFound('uploaded file is gone');
+  await ctx.blobs.ensureLocal(sha256, loc); // another server's upload: into the local cache first
   if (loc.pack === '') return inspectPackage(ctx.blobs.loosePath(sha256), ctx.inspections.limits);
   // A small blob in a pack: one pread on the pack's cached descriptor, in the same tick as the
   // location lookup (a compaction moves locations before it drops the old pack).

@@ -43,6 +43,7 @@ export async function inspectSourceUploads(ctx: Pick<Context, 'store' | 'blobs'>
       const loc = ctx.store.blobs.get(sha256);
       if (!loc) throw notFound(`file ${name}: uploaded file is gone`);
       if (loc.size > MAX_DSC_BYTES) throw new DscError(`the .dsc is ${loc.size} bytes; at most ${MAX_DSC_BYTES} are allowed`);
+      await ctx.blobs.ensureLocal(sha256, loc);
       const bytes = ctx.blobs.readSync(sha256, loc);
       const dsc = parseDsc(bytes);
       for (const f of dsc.files) companions.add(f.name);
@@ -100,6 +101,7 @@ function digestsOfBuffer(buf: Buffer, sha256: string): FileDigests {
 export async function blobDigests(ctx: Pick<Context, 'store' | 'blobs'>, sha256: string): Promise<FileDigests> {
   const loc = ctx.store.blobs.get(sha256);
   if (!loc) throw notFound('uploaded file is gone');
+  await ctx.blobs.ensureLocal(sha256, loc);
   if (loc.pack !== '') return digestsOfBuffer(ctx.blobs.readSync(sha256, loc), sha256);
   const d = await digestFile(ctx.blobs.loosePath(sha256), ['md5', 'sha1', 'sha256', 'sha512']);
   // The blob is content-addressed: a different digest means the stored file is damaged.

@@ -2,14 +2,15 @@
 // (name → sha256) in the metadata store and the bytes are blobs: one request's small files go
 // into one new pack, large ones into loose files. A request is all or nothing: its blobs are
 // durable before one commit names them, and a failed request leaves only unnamed files that
-// are removed at once (or by the start-up collection after a crash).
+// are removed at once (or by the start-up collection after a crash). With a remote byte store
+// (S3) every blob is a loose file, PUT to the remote before the commit (storage/blobs.ts).
 
 import { createHash, hash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Inspections } from '../packages/inspections.js';
 import type { BlobStore } from '../storage/blobs.js';
-import type { Mutex } from '../../lib/concurrency.js';
+import { forEachLimit, type Mutex } from '../../lib/concurrency.js';
 import type { BlobIndex, MetadataJournal, PublishedPoolIndex, References, UploadArea } from '../storage/interfaces.js';
 import type { Op } from '../storage/records.js';
 import { collectBlobs } from './blob-gc.js';
@@ -82,8 +83,11 @@ export class Uploads {
           pins.push(sha256);
           if (store.blobs.has(sha256)) {
             if (got.tmp) await unlink(got.tmp).catch(() => undefined);
-          } else if (got.buf) {
+          } else if (got.buf && blobs.packs) {
             packed.push([sha256, pack.append(got.buf), got.buf.length]);
+          } else if (got.buf) {
+            await blobs.writeLoose(sha256, got.buf);
+            loose.push({ sha256, size: got.size });
           } else if (got.tmp !== undefined) {
             await blobs.commitLoose(got.tmp, sha256);
             loose.push({ sha256, size: got.size });
@@ -94,6 +98,9 @@ export class Uploads {
       }
       if (received.length === 0) throw invalid('no file in the request');
       await pack.finish();
+      // A remote byte store is what the other servers read: every new blob is on it, whole and
+      // verified, before the commit names it.
+      await forEachLimit(loose, 8, (l) => blobs.upload(l.sha256, l.size));
       const ops: Op[] = [];
       if (packed.length > 0) ops.push({ op: 'blobs', pack: pack.id, entries: packed });
       for (const l of loose) ops.push({ op: 'loose', sha256: l.sha256, size: l.size });
@@ -176,3 +183,4 @@ export class Uploads {
     });
   }
 }
+

@@ -4,11 +4,21 @@
 // costs more than receiving and checking a small package). Large files get a file of their own
 // in the loose pool. Locations are metadata (Store.blobs), committed only once the bytes are
 // durable; a pack or loose file that no location names is a leftover of a crash.
+//
+// With a remote byte store (`--blobs s3://…`, storage/bytes-s3.ts) the remote is the truth that
+// every server shares: each blob is one content-addressed object (pool/<2 hex>/<sha256>),
+// PUT (its SHA-256 checked by the server) before any metadata names it. No packs then: an
+// object store has no append, and one PUT per blob is what an upload costs either way. The
+// loose pool becomes a read-through cache: filled on ingest, and on first read of a blob
+// another server ingested (ensureLocal), so the synchronous readers keep reading local files.
 
 import { closeSync, createReadStream, openSync, readSync, statSync, type ReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream as openRead } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fsyncDir, tempName } from '../../lib/fs-atomic.js';
+import { blobKey, type ByteStore } from './bytes.js';
 import type { BlobLocation } from './store.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -25,10 +35,88 @@ export class BlobStore {
   /** Blobs an in-flight request relies on without having written them (dedupe): GC keeps them. */
   private readonly pins = new Map<string, number>();
   private packSeq = 0;
+  /** Downloads in flight into the cache, so concurrent readers of one blob fetch it once. */
+  private readonly fetching = new Map<string, Promise<void>>();
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** The shared byte store blobs live on; absent: the local directories are the truth. */
+    readonly remote?: ByteStore,
+  ) {
     this.packsDir = join(dataDir, 'packs');
     this.looseDir = join(dataDir, 'pool');
+  }
+
+  /** Small blobs go into packs only without a remote (an object store cannot append). */
+  get packs(): boolean {
+    return this.remote === undefined;
+  }
+
+  /** A small blob received into memory, stored as a loose file (the remote mode's cache). */
+  async writeLoose(sha256: string, buf: Buffer): Promise<void> {
+    const { path, fh } = await this.newLoose();
+    try {
+      for (let done = 0; done < buf.length; ) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.commitLoose(path, sha256).catch(async (e: unknown) => {
+      await rm(path, { force: true });
+      throw e;
+    });
+  }
+
+  /** PUTs a loose blob to the remote (nothing without one); resolves once it is stored whole. */
+  async upload(sha256: string, size: number): Promise<void> {
+    if (!this.remote) return;
+    await this.remote.put(blobKey(sha256), { data: openRead(this.loosePath(sha256)), size, sha256 });
+  }
+
+  /**
+   * Makes a blob readable from the local cache: with a remote, a blob this server has not got
+   * (another one ingested it, or the cache was cleared) is downloaded, verified, then named.
+   */
+  async ensureLocal(sha256: string, loc: BlobLocation): Promise<void> {
+    if (!this.remote || loc.pack !== '') return;
+    const path = this.loosePath(sha256);
+    if (await stat(path).then(() => true, () => false)) return;
+    let p = this.fetching.get(sha256);
+    if (!p) {
+      p = this.download(sha256).finally(() => this.fetching.delete(sha256));
+      this.fetching.set(sha256, p);
+    }
+    await p;
+  }
+
+  private async download(sha256: string): Promise<void> {
+    const remote = this.remote!;
+    const body = await remote.get(blobKey(sha256));
+    if (!body) throw new Error(`blob ${sha256} is missing from ${remote.location} although the metadata names it`);
+    await mkdir(dirname(this.loosePath(sha256)), { recursive: true });
+    const { path, fh } = await this.newLoose();
+    try {
+      const hasher = createHash('sha256');
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        hasher.update(chunk);
+        for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+      }
+      await fh.sync();
+      await fh.close();
+      const got = hasher.digest('hex');
+      if (got !== sha256) throw new Error(`blob ${sha256} from ${remote.location} reads back as ${got}`);
+      await this.commitLoose(path, sha256);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await rm(path, { force: true });
+      throw e;
+    }
+  }
+
+  /** Removes a dead blob everywhere: the local file and, with a remote, its object. */
+  async dropBlob(sha256: string): Promise<void> {
+    await this.dropLoose(sha256);
+    await this.remote?.delete(blobKey(sha256));
   }
 
   async init(): Promise<void> {

@@ -1,7 +1,8 @@
 // Where a server keeps its repo: the embedded default (journaled store and blobs under the data
 // directory, publishes serialised in this process), or a group's shared state (metadata on
 // etcd, bytes on a directory every server mounts, publishes serialised by an etcd lock).
-// Start-up garbage collection and the legacy-layout migration run only embedded: on a shared
+// With --blobs s3://… the pool blobs live on an object store (storage/bytes-s3.ts) and the
+// directory keeps a read-through cache of them. Start-up garbage collection and the legacy-layout migration run only embedded: on a shared
 // directory another server may be writing a pack that its metadata does not name yet.
 
 import { mkdir } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import type { ServerConfig } from '../config.js';
 import { collectAtStartup } from '../service/blob-gc.js';
 import { migrateLegacyLayout } from '../service/legacy.js';
 import { BlobStore } from './blobs.js';
+import { S3Bytes } from './bytes-s3.js';
 import { EtcdStore } from './etcd-store.js';
 import type { MetadataStore } from './interfaces.js';
 import { Store } from './store.js';
@@ -32,7 +34,11 @@ export async function openStorage(config: ServerConfig): Promise<OpenedStorage> 
   if (config.sharedDir && !config.etcd) throw new Error('--shared-dir needs --etcd: the servers sharing a directory keep their metadata on etcd');
   const shared = config.sharedDir ? resolve(config.sharedDir) : data;
   for (const d of ['public', 'generations', 'keys']) await mkdir(join(shared, d), { recursive: true });
-  const blobs = new BlobStore(shared);
+  const remote = config.blobs ? new S3Bytes(config.blobs) : undefined;
+  // Bad credentials, a missing bucket or an unreachable endpoint stop the start, named.
+  await remote?.checkAccess();
+  // With S3 each server's cache of it is its own (under --data): the object store is what they share.
+  const blobs = remote ? new BlobStore(data, remote) : new BlobStore(shared);
   await blobs.init();
   if (!config.sharedDir || !config.etcd) {
     await mkdir(join(data, 'db'), { recursive: true });

@@ -32,6 +32,9 @@ export function resolvePoolBlob(store: PublishedPoolIndex & BlobIndex, path: str
 /** Sends the blob published as `path`. */
 export async function sendPoolBlob(req: IncomingMessage, res: ServerResponse, blobs: BlobStore, blob: PoolBlob, path: string): Promise<void> {
   const { sha256, loc } = blob;
+  // With S3 the bytes may be on the shared store only: fetched whole into the local cache once,
+  // then served (ranges included) from the cache.
+  await blobs.ensureLocal(sha256, loc);
   await sendRanged(req, res, {
     size: loc.size,
     etag: hashEtag(sha256),

@@ -2,6 +2,7 @@
 // answer before the framework: pool files from the blob store, spliced index files, the
 // .sources snippets and the archive key, and every other file from disk.
 
+import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import { SPLICE_SUFFIX } from '../../publish/spliced-files.js';
@@ -25,6 +26,8 @@ export function poolBlobSource(ctx: Pick<Context, 'store' | 'blobs'>): BlobSourc
     resolve: (path) => {
       const b = resolvePoolBlob(ctx.store, path);
       if (!b) return undefined;
+      // Not cached here yet (S3): the route below fetches it, asynchronously.
+      if (ctx.blobs.remote && b.loc.pack === '' && !existsSync(ctx.blobs.loosePath(b.sha256))) return undefined;
       return {
         key: `blob:${b.sha256}`,
         size: b.loc.size,

@@ -1,0 +1,34 @@
+// `debpkg serve --blobs s3://bucket/prefix`: the options of the S3 byte store, checked before the
+// server starts. Credentials come from the environment as every S3 tool reads them (never a
+// flag, so they stay out of `ps`).
+
+import type { S3BytesConfig } from '../../repo-server/storage/bytes-s3.js';
+import { parseS3Url } from '../../repo-server/storage/bytes-s3.js';
+import { UsageError } from '../errors.js';
+
+export interface S3Args {
+  blobs?: string;
+  's3-endpoint'?: string;
+  's3-region': string;
+}
+
+export function s3BlobsConfig(args: S3Args, env: NodeJS.ProcessEnv = process.env): S3BytesConfig | undefined {
+  if (args.blobs === undefined) {
+    if (args['s3-endpoint'] !== undefined && env.DEBPKG_S3_ENDPOINT === undefined) throw new UsageError('--s3-endpoint needs --blobs s3://BUCKET[/PREFIX]');
+    return undefined;
+  }
+  let where: { bucket: string; prefix: string };
+  try {
+    where = parseS3Url(args.blobs);
+  } catch (e) {
+    throw new UsageError(`--blobs: ${(e as Error).message}`);
+  }
+  const endpoint = args['s3-endpoint'];
+  if (!endpoint) throw new UsageError('--blobs s3://… needs the S3 API URL: --s3-endpoint URL or $DEBPKG_S3_ENDPOINT');
+  const u = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+  if (!u || !/^https?:$/.test(u.protocol) || (u.pathname !== '/' && u.pathname !== '')) throw new UsageError(`--s3-endpoint: '${endpoint}' is not an http(s)://HOST[:PORT] URL`);
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) throw new UsageError('--blobs s3://… needs credentials in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY');
+  return { endpoint: u.origin, region: args['s3-region'], accessKeyId, secretAccessKey, ...where };
+}
