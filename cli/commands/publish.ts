@@ -67,6 +67,18 @@ function prefixOption<T>(a: Argv<T>): Argv<T & PrefixArgs> {
   return a.option('prefix', { type: 'string', default: '.', describe: 'publish prefix (a path under the server root)' }) as Argv<T & PrefixArgs>;
 }
 
+type DistributionArgs = PrefixArgs & { distribution: string };
+
+/** `<distribution>` and `--prefix`: the commands that name one published distribution. */
+function distributionArgs<T>(a: Argv<T>): Argv<T & DistributionArgs> {
+  return prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<T & DistributionArgs>;
+}
+
+/** The API path of one published distribution. */
+function publishedPath(args: DistributionArgs): string {
+  return `/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`;
+}
+
 function createOptions<T>(a: Argv<T>): Argv<T & CreateArgs> {
   return prefixOption(a)
     .option('distribution', { type: 'string', describe: 'distribution (default: the repo default)' })
@@ -132,12 +144,12 @@ export function publishCommand(y: Argv): Argv {
           await report(args, pub, 'published');
         },
       )
-      .command<PrefixArgs & { distribution: string }>(
+      .command<DistributionArgs>(
         'update <distribution>',
         'Re-publish a distribution from the current contents of its local repos',
-        (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
+        distributionArgs,
         async (args) => {
-          const pub = await (await clientFrom(args)).put<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {});
+          const pub = await (await clientFrom(args)).put<PublishedRepoWire>(publishedPath(args), {});
           await report(args, pub, 'updated');
         },
       )
@@ -152,7 +164,7 @@ export function publishCommand(y: Argv): Argv {
               .option('component', { type: 'string', describe: 'comma list, one component per snapshot (default: main)' }),
           ) as Argv<PrefixArgs & { distribution: string; snapshots: string[]; component?: string }>,
         async (args) => {
-          const pub = await (await clientFrom(args)).put<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`, {
+          const pub = await (await clientFrom(args)).put<PublishedRepoWire>(publishedPath(args), {
             Snapshots: sources(args.snapshots.map(String), args.component),
           });
           await report(args, pub, 'switched');
@@ -164,22 +176,22 @@ export function publishCommand(y: Argv): Argv {
         for (const pub of pubs) out(describePublish(pub));
         if (pubs.length === 0) say('nothing is published');
       })
-      .command<PrefixArgs & { distribution: string }>(
+      .command<DistributionArgs>(
         'show <distribution>',
         'Show a published distribution: its sources, Release fields and when it was published',
-        (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
+        distributionArgs,
         async (args) => {
-          const pub = await (await clientFrom(args)).get<PublishedRepoWire>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`);
+          const pub = await (await clientFrom(args)).get<PublishedRepoWire>(publishedPath(args));
           if (args.json) return printJson(pub);
           out(showPublish(pub));
         },
       )
-      .command<PrefixArgs & { distribution: string }>(
+      .command<DistributionArgs>(
         'drop <distribution>',
         'Remove a published distribution',
-        (a) => prefixOption(a.positional('distribution', { type: 'string', demandOption: true })) as Argv<PrefixArgs & { distribution: string }>,
+        distributionArgs,
         async (args) => {
-          const res = await (await clientFrom(args)).delete<unknown>(`/api/publish/${seg(prefixToUrl(args.prefix))}/${seg(args.distribution)}`);
+          const res = await (await clientFrom(args)).delete<unknown>(publishedPath(args));
           if (args.json) return printJson(res);
           say(`dropped published ${args.prefix === '.' ? '.' : args.prefix}/${args.distribution}`);
         },
