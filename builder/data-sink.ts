@@ -7,6 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { CompressionError, type Compression } from '../deb/compression.js';
 import { ParallelGzip } from '../deb/gzip-parallel.js';
+import { writeFully } from '../lib/write-fully.js';
 
 export interface DataSink {
   /** Resolves once the chunk is consumed, so its buffer may be reused. */
@@ -22,11 +23,7 @@ function sequentialWriter(fh: FileHandle): (chunk: Buffer) => Promise<void> {
   let tail: Promise<void> = Promise.resolve();
   return (chunk) => {
     const next = tail.then(async () => {
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, null);
-        off += bytesWritten;
-      }
+      await writeFully(fh, chunk);
     });
     tail = next;
     return next;

@@ -12,6 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { AR_HEADER_SIZE, AR_MAGIC, encodeMemberHeader, memberPadding } from '../deb/ar.js';
 import { digestFile } from '../lib/digests.js';
 import { writeAtomicWith } from '../lib/fs-atomic.js';
+import { writeFully } from '../lib/write-fully.js';
 
 const GZIP_HEADER = 10;
 const GZIP_TRAILER = 8;
@@ -89,8 +90,8 @@ export async function writeDebFile(
       const dataOffset = dataHeaderOffset + AR_HEADER_SIZE;
       // Sequential writes move the descriptor's offset to where data.tar begins; the control
       // slot and the data header are placeholders patched below.
-      await writeSequential(fh, prefix);
-      await writeSequential(fh, Buffer.alloc(dataOffset - controlOffset));
+      await writeFully(fh, prefix);
+      await writeFully(fh, Buffer.alloc(dataOffset - controlOffset));
       await withBackgroundSync(fh, () => writeData(fh));
       const dataSize = (await fh.stat()).size - dataOffset;
 
@@ -104,13 +105,13 @@ export async function writeDebFile(
         controlSize = ctrl.length;
         dataAt = controlOffset + controlSize + (controlSize % 2);
         await moveUp(fh, dataOffset, dataSize, dataAt + AR_HEADER_SIZE - dataOffset);
-        await writeAt(fh, encodeMemberHeader('control.tar.gz', controlSize, plan.mtime), controlOffset - AR_HEADER_SIZE);
+        await writeFully(fh, encodeMemberHeader('control.tar.gz', controlSize, plan.mtime), controlOffset - AR_HEADER_SIZE);
       }
-      await writeAt(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataAt);
-      await writeAt(fh, memberPadding(dataSize), dataAt + AR_HEADER_SIZE + dataSize);
+      await writeFully(fh, encodeMemberHeader(plan.dataMember, dataSize, plan.mtime), dataAt);
+      await writeFully(fh, memberPadding(dataSize), dataAt + AR_HEADER_SIZE + dataSize);
       let at = controlOffset;
       for (const part of [...parts, memberPadding(controlSize)]) {
-        await writeAt(fh, part, at);
+        await writeFully(fh, part, at);
         at += part.length;
       }
       const end = dataAt + AR_HEADER_SIZE + dataSize + (dataSize % 2);
@@ -120,7 +121,7 @@ export async function writeDebFile(
         { name: 'control.tar.gz', offset: controlOffset, size: controlSize },
         { name: plan.dataMember, offset: dataAt + AR_HEADER_SIZE, size: dataSize },
       ]);
-      await writeAt(fh, Buffer.concat([encodeMemberHeader(extra.name, extra.data.length, plan.mtime), extra.data, memberPadding(extra.data.length)]), end);
+      await writeFully(fh, Buffer.concat([encodeMemberHeader(extra.name, extra.data.length, plan.mtime), extra.data, memberPadding(extra.data.length)]), end);
       return end + AR_HEADER_SIZE + extra.data.length + (extra.data.length % 2);
     },
     { mode: 0o644, tag: 'partial' },
@@ -163,26 +164,11 @@ async function moveUp(fh: FileHandle, from: number, length: number, by: number):
       if (bytesRead === 0) throw new Error('package file shrank while its data member was moved');
       got += bytesRead;
     }
-    await writeAt(fh, chunk.subarray(0, n), start + by);
+    await writeFully(fh, chunk.subarray(0, n), start + by);
     end = start;
   }
 }
 
-async function writeSequential(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, null);
-    off += bytesWritten;
-  }
-}
-
-async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-    off += bytesWritten;
-  }
-}
 
 export async function fileDigest(path: string): Promise<DebDigest> {
   const d = await digestFile(path, ['sha256', 'md5']);

@@ -15,9 +15,9 @@
 import { closeSync, createReadStream, openSync, readSync, statSync, type ReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { createReadStream as openRead } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fsyncDir, tempName } from '../../lib/fs-atomic.js';
+import { writeFully } from '../../lib/write-fully.js';
 import { blobKey, type ByteStore } from './bytes.js';
 import type { BlobLocation } from './store.js';
 
@@ -56,7 +56,7 @@ export class BlobStore {
   async writeLoose(sha256: string, buf: Buffer): Promise<void> {
     const { path, fh } = await this.newLoose();
     try {
-      for (let done = 0; done < buf.length; ) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+      await writeFully(fh, buf);
       await fh.sync();
     } finally {
       await fh.close();
@@ -70,7 +70,7 @@ export class BlobStore {
   /** PUTs a loose blob to the remote (nothing without one); resolves once it is stored whole. */
   async upload(sha256: string, size: number): Promise<void> {
     if (!this.remote) return;
-    await this.remote.put(blobKey(sha256), { data: openRead(this.loosePath(sha256)), size, sha256 });
+    await this.remote.put(blobKey(sha256), { data: createReadStream(this.loosePath(sha256)), size, sha256 });
   }
 
   /**
@@ -99,7 +99,7 @@ export class BlobStore {
       const hasher = createHash('sha256');
       for await (const chunk of body as AsyncIterable<Buffer>) {
         hasher.update(chunk);
-        for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+        await writeFully(fh, chunk);
       }
       await fh.sync();
       await fh.close();
@@ -326,8 +326,7 @@ export class PackWriter {
         this.opened = true;
         this.fh = await open(this.path, 'wx', 0o644);
       }
-      let done = 0;
-      while (done < data.length) done += (await this.fh.write(data, done, data.length - done, position + done)).bytesWritten;
+      await writeFully(this.fh, data, position);
     });
     this.chain.catch(() => undefined); // surfaced by finish()
   }

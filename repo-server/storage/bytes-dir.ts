@@ -8,6 +8,7 @@ import { open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { writeAtomicWith } from '../../lib/fs-atomic.js';
+import { writeFully } from '../../lib/write-fully.js';
 import { checkKey, DigestMismatchError, type ByteRange, type ByteStore, type ObjectInfo, type PutBody } from './bytes.js';
 
 export class DirectoryBytes implements ByteStore {
@@ -27,7 +28,7 @@ export class DirectoryBytes implements ByteStore {
       for await (const chunk of chunks) {
         hash.update(chunk);
         size += chunk.length;
-        for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+        await writeFully(fh, chunk);
       }
       // Checked before the rename: a mismatch throws and writeAtomicWith removes the temp file.
       if (size !== body.size || hash.digest('hex') !== body.sha256) throw new DigestMismatchError(key);
