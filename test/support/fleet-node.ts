@@ -168,6 +168,20 @@ export class FleetNode {
     return node;
   }
 
+  /**
+   * `apt-get update` `rounds` times in a row, as a node polling a repo while it is republished.
+   * A round fails on a non-zero exit or any W:/E: line (its output is printed). With
+   * `rotateSources` > 0, round i first installs /root/s<i mod rotateSources>.sources, spreading
+   * the rounds over that many servers. The output ends in `FAILS=<count>`.
+   */
+  aptUpdateRounds(rounds: number, rotateSources = 0): Promise<RunResult> {
+    const rotate = rotateSources > 0 ? `cp /root/s$((i % ${rotateSources})).sources /etc/apt/sources.list.d/debpkg.sources; ` : '';
+    return this.run(
+      `fails=0; for i in $(seq 0 ${rounds - 1}); do ${rotate}if ! apt-get -q update >/tmp/out 2>&1 || grep -qE "^(W|E): " /tmp/out; then fails=$((fails+1)); cat /tmp/out; fi; done; echo "FAILS=$fails"`,
+      { allowFail: true },
+    );
+  }
+
   /** Run a command inside the chroot with a clean environment; a string runs via `sh -c`. */
   async run(argv: string[] | string, opts: RunOptions = {}): Promise<RunResult> {
     const cmd = typeof argv === 'string' ? ['/bin/sh', '-c', argv] : argv;
