@@ -8,6 +8,11 @@
 // load average is reported with the figures. Writes the `heartbeat` section of docs/benchmarks.md
 // (`heartbeat-<UNITS>` for another unit count). PROFILE=<dir>: V8 CPU profiles of the servers;
 // NODE_FLAGS: more node flags for them; TRACE=1: a per-second trace of the answers.
+// MODEL=agent (default) beats as the product's agent does: one heartbeat in flight per unit (the
+// agent's curl waits for its answer, up to SERVER_TIMEOUT 5 s, before it sleeps for the next), so
+// a due beat of a unit still waiting is skipped and counted; an answer later than 5 s counts as
+// failed and frees the unit. MODEL=open sends every beat on time whatever is still unanswered (a
+// stricter load than any agent makes: a slow phase leaves a queue the server must drain).
 
 import { connect, type Socket } from 'node:net';
 import { loadavg, cpus } from 'node:os';
@@ -29,6 +34,9 @@ const NODE_TOKEN = 'bench-heartbeat-node';
 const CONNECTIONS = 16;
 /** The registration phase gives up after this long (the run then measures what it has). */
 const REGISTER_LIMIT_S = 180;
+const MODEL = process.env.MODEL === 'open' ? 'open' : 'agent';
+/** The agent's curl -m: an answer later than this is a failure to it. */
+const AGENT_TIMEOUT_MS = 5000;
 
 /**
  * TRACE=1: p50/p99/max per second of answers on stderr, to tell stalls from steady queueing; `wall`
@@ -67,6 +75,8 @@ interface Result {
   /** Seconds until every unit had an answer (registered), or REGISTER_LIMIT_S with how many. */
   registered: string;
   sent: number;
+  /** Due beats not sent because the unit's previous one was unanswered (MODEL=agent). */
+  skipped: number;
   failed: number;
   lateMsP99: number;
   p50: number;
@@ -77,10 +87,14 @@ interface Result {
   serverHwmMb: number;
   etcdCpuPct: number;
   etcdRssMb: number;
+  /** This process (the simulated units and the observer), % of one core over the window. */
+  clientCpuPct: number;
   expiryMinS: number;
   expiryMaxS: number;
   expiredInTime: string;
   falseExpiries: number;
+  /** Observer reads (false-expiry samples, the stopped units) that failed or timed out. */
+  observerErrors: number;
   load: string;
 }
 
@@ -134,10 +148,17 @@ function heartbeatBytes(url: URL, path: string, body: string): Buffer {
   return Buffer.from(`PUT ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${NODE_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
+/** Reads a service's units as an operator would; an unanswered read counts and reads nothing. */
+let observerErrors = 0;
 async function units(base: string, token: string, svc: string): Promise<{ Node: string; Alive: boolean }[]> {
-  const r = await fetch(`${base}/api/services/${svc}`, { headers: { authorization: `Bearer ${token}` } });
-  if (r.status !== 200) return [];
-  return ((await r.json()) as { Units: { Node: string; Alive: boolean }[] }).Units;
+  try {
+    const r = await fetch(`${base}/api/services/${svc}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    if (r.status !== 200) return [];
+    return ((await r.json()) as { Units: { Node: string; Alive: boolean }[] }).Units;
+  } catch {
+    observerErrors++;
+    return [];
+  }
 }
 
 async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | undefined): Promise<Result> {
@@ -146,12 +167,16 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
   const latencies: number[] = [];
   const lateness: number[] = [];
   let sent = 0;
+  let skipped = 0;
   let failed = 0;
+  /** When each unit's unanswered beat was sent (0: none in flight). */
+  const inFlightSince = new Float64Array(UNITS);
   let measuring = false;
   const lastOk = new Float64Array(UNITS);
   const stopped = new Uint8Array(UNITS);
   const body = (i: number): string => JSON.stringify({ Address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, Port: 8080, Color: i % 2 ? 'blue' : 'green', Version: '1.0-1', Package: 'web', Health: 'healthy' });
   const svcOf = (i: number): string => (i < STOPPERS ? 'expiry' : `svc${i % SERVICES}`);
+  observerErrors = 0;
   const requests = Array.from({ length: UNITS }, (_, i) => heartbeatBytes(urls[i % servers.length]!, `/api/units/${svcOf(i)}/n${i}`, body(i)));
   const t0 = performance.now();
   let running = true;
@@ -170,16 +195,28 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
         if (stopped[i]) continue;
         const k = i % servers.length;
         const start = performance.now();
+        if (MODEL === 'agent' && inFlightSince[i]! > 0) {
+          if (start - inFlightSince[i]! < AGENT_TIMEOUT_MS) {
+            if (measuring) skipped++;
+            continue;
+          }
+          // The agent's curl gave up on that one (a failure, counted when it answers) and beats again.
+        }
+        inFlightSince[i] = start;
         if (measuring) lateness.push(start - due);
         sent++;
         const pipe = pipes[k]![i % CONNECTIONS]!;
         void pipe.send(requests[i]!).then((status) => {
           const end = performance.now();
+          if (inFlightSince[i] === start) inFlightSince[i] = 0;
+          // Every answer's latency counts, a late one too; to an agent a late one is also a failure.
+          const late = MODEL === 'agent' && end - start > AGENT_TIMEOUT_MS;
           if (status === 200 || status === 201) {
-            lastOk[i] = Date.now();
+            if (!late) lastOk[i] = Date.now();
             if (measuring) latencies.push(end - start);
             if (TRACE) traceSecond(end, end - start);
-          } else if (measuring) failed++;
+          }
+          if (measuring && (late || (status !== 200 && status !== 201))) failed++;
         });
       }
       await sleep(5);
@@ -201,6 +238,7 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
   const cpu0 = servers.map((s) => cpuSeconds(s.pid));
   const etcdPids = etcd?.members.map((m) => m.child?.pid ?? 0) ?? [];
   const ecpu0 = etcdPids.map(cpuSeconds);
+  const client0 = process.cpuUsage();
   const w0 = performance.now();
   let falseExpiries = 0;
   const expiry: number[] = [];
@@ -230,6 +268,7 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
   const seconds = (performance.now() - w0) / 1000;
   const cpu = servers.reduce((n, s, i) => n + cpuSeconds(s.pid) - cpu0[i]!, 0);
   const ecpu = etcdPids.reduce((n, p, i) => n + cpuSeconds(p) - ecpu0[i]!, 0);
+  const client = process.cpuUsage(client0);
   measuring = false;
   running = false;
   await scheduler;
@@ -243,6 +282,7 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
     setup,
     registered: registered === UNITS ? registerS.toFixed(1) : `${registered}/${UNITS} in ${registerS.toFixed(0)}`,
     sent,
+    skipped,
     failed,
     lateMsP99: Math.round(pct(lateness, 99)),
     p50: pct(latencies, 50),
@@ -252,11 +292,13 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
     serverRssMb: Math.round(rss / 1024),
     serverHwmMb: Math.round(hwm / 1024),
     etcdCpuPct: Math.round((ecpu / seconds) * 100),
+    clientCpuPct: Math.round((client.user + client.system) / 1e4 / seconds),
     etcdRssMb: Math.round(erss / 1024),
     expiryMinS: expiry.length ? Math.min(...expiry) : NaN,
     expiryMaxS: expiry.length ? Math.max(...expiry) : NaN,
     expiredInTime: `${expiry.length - expiredLate}/${STOPPERS}`,
     falseExpiries,
+    observerErrors,
     load: loadavg().map((l) => l.toFixed(1)).join(' '),
   };
 }
@@ -292,11 +334,11 @@ if (!only || only === 'etcd') {
 
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
 const table = [
-  `${UNITS.toLocaleString('en')} units, a heartbeat every 2 s each (${UNITS / 2}/s), unit TTL ${TTL_S} s; all start at once, and once every unit is registered (time in the table) ${DURATION_S} s of steady state per setup; ${STOPPERS} units stop ${TTL_S + 5} s before the end. ${cpus().length} cores, shared with other work (load average at the end of each run in the table). CPU is % of one core over the window; the load generator runs on the same host.`,
+  `${UNITS.toLocaleString('en')} units, a heartbeat every 2 s each (${UNITS / 2}/s), unit TTL ${TTL_S} s, ${MODEL === 'agent' ? 'as the agent beats (one heartbeat in flight per unit: a due beat of a unit still waiting is skipped; an answer after 5 s is a failure)' : 'open loop (MODEL=open: every beat sent on time whatever is unanswered)'}; all start at once, and once every unit is registered (time in the table) ${DURATION_S} s of steady state per setup; ${STOPPERS} units stop ${TTL_S + 5} s before the end. ${cpus().length} cores, shared with other work (load average at the end of each run in the table). CPU is % of one core over the window; the load generator runs on the same host.`,
   '',
-  '| setup | all registered after s | heartbeats sent | failed | p50 ms | p99 ms | max ms | client lateness p99 ms | server CPU % | server RSS MB (peak) | etcd CPU % | etcd RSS MB | expired within TTL+1 s | expiry after last beat s (min–max) | false expiries | load avg |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.setup} | ${r.registered} | ${r.sent} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max, 0)} | ${r.lateMsP99} | ${r.serverCpuPct} | ${r.serverRssMb} (${r.serverHwmMb}) | ${r.etcdCpuPct || '–'} | ${r.etcdRssMb || '–'} | ${r.expiredInTime} | ${f(r.expiryMinS)}–${f(r.expiryMaxS)} | ${r.falseExpiries} | ${r.load} |`),
+  '| setup | all registered after s | heartbeats sent | skipped (previous unanswered) | failed | p50 ms | p99 ms | max ms | client lateness p99 ms | server CPU % | server RSS MB (peak) | etcd CPU % | etcd RSS MB | load generator CPU % | expired within TTL+1 s | expiry after last beat s (min–max) | false expiries | load avg |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...results.map((r) => `| ${r.setup} | ${r.registered} | ${r.sent} | ${r.skipped} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max, 0)} | ${r.lateMsP99} | ${r.serverCpuPct} | ${r.serverRssMb} (${r.serverHwmMb}) | ${r.etcdCpuPct || '–'} | ${r.etcdRssMb || '–'} | ${r.clientCpuPct} | ${r.expiredInTime} | ${f(r.expiryMinS)}–${f(r.expiryMaxS)} | ${r.falseExpiries}${r.observerErrors ? ` (${r.observerErrors} reads unanswered)` : ''} | ${r.load} |`),
 ].join('\n');
 process.stdout.write(`${table}\n`);
 // The goal's size (10,000) has the section; another UNITS gets a section of its own beside it.
