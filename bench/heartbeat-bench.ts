@@ -342,8 +342,12 @@ const table = [
 ].join('\n');
 process.stdout.write(`${table}\n`);
 // The goal's size (10,000) has the section; another UNITS gets a section of its own beside it.
-if (!only && UNITS === 10_000) await updateSection('docs/benchmarks.md', 'heartbeat', `## Heartbeats at fleet scale (npm run bench:heartbeat)\n\n${table}`);
-else if (!only) await updateSection('docs/benchmarks.md', `heartbeat-${UNITS}`, `### The same at ${UNITS.toLocaleString('en')} units (UNITS=${UNITS} npm run bench:heartbeat)\n\n${table}`);
+// MODEL=open gets sections of its own; a diagnostic run (NODE_FLAGS, PROFILE) writes none.
+const open = MODEL === 'open' ? '-open' : '';
+const openTitle = MODEL === 'open' ? ', open loop' : '';
+if (process.env.NODE_FLAGS || process.env.PROFILE) process.stderr.write('diagnostic run (NODE_FLAGS/PROFILE): docs/benchmarks.md not written\n');
+else if (!only && UNITS === 10_000) await updateSection('docs/benchmarks.md', `heartbeat${open}`, `## Heartbeats at fleet scale (npm run bench:heartbeat)${openTitle}\n\n${table}`);
+else if (!only) await updateSection('docs/benchmarks.md', `heartbeat-${UNITS}${open}`, `### The same at ${UNITS.toLocaleString('en')} units${openTitle} (UNITS=${UNITS} npm run bench:heartbeat)\n\n${table}`);
 // One setup alone (SETUP=embedded|etcd): a section of its own, so a run on a quiet host (or a
 // re-run of one setup after a change) is recorded without replacing the paired tables.
-else await updateSection('docs/benchmarks.md', `heartbeat-${only}-${UNITS}`, `### ${results[0]?.setup ?? only} alone, ${UNITS.toLocaleString('en')} units (SETUP=${only} UNITS=${UNITS} npm run bench:heartbeat)\n\n${table}`);
+else await updateSection('docs/benchmarks.md', `heartbeat-${only}-${UNITS}${open}`, `### ${results[0]?.setup ?? only} alone, ${UNITS.toLocaleString('en')} units${openTitle} (SETUP=${only} UNITS=${UNITS}${MODEL === 'open' ? ' MODEL=open' : ''} npm run bench:heartbeat)\n\n${table}`);
