@@ -83,30 +83,44 @@ export class BlobStore {
     if (await stat(path).then(() => true, () => false)) return;
     let p = this.fetching.get(sha256);
     if (!p) {
-      p = this.download(sha256).finally(() => this.fetching.delete(sha256));
+      p = this.download(sha256, loc.size).finally(() => this.fetching.delete(sha256));
       this.fetching.set(sha256, p);
     }
     await p;
   }
 
-  private async download(sha256: string): Promise<void> {
+  /**
+   * GETs a blob into a temp file, then names it. Bounded by the recorded size: an endpoint that
+   * sends more (a wrong object, a runaway body) is cut off as soon as it passes `size`, so it
+   * cannot fill the cache's disk; a short body fails too; the SHA-256 is checked last. Any
+   * failure removes the temp file.
+   */
+  private async download(sha256: string, size: number): Promise<void> {
     const remote = this.remote!;
     const body = await remote.get(blobKey(sha256));
     if (!body) throw new Error(`blob ${sha256} is missing from ${remote.location} although the metadata names it`);
     await mkdir(dirname(this.loosePath(sha256)), { recursive: true });
-    const { path, fh } = await this.newLoose();
+    const { path, fh } = await this.newLoose().catch((e: unknown) => {
+      body.destroy();
+      throw e;
+    });
     try {
       const hasher = createHash('sha256');
+      let got = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        if (got > size) throw new Error(`blob ${sha256} from ${remote.location} is longer than its recorded ${size} bytes; download stopped`);
         hasher.update(chunk);
         await writeFully(fh, chunk);
       }
+      if (got < size) throw new Error(`blob ${sha256} from ${remote.location} ended after ${got} of its ${size} bytes`);
       await fh.sync();
       await fh.close();
-      const got = hasher.digest('hex');
-      if (got !== sha256) throw new Error(`blob ${sha256} from ${remote.location} reads back as ${got}`);
+      const digest = hasher.digest('hex');
+      if (digest !== sha256) throw new Error(`blob ${sha256} from ${remote.location} reads back as ${digest}`);
       await this.commitLoose(path, sha256);
     } catch (e) {
+      body.destroy(); // leaving the loop early: stop reading the rest of the body
       await fh.close().catch(() => undefined);
       await rm(path, { force: true });
       throw e;
