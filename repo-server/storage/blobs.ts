@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fsyncDir, tempName } from '../../lib/fs-atomic.js';
 import { writeFully } from '../../lib/write-fully.js';
+import { CacheLru, type CacheBounds } from './blob-cache.js';
 import { blobKey, type ByteStore } from './bytes.js';
 import type { BlobLocation } from './store.js';
 
@@ -37,14 +38,20 @@ export class BlobStore {
   private packSeq = 0;
   /** Downloads in flight into the cache, so concurrent readers of one blob fetch it once. */
   private readonly fetching = new Map<string, Promise<void>>();
+  /** With a remote: the size bound of the local cache (storage/blob-cache.ts). */
+  readonly cache: CacheLru | undefined;
 
   constructor(
     dataDir: string,
     /** The shared byte store blobs live on; absent: the local directories are the truth. */
     readonly remote?: ByteStore,
+    /** The cache's bound (only with a remote: without one the pool is the only copy). */
+    cacheBounds?: CacheBounds,
   ) {
     this.packsDir = join(dataDir, 'packs');
     this.looseDir = join(dataDir, 'pool');
+    if (cacheBounds && !remote) throw new Error('a cache bound needs a remote byte store: the local pool is the only copy of its blobs');
+    this.cache = cacheBounds && remote ? new CacheLru(cacheBounds, (sha) => this.loosePath(sha), (sha) => this.pinned(sha)) : undefined;
   }
 
   /** Small blobs go into packs only without a remote (an object store cannot append). */
@@ -80,7 +87,12 @@ export class BlobStore {
   async ensureLocal(sha256: string, loc: BlobLocation): Promise<void> {
     if (!this.remote || loc.pack !== '') return;
     const path = this.loosePath(sha256);
-    if (await stat(path).then(() => true, () => false)) return;
+    if (this.cache) {
+      await this.cache.settled(sha256); // being evicted: fetched again once its file is gone
+      if (this.cache.has(sha256)) return this.cache.touch(sha256);
+    }
+    const st = await stat(path).catch(() => undefined);
+    if (st) return this.cache?.add(sha256, st.size);
     let p = this.fetching.get(sha256);
     if (!p) {
       p = this.download(sha256, loc.size).finally(() => this.fetching.delete(sha256));
@@ -136,6 +148,7 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.packsDir, { recursive: true });
     await mkdir(this.looseDir, { recursive: true });
+    await this.cache?.scan(this.looseDir);
   }
 
   packPath(id: string): string {
@@ -177,6 +190,7 @@ export class BlobStore {
     }
     await unlink(tmp);
     await fsyncDir(dirname(target));
+    if (this.cache) this.cache.add(sha256, (await stat(target)).size);
   }
 
   pathOf(sha256: string, loc: BlobLocation): string {
@@ -197,6 +211,7 @@ export class BlobStore {
    * dropPack closes, so read in the same tick as the location is looked up.
    */
   readSync(sha256: string, loc: BlobLocation): Buffer {
+    if (loc.pack === '') this.cache?.touch(sha256);
     const buf = Buffer.allocUnsafe(loc.size);
     if (loc.pack === '') {
       const fd = openSync(this.loosePath(sha256), 'r');
@@ -211,12 +226,19 @@ export class BlobStore {
 
   /** Bytes [start, end] (inclusive) of a blob as a stream. */
   stream(sha256: string, loc: BlobLocation, start: number, end: number): ReadStream {
-    return createReadStream(this.pathOf(sha256, loc), { start: loc.offset + start, end: loc.offset + end });
+    const s = createReadStream(this.pathOf(sha256, loc), { start: loc.offset + start, end: loc.offset + end });
+    if (this.cache && loc.pack === '') {
+      // Kept out of eviction while the stream is open.
+      this.cache.hold(sha256);
+      s.once('close', () => this.cache!.release(sha256));
+    }
+    return s;
   }
 
   /** When the blob's file was written (Last-Modified); packs never change, so it is cached. */
   mtimeSync(sha256: string, loc: BlobLocation): Date {
     const key = loc.pack === '' ? sha256 : loc.pack;
+    if (loc.pack === '') this.cache?.touch(sha256);
     let m = this.mtimes.get(key);
     if (!m) this.remember(key, (m = statSync(this.pathOf(sha256, loc)).mtime));
     return m;
@@ -253,6 +275,7 @@ export class BlobStore {
 
   async dropLoose(sha256: string): Promise<void> {
     this.mtimes.delete(sha256);
+    this.cache?.forget(sha256);
     await rm(this.loosePath(sha256), { force: true });
   }
 
