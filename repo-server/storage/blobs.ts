@@ -139,12 +139,6 @@ export class BlobStore {
     }
   }
 
-  /** Removes a dead blob everywhere: the local file and, with a remote, its object. */
-  async dropBlob(sha256: string): Promise<void> {
-    await this.dropLoose(sha256);
-    await this.remote?.delete(blobKey(sha256));
-  }
-
   async init(): Promise<void> {
     await mkdir(this.packsDir, { recursive: true });
     await mkdir(this.looseDir, { recursive: true });

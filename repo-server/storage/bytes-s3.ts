@@ -120,6 +120,11 @@ export class S3Bytes implements ByteStore {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
+    for await (const o of this.listInfo(prefix)) yield o.key;
+  }
+
+  /** Every object under `prefix` with its size and LastModified (ListObjectsV2, paged by 1000). */
+  async *listInfo(prefix: string): AsyncIterable<{ key: string } & ObjectInfo> {
     const full = this.config.prefix ? `${this.config.prefix}/${prefix}` : prefix;
     const strip = this.config.prefix ? this.config.prefix.length + 1 : 0;
     let token: string | undefined;
@@ -127,7 +132,10 @@ export class S3Bytes implements ByteStore {
       const query: Record<string, string> = { 'list-type': '2', prefix: full, 'max-keys': '1000' };
       if (token) query['continuation-token'] = token;
       const xml = (await readAll(await this.client.call({ method: 'GET', key: '', query }))).toString('utf8');
-      for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) yield xmlText(m[1]!).slice(strip);
+      for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+        const field = (n: string): string => new RegExp(`<${n}>([^<]*)</${n}>`).exec(m[1]!)?.[1] ?? '';
+        yield { key: xmlText(field('Key')).slice(strip), size: Number(field('Size')), mtime: new Date(field('LastModified')) };
+      }
       token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? xmlText(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '') || undefined : undefined;
     } while (token);
   }
