@@ -62,3 +62,36 @@ export async function sweepOrphans(store: BlobIndex, remote: S3Bytes, opts: Swee
   }
   return report;
 }
+
+/**
+ * Runs the sweep every `intervalMs` (first run after one interval), one run at a time, while
+ * the server runs. Each server of a group sweeps: the runs are idempotent, and a second
+ * server's DELETE of an object already gone is a no-op.
+ */
+export function scheduleSweeps(
+  run: () => Promise<SweepReport>,
+  intervalMs: number,
+  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void },
+): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = run()
+      .then(
+        (r) => {
+          if (r.deleted > 0 || r.abortedUploads > 0) log.info({ sweep: r }, 'S3 orphan sweep');
+        },
+        (e: unknown) => log.warn({ err: e }, 'S3 orphan sweep failed; next try in one interval'),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
