@@ -87,12 +87,15 @@ export class BlobStore {
   async ensureLocal(sha256: string, loc: BlobLocation): Promise<void> {
     if (!this.remote || loc.pack !== '') return;
     const path = this.loosePath(sha256);
-    if (this.cache) {
-      await this.cache.settled(sha256); // being evicted: fetched again once its file is gone
-      if (this.cache.has(sha256)) return this.cache.touch(sha256);
-    }
+    await this.cache?.settled(sha256); // being evicted: fetched again once its file is gone
+    // The disk, not the index, decides: the cache may be deleted by hand at any time.
     const st = await stat(path).catch(() => undefined);
-    if (st) return this.cache?.add(sha256, st.size);
+    if (st) {
+      if (this.cache?.has(sha256)) this.cache.touch(sha256);
+      else this.cache?.add(sha256, st.size);
+      return;
+    }
+    this.cache?.forget(sha256);
     let p = this.fetching.get(sha256);
     if (!p) {
       p = this.download(sha256, loc.size).finally(() => this.fetching.delete(sha256));
