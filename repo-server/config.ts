@@ -53,6 +53,12 @@ export interface ServerConfig {
    * server that names it: storage/bytes-s3.ts. Absent: blobs on the data or shared directory.
    */
   blobs?: S3BlobsConfig;
+  /**
+   * With shared bytes (`--shared-dir` or S3): how long a blob stays unnamed before it may be
+   * deleted (`--blob-grace`, default 1 h): dead blobs by GC, unnamed objects by the orphan
+   * sweep (service/blob-gc.ts says why).
+   */
+  blobGraceMs?: number;
 }
 
 /** Where an S3 API is and how to sign for it (cluster/s3-client.ts). */
@@ -76,6 +82,8 @@ export interface S3BlobsConfig extends S3Endpoint {
    * locally, for servers whose Range answers are wrong (radosgw 18's dbstore).
    */
   rangeRequests?: boolean;
+  /** Size bound of this server's read-through cache (`--s3-cache-max`; storage/blob-cache.ts). */
+  cacheMaxBytes?: number;
 }
 
 export interface EtcdConfig {

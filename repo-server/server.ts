@@ -36,6 +36,8 @@ import { Publisher, type PublishedPool } from './publish/publisher.js';
 import { Inspections } from './packages/inspections.js';
 import { Mutex } from '../lib/concurrency.js';
 import { openStorage } from './storage/open.js';
+import { S3Bytes } from './storage/bytes-s3.js';
+import { DEFAULT_BLOB_GRACE_MS, scheduleSweeps, sweepOrphans } from './service/blob-sweep.js';
 import type { Context } from './service/context.js';
 import { unpackLimits } from './service/context.js';
 import { Tasks } from './service/tasks.js';
@@ -85,6 +87,12 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const metrics = new ServerMetrics();
   const units = new UnitFront(config);
   const app = await createHttpApp({ config, front: fast, logger, routes, metrics, units });
+  // S3: objects no location names are deleted once older than the grace (service/blob-sweep.ts).
+  const remote = blobs.remote instanceof S3Bytes ? blobs.remote : undefined;
+  const graceMs = config.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS;
+  const sweeps = remote
+    ? scheduleSweeps(() => sweepOrphans(store, remote, { graceMs, ...('catchUp' in store ? { catchUp: () => (store as { catchUp(): Promise<void> }).catchUp() } : {}) }), Math.min(Math.max(graceMs / 2, 60_000), 3_600_000), app.log)
+    : undefined;
   const context: Context = {
     config,
     store,
@@ -143,6 +151,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
       await colors.close();
       await context.inspections.close();
       await context.publisher.idle();
+      await sweeps?.stop();
       await store.close();
       closeShared();
     },

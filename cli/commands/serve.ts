@@ -2,7 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { s3BlobsConfig, type S3Args } from './serve-s3.js';
+import { parseGrace, s3BlobsConfig, type S3Args } from './serve-s3.js';
 import { relaunchTuned, untunedRuntime } from '../../repo-server/runtime.js';
 import type { EtcdConfig } from '../../repo-server/config.js';
 
@@ -128,11 +128,15 @@ export function serveCommand(y: Argv): Argv {
         .option('shared-dir', { type: 'string', default: process.env.DEBPKG_SHARED_DIR || undefined, describe: 'with --etcd: a directory every server mounts (blobs, published trees, keys); the repo metadata then lives on etcd' })
         .option('blobs', { type: 'string', default: process.env.DEBPKG_BLOBS || undefined, describe: 'pool blobs on an S3-compatible object store: s3://BUCKET[/PREFIX] (credentials from $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY)' })
         .option('s3-endpoint', { type: 'string', default: process.env.DEBPKG_S3_ENDPOINT || undefined, describe: 'with --blobs: the S3 API URL, e.g. http://127.0.0.1:7480 (or $DEBPKG_S3_ENDPOINT)' })
-        .option('s3-region', { type: 'string', default: process.env.AWS_REGION || 'us-east-1', describe: 'with --blobs: the region requests are signed for (or $AWS_REGION)' }) as Argv<ServeArgs>,
+        .option('s3-region', { type: 'string', default: process.env.AWS_REGION || 'us-east-1', describe: 'with --blobs: the region requests are signed for (or $AWS_REGION)' })
+        .option('s3-cache-max', { type: 'string', describe: 'with --blobs: size bound of this server\'s cache of S3 blobs under --data/pool, e.g. 20G (default 20G); least recently used files are evicted' })
+        .option('blob-grace', { type: 'string', describe: 'with --shared-dir or --blobs: how long a blob stays unnamed before GC or the orphan sweep may delete it (default 1h)' }) as Argv<ServeArgs>,
     async (args) => {
       const { host, port } = parseListen(args.listen);
       const etcd = etcdConfig(args);
       const blobs = s3BlobsConfig(args);
+      const blobGraceMs = args['blob-grace'] !== undefined ? parseGrace(args['blob-grace'], '--blob-grace') : undefined;
+      if (blobGraceMs !== undefined && !blobs && args['shared-dir'] === undefined) throw new UsageError('--blob-grace needs --shared-dir or --blobs: on a server\'s own directory GC deletes at once');
       if (args['shared-dir'] !== undefined && !etcd) throw new UsageError('--shared-dir needs --etcd: the servers sharing a directory keep their repo metadata on etcd');
       // The memory bound needs process-start settings (allocator, V8 flags): without them the
       // same command runs again as a child that has them, and this process only mirrors it.
@@ -153,6 +157,7 @@ export function serveCommand(y: Argv): Argv {
         ...(etcd ? { etcd } : {}),
         ...(args['shared-dir'] ? { sharedDir: args['shared-dir'] } : {}),
         ...(blobs ? { blobs } : {}),
+        ...(blobGraceMs !== undefined ? { blobGraceMs } : {}),
         color: {
           ttlMs: seconds(args['unit-ttl'], '--unit-ttl'),
           ...(args.lb === 'none'

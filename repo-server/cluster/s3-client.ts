@@ -54,7 +54,8 @@ function hmac(key: Buffer | string, data: string): Buffer {
 }
 
 export interface S3Request {
-  method: 'GET' | 'PUT' | 'HEAD' | 'DELETE';
+  /** POST: multipart upload's Create and Complete (storage/s3-multipart.ts). */
+  method: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | 'POST';
   /** Object key ('' for the bucket itself). */
   key: string;
   query?: Record<string, string>;

@@ -4,11 +4,20 @@
 // after: a pack with no live blob is deleted, a pack mostly dead is compacted (live blobs
 // copied into a new pack, their locations moved in one commit, then the old pack deleted).
 // Callers hold the writes mutex.
+//
+// Shared storage (etcd + --shared-dir, or S3): the writes mutex and the pins are per process,
+// so another server's request may name a blob this collection finds dead: it saw the blob's
+// location, skipped writing the bytes (dedupe), and its commit naming the blob is in flight.
+// Both orders of the two commits are repaired after the fact: here, a blob named again once
+// the drop has landed gets its location back (its bytes were not touched yet); on the other
+// side (service/uploads.ts) an upload whose reused blob lost its location writes it again.
+// With S3 the object itself is never deleted here: the orphan sweep (service/blob-sweep.ts)
+// deletes unnamed objects only past the grace period, so a re-upload racing this is safe.
 
 import { rm } from 'node:fs/promises';
 import type { BlobStore } from '../storage/blobs.js';
 import type { BlobIndex, MetadataJournal, PublishedPoolIndex, References } from '../storage/interfaces.js';
-import type { BlobLocation } from '../storage/records.js';
+import type { BlobLocation, Op } from '../storage/records.js';
 
 export interface GcReport {
   dropped: number;
@@ -22,14 +31,32 @@ export async function collectBlobs(store: BlobIndex & References & PublishedPool
   const dead: string[] = [];
   const touched = new Set<string>(extraPacks);
   const deadLoose: string[] = [];
+  const locsBefore = new Map<string, BlobLocation>();
   for (const [sha, loc] of store.blobs) {
     if (referenced.has(sha) || blobs.pinned(sha)) continue;
     dead.push(sha);
+    locsBefore.set(sha, loc);
     if (loc.pack === '') deadLoose.push(sha);
     else touched.add(loc.pack);
   }
-  if (dead.length > 0) await store.commit([{ op: 'blob-del', shas: dead }]);
-  for (const sha of deadLoose) await blobs.dropBlob(sha); // with S3: its object too
+  if (dead.length > 0) {
+    await store.commit([{ op: 'blob-del', shas: dead }]);
+    // Named again by a commit of another server that landed first (etcd replays this drop after it).
+    const now = store.referencedBlobs();
+    for (const files of store.publishedPool.values()) for (const sha of files.values()) now.add(sha);
+    const back = dead.filter((sha) => now.has(sha));
+    if (back.length > 0) {
+      const locs = new Map(back.map((sha) => [sha, locsBefore.get(sha)!]));
+      await store.commit(restoreOps(locs));
+      for (const sha of back) {
+        const i = deadLoose.indexOf(sha);
+        if (i >= 0) deadLoose.splice(i, 1);
+      }
+      dead.splice(0, dead.length, ...dead.filter((sha) => !now.has(sha)));
+    }
+  }
+  // With S3 only this server's cache file: the object is the orphan sweep's, past the grace.
+  for (const sha of deadLoose) await blobs.dropLoose(sha);
   const report: GcReport = { dropped: dead.length, packsRemoved: 0, packsCompacted: 0 };
   if (touched.size === 0) return report;
   const live = new Map<string, [string, BlobLocation][]>();
@@ -62,6 +89,22 @@ export async function collectBlobs(store: BlobIndex & References & PublishedPool
     report.packsCompacted++;
   }
   return report;
+}
+
+/** Ops that name blobs at the given locations again (loose ones, and pack ranges by pack). */
+export function restoreOps(locs: ReadonlyMap<string, BlobLocation>): Op[] {
+  const ops: Op[] = [];
+  const byPack = new Map<string, [string, number, number][]>();
+  for (const [sha, loc] of locs) {
+    if (loc.pack === '') ops.push({ op: 'loose', sha256: sha, size: loc.size });
+    else {
+      let list = byPack.get(loc.pack);
+      if (!list) byPack.set(loc.pack, (list = []));
+      list.push([sha, loc.offset, loc.size]);
+    }
+  }
+  for (const [pack, entries] of byPack) ops.push({ op: 'blobs', pack, entries });
+  return ops;
 }
 
 /**

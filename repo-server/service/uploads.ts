@@ -70,6 +70,9 @@ export class Uploads {
     const inRequest = new Set<string>();
     const pins: string[] = [];
     const received: Received[] = [];
+    // Blobs already stored, not written again: their bytes are kept until the commit has landed,
+    // in case another server's GC dropped the location meanwhile (service/blob-gc.ts).
+    const reused: { sha256: string; size: number; buf?: Buffer; tmp?: string }[] = [];
     try {
       for await (const part of parts) {
         const name = safeSegment(part.filename, 'file name');
@@ -82,7 +85,7 @@ export class Uploads {
           blobs.pin(sha256);
           pins.push(sha256);
           if (store.blobs.has(sha256)) {
-            if (got.tmp) await unlink(got.tmp).catch(() => undefined);
+            reused.push({ sha256, size: got.size, ...(got.buf ? { buf: got.buf } : {}), ...(got.tmp !== undefined ? { tmp: got.tmp } : {}) });
           } else if (got.buf && blobs.packs) {
             packed.push([sha256, pack.append(got.buf), got.buf.length]);
           } else if (got.buf) {
@@ -106,6 +109,7 @@ export class Uploads {
       for (const l of loose) ops.push({ op: 'loose', sha256: l.sha256, size: l.size });
       ops.push({ op: 'up', dir, files: received.map((r) => [r.name, r.sha256]) });
       await writes.run(() => store.commit(ops));
+      await this.restoreLost(reused);
       return received.map((r) => `${dir}/${r.name}`);
     } catch (err) {
       await pack.abort();
@@ -116,7 +120,28 @@ export class Uploads {
       throw err;
     } finally {
       for (const sha of pins) blobs.unpin(sha);
+      for (const r of reused) if (r.tmp !== undefined) await unlink(r.tmp).catch(() => undefined);
     }
+  }
+
+  /**
+   * Reused blobs whose location is gone once this request's commit landed: another server's
+   * GC dropped it between our look-up and our commit. Their bytes are written and named again
+   * (the request still pins them, so this server's GC leaves them alone).
+   */
+  private async restoreLost(reused: { sha256: string; size: number; buf?: Buffer; tmp?: string }[]): Promise<void> {
+    const { store, blobs, writes } = this.deps;
+    const lost = reused.filter((r) => !store.blobs.has(r.sha256));
+    if (lost.length === 0) return;
+    for (const r of lost) {
+      if (r.buf) await blobs.writeLoose(r.sha256, r.buf);
+      else if (r.tmp !== undefined) {
+        await blobs.commitLoose(r.tmp, r.sha256);
+        r.tmp = undefined;
+      }
+    }
+    await forEachLimit(lost, 8, (r) => blobs.upload(r.sha256, r.size));
+    await writes.run(() => store.commit(lost.map((r) => ({ op: 'loose' as const, sha256: r.sha256, size: r.size }))));
   }
 
   /** One part: into memory while small, else streamed into a loose temp file; hashed either way. */

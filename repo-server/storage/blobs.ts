@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fsyncDir, tempName } from '../../lib/fs-atomic.js';
 import { writeFully } from '../../lib/write-fully.js';
+import { CacheLru, type CacheBounds } from './blob-cache.js';
 import { blobKey, type ByteStore } from './bytes.js';
 import type { BlobLocation } from './store.js';
 
@@ -37,14 +38,20 @@ export class BlobStore {
   private packSeq = 0;
   /** Downloads in flight into the cache, so concurrent readers of one blob fetch it once. */
   private readonly fetching = new Map<string, Promise<void>>();
+  /** With a remote: the size bound of the local cache (storage/blob-cache.ts). */
+  readonly cache: CacheLru | undefined;
 
   constructor(
     dataDir: string,
     /** The shared byte store blobs live on; absent: the local directories are the truth. */
     readonly remote?: ByteStore,
+    /** The cache's bound (only with a remote: without one the pool is the only copy). */
+    cacheBounds?: CacheBounds,
   ) {
     this.packsDir = join(dataDir, 'packs');
     this.looseDir = join(dataDir, 'pool');
+    if (cacheBounds && !remote) throw new Error('a cache bound needs a remote byte store: the local pool is the only copy of its blobs');
+    this.cache = cacheBounds && remote ? new CacheLru(cacheBounds, (sha) => this.loosePath(sha), (sha) => this.pinned(sha)) : undefined;
   }
 
   /** Small blobs go into packs only without a remote (an object store cannot append). */
@@ -80,48 +87,65 @@ export class BlobStore {
   async ensureLocal(sha256: string, loc: BlobLocation): Promise<void> {
     if (!this.remote || loc.pack !== '') return;
     const path = this.loosePath(sha256);
-    if (await stat(path).then(() => true, () => false)) return;
+    await this.cache?.settled(sha256); // being evicted: fetched again once its file is gone
+    // The disk, not the index, decides: the cache may be deleted by hand at any time.
+    const st = await stat(path).catch(() => undefined);
+    if (st) {
+      if (this.cache?.has(sha256)) this.cache.touch(sha256);
+      else this.cache?.add(sha256, st.size);
+      return;
+    }
+    this.cache?.forget(sha256);
     let p = this.fetching.get(sha256);
     if (!p) {
-      p = this.download(sha256).finally(() => this.fetching.delete(sha256));
+      p = this.download(sha256, loc.size).finally(() => this.fetching.delete(sha256));
       this.fetching.set(sha256, p);
     }
     await p;
   }
 
-  private async download(sha256: string): Promise<void> {
+  /**
+   * GETs a blob into a temp file, then names it. Bounded by the recorded size: an endpoint that
+   * sends more (a wrong object, a runaway body) is cut off as soon as it passes `size`, so it
+   * cannot fill the cache's disk; a short body fails too; the SHA-256 is checked last. Any
+   * failure removes the temp file.
+   */
+  private async download(sha256: string, size: number): Promise<void> {
     const remote = this.remote!;
     const body = await remote.get(blobKey(sha256));
     if (!body) throw new Error(`blob ${sha256} is missing from ${remote.location} although the metadata names it`);
     await mkdir(dirname(this.loosePath(sha256)), { recursive: true });
-    const { path, fh } = await this.newLoose();
+    const { path, fh } = await this.newLoose().catch((e: unknown) => {
+      body.destroy();
+      throw e;
+    });
     try {
       const hasher = createHash('sha256');
+      let got = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        if (got > size) throw new Error(`blob ${sha256} from ${remote.location} is longer than its recorded ${size} bytes; download stopped`);
         hasher.update(chunk);
         await writeFully(fh, chunk);
       }
+      if (got < size) throw new Error(`blob ${sha256} from ${remote.location} ended after ${got} of its ${size} bytes`);
       await fh.sync();
       await fh.close();
-      const got = hasher.digest('hex');
-      if (got !== sha256) throw new Error(`blob ${sha256} from ${remote.location} reads back as ${got}`);
+      const digest = hasher.digest('hex');
+      if (digest !== sha256) throw new Error(`blob ${sha256} from ${remote.location} reads back as ${digest}`);
       await this.commitLoose(path, sha256);
     } catch (e) {
+      body.destroy(); // leaving the loop early: stop reading the rest of the body
       await fh.close().catch(() => undefined);
       await rm(path, { force: true });
       throw e;
     }
   }
 
-  /** Removes a dead blob everywhere: the local file and, with a remote, its object. */
-  async dropBlob(sha256: string): Promise<void> {
-    await this.dropLoose(sha256);
-    await this.remote?.delete(blobKey(sha256));
-  }
-
   async init(): Promise<void> {
     await mkdir(this.packsDir, { recursive: true });
     await mkdir(this.looseDir, { recursive: true });
+    await this.cache?.scan(this.looseDir);
   }
 
   packPath(id: string): string {
@@ -163,6 +187,7 @@ export class BlobStore {
     }
     await unlink(tmp);
     await fsyncDir(dirname(target));
+    if (this.cache) this.cache.add(sha256, (await stat(target)).size);
   }
 
   pathOf(sha256: string, loc: BlobLocation): string {
@@ -183,6 +208,7 @@ export class BlobStore {
    * dropPack closes, so read in the same tick as the location is looked up.
    */
   readSync(sha256: string, loc: BlobLocation): Buffer {
+    if (loc.pack === '') this.cache?.touch(sha256);
     const buf = Buffer.allocUnsafe(loc.size);
     if (loc.pack === '') {
       const fd = openSync(this.loosePath(sha256), 'r');
@@ -197,12 +223,19 @@ export class BlobStore {
 
   /** Bytes [start, end] (inclusive) of a blob as a stream. */
   stream(sha256: string, loc: BlobLocation, start: number, end: number): ReadStream {
-    return createReadStream(this.pathOf(sha256, loc), { start: loc.offset + start, end: loc.offset + end });
+    const s = createReadStream(this.pathOf(sha256, loc), { start: loc.offset + start, end: loc.offset + end });
+    if (this.cache && loc.pack === '') {
+      // Kept out of eviction while the stream is open.
+      this.cache.hold(sha256);
+      s.once('close', () => this.cache!.release(sha256));
+    }
+    return s;
   }
 
   /** When the blob's file was written (Last-Modified); packs never change, so it is cached. */
   mtimeSync(sha256: string, loc: BlobLocation): Date {
     const key = loc.pack === '' ? sha256 : loc.pack;
+    if (loc.pack === '') this.cache?.touch(sha256);
     let m = this.mtimes.get(key);
     if (!m) this.remember(key, (m = statSync(this.pathOf(sha256, loc)).mtime));
     return m;
@@ -239,6 +272,7 @@ export class BlobStore {
 
   async dropLoose(sha256: string): Promise<void> {
     this.mtimes.delete(sha256);
+    this.cache?.forget(sha256);
     await rm(this.loosePath(sha256), { force: true });
   }
 

@@ -13,6 +13,7 @@ import { EtcdLocks } from '../cluster/lock.js';
 import type { ServerConfig } from '../config.js';
 import { collectAtStartup } from '../service/blob-gc.js';
 import { migrateLegacyLayout } from '../service/legacy.js';
+import { DEFAULT_CACHE_MAX_BYTES } from './blob-cache.js';
 import { BlobStore } from './blobs.js';
 import { S3Bytes } from './bytes-s3.js';
 import { EtcdStore } from './etcd-store.js';
@@ -38,7 +39,7 @@ export async function openStorage(config: ServerConfig): Promise<OpenedStorage> 
   // Bad credentials, a missing bucket or an unreachable endpoint stop the start, named.
   await remote?.checkAccess();
   // With S3 each server's cache of it is its own (under --data): the object store is what they share.
-  const blobs = remote ? new BlobStore(data, remote) : new BlobStore(shared);
+  const blobs = remote ? new BlobStore(data, remote, { maxBytes: config.blobs?.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES }) : new BlobStore(shared);
   await blobs.init();
   if (!config.sharedDir || !config.etcd) {
     await mkdir(join(data, 'db'), { recursive: true });
