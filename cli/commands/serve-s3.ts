@@ -32,3 +32,15 @@ export function s3BlobsConfig(args: S3Args, env: NodeJS.ProcessEnv = process.env
   if (!accessKeyId || !secretAccessKey) throw new UsageError('--blobs s3://… needs credentials in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY');
   return { endpoint: u.origin, region: args['s3-region'], accessKeyId, secretAccessKey, ...where };
 }
+
+/**
+ * A group on S3 alone (--etcd and --blobs, no --shared-dir) shares no directory, so each server
+ * must be given the group's signing key and tokens (repo-server/group-secrets.ts): a usage error
+ * (exit 2) before anything starts when one is missing.
+ */
+export async function checkS3GroupSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { groupSecretsProblem } = await import('../../repo-server/group-secrets.js');
+  const { join, resolve } = await import('node:path');
+  const problem = await groupSecretsProblem(join(resolve(dataDir), 'keys'), { adminToken: env.DEBPKG_ADMIN_TOKEN, nodeToken: env.DEBPKG_NODE_TOKEN });
+  if (problem) throw new UsageError(problem);
+}

@@ -2,7 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { s3BlobsConfig, type S3Args } from './serve-s3.js';
+import { checkS3GroupSecrets, s3BlobsConfig, type S3Args } from './serve-s3.js';
 import { relaunchTuned, untunedRuntime } from '../../repo-server/runtime.js';
 import type { EtcdConfig } from '../../repo-server/config.js';
 
@@ -134,6 +134,7 @@ export function serveCommand(y: Argv): Argv {
       const etcd = etcdConfig(args);
       const blobs = s3BlobsConfig(args);
       if (args['shared-dir'] !== undefined && !etcd) throw new UsageError('--shared-dir needs --etcd: the servers sharing a directory keep their repo metadata on etcd');
+      if (etcd && blobs && args['shared-dir'] === undefined) await checkS3GroupSecrets(args.data);
       // The memory bound needs process-start settings (allocator, V8 flags): without them the
       // same command runs again as a child that has them, and this process only mirrors it.
       if (await relaunchTuned()) return;
