@@ -108,7 +108,7 @@ test.before(async () => {
   await loadOrCreateSigningKey(keys, { name: 'debpkg s3 group test key' });
   signingKey = await readFile(join(keys, 'signing-key.asc'), 'utf8');
   await rm(keys, { recursive: true, force: true });
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 4; i++) {
     await project.write(`src/f${i}`, `s3gen file ${i}\n`);
     const yaml = `name: s3gen-pkg-${i}\nversion: "1.0"\nmaintainer: S3 Tester <s3@example.org>\ndescription: s3 generations test package ${i}\ncontents:\n  - { src: src/f${i}, dst: /usr/share/s3gen-pkg-${i}/f }\n`;
     const loaded = parseSpec(yaml, 'debpkg.yaml', {}, { baseDir: project.dir, mtime: 1700000000 });
@@ -241,14 +241,14 @@ test('S3 refusing a publish mid-way (objects PUT, the listing denied): 5xx namin
   const policy = Buffer.from(
     JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${BUCKET}/${PREFIX}/generations/*/gen/*`] }],
+      Statement: [{ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${BUCKET}/${PREFIX}/generations/_root/${DIST}/gen/*`] }],
     }),
   );
   const put = await client.send({ method: 'PUT', key: '', query: { policy: '' }, body: { data: policy, size: policy.length, sha256: sha256(policy) } });
   await readAll(put);
   assert.ok(put.statusCode! < 300, `PUT policy: ${put.statusCode}`);
-  // New content, so the failed publish PUTs objects the live generation does not have.
-  assert.is((await upload(b, 'g', [debs[0]!])).status, 200);
+  // A new package, so the failed publish PUTs indexes the live generation does not have.
+  assert.is((await upload(b, 'g', [debs[3]!])).status, 200);
   const objectsBefore = await bucketKeys(`generations/_root/${DIST}/objects/`);
   const failed = await a.api('PUT', `/api/publish/:./${DIST}`, {});
   const listingsAfterFail = await bucketKeys(`generations/_root/${DIST}/gen/`);
@@ -257,7 +257,7 @@ test('S3 refusing a publish mid-way (objects PUT, the listing denied): 5xx namin
   await readAll(del);
   assert.ok(failed.status >= 500 && failed.status < 600, `${failed.status} ${failed.text}`);
   assert.match((failed.json as { error?: string }).error ?? '', /S3/, failed.text);
-  assert.ok(objectsAfterFail.length > objectsBefore.length, 'the failed publish got as far as PUTting objects');
+  assert.ok(objectsAfterFail.length > objectsBefore.length, `the failed publish got as far as PUTting objects (${objectsBefore.length} → ${objectsAfterFail.length}): ${failed.text}`);
   for (const s of [a, b]) {
     const now = await get(s, `dists/${DIST}/InRelease`);
     assert.ok(now.body.equals(before.body), `${s.url} still serves the previous InRelease`);
