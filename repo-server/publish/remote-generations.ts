@@ -15,7 +15,7 @@
 // under the publish lock, after the pointer moved; those of a failed publish with it.
 
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -153,10 +153,11 @@ export class RemoteGenerations {
     }
     const last = new Set(['InRelease', 'Release.gpg', 'Release'].map((n) => listing.files[n]?.sha256).filter((s): s is string => s !== undefined));
     const put = async (sha: string): Promise<void> => {
-      if (present.has(sha)) return;
-      const path = sources.get(sha)!;
-      const data = await readFile(path);
-      await this.store.put(this.objectKey(draft, sha), { data, size: data.length, sha256: sha });
+      const path = sources.get(sha);
+      if (present.has(sha) || path === undefined) return;
+      // Streamed: a large index (or segment) is never held in memory whole.
+      const { size } = await stat(path);
+      await this.store.put(this.objectKey(draft, sha), { data: createReadStream(path), size, sha256: sha });
       present.add(sha);
     };
     await inBatches([...sources.keys()].filter((s) => !last.has(s)), PUT_CONCURRENCY, put);

@@ -159,6 +159,11 @@ test('two servers sharing only etcd and the bucket: uploaded via A, published vi
   assert.is(up.status, 200, up.text);
   const pub = await b.api('POST', '/api/publish/:.', { Sources: [{ Name: 'g' }], Distribution: DIST, Architectures: ['amd64'] });
   assert.is(pub.status, 201, pub.text);
+  // Both servers answer the same InRelease (A never built it).
+  const [ia, ib] = [await get(a, `dists/${DIST}/InRelease`), await get(b, `dists/${DIST}/InRelease`)];
+  assert.is(ia.status, 200);
+  assert.is(ib.status, 200);
+  assert.ok(ia.body.equals(ib.body), 'A and B serve the same InRelease');
   // The generation is on the bucket, content-addressed, with its listing.
   const listings = await bucketKeys(`generations/_root/${DIST}/gen/`);
   assert.equal(listings, [`generations/_root/${DIST}/gen/1.json`]);
@@ -167,10 +172,6 @@ test('two servers sharing only etcd and the bucket: uploaded via A, published vi
   assert.ok(Object.keys(listing.files).some((p) => p.includes('/by-hash/SHA256/')), 'by-hash files are in the listing');
   const objects = await bucketKeys(`generations/_root/${DIST}/objects/`);
   assert.ok(objects.includes(`generations/_root/${DIST}/objects/${listing.files.InRelease.sha256}`));
-  // Both servers answer the same InRelease (A never built it).
-  const [ia, ib] = [await get(a, `dists/${DIST}/InRelease`), await get(b, `dists/${DIST}/InRelease`)];
-  assert.is(ia.status, 200);
-  assert.ok(ia.body.equals(ib.body), 'A and B serve the same InRelease');
   // HEAD, Range and If-Modified-Since as on the directory path.
   const head = await fetch(`${a.url}/dists/${DIST}/InRelease`, { method: 'HEAD' });
   assert.is(head.headers.get('content-length'), String(ia.body.length));
