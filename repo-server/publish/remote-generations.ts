@@ -70,6 +70,8 @@ async function walk(dir: string, out: string[] = []): Promise<string[]> {
 export class RemoteGenerations {
   /** Generations this process holds complete on disk, by local directory. */
   private readonly complete = new Map<string, Listing>();
+  /** Committed listings read from the store, by key. */
+  private readonly listings = new Map<string, Listing>();
   /** In-flight fetches of a generation, so concurrent requests fetch it once. */
   private readonly fetching = new Map<string, Promise<Listing>>();
 
@@ -93,12 +95,21 @@ export class RemoteGenerations {
     return `${this.base(d)}/objects/${sha256}`;
   }
 
-  private async readListing(d: DistributionId, n: number): Promise<Listing | undefined> {
-    const body = await this.store.get(this.listingKey(d, n));
+  /**
+   * A listing from the store. Those at or below the pointer are cached: a committed listing is
+   * never rewritten (only a number past the pointer, never committed, is reused).
+   */
+  private async readListing(d: DistributionId, n: number, committed = true): Promise<Listing | undefined> {
+    const key = this.listingKey(d, n);
+    const cached = this.listings.get(key);
+    if (cached && committed) return cached;
+    const body = await this.store.get(key);
     if (!body) return undefined;
     const chunks: Buffer[] = [];
     for await (const c of body) chunks.push(c as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Listing;
+    const listing = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Listing;
+    if (committed) this.listings.set(key, listing);
+    return listing;
   }
 
   /**
@@ -119,7 +130,10 @@ export class RemoteGenerations {
       const listing = n <= live ? await this.readListing(d, n) : undefined;
       const keepIt = listing !== undefined && (n === live || live - n < this.keep.keepGenerations || now - listing.time < this.keep.keepSeconds);
       if (keepIt) kept.push(listing);
-      else await this.store.delete(key);
+      else {
+        await this.store.delete(key);
+        this.listings.delete(key);
+      }
     }
     const named = new Set<string>();
     for (const l of kept) for (const f of [...Object.values(l.files), ...Object.values(l.segments)]) named.add(f.sha256);
@@ -272,6 +286,7 @@ export class RemoteGenerations {
     // Listings first: an object is never deleted while a listing still names it.
     keys.sort((a, b) => Number(b.includes('/gen/')) - Number(a.includes('/gen/')));
     for (const k of keys) await this.store.delete(k);
+    for (const k of [...this.listings.keys()]) if (k.startsWith(`${this.base(d)}/`)) this.listings.delete(k);
     for (const dir of [...this.complete.keys()]) if (dir.startsWith(this.local.root(d) + '/')) this.complete.delete(dir);
   }
 }
