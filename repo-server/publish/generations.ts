@@ -4,7 +4,9 @@
 // symlink. Old ones are pruned after the publish has answered; the next publish waits for that.
 //
 // The file system, not the metadata, says what is live: a crash between the swap and the
-// metadata commit must not make the next publish overwrite the live generation.
+// metadata commit must not make the next publish overwrite the live generation. (With the
+// generations on an object store, remote-generations.ts, it is the other way round: the
+// metadata's pointer is live, and this directory is the server's workspace and copy of it.)
 
 import { lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';

@@ -51,7 +51,7 @@ export interface PublishedGeneration {
   architectures: string[];
   packages: number;
   /** Milliseconds per step (for the log: where a slow publish spends its time). */
-  ms: { pool: number; indexes: number; release: number; sync: number; swap: number };
+  ms: { pool: number; indexes: number; release: number; sync: number; upload?: number; swap: number };
 }
 
 export class Publisher {
@@ -154,9 +154,10 @@ export class Publisher {
       segments.used ? [segments.dir] : [],
     );
     for (const done of idx.durable) done();
+    const tSync = performance.now();
     // Every object on the store before anything may name the generation.
     if (this.remote && present) await this.remote.upload(draft, now, present);
-    const tSync = performance.now();
+    const tUpload = performance.now();
 
     await this.generations.swap(draft, now);
     this.lastMade.set(draft.root, draft.generation);
@@ -167,7 +168,7 @@ export class Publisher {
       date,
       architectures,
       packages: [...components.values()].reduce((n, pkgs) => n + pkgs.length, 0),
-      ms: { pool: ms(t0, tPool), indexes: ms(tPool, tIndexes), release: ms(tIndexes, tRelease), sync: ms(tRelease, tSync), swap: ms(tSync, tSwap) },
+      ms: { pool: ms(t0, tPool), indexes: ms(tPool, tIndexes), release: ms(tIndexes, tRelease), sync: ms(tRelease, tSync), ...(this.remote ? { upload: ms(tSync, tUpload) } : {}), swap: ms(tUpload, tSwap) },
     };
   }
 

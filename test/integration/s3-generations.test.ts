@@ -228,6 +228,11 @@ test('two servers sharing only etcd and the bucket: uploaded via A, published vi
   assert.is(failures, '');
   assert.ok(publishes >= 5, `only ${publishes} publishes during the loop`);
   process.stderr.write(`  [s3-generations] ${ROUNDS} apt-get update over 2 servers without a shared dir, ${publishes} publishes meanwhile, ${checks} InRelease checks (gpgv + by-hash on both): 0 failures\n`);
+  // Where a publish's time goes on this store (each server's log: 'published', ms per step).
+  const steps = [a, b].flatMap((s) => [...s.output().matchAll(/"ms":(\{[^}]*\})[^\n]*"msg":"published"/g)].map((m) => JSON.parse(m[1]!) as Record<string, number>));
+  const median = (k: string): number => steps.map((x) => x[k] ?? 0).sort((p, q) => p - q)[Math.floor(steps.length / 2)] ?? NaN;
+  process.stderr.write(`  [s3-generations] ${steps.length} publishes, median ms: ${['pool', 'indexes', 'release', 'sync', 'upload', 'swap'].map((k) => `${k} ${median(k)}`).join(', ')}\n`);
+  assert.ok(steps.length > 0 && steps.every((x) => typeof x.upload === 'number'), 'every publish logged its upload time');
   const r = await node.run('apt-get install -y -q s3gen-pkg-2 && cat /usr/share/s3gen-pkg-2/f', { allowFail: true });
   assert.is(r.code, 0, r.stdout + r.stderr);
   // Old generations beyond what is kept are gone from the bucket, objects with them.
