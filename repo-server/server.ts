@@ -44,6 +44,7 @@ import { Tasks } from './service/tasks.js';
 import { openColorGroups, type ColorGroups } from './colors/color-groups.js';
 import { defaultConfig, type ServerOverrides } from './config.js';
 import { adminToken, nodeTokens } from './tokens.js';
+import { groupSecretsGiven } from './group-secrets.js';
 
 export type { ServerConfig, ServerOverrides } from './config.js';
 
@@ -61,7 +62,10 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const config = defaultConfig(rest);
   const data = resolve(config.dataDir);
   config.dataDir = data;
-  const { store, blobs, publishLocks, shared, closeShared } = await openStorage(config);
+  const { store, blobs, publishLocks, shared, generationStore, closeShared } = await openStorage(config);
+  // A group on S3 alone shares no directory: its secrets are given to each server by its
+  // operator, never made up by one server (another would sign or authenticate differently).
+  if (generationStore) await groupSecretsGiven(config, join(shared, 'keys'));
   if (!config.adminToken) config.adminToken = await adminToken(shared);
   if (config.nodeTokens.length === 0) config.nodeTokens = await nodeTokens(shared);
   const signer = await loadOrCreateSigningKey(join(shared, 'keys'), { name: 'debpkg archive signing key' });
@@ -80,9 +84,10 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     keepSeconds: config.keepSeconds,
     defaultArchitectures: config.defaultArchitectures,
     compressXz: config.compressXz,
+    ...(generationStore ? { generationStore } : {}),
   });
 
-  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir }, poolBlobSource({ store, blobs }));
+  const fast = new FastStatic(publicDir, { maxFileBytes: 8 << 20, maxCacheBytes: 256 << 20, generationsDir, diskTree: !generationStore }, poolBlobSource({ store, blobs }));
   const routes: RouteAccess[] = [];
   const metrics = new ServerMetrics();
   const units = new UnitFront(config);

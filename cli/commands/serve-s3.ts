@@ -45,3 +45,15 @@ export function s3BlobsConfig(args: S3Args, env: NodeJS.ProcessEnv = process.env
   const cacheMaxBytes = args['s3-cache-max'] !== undefined ? parseByteSize(args['s3-cache-max'], '--s3-cache-max') : undefined;
   return { endpoint: u.origin, region: args['s3-region'], accessKeyId, secretAccessKey, ...where, ...(cacheMaxBytes !== undefined ? { cacheMaxBytes } : {}) };
 }
+
+/**
+ * A group on S3 alone (--etcd and --blobs, no --shared-dir) shares no directory, so each server
+ * must be given the group's signing key and tokens (repo-server/group-secrets.ts): a usage error
+ * (exit 2) before anything starts when one is missing.
+ */
+export async function checkS3GroupSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { groupSecretsProblem } = await import('../../repo-server/group-secrets.js');
+  const { join, resolve } = await import('node:path');
+  const problem = await groupSecretsProblem(join(resolve(dataDir), 'keys'), { adminToken: env.DEBPKG_ADMIN_TOKEN, nodeToken: env.DEBPKG_NODE_TOKEN });
+  if (problem) throw new UsageError(problem);
+}

@@ -2,7 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { parseGrace, s3BlobsConfig, type S3Args } from './serve-s3.js';
+import { checkS3GroupSecrets, parseGrace, s3BlobsConfig, type S3Args } from './serve-s3.js';
 import { relaunchTuned, untunedRuntime } from '../../repo-server/runtime.js';
 import type { EtcdConfig } from '../../repo-server/config.js';
 
@@ -138,6 +138,7 @@ export function serveCommand(y: Argv): Argv {
       const blobGraceMs = args['blob-grace'] !== undefined ? parseGrace(args['blob-grace'], '--blob-grace') : undefined;
       if (blobGraceMs !== undefined && !blobs && args['shared-dir'] === undefined) throw new UsageError('--blob-grace needs --shared-dir or --blobs: on a server\'s own directory GC deletes at once');
       if (args['shared-dir'] !== undefined && !etcd) throw new UsageError('--shared-dir needs --etcd: the servers sharing a directory keep their repo metadata on etcd');
+      if (etcd && blobs && args['shared-dir'] === undefined) await checkS3GroupSecrets(args.data);
       // The memory bound needs process-start settings (allocator, V8 flags): without them the
       // same command runs again as a child that has them, and this process only mirrors it.
       if (await relaunchTuned()) return;

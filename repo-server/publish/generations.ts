@@ -4,7 +4,9 @@
 // symlink. Old ones are pruned after the publish has answered; the next publish waits for that.
 //
 // The file system, not the metadata, says what is live: a crash between the swap and the
-// metadata commit must not make the next publish overwrite the live generation.
+// metadata commit must not make the next publish overwrite the live generation. (With the
+// generations on an object store, remote-generations.ts, it is the other way round: the
+// metadata's pointer is live, and this directory is the server's workspace and copy of it.)
 
 import { lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -52,6 +54,8 @@ export class Generations {
   private readonly pruning = new Map<string, Promise<void>>();
   /** Drafts whose files are durable: only those may go live. */
   private readonly sealed = new WeakSet<Draft>();
+  /** Told of each generation directory about to be pruned (so a cache of it forgets it). */
+  onPrune?: (dir: string) => void;
 
   constructor(
     private readonly publicDir: string,
@@ -64,7 +68,7 @@ export class Generations {
     return join(this.generationsDir, id, d.distribution);
   }
 
-  private link(d: DistributionId): string {
+  link(d: DistributionId): string {
     return join(prefixDir(this.publicDir, d.prefix), 'dists', d.distribution);
   }
 
@@ -121,20 +125,42 @@ export class Generations {
    */
   async swap(draft: Draft, now: number): Promise<void> {
     if (!this.sealed.has(draft)) throw new Error(`generation ${draft.dir} is not sealed: refusing to make it live`);
-    const link = this.link(draft);
+    await this.point(draft, draft.dir);
+    this.startPrune(draft.root, draft.generation, now, true);
+  }
+
+  /**
+   * Makes generation `n`, already complete on disk (a verified copy of a generation another
+   * server published on the object store: remote-generations.ts), the local live one. `exact`
+   * (the publisher, under the publish lock): also drops local generations numbered past it,
+   * attempts that never went live; a reader leaves those alone (a publish may be writing one).
+   */
+  async adopt(d: DistributionId, n: number, now: number, exact = true): Promise<void> {
+    const root = this.root(d);
+    await this.pruning.get(root);
+    await this.point(d, join(root, String(n)));
+    this.startPrune(root, n, now, exact);
+  }
+
+  private async point(d: DistributionId, dir: string): Promise<void> {
+    const link = this.link(d);
     await mkdir(dirname(link), { recursive: true });
     const existing = await lstat(link).catch(() => undefined);
     if (existing && !existing.isSymbolicLink()) await rm(link, { recursive: true, force: true });
     const tmp = tempName(link);
-    await symlink(relative(dirname(link), draft.dir), tmp);
+    await symlink(relative(dirname(link), dir), tmp);
     await rename(tmp, link);
     await fsyncDir(dirname(link));
-    const pruned: Promise<void> = this.prune(draft.root, draft.generation, now)
+  }
+
+  /** Prunes without waiting: failures are harmless, the next publish prunes whatever is still there. */
+  private startPrune(root: string, current: number, now: number, dropNewer: boolean): void {
+    const pruned: Promise<void> = this.prune(root, current, now, dropNewer)
       .catch(() => undefined)
       .finally(() => {
-        if (this.pruning.get(draft.root) === pruned) this.pruning.delete(draft.root);
+        if (this.pruning.get(root) === pruned) this.pruning.delete(root);
       });
-    this.pruning.set(draft.root, pruned);
+    this.pruning.set(root, pruned);
   }
 
   /** The generation dists/<dist> points at (0 when unpublished). */
@@ -145,17 +171,20 @@ export class Generations {
   }
 
   /** Removes generations that are neither among the last kept ones nor young enough, then unused segments. */
-  private async prune(root: string, current: number, now: number): Promise<void> {
+  private async prune(root: string, current: number, now: number, dropNewer: boolean): Promise<void> {
     for (const name of await readdir(root)) {
       const n = Number(name);
       if (!Number.isInteger(n) || n === current) continue;
       if (n > current) {
+        if (!dropNewer) continue;
+        this.onPrune?.(join(root, name));
         await rm(join(root, name), { recursive: true, force: true }); // an attempt that crashed
         continue;
       }
       if (current - n < this.keep.keepGenerations) continue;
       const m = await this.readManifest(root, n);
       if (m && now - m.time < this.keep.keepSeconds) continue;
+      this.onPrune?.(join(root, name));
       await rm(join(root, name), { recursive: true, force: true });
     }
     await pruneSegments(this.generationsDir, root);

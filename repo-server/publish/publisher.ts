@@ -5,6 +5,8 @@
 //   by-hash.ts        by-hash names, and those of recent generations carried over
 //   release-writer.ts Release, InRelease, Release.gpg, and the strictly increasing Release Date
 //   generations.ts    the generation directory: manifest, Release-date mtimes, fsync, atomic swap, prune
+//   remote-generations.ts  with an object store for generations: the sealed draft PUT there
+//                     (InRelease last) before the caller commits the pointer; old ones deleted
 //
 // Package files are not copied or linked into the tree: the published pool is a map (pool
 // path → blob) recorded durably before the generation that names the paths goes live, and
@@ -21,6 +23,8 @@ import { writeIndexes } from './index-writer.js';
 import { PoolCheck, recordDir, type PublishedPool } from './pool-check.js';
 import { nextReleaseDate, writeRelease } from './release-writer.js';
 import { Segments } from './segments.js';
+import { RemoteGenerations } from './remote-generations.js';
+import type { ByteStore } from '../storage/bytes.js';
 
 export { prefixDir } from './generations.js';
 export { PoolClashError, type PublishedPool } from './pool-check.js';
@@ -34,6 +38,11 @@ export interface PublisherOptions {
   defaultArchitectures: string[];
   validForSeconds?: number;
   compressXz: boolean;
+  /**
+   * Where a group without a shared directory keeps its published generations (the S3 byte
+   * store): what is live is then the publish record's generation, not a local symlink.
+   */
+  generationStore?: ByteStore;
 }
 
 export interface PublishedGeneration {
@@ -42,7 +51,7 @@ export interface PublishedGeneration {
   architectures: string[];
   packages: number;
   /** Milliseconds per step (for the log: where a slow publish spends its time). */
-  ms: { pool: number; indexes: number; release: number; sync: number; swap: number };
+  ms: { pool: number; indexes: number; release: number; sync: number; upload?: number; swap: number };
 }
 
 export class Publisher {
@@ -52,6 +61,8 @@ export class Publisher {
   private readonly indexTypes: IndexType[] = INDEX_TYPES.map((make) => make());
   /** Per generations root: the generation this process made live last. */
   private readonly lastMade = new Map<string, number>();
+  /** Set when generations live on an object store (options.generationStore). */
+  readonly remote: RemoteGenerations | undefined;
 
   constructor(
     publicDir: string,
@@ -62,6 +73,9 @@ export class Publisher {
   ) {
     this.poolCheck = new PoolCheck(pool);
     this.generations = new Generations(publicDir, generationsDir, options);
+    const remote = options.generationStore ? new RemoteGenerations(options.generationStore, this.generations, generationsDir, options) : undefined;
+    this.remote = remote;
+    if (remote) this.generations.onPrune = (dir) => remote.forget(dir);
     this.architectures = new ArchitectureScan(options.defaultArchitectures);
   }
 
@@ -71,6 +85,9 @@ export class Publisher {
     { now = Math.floor(Date.now() / 1000), sign = true, forceOverwrite = false, signer }: { now?: number; sign?: boolean; forceOverwrite?: boolean; signer?: Signer } = {},
   ): Promise<PublishedGeneration> {
     const t0 = performance.now();
+    // On an object store the record is the truth: its generation becomes the local previous
+    // one (fetched if another server published it), and what it left behind is deleted.
+    const present = this.remote ? await this.remote.prepare(rec, rec.generation, now) : undefined;
     const draft = await this.generations.begin(rec, rec.generation);
     // Another server of a group published this distribution since (shared directory): what
     // this process cached of its own last build (index chunks, segments, pool checks) may name
@@ -138,6 +155,9 @@ export class Publisher {
     );
     for (const done of idx.durable) done();
     const tSync = performance.now();
+    // Every object on the store before anything may name the generation.
+    if (this.remote && present) await this.remote.upload(draft, now, present);
+    const tUpload = performance.now();
 
     await this.generations.swap(draft, now);
     this.lastMade.set(draft.root, draft.generation);
@@ -148,7 +168,7 @@ export class Publisher {
       date,
       architectures,
       packages: [...components.values()].reduce((n, pkgs) => n + pkgs.length, 0),
-      ms: { pool: ms(t0, tPool), indexes: ms(tPool, tIndexes), release: ms(tIndexes, tRelease), sync: ms(tRelease, tSync), swap: ms(tSync, tSwap) },
+      ms: { pool: ms(t0, tPool), indexes: ms(tPool, tIndexes), release: ms(tIndexes, tRelease), sync: ms(tRelease, tSync), ...(this.remote ? { upload: ms(tSync, tUpload) } : {}), swap: ms(tUpload, tSwap) },
     };
   }
 
@@ -163,5 +183,6 @@ export class Publisher {
     const root = this.generations.root(rec);
     for (const t of this.indexTypes) t.forget(root);
     await this.generations.remove(rec);
+    await this.remote?.remove(rec);
   }
 }

@@ -42,6 +42,11 @@ export interface FastStaticOptions {
   maxCacheBytes: number;
   /** Where spliced files' segments live (see publish/spliced-files.ts). */
   generationsDir?: string;
+  /**
+   * false: the tree on disk is not what is live (generations on an object store, resolved per
+   * request by remote-dists.ts), so only pool blobs are answered here.
+   */
+  diskTree?: boolean;
 }
 
 /** URL keys kept for the hot path (cleared wholesale when full: rebuilding is cheap). */
@@ -132,7 +137,7 @@ export class FastStatic {
       this.remember(raw, q, entry);
       return entry;
     }
-    if (path.endsWith(SPLICE_SUFFIX)) return undefined;
+    if (path.endsWith(SPLICE_SUFFIX) || this.options.diskTree === false) return undefined;
     let file = join(this.root, path);
     let st;
     let spliced = false;

@@ -1,6 +1,7 @@
 // The published apt tree over HTTP, for what the front (http-front.ts, fast-static.ts) did not
 // answer before the framework: pool files from the blob store, spliced index files, the
-// .sources snippets and the archive key, and every other file from disk.
+// .sources snippets and the archive key, and every other file from disk (or, with generations
+// on an object store, from this server's copy of the live generation: remote-dists.ts).
 
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
@@ -13,6 +14,7 @@ import type { BlobSource } from './fast-static.js';
 import { resolvePoolBlob, sendPoolBlob } from './pool-files.js';
 import { answerSources, registerPublicFiles } from './public-files.js';
 import { sendRanged } from './ranged.js';
+import { remoteDistsFile } from './remote-dists.js';
 import { splicedFile } from './spliced.js';
 
 export interface TreeOptions {
@@ -55,6 +57,14 @@ export const treePlugin: FastifyPluginAsync<TreeOptions> = async (app, { ctx, ge
     }
     // Descriptors are not published files; what they describe is, under its own name.
     if (path.endsWith(SPLICE_SUFFIX)) return reply.callNotFound();
+    // Generations on an object store: the live one is the metadata's, not the disk's.
+    const remote = ctx.publisher.remote;
+    if (remote) {
+      const file = await remoteDistsFile(store, remote, generationsDir, path);
+      if (!file) return reply.callNotFound();
+      reply.hijack();
+      return sendRanged(req.raw, reply.raw, file);
+    }
     const spliced = await splicedFile(publicDir, generationsDir, path);
     if (spliced) {
       reply.hijack();
