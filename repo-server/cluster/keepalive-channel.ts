@@ -109,6 +109,8 @@ export class KeepAliveChannel {
   /** When each unanswered renewal was written, oldest first (etcd answers a stream in order). */
   private sent: number[] = [];
   private sentHead = 0;
+  /** When it last answered (or was opened): a stream in use is checked for leadership. */
+  usedAt = Date.now();
   /** Given up on (failed or retired): its events concern nobody. */
   dead = false;
 

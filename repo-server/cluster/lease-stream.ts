@@ -10,10 +10,11 @@
 // Why the leader: a follower forwards each renewal to the leader one at a time (measured, 2,000
 // renewals on one stream: ~3,000–4,000/s through a follower, ~12,000–14,000/s at the leader).
 // Leadership moves (a member killed, `etcdctl move-leader`, an election after a partition), so
-// the stream follows it: every answer carries the Raft term, and a higher term than seen before
-// (a new leader, by Raft's rules) triggers one leader look-up: nothing extra while nothing
-// changes. A stream opened on a member not known to lead (the look-up found no leader, mid
-// election) looks again every 500 ms until it is on the leader. The move makes before it breaks:
+// the stream follows it: every answer carries a Raft term, and a higher one than seen before (a
+// new leader, by Raft's rules) triggers a leader look-up at once; as that term lags (see the
+// checker), a stream in use also asks its member once a second whether it still leads. A stream that broke (its member killed) is reopened on the new leader as soon as a
+// look-up finds one, and one opened on a member not known to lead (mid election) looks again
+// every 500 ms until it is on the leader. The move makes before it breaks:
 // the new stream is opened and takes every new renewal, the old one is kept until it has
 // answered what it was given, and what it has not answered within a second is written again on
 // the new stream (the callers' promises carry over). No renewal is dropped by a move, and etcd's
@@ -34,8 +35,12 @@ export interface KeepaliveState {
 
 /** How long an old stream may keep renewals it was given after a move, before they go again on the new one. */
 const DRAIN_MS = 1000;
-/** Leader look-ups while the stream is on a member not known to lead. */
+/** A stream in use asks its member this often whether it still leads. */
+const CHECK_EVERY_MS = 1000;
+/** Leader look-ups while the stream is on a member not known to lead (or down with no leader known). */
 const CONFIRM_EVERY_MS = 500;
+/** A member whose stream just failed is not taken for the leader this long (others still name it). */
+const LOST_MS = 2000;
 
 export class LeaseStream {
   private readonly endpoints: URL[];
@@ -47,12 +52,21 @@ export class LeaseStream {
   /** After a failure the stream stays shut this long: renewals go the gateway's way meanwhile. */
   private shutUntil = 0;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly checker: NodeJS.Timeout;
+  private checking = false;
+  /** Status calls made by the periodic check (its cost, for the record). */
+  checks = 0;
   private confirmTimer: NodeJS.Timeout | undefined;
   /** The leader's endpoint index as last looked up (undefined: unknown; rotate on failure). */
   private leader: number | undefined;
   private looking = false;
+  private lookAgain = false;
   /** The highest Raft term seen in an answer (0: none yet). */
   private term = 0;
+  /** A stream has been opened (renewals are wanted): keep one on the leader from then on. */
+  private wanted = false;
+  /** The member whose stream failed last, and when. */
+  private lost: { member: number; at: number } | undefined;
   /** Streams moved to a new leader (make-before-break), for /metrics. */
   moves = 0;
   private readonly events: ChannelEvents = {
@@ -66,6 +80,8 @@ export class LeaseStream {
     private readonly token: () => string | undefined,
     /** Looks up the leader's endpoint index (EtcdClient.leaderIndex); none: members in turn. */
     private readonly findLeader?: () => Promise<number | undefined>,
+    /** Asks one member whether it leads (EtcdClient.leads): the periodic check of a stream in use. */
+    private readonly leads?: (member: number) => Promise<boolean>,
   ) {
     this.endpoints = opts.endpoints.map((e) => new URL(e));
     this.lookUpLeader();
@@ -77,6 +93,19 @@ export class LeaseStream {
       for (const ch of [...this.draining, ...(this.active ? [this.active] : [])]) if (ch.stalled(now, stallMs)) ch.fail(new Error(`no keepalive answer within ${stallMs} ms`));
     }, 250);
     this.watchdog.unref();
+    // The Raft term in answers is the term of the last entry the member applied: after a
+    // move-leader it was seen unchanged for seconds (etcd 3.4). So a stream in use also asks
+    // its own member once a second whether it still leads: one small request, not per renewal.
+    this.checker = setInterval(() => {
+      const ch = this.active;
+      if (!ch || !this.leads || this.checking || Date.now() - ch.usedAt > CHECK_EVERY_MS) return;
+      this.checking = true;
+      this.checks++;
+      this.leads(ch.member)
+        .then((yes) => (yes ? undefined : this.lookUpLeader()), () => this.lookUpLeader())
+        .finally(() => (this.checking = false));
+    }, CHECK_EVERY_MS);
+    this.checker.unref();
   }
 
   /** Renews `lease` once; resolves its remaining TTL in seconds (0: the lease is gone). */
@@ -128,6 +157,7 @@ export class LeaseStream {
   }
 
   private openOn(member: number): KeepAliveChannel {
+    this.wanted = true;
     this.current = member;
     const ch = new KeepAliveChannel(member, this.endpoints[member]!, this.opts, this.token(), this.events);
     this.active = ch;
@@ -140,12 +170,13 @@ export class LeaseStream {
     if (this.confirmTimer || !this.findLeader || this.closed) return;
     this.confirmTimer = setTimeout(() => {
       this.confirmTimer = undefined;
-      if (this.active && this.leader !== this.active.member) this.lookUpLeader();
+      if (!this.active || this.leader !== this.active.member) this.lookUpLeader();
     }, CONFIRM_EVERY_MS);
     this.confirmTimer.unref();
   }
 
   private answered(ch: KeepAliveChannel, term: number): void {
+    ch.usedAt = Date.now();
     if (term <= this.term) return;
     const changed = this.term !== 0;
     this.term = term;
@@ -155,16 +186,29 @@ export class LeaseStream {
 
   /** Learns the leader, in the background (one look-up at a time), and moves the stream there. */
   private lookUpLeader(): void {
-    if (!this.findLeader || this.looking || this.closed) return;
+    if (!this.findLeader || this.closed) return;
+    // One at a time; one asked for meanwhile (a new term seen) runs after it, with fresh answers.
+    if (this.looking) {
+      this.lookAgain = true;
+      return;
+    }
     this.looking = true;
+    this.lookAgain = false;
     this.findLeader()
       .then((i) => (this.leader = i))
       .catch(() => (this.leader = undefined))
       .finally(() => {
         this.looking = false;
+        if (this.lookAgain) return this.lookUpLeader();
+        if (this.closed || !this.wanted) return;
+        // Members still name the member that just failed until they notice (an election
+        // timeout): not a leader to reconnect to.
+        const lost = this.lost;
+        if (lost && this.leader === lost.member && Date.now() - lost.at < LOST_MS) this.leader = undefined;
         const ch = this.active;
-        if (!ch || this.closed) return;
         if (this.leader === undefined) this.confirmSoon();
+        // The stream broke (its member died): reopen on the new leader now, not at the next renewal.
+        else if (!ch) this.openOn(this.leader);
         else if (this.leader !== ch.member) this.moveTo(this.leader);
       });
   }
@@ -197,6 +241,7 @@ export class LeaseStream {
     this.active = undefined;
     const pending = ch.retire();
     this.current = (ch.member + 1) % this.endpoints.length;
+    this.lost = { member: ch.member, at: Date.now() };
     // The leader may be what failed (or no longer lead): look again.
     this.leader = undefined;
     this.lookUpLeader();
@@ -214,6 +259,7 @@ export class LeaseStream {
   close(): void {
     this.closed = true;
     clearInterval(this.watchdog);
+    clearInterval(this.checker);
     if (this.confirmTimer) clearTimeout(this.confirmTimer);
     for (const ch of [...this.draining]) this.retire(ch);
     if (this.active) this.failed(this.active, new Error('lease stream closed'));

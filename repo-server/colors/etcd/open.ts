@@ -84,7 +84,7 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
   const replica = new Replica(etcd, k);
   await replica.start();
   // Lease renewals of every unit this server hears from, on one keepalive stream to etcd's leader.
-  const leases = new LeaseStream(etcdOpts, () => etcd.authToken(), () => etcd.leaderIndex());
+  const leases = new LeaseStream(etcdOpts, () => etcd.authToken(), () => etcd.leaderIndex(), (i) => etcd.leads(i));
   const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config), ...(etcdOpts.maxTxnOps ? { maxTxnOps: etcdOpts.maxTxnOps } : {}) }, leases);
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const election = new Election(etcd, { key: k.leader, id, ttlSeconds: etcdOpts.leaseTtlSeconds ?? 5 });
