@@ -212,8 +212,9 @@ test('one etcd member down: heartbeats and swaps go on; two down: reads answer, 
   // uncommitted, and commits when quorum returns (a follower's would be lost). So the swap
   // answered 503 below does reach etcd later, every run.
   await etcd.moveLeader(2);
-  await etcd.kill(1);
   const weights = await lbWeights();
+  await etcd.kill(1);
+  // At once: the leader steps down 1–2 election timeouts after losing its quorum (CheckQuorum).
   const swap = await live[1]!.api('POST', '/api/services/web/swap', { To: 'green' });
   assert.is(swap.status, 503, swap.text);
   assert.match((swap.json as { error: string }).error, /etcd/);
@@ -225,7 +226,9 @@ test('one etcd member down: heartbeats and swaps go on; two down: reads answer, 
   assert.equal(await lbWeights(), weights, 'HAProxy kept its weights (fail static)');
   for (const s of live) assert.is((await service(s)).Units.filter((u) => u.Alive).length, 4, 'no unit dropped while etcd was down');
 
-  await etcd.restart(0);
+  // One member back first: the quorum is then {1, 2}, and member 1 cannot be elected without
+  // the vote of member 2, whose log is longer (it holds the 503'd swap): member 2 leads again and
+  // commits that swap. (With both back, 0 and 1 may elect each other and drop it.)
   await etcd.restart(1);
   await etcd.waitQuorum();
   const quorumAt = Date.now();
@@ -241,6 +244,7 @@ test('one etcd member down: heartbeats and swaps go on; two down: reads answer, 
   // it; it must not hold this one off with a 409 "in flight".
   const again = await live[1]!.api('POST', '/api/services/web/swap', { To: 'green' });
   const acceptedMs = Date.now() - quorumAt;
+  await etcd.restart(0);
   assert.is(again.status, 200, again.text);
   console.log(`  a new swap was accepted (answered 200) ${acceptedMs} ms after etcd's quorum returned`);
   await watching;

@@ -118,7 +118,9 @@ export class EtcdSwaps implements Swapper {
     // `from` is what the registry holds now: a concurrent change makes the caller retry.
     const unchanged: Compare = { key: this.k.service(service), target: 'MOD', result: 'EQUAL', revision: settingsRev };
     const put: Op = { put: { key: this.k.swap(service), value: JSON.stringify(state) } };
-    let busy = (await this.etcd.txn([{ key: this.k.swap(service), target: 'CREATE', result: 'EQUAL', revision: 0 }, unchanged], [put], [], `record the swap of ${service}`)).succeeded ? undefined : await this.etcd.get(this.k.swap(service));
+    const create = (): Promise<{ succeeded: boolean }> => this.etcd.txn([{ key: this.k.swap(service), target: 'CREATE', result: 'EQUAL', revision: 0 }, unchanged], [put], [], `record the swap of ${service}`);
+    if ((await create()).succeeded) return;
+    let busy = await this.etcd.get(this.k.swap(service));
     // Bounded: each round is lost only to another writer of the record (a driver, a requester).
     for (let round = 0; busy && round < 3; round++) {
       const st = JSON.parse(busy.value) as SwapState;
@@ -132,8 +134,7 @@ export class EtcdSwaps implements Swapper {
       busy = await this.etcd.get(this.k.swap(service));
       if (!busy) {
         // The driver closed it meanwhile: try the plain create once more.
-        const again = await this.etcd.txn([{ key: this.k.swap(service), target: 'CREATE', result: 'EQUAL', revision: 0 }, unchanged], [put], [], `record the swap of ${service}`);
-        if (again.succeeded) return;
+        if ((await create()).succeeded) return;
         busy = await this.etcd.get(this.k.swap(service));
       }
     }
