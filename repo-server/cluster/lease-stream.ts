@@ -95,10 +95,11 @@ export class LeaseStream {
     this.watchdog.unref();
     // The Raft term in answers is the term of the last entry the member applied: after a
     // move-leader it was seen unchanged for seconds (etcd 3.4). So a stream in use also asks
-    // its own member once a second whether it still leads: one small request, not per renewal.
+    // its own member once a second whether it still leads (while it answered in the last 10 s):
+    // one small request a second, not one per renewal.
     this.checker = setInterval(() => {
       const ch = this.active;
-      if (!ch || !this.leads || this.checking || Date.now() - ch.usedAt > CHECK_EVERY_MS) return;
+      if (!ch || !this.leads || this.checking || Date.now() - ch.usedAt > 10 * CHECK_EVERY_MS) return;
       this.checking = true;
       this.checks++;
       this.leads(ch.member)
