@@ -185,20 +185,32 @@ export class EtcdClient {
   /**
    * Which endpoint (index into the configured list) is the Raft leader now, asking every member
    * at once; undefined when none says. Lease renewals sent to the leader are answered from its
-   * memory, where a follower forwards each one to the leader in turn (lease-stream.ts).
+   * memory, where a follower forwards each one to the leader in turn (lease-stream.ts). Only a
+   * member's word about itself counts, the highest term winning: just after a leader change a
+   * follower that has not heard from the new leader yet still names the old one (and an old
+   * leader cut off from the others may still call itself leader, in an older term).
    */
   async leaderIndex(timeoutMs = 1000): Promise<number | undefined> {
     const answers = await Promise.all(
       this.endpoints.map((url) =>
         this.once(url, '/v3/maintenance/status', '{}', timeoutMs).then(
-          (j) => ({ member: String((j.header as Json | undefined)?.member_id ?? ''), leader: String(j.leader ?? '') }),
+          (j) => ({ member: String((j.header as Json | undefined)?.member_id ?? ''), leader: String(j.leader ?? ''), term: Number(j.raftTerm ?? (j.header as Json | undefined)?.raft_term ?? 0) }),
           () => undefined,
         ),
       ),
     );
-    const leader = answers.find((a) => a && a.leader !== '' && a.leader !== '0')?.leader;
-    const i = answers.findIndex((a) => a?.member === leader);
-    return leader === undefined || i < 0 ? undefined : i;
+    let best: number | undefined;
+    answers.forEach((a, i) => {
+      if (a && a.member !== '' && a.member === a.leader && (best === undefined || a.term > answers[best]!.term)) best = i;
+    });
+    return best;
+  }
+
+  /** Whether the member at `index` says it is the Raft leader (one Status call to it). */
+  async leads(index: number, timeoutMs = 1000): Promise<boolean> {
+    const j = await this.once(this.endpoints[index]!, '/v3/maintenance/status', '{}', timeoutMs);
+    const member = String((j.header as Json | undefined)?.member_id ?? '');
+    return member !== '' && member === String(j.leader ?? '');
   }
 
   private async authenticate(): Promise<void> {

@@ -1,98 +1,78 @@
-// Lease renewals on one long-lived stream. etcd renews a lease through LeaseKeepAlive, a
-// bidirectional gRPC stream: a client writes one request per renewal and reads the answers on
-// the same stream, as etcd's own clientv3 does. The JSON gateway cannot do that over HTTP/1.1
-// (it answers only once the request body has ended: measured with etcd 3.4, a chunked POST got
-// its answers after `end()` and lost half of them), so each renewal there costs a whole request.
-// Here: one HTTP/2 (h2c, or h2 over TLS) connection per server to one member, one gRPC stream,
-// and the two protobuf messages involved encoded by hand (an int64 each way: no gRPC stack to
-// ship). A broken stream fails its pending renewals (the caller falls back to the gateway) and
-// the next renewal reopens it on the next member. The stream is opened on etcd's leader when it
-// is known: a follower forwards each renewal to the leader one at a time (measured, 2,000
-// renewals on one stream: ~3,000–4,000/s through a follower, ~12,000–14,000/s at the leader);
-// after a leader change it keeps working through the follower until it is reopened. New units' leases are granted on the same
+// Lease renewals on one long-lived stream, kept on etcd's leader. etcd renews a lease through
+// LeaseKeepAlive, a bidirectional gRPC stream: a client writes one request per renewal and reads
+// the answers on the same stream, as etcd's own clientv3 does. The JSON gateway cannot do that
+// over HTTP/1.1 (it answers only once the request body has ended: measured with etcd 3.4, a
+// chunked POST got its answers after `end()` and lost half of them), so each renewal there costs
+// a whole request. Here: one HTTP/2 connection per server to one member, one gRPC stream
+// (keepalive-channel.ts). A broken stream fails its pending renewals (the caller falls back to
+// the gateway) and the next renewal reopens it on the leader, or the next member.
+//
+// Why the leader: a follower forwards each renewal to the leader one at a time (measured, 2,000
+// renewals on one stream: ~3,000–4,000/s through a follower, ~12,000–14,000/s at the leader).
+// Leadership moves (a member killed, `etcdctl move-leader`, an election after a partition), so
+// the stream follows it: every answer carries a Raft term, and a higher one than seen before (a
+// new leader, by Raft's rules) triggers a leader look-up at once; as that term lags (see the
+// checker), a stream in use also asks its member once a second whether it still leads. A stream that broke (its member killed) is reopened on the new leader as soon as a
+// look-up finds one, and one opened on a member not known to lead (mid election) looks again
+// every 500 ms until it is on the leader. The move makes before it breaks:
+// the new stream is opened and takes every new renewal, the old one is kept until it has
+// answered what it was given, and what it has not answered within a second is written again on
+// the new stream (the callers' promises carry over). No renewal is dropped by a move, and etcd's
+// new leader gives every lease a whole TTL when it takes office (lessor Promote), so no lease
+// comes closer to expiry through a leader change. New units' leases are granted on the same
 // connection (unary LeaseGrant calls, many in flight at once: register-batch.ts).
 
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { readFileSync } from 'node:fs';
 import type { EtcdOptions } from './etcd-client.js';
+import { grpcHeaders, KeepAliveChannel, parseKeepAlive, keepAliveFrame, type ChannelEvents } from './keepalive-channel.js';
 
-/** LeaseKeepAliveRequest { int64 ID = 1 }, framed for gRPC (no compression, 4-byte length). */
-export function keepAliveFrame(lease: string): Buffer {
-  const body: number[] = [0x08];
-  let v = BigInt(lease);
-  if (v < 0n) v += 1n << 64n;
-  while (v >= 0x80n) {
-    body.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  body.push(Number(v));
-  const out = Buffer.alloc(5 + body.length);
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
+export { keepAliveFrame, parseKeepAlive } from './keepalive-channel.js';
+
+/** Where renewals go now: the member's client URL (undefined: no stream open), and how many moves to a new leader so far. */
+export interface KeepaliveState {
+  member: string | undefined;
+  moves: number;
 }
 
-/** LeaseKeepAliveResponse { ResponseHeader header = 1; int64 ID = 2; int64 TTL = 3 }. */
-export function parseKeepAlive(msg: Buffer): { id: string; ttl: number } {
-  let i = 0;
-  let id = 0n;
-  let ttl = 0n;
-  const varint = (): bigint => {
-    let v = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (i >= msg.length) throw new Error('keepalive answer truncated');
-      const b = msg[i++]!;
-      v |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-      shift += 7n;
-    }
-  };
-  while (i < msg.length) {
-    const tag = Number(varint());
-    const wire = tag & 7;
-    if (wire === 2) {
-      const len = Number(varint());
-      i += len;
-    }
-    else if (wire === 0) {
-      const v = varint();
-      if (tag >> 3 === 2) id = v;
-      else if (tag >> 3 === 3) ttl = v;
-    } else throw new Error(`keepalive answer: unexpected wire type ${wire}`);
-  }
-  // int64 on the wire: two's complement in 64 bits (lease ids are positive; be exact anyway).
-  if (id >= 1n << 63n) id -= 1n << 64n;
-  return { id: String(id), ttl: Number(ttl) };
-}
-
-interface Pending {
-  resolve: (ttl: number) => void;
-  reject: (err: Error) => void;
-}
+/** How long an old stream may keep renewals it was given after a move, before they go again on the new one. */
+const DRAIN_MS = 1000;
+/** A stream in use asks its member this often whether it still leads. */
+const CHECK_EVERY_MS = 1000;
+/** Leader look-ups while the stream is on a member not known to lead (or down with no leader known). */
+const CONFIRM_EVERY_MS = 500;
+/** A member whose stream just failed is not taken for the leader this long (others still name it). */
+const LOST_MS = 2000;
 
 export class LeaseStream {
   private readonly endpoints: URL[];
   private current = 0;
-  private session: ClientHttp2Session | undefined;
-  private stream: ClientHttp2Stream | undefined;
-  private buf: Buffer = Buffer.alloc(0);
-  /** lease → renewals written and not answered yet (answers come in order per lease). */
-  private pending = new Map<string, Pending[]>();
+  /** The stream new renewals go to; older ones draining after a move. */
+  private active: KeepAliveChannel | undefined;
+  private readonly draining = new Set<KeepAliveChannel>();
   private closed = false;
   /** After a failure the stream stays shut this long: renewals go the gateway's way meanwhile. */
   private shutUntil = 0;
-  /** Renewals written and not answered, since when some are, and the last answer's time. */
-  private unanswered = 0;
-  private busySince = 0;
-  private lastAnswer = 0;
-  /** When each unanswered renewal was written, oldest first (etcd answers a stream in order). */
-  private sent: number[] = [];
-  private sentHead = 0;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly checker: NodeJS.Timeout;
+  private checking = false;
+  /** Status calls made by the periodic check (its cost, for the record). */
+  checks = 0;
+  private confirmTimer: NodeJS.Timeout | undefined;
   /** The leader's endpoint index as last looked up (undefined: unknown; rotate on failure). */
   private leader: number | undefined;
   private looking = false;
+  private lookAgain = false;
+  /** The highest Raft term seen in an answer (0: none yet). */
+  private term = 0;
+  /** A stream has been opened (renewals are wanted): keep one on the leader from then on. */
+  private wanted = false;
+  /** The member whose stream failed last, and when. */
+  private lost: { member: number; at: number } | undefined;
+  /** Streams moved to a new leader (make-before-break), for /metrics. */
+  moves = 0;
+  private readonly events: ChannelEvents = {
+    answered: (ch, term) => this.answered(ch, term),
+    failed: (ch, err) => this.failed(ch, err),
+  };
 
   constructor(
     private readonly opts: EtcdOptions,
@@ -100,6 +80,8 @@ export class LeaseStream {
     private readonly token: () => string | undefined,
     /** Looks up the leader's endpoint index (EtcdClient.leaderIndex); none: members in turn. */
     private readonly findLeader?: () => Promise<number | undefined>,
+    /** Asks one member whether it leads (EtcdClient.leads): the periodic check of a stream in use. */
+    private readonly leads?: (member: number) => Promise<boolean>,
   ) {
     this.endpoints = opts.endpoints.map((e) => new URL(e));
     this.lookUpLeader();
@@ -107,25 +89,31 @@ export class LeaseStream {
     // go to the gateway, which tries the other members or reports etcd unreachable.
     const stallMs = Math.max(1000, Math.ceil((opts.timeoutMs ?? 4000) / 2));
     this.watchdog = setInterval(() => {
-      if (this.unanswered > 0 && Date.now() - Math.max(this.busySince, this.lastAnswer) > stallMs) this.fail(this.session, new Error(`no keepalive answer within ${stallMs} ms`));
+      const now = Date.now();
+      for (const ch of [...this.draining, ...(this.active ? [this.active] : [])]) if (ch.stalled(now, stallMs)) ch.fail(new Error(`no keepalive answer within ${stallMs} ms`));
     }, 250);
     this.watchdog.unref();
+    // The Raft term in answers is the term of the last entry the member applied: after a
+    // move-leader it was seen unchanged for seconds (etcd 3.4). So a stream in use also asks
+    // its own member once a second whether it still leads (while it answered in the last 10 s):
+    // one small request a second, not one per renewal.
+    this.checker = setInterval(() => {
+      const ch = this.active;
+      if (!ch || !this.leads || this.checking || Date.now() - ch.usedAt > 10 * CHECK_EVERY_MS) return;
+      this.checking = true;
+      this.checks++;
+      this.leads(ch.member)
+        .then((yes) => (yes ? undefined : this.lookUpLeader()), () => this.lookUpLeader())
+        .finally(() => (this.checking = false));
+    }, CHECK_EVERY_MS);
+    this.checker.unref();
   }
 
   /** Renews `lease` once; resolves its remaining TTL in seconds (0: the lease is gone). */
   renew(lease: string): Promise<number> {
     if (this.closed) return Promise.reject(new Error('lease stream closed'));
-    if (!this.stream && Date.now() < this.shutUntil) return Promise.reject(new Error('lease stream down; retried shortly'));
-    return new Promise((resolve, reject) => {
-      const s = this.open();
-      const list = this.pending.get(lease);
-      if (list) list.push({ resolve, reject });
-      else this.pending.set(lease, [{ resolve, reject }]);
-      const now = Date.now();
-      if (this.unanswered++ === 0) this.busySince = now;
-      this.sent.push(now);
-      s.write(keepAliveFrame(lease));
-    });
+    if (!this.active && Date.now() < this.shutUntil) return Promise.reject(new Error('lease stream down; retried shortly'));
+    return new Promise((resolve, reject) => this.open().write(lease, { resolve, reject }));
   }
 
   /**
@@ -137,10 +125,9 @@ export class LeaseStream {
    */
   grant(ttlSeconds: number): Promise<string> {
     if (this.closed) return Promise.reject(new Error('lease stream closed'));
-    if (!this.stream && Date.now() < this.shutUntil) return Promise.reject(new Error('lease stream down; retried shortly'));
+    if (!this.active && Date.now() < this.shutUntil) return Promise.reject(new Error('lease stream down; retried shortly'));
     return new Promise((resolve, reject) => {
-      const session = this.connection();
-      const call = session.request(this.headers('/etcdserverpb.Lease/LeaseGrant'));
+      const call = this.open().session.request(grpcHeaders('/etcdserverpb.Lease/LeaseGrant', this.token()));
       let buf: Buffer = Buffer.alloc(0);
       let status = '';
       call.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
@@ -159,111 +146,123 @@ export class LeaseStream {
     });
   }
 
-  private headers(path: string): Record<string, string> {
-    const token = this.token();
-    return {
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...(token ? { token } : {}),
-    };
+  /** The member the stream is on (its client URL), if open. */
+  member(): string | undefined {
+    return this.active ? this.opts.endpoints[this.active.member] : undefined;
   }
 
-  /** The HTTP/2 connection to the current member, opened with the keepalive stream on it. */
-  private connection(): ClientHttp2Session {
-    this.open();
-    return this.session!;
+  /** The stream new renewals go to: open, or opened on the leader (if known) or the next member. */
+  private open(): KeepAliveChannel {
+    if (this.active?.usable) return this.active;
+    return this.openOn(this.leader ?? this.current);
   }
 
-  /** Learns the leader for the next open(); one look-up at a time, in the background. */
+  private openOn(member: number): KeepAliveChannel {
+    this.wanted = true;
+    this.current = member;
+    const ch = new KeepAliveChannel(member, this.endpoints[member]!, this.opts, this.token(), this.events);
+    this.active = ch;
+    if (this.leader !== member) this.confirmSoon();
+    return ch;
+  }
+
+  /** Not known to be on the leader: look again shortly (and again, until it is). */
+  private confirmSoon(): void {
+    if (this.confirmTimer || !this.findLeader || this.closed) return;
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      if (!this.active || this.leader !== this.active.member) this.lookUpLeader();
+    }, CONFIRM_EVERY_MS);
+    this.confirmTimer.unref();
+  }
+
+  private answered(ch: KeepAliveChannel, term: number): void {
+    ch.usedAt = Date.now();
+    if (term <= this.term) return;
+    const changed = this.term !== 0;
+    this.term = term;
+    // A new term is a new leader (or an election under way): where is it?
+    if (changed && ch === this.active) this.lookUpLeader();
+  }
+
+  /** Learns the leader, in the background (one look-up at a time), and moves the stream there. */
   private lookUpLeader(): void {
-    if (!this.findLeader || this.looking || this.closed) return;
+    if (!this.findLeader || this.closed) return;
+    // One at a time; one asked for meanwhile (a new term seen) runs after it, with fresh answers.
+    if (this.looking) {
+      this.lookAgain = true;
+      return;
+    }
     this.looking = true;
+    this.lookAgain = false;
     this.findLeader()
       .then((i) => (this.leader = i))
       .catch(() => (this.leader = undefined))
-      .finally(() => (this.looking = false));
+      .finally(() => {
+        this.looking = false;
+        if (this.lookAgain) return this.lookUpLeader();
+        if (this.closed || !this.wanted) return;
+        // Members still name the member that just failed until they notice (an election
+        // timeout): not a leader to reconnect to.
+        const lost = this.lost;
+        if (lost && this.leader === lost.member && Date.now() - lost.at < LOST_MS) this.leader = undefined;
+        const ch = this.active;
+        if (this.leader === undefined) this.confirmSoon();
+        // The stream broke (its member died): reopen on the new leader now, not at the next renewal.
+        else if (!ch) this.openOn(this.leader);
+        else if (this.leader !== ch.member) this.moveTo(this.leader);
+      });
   }
 
-  private open(): ClientHttp2Stream {
-    if (this.stream && !this.stream.destroyed && !this.stream.writableEnded) return this.stream;
-    if (this.leader !== undefined) this.current = this.leader;
-    const url = this.endpoints[this.current]!;
-    const tls = url.protocol === 'https:';
-    const session = connect(url.origin, {
-      ...(tls && this.opts.caFile ? { ca: readFileSync(this.opts.caFile) } : {}),
-      ...(tls && this.opts.certFile ? { cert: readFileSync(this.opts.certFile) } : {}),
-      ...(tls && this.opts.keyFile ? { key: readFileSync(this.opts.keyFile) } : {}),
-    });
-    session.on('error', (err) => this.fail(session, err));
-    session.on('close', () => this.fail(session, new Error('connection closed')));
-    session.unref();
-    const stream = session.request(this.headers('/etcdserverpb.Lease/LeaseKeepAlive'));
-    stream.on('data', (d: Buffer) => this.read(d));
-    stream.on('error', (err) => this.fail(session, err));
-    // The stream ending (an error status in its trailers) means no more answers on it.
-    let status = '';
-    stream.on('trailers', (t) => (status = `grpc-status ${String(t['grpc-status'])} ${String(t['grpc-message'] ?? '')}`));
-    stream.on('close', () => this.fail(session, new Error(`keepalive stream ended ${status}`.trim())));
-    this.session = session;
-    this.stream = stream;
-    this.buf = Buffer.alloc(0);
-    return stream;
+  /** Make before break: new renewals go to a stream on `member`; the old one drains. */
+  private moveTo(member: number): void {
+    const old = this.active;
+    this.openOn(member);
+    this.moves++;
+    if (!old) return;
+    this.draining.add(old);
+    if (old.unanswered === 0) this.retire(old);
+    else setTimeout(() => this.retire(old), DRAIN_MS).unref();
   }
 
-  private read(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    while (this.buf.length >= 5) {
-      const len = this.buf.readUInt32BE(1);
-      if (this.buf.length < 5 + len) return;
-      const msg = this.buf.subarray(5, 5 + len);
-      this.buf = this.buf.subarray(5 + len);
-      const { id, ttl } = parseKeepAlive(msg);
-      const list = this.pending.get(id);
-      const first = list?.shift();
-      if (first) {
-        this.unanswered--;
-        this.lastAnswer = Date.now();
-        if (++this.sentHead > 1024) {
-          this.sent = this.sent.slice(this.sentHead);
-          this.sentHead = 0;
-        }
-      }
-      if (list && list.length === 0) this.pending.delete(id);
-      first?.resolve(ttl);
-    }
+  /** Closes a draining stream; what it did not answer is written again on the current one. */
+  private retire(ch: KeepAliveChannel): void {
+    if (ch.dead) return;
+    this.draining.delete(ch);
+    const left = ch.retire();
+    const to = this.active?.usable ? this.active : undefined;
+    for (const [lease, list] of left) for (const p of list) (to ? to.write(lease, p) : p.reject(new Error('lease stream moved; renew again')));
   }
 
-  /** Everything written and unanswered fails; the next renewal opens a stream on the next member. */
-  private fail(session: ClientHttp2Session | undefined, err: Error): void {
-    // Events of a session already given up on concern nobody.
-    if (session !== this.session) return;
-    this.stream = undefined;
-    this.session = undefined;
-    session?.destroy();
-    this.current = (this.current + 1) % this.endpoints.length;
-    // The leader may be what failed (or no longer lead): look again; meanwhile the next member.
+  private failed(ch: KeepAliveChannel, err: Error): void {
+    if (this.draining.has(ch)) return this.retire(ch);
+    if (ch !== this.active) return;
+    // Everything written and unanswered fails (the callers renew on the gateway); the next
+    // renewal opens a stream on the leader once known, else on the next member.
+    this.active = undefined;
+    const pending = ch.retire();
+    this.current = (ch.member + 1) % this.endpoints.length;
+    this.lost = { member: ch.member, at: Date.now() };
+    // The leader may be what failed (or no longer lead): look again.
     this.leader = undefined;
     this.lookUpLeader();
     this.shutUntil = Date.now() + 1000;
-    const pending = this.pending;
-    this.pending = new Map();
-    this.unanswered = 0;
-    this.sent = [];
-    this.sentHead = 0;
     for (const list of pending.values()) for (const p of list) p.reject(err);
   }
 
   /** How long the oldest unanswered renewal has waited (0: none): a member falling behind shows here. */
   lagMs(): number {
-    const oldest = this.sent[this.sentHead];
-    return this.unanswered > 0 && oldest !== undefined ? Date.now() - oldest : 0;
+    let lag = this.active?.lagMs() ?? 0;
+    for (const ch of this.draining) lag = Math.max(lag, ch.lagMs());
+    return lag;
   }
 
   close(): void {
     this.closed = true;
     clearInterval(this.watchdog);
-    this.fail(this.session, new Error('lease stream closed'));
+    clearInterval(this.checker);
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    for (const ch of [...this.draining]) this.retire(ch);
+    if (this.active) this.failed(this.active, new Error('lease stream closed'));
   }
 }

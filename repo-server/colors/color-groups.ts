@@ -14,6 +14,7 @@ import { Registry } from './registry.js';
 import { SwapEngine } from './swap.js';
 import { lbService } from './traffic.js';
 import type { ChangeFeed, ColorRegistry, LbDriver, Swapper } from './registry-api.js';
+import type { KeepaliveState } from '../cluster/lease-stream.js';
 import { openEtcdColorGroups, type EtcdColorOptions } from './etcd/open.js';
 
 export interface ColorGroups {
@@ -23,6 +24,8 @@ export interface ColorGroups {
   /** Live changes for the dashboard (on etcd: from the replica's watch, on every server). */
   feed: ChangeFeed;
   render(adapter: string): string | undefined;
+  /** On etcd only: the lease keepalive stream's member (metrics). */
+  keepalive?: () => KeepaliveState;
   close(): Promise<void>;
 }
 
@@ -50,7 +53,7 @@ export async function openColorGroups(
 ): Promise<ColorGroups> {
   if (etcd) {
     const g = await openEtcdColorGroups(dataDir, config, etcd, (level, msg, detail) => (level === 'error' ? log.error(detail ?? {}, msg) : log.info(detail ?? {}, msg)));
-    return { registry: g.registry, lb: g.lb, engine: g.engine, feed: g.registry, render: (name) => renderFor(name, g.desired(), config.lb, dataDir), close: g.close };
+    return { registry: g.registry, lb: g.lb, engine: g.engine, feed: g.registry, render: (name) => renderFor(name, g.desired(), config.lb, dataDir), keepalive: g.keepalive, close: g.close };
   }
   const registry = await Registry.open(store ?? new FileRegistryStore(join(dataDir, 'db')), {
     ttlMs: config.ttlMs,

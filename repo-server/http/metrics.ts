@@ -103,6 +103,27 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'debpkg_etcd_keepalive_member',
+      help: "With etcd: the member this server's lease keepalive stream is on (1; it follows etcd's leader)",
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        const member = state()?.colors.keepalive?.().member;
+        if (member) this.set({ endpoint: member }, 1);
+      },
+    });
+    new Counter({
+      name: 'debpkg_etcd_keepalive_moves_total',
+      help: "With etcd: times the lease keepalive stream moved to a new etcd leader",
+      registers,
+      collect() {
+        const k = state()?.colors.keepalive?.();
+        this.reset();
+        if (k) this.inc(k.moves);
+      },
+    });
+    new Gauge({
       name: 'debpkg_publish_generation',
       help: 'Live generation number of each published distribution',
       labelNames: ['prefix', 'distribution'],

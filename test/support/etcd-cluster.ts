@@ -24,6 +24,12 @@ export interface EtcdCluster {
   restart(i: number): Promise<void>;
   /** etcdctl against the live members; stdout. */
   ctl(...args: string[]): Promise<string>;
+  /** Index of the member the live members name as Raft leader (undefined: none now). */
+  leader(): Promise<number | undefined>;
+  /** `etcdctl move-leader` to member `i` (a no-op when it leads already). */
+  moveLeader(i: number): Promise<void>;
+  /** Resolves once a write through etcdctl commits (the cluster has quorum), within `ms`. */
+  waitQuorum(ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +106,35 @@ export async function startEtcdCluster(): Promise<EtcdCluster> {
       launch(members[i]!);
     },
     ctl: (...args) => run('etcdctl', ['--endpoints', members.filter((m) => m.child).map((m) => m.clientUrl).join(','), ...args]),
+    leader: async () => {
+      // `endpoint status` lines: URL, member id (hex), version, db size, is leader, ... (the
+      // JSON form prints the 64-bit ids as numbers, which JSON.parse rounds).
+      const out = await cluster.ctl('endpoint', 'status').catch((err: Error) => err.message);
+      for (const line of out.split('\n')) {
+        const f = line.split(', ');
+        if (f[4] === 'true') return members.findIndex((m) => m.clientUrl === f[0]);
+      }
+      return undefined;
+    },
+    moveLeader: async (i) => {
+      const from = await cluster.leader();
+      if (from === undefined) throw new Error('etcd has no leader to move');
+      if (from === i) return;
+      const line = (await run('etcdctl', ['--endpoints', members[i]!.clientUrl, 'endpoint', 'status'])).trim();
+      await run('etcdctl', ['--endpoints', members[from]!.clientUrl, 'move-leader', line.split(', ')[1]!]);
+    },
+    waitQuorum: async (ms = 30_000) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        try {
+          await run('etcdctl', ['--endpoints', members.filter((m) => m.child).map((m) => m.clientUrl).join(','), '--command-timeout', '1s', 'put', '/debpkg-test/quorum', String(Date.now())]);
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`etcd has no quorum within ${ms} ms: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    },
     stop: async () => {
       for (let i = 0; i < members.length; i++) await kill(i);
       await rm(dir, { recursive: true, force: true });

@@ -94,7 +94,8 @@ export interface SwapState {
   /**
    * Epoch ms after which the requester has answered 503 (etcd did not confirm the write in
    * time). A write etcd commits only after that (it can, once quorum is back) must not move
-   * traffic: a driver that first sees the record past this closes it as refused.
+   * traffic: the driver that first sees the record past this, or the next swap's requester
+   * (swap-driver.ts), closes it as refused.
    */
   expires: number;
   /** Servers that drove it, in order (a takeover adds one). */

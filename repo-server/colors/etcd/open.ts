@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Election } from '../../cluster/election.js';
 import { EtcdClient, type EtcdOptions } from '../../cluster/etcd-client.js';
-import { LeaseStream } from '../../cluster/lease-stream.js';
+import { LeaseStream, type KeepaliveState } from '../../cluster/lease-stream.js';
 import { heartbeatIntervalMs, type ColorConfig } from '../../config.js';
 import { Mutex } from '../../../lib/concurrency.js';
 import type { LbAdapter, LbState } from '../lb/adapter.js';
@@ -73,6 +73,8 @@ export interface EtcdColorGroups {
   lb: LbDriver;
   election: Election;
   desired(): LbState;
+  /** Where this server's lease keepalive stream is (the member's client URL) and how often it followed a new leader. */
+  keepalive(): KeepaliveState;
   close(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
   const replica = new Replica(etcd, k);
   await replica.start();
   // Lease renewals of every unit this server hears from, on one keepalive stream to etcd's leader.
-  const leases = new LeaseStream(etcdOpts, () => etcd.authToken(), () => etcd.leaderIndex());
+  const leases = new LeaseStream(etcdOpts, () => etcd.authToken(), () => etcd.leaderIndex(), (i) => etcd.leads(i));
   const registry = new EtcdRegistry(etcd, replica, { ttlMs: config.ttlMs, intervalMs: heartbeatIntervalMs(config), ...(etcdOpts.maxTxnOps ? { maxTxnOps: etcdOpts.maxTxnOps } : {}) }, leases);
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const election = new Election(etcd, { key: k.leader, id, ttlSeconds: etcdOpts.leaseTtlSeconds ?? 5 });
@@ -128,6 +130,7 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
     lb,
     election,
     desired,
+    keepalive: () => ({ member: leases.member(), moves: leases.moves }),
     close: async () => {
       clearInterval(housekeeping);
       await election.resign();

@@ -20,6 +20,21 @@ type Log = (msg: string, detail?: Record<string, unknown>) => void;
 
 const stamp = (): string => new Date().toISOString();
 
+const GAVE_UP = 'etcd committed the request only after the requester had given up (answered 503): nothing was moved';
+
+/**
+ * A recorded swap no driver has taken yet whose requester answered 503 (`expires` passed): it
+ * must never run. Whoever sees it first (the driver, or the next requester) closes it as refused.
+ */
+function abandoned(st: SwapState, now: number): boolean {
+  return st.drivers.length === 0 && now > st.expires;
+}
+
+/** The audit record that closes `st`. */
+function closingRecord(st: SwapState, result: SwapResult, reason?: string): Omit<SwapRecord, 'id'> {
+  return { service: st.service, kind: st.kind, user: st.user, started: st.started, finished: stamp(), from: st.from, to: st.to, strategy: st.strategy, steps: st.steps, result, ...(reason ? { reason } : {}), ref: st.ref };
+}
+
 export class EtcdSwaps implements Swapper {
   private readonly driving = new Set<string>();
 
@@ -70,33 +85,61 @@ export class EtcdSwaps implements Swapper {
     const state: SwapState = { ...plan, ref: randomUUID(), service: s.name, started: stamp(), step: 0, phase: 'gate', steps: [], drivers: [], expires };
     const settingsRev = this.replica.settings.get(service)?.rev ?? 0;
     // Subscribe before writing: the closing record may arrive before the txn's answer does.
+    let onAudit: (r: SwapRecord) => void = () => undefined;
     const done = new Promise<SwapRecord>((resolve) => {
-      const onAudit = (r: SwapRecord): void => {
+      onAudit = (r: SwapRecord): void => {
         if (r.ref !== state.ref) return;
         this.replica.off('audit', onAudit);
         resolve(r);
       };
       this.replica.on('audit', onAudit);
     });
-    const t = await this.etcd.txn(
-      [
-        { key: this.k.swap(service), target: 'CREATE', result: 'EQUAL', revision: 0 },
-        // `from` is what the registry holds now: a concurrent change makes the caller retry.
-        { key: this.k.service(service), target: 'MOD', result: 'EQUAL', revision: settingsRev },
-      ],
-      [{ put: { key: this.k.swap(service), value: JSON.stringify(state) } }],
-      [],
-      `record the swap of ${service}`,
-    );
-    if (!t.succeeded) {
-      const busy = await this.etcd.get(this.k.swap(service));
-      if (busy) throw new Conflict(`a swap of ${service} is in flight (${(JSON.parse(busy.value) as SwapState).ref}); wait for it or roll back after it`);
-      throw new Conflict(`service ${service} changed while the swap was requested; try again`);
+    try {
+      await this.record(service, state, settingsRev);
+    } catch (err) {
+      this.replica.off('audit', onAudit);
+      throw err;
     }
     const rec = await done;
     if (rec.result === 'refused' || rec.result === 'reverted') throw new GateRefused(rec);
     if (rec.result === 'failed') throw new UpstreamFailed(rec.reason ?? 'the load balancer did not take the change');
     return rec;
+  }
+
+  /**
+   * Writes swaps/<svc> if no swap is in flight. A record no driver ever took whose requester
+   * has given up (etcd committed it only after the 503, e.g. once quorum came back) does not
+   * count as in flight: it is closed as refused in the same transaction that records this one,
+   * so the next swap is not told "in flight" until the driver gets round to it. Both that close
+   * and the driver's compare the record's revision, so exactly one of them writes its audit
+   * record; nothing but the record and the audit log changes (no traffic moves).
+   */
+  private async record(service: string, state: SwapState, settingsRev: number): Promise<void> {
+    // `from` is what the registry holds now: a concurrent change makes the caller retry.
+    const unchanged: Compare = { key: this.k.service(service), target: 'MOD', result: 'EQUAL', revision: settingsRev };
+    const put: Op = { put: { key: this.k.swap(service), value: JSON.stringify(state) } };
+    const create = (): Promise<{ succeeded: boolean }> => this.etcd.txn([{ key: this.k.swap(service), target: 'CREATE', result: 'EQUAL', revision: 0 }, unchanged], [put], [], `record the swap of ${service}`);
+    if ((await create()).succeeded) return;
+    let busy = await this.etcd.get(this.k.swap(service));
+    // Bounded: each round is lost only to another writer of the record (a driver, a requester).
+    for (let round = 0; busy && round < 3; round++) {
+      const st = JSON.parse(busy.value) as SwapState;
+      if (!abandoned(st, Date.now())) throw new Conflict(`a swap of ${service} is in flight (${st.ref}); wait for it or roll back after it`);
+      const a = await this.registry.auditOps(service, closingRecord(st, 'refused', GAVE_UP));
+      const t = await this.etcd.txn([{ key: this.k.swap(service), target: 'MOD', result: 'EQUAL', revision: busy.modRevision }, unchanged, a.compare], [...a.ops, put], [], `close the abandoned swap of ${service} and record this one`);
+      if (t.succeeded) {
+        this.log('swap refused: its requester had given up before etcd committed it', { service, ref: st.ref, closedBy: 'requester' });
+        return;
+      }
+      busy = await this.etcd.get(this.k.swap(service));
+      if (!busy) {
+        // The driver closed it meanwhile: try the plain create once more.
+        if ((await create()).succeeded) return;
+        busy = await this.etcd.get(this.k.swap(service));
+      }
+    }
+    if (busy) throw new Conflict(`a swap of ${service} is in flight (${(JSON.parse(busy.value) as SwapState).ref}); wait for it or roll back after it`);
+    throw new Conflict(`service ${service} changed while the swap was requested; try again`);
   }
 
   // ---- driver side (the elected server only) ----
@@ -142,9 +185,7 @@ export class EtcdSwaps implements Swapper {
     let rev = kv.modRevision;
     let st = JSON.parse(kv.value) as SwapState;
     const me = this.election.opts.id;
-    if (st.drivers.length === 0 && Date.now() > st.expires) {
-      return this.finish(st, rev, 'refused', 'etcd committed the request only after the requester had given up (answered 503): nothing was moved');
-    }
+    if (abandoned(st, Date.now())) return this.finish(st, rev, 'refused', GAVE_UP);
     if (st.drivers.at(-1) !== me) {
       const next = { ...st, drivers: [...st.drivers, me] };
       if (st.drivers.length > 0) this.log('resuming a swap a previous leader started', { service, ref: st.ref, phase: st.phase, step: st.step });
@@ -197,7 +238,7 @@ export class EtcdSwaps implements Swapper {
 
   /** Closes the swap: the audit record and the record's removal in one write (traffic back too, if given). */
   private async finish(st: SwapState, rev: number, result: SwapResult, reason?: string, back?: Traffic): Promise<void> {
-    const record: Omit<SwapRecord, 'id'> = { service: st.service, kind: st.kind, user: st.user, started: st.started, finished: stamp(), from: st.from, to: st.to, strategy: st.strategy, steps: st.steps, result, ...(reason ? { reason } : {}), ref: st.ref };
+    const record = closingRecord(st, result, reason);
     const compare = [...this.fence(), { key: this.k.swap(st.service), target: 'MOD', result: 'EQUAL', revision: rev } as Compare];
     const ops: Op[] = [{ del: { key: this.k.swap(st.service) } }];
     if (back) {
