@@ -16,7 +16,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { loadavg, cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEtcdCluster, type EtcdCluster } from '../test/support/etcd-cluster.js';
 import { statusKb } from '../test/support/proc.js';
@@ -308,13 +308,20 @@ const serverArgs = ['--unit-ttl', `${TTL_S}s`];
 // NODE_FLAGS: more node flags for the servers, space-separated (e.g. `--trace-gc`, or `--import
 // <file>` of a probe that logs the event loop's delay), to find what stalls a server.
 const nodeFlags = [...(process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : []), ...(process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
+/** SERVER_LOG=<dir>: each server's log (at info level) is written there when the run ends. */
+const LOG_DIR = process.env.SERVER_LOG;
+const LOG_LEVEL = LOG_DIR ? 'info' : 'warn';
+function keepLog(s: ServerProcess, name: string): void {
+  if (LOG_DIR) writeFileSync(`${LOG_DIR}/${name}.log`, s.output());
+}
 const results: Result[] = [];
 const only = process.env.SETUP;
 if (!only || only === 'embedded') {
-  const s = await startServerProcess({ nodeFlags, args: serverArgs, env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: 'warn' } });
+  const s = await startServerProcess({ nodeFlags, args: serverArgs, env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: LOG_LEVEL } });
   try {
     results.push(await run('1 server, embedded', [s], undefined));
   } finally {
+    keepLog(s, 'embedded');
     await s.stop();
   }
   process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
@@ -323,9 +330,10 @@ if (!only || only === 'etcd') {
   const etcd = await startEtcdCluster();
   const servers: ServerProcess[] = [];
   try {
-    for (let i = 0; i < 3; i++) servers.push(await startServerProcess({ nodeFlags, args: [...serverArgs, '--etcd', etcd.endpoints], env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: 'warn' } }));
+    for (let i = 0; i < 3; i++) servers.push(await startServerProcess({ nodeFlags, args: [...serverArgs, '--etcd', etcd.endpoints], env: { DEBPKG_NODE_TOKEN: NODE_TOKEN, DEBPKG_LOG_LEVEL: LOG_LEVEL } }));
     results.push(await run('3 servers on etcd (3 members)', servers, etcd));
   } finally {
+    servers.forEach((s, i) => keepLog(s, `etcd-${i + 1}`));
     await Promise.all(servers.map((s) => s.stop()));
     await etcd.stop();
   }
