@@ -93,9 +93,28 @@ interface Result {
   expiryMaxS: number;
   expiredInTime: string;
   falseExpiries: number;
+  /** Keep-alive connections the servers closed during the run (reopened at once). */
+  closedConnections: number;
   /** Observer reads (false-expiry samples, the stopped units) that failed or timed out. */
   observerErrors: number;
   load: string;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const LENGTH = Buffer.from('\r\ncontent-length:');
+
+/** A response head's Content-Length (the servers write the name in lower case; any case is read). */
+function contentLength(buf: Buffer, headEnd: number): number {
+  let at = buf.indexOf(LENGTH);
+  if (at < 0 || at > headEnd) {
+    const m = /\r\ncontent-length: *([0-9]+)/i.exec(buf.subarray(0, headEnd).toString('latin1'));
+    return Number(m?.[1] ?? 0);
+  }
+  at += LENGTH.length;
+  while (buf[at] === 0x20) at++;
+  let n = 0;
+  while (buf[at]! >= 48 && buf[at]! <= 57) n = n * 10 + buf[at++]! - 48;
+  return n;
 }
 
 /**
@@ -105,20 +124,27 @@ interface Result {
  * 4 % server CPU). Answers come back in order per connection; each is matched to its send time.
  */
 class Pipe {
-  private readonly socket: Socket;
+  private socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
-  private readonly inflight: ((status: number) => void)[] = [];
-  constructor(url: URL) {
-    this.socket = connect(Number(url.port), url.hostname);
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (d: Buffer) => this.read(d));
-    this.socket.on('error', () => this.fail());
-    this.socket.on('close', () => this.fail());
+  private inflight: ((status: number) => void)[] = [];
+  /** Connections the server closed under this pipe (each reopened, as an agent's next curl would). */
+  closed = 0;
+  constructor(private readonly url: URL) {
+    this.socket = this.connect();
+  }
+  private connect(): Socket {
+    const socket = connect(Number(this.url.port), this.url.hostname);
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.read(d));
+    socket.on('error', () => this.fail(socket));
+    socket.on('close', () => this.fail(socket));
+    return socket;
   }
   get depth(): number {
     return this.inflight.length;
   }
   send(bytes: Buffer): Promise<number> {
+    if (this.socket.destroyed) this.socket = this.connect();
     return new Promise((resolve) => {
       this.inflight.push(resolve);
       this.socket.write(bytes);
@@ -127,19 +153,28 @@ class Pipe {
   private read(d: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     for (;;) {
-      const head = this.buf.indexOf('\r\n\r\n');
+      const head = this.buf.indexOf(HEAD_END);
       if (head < 0) return;
-      const text = this.buf.subarray(0, head).toString('latin1');
-      const len = Number(/\r\ncontent-length: *([0-9]+)/i.exec(text)?.[1] ?? 0);
+      const len = contentLength(this.buf, head);
       if (this.buf.length < head + 4 + len) return;
+      // "HTTP/1.1 200 …": the status is bytes 9–11.
+      const status = (this.buf[9]! - 48) * 100 + (this.buf[10]! - 48) * 10 + (this.buf[11]! - 48);
       this.buf = this.buf.subarray(head + 4 + len);
-      this.inflight.shift()?.(Number(text.slice(9, 12)));
+      this.inflight.shift()?.(status);
     }
   }
-  private fail(): void {
+  /** The server closed the connection (e.g. its headers timeout): what it had not answered fails. */
+  private fail(socket: Socket): void {
+    if (socket !== this.socket || this.closedSeen.has(socket)) return;
+    this.closedSeen.add(socket);
+    this.closed++;
+    socket.destroy();
+    this.buf = Buffer.alloc(0);
     for (const r of this.inflight.splice(0)) r(0);
   }
+  private readonly closedSeen = new WeakSet<Socket>();
   close(): void {
+    this.closedSeen.add(this.socket);
     this.socket.destroy();
   }
 }
@@ -299,6 +334,7 @@ async function run(setup: string, servers: ServerProcess[], etcd: EtcdCluster | 
     expiredInTime: `${expiry.length - expiredLate}/${STOPPERS}`,
     falseExpiries,
     observerErrors,
+    closedConnections: pipes.flat().reduce((n, p) => n + p.closed, 0),
     load: loadavg().map((l) => l.toFixed(1)).join(' '),
   };
 }
@@ -346,7 +382,7 @@ const table = [
   '',
   '| setup | all registered after s | heartbeats sent | skipped (previous unanswered) | failed | p50 ms | p99 ms | max ms | client lateness p99 ms | server CPU % | server RSS MB (peak) | etcd CPU % | etcd RSS MB | load generator CPU % | expired within TTL+1 s | expiry after last beat s (min–max) | false expiries | load avg |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.setup} | ${r.registered} | ${r.sent} | ${r.skipped} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max, 0)} | ${r.lateMsP99} | ${r.serverCpuPct} | ${r.serverRssMb} (${r.serverHwmMb}) | ${r.etcdCpuPct || '–'} | ${r.etcdRssMb || '–'} | ${r.clientCpuPct} | ${r.expiredInTime} | ${f(r.expiryMinS)}–${f(r.expiryMaxS)} | ${r.falseExpiries}${r.observerErrors ? ` (${r.observerErrors} reads unanswered)` : ''} | ${r.load} |`),
+  ...results.map((r) => `| ${r.setup} | ${r.registered} | ${r.sent} | ${r.skipped} | ${r.failed}${r.closedConnections ? ` (${r.closedConnections} connections closed by a server)` : ''} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max, 0)} | ${r.lateMsP99} | ${r.serverCpuPct} | ${r.serverRssMb} (${r.serverHwmMb}) | ${r.etcdCpuPct || '–'} | ${r.etcdRssMb || '–'} | ${r.clientCpuPct} | ${r.expiredInTime} | ${f(r.expiryMinS)}–${f(r.expiryMaxS)} | ${r.falseExpiries}${r.observerErrors ? ` (${r.observerErrors} reads unanswered)` : ''} | ${r.load} |`),
 ].join('\n');
 process.stdout.write(`${table}\n`);
 // The goal's size (10,000) has the section; another UNITS gets a section of its own beside it.

@@ -1,7 +1,7 @@
 // A real S3-compatible server for tests: Ceph's radosgw (Debian trixie's `radosgw`, reef 18.2)
 // with its `dbstore` backend (SQLite files, no Ceph cluster), run in a cached trixie root made
-// by mmdebstrap (the host is bookworm, whose radosgw 16 has no dbstore). Bound to 127.0.0.1 on
-// a free port; a user with fixed test keys is created with radosgw-admin before it starts.
+// by mmdebstrap (the host is bookworm, whose radosgw 16 has no dbstore). Bound to an address of
+// its own in 127.0.0.0/8 on a free port; a user with fixed test keys is created with radosgw-admin before it starts.
 // Why radosgw and not a mock: SigV4 checking, payload-hash checking and listing are the real
 // server's (docs/operations.md records what else was tried).
 //
@@ -48,7 +48,10 @@ export async function startS3Server(): Promise<S3Server> {
     await mkdir(root);
     const x = await exec(['tar', '-xf', tarball, '-C', root, '--numeric-owner'], HOST_ENV);
     if (x.code !== 0) throw new Error(`extracting ${tarball} failed:\n${tail(x.stderr)}`);
-    const port = await freePort();
+    // An address of its own in 127.0.0.0/8: a port freed here cannot be taken meanwhile by
+    // another test's server on 127.0.0.1 (the VM test and other suites pick ports as they run).
+    const host = `127.${64 + (process.pid % 64)}.${(process.pid >> 6) & 255}.${1 + Math.floor(Math.random() * 250)}`;
+    const port = await freePort(host);
     for (const d of ['rgw/db', 'rgw/run']) await mkdir(join(root, d), { recursive: true });
     await writeFile(
       join(root, 'rgw/ceph.conf'),
@@ -60,7 +63,7 @@ export async function startS3Server(): Promise<S3Server> {
         'dbstore config uri = file:///rgw/db/config.db',
         'rgw data = /rgw/data',
         'run dir = /rgw/run',
-        `rgw frontends = beast endpoint=127.0.0.1:${port}`,
+        `rgw frontends = beast endpoint=${host}:${port}`,
         'rgw enable usage log = false',
         '',
       ].join('\n'),
@@ -77,7 +80,7 @@ export async function startS3Server(): Promise<S3Server> {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    const endpoint = `http://127.0.0.1:${port}`;
+    const endpoint = `http://${host}:${port}`;
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`radosgw exited ${child.exitCode}:\n${tail(log)}`);
@@ -91,6 +94,8 @@ export async function startS3Server(): Promise<S3Server> {
     }
     return { endpoint, accessKeyId: ACCESS, secretAccessKey: SECRET, region: 'us-east-1', log: () => log, stop };
   } catch (e) {
+    // A suite's before hook that throws is counted by uvu as failed tests without any message.
+    process.stderr.write(`startS3Server: ${e instanceof Error ? e.message : String(e)}\n`);
     await stop();
     throw e;
   }
