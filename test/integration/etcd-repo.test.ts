@@ -23,7 +23,7 @@ import { EtcdLocks } from '../../repo-server/cluster/lock.js';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { FleetNode } from '../support/fleet-node.js';
 import { Project } from '../support/project.js';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startServerProcess, type ServerProcess, uploadAndAdd } from '../support/server-process.js';
 
 const LEASE_TTL_S = 3;
 let etcd: EtcdCluster;
@@ -54,13 +54,8 @@ async function makeDebs(count: number): Promise<string[]> {
 }
 
 async function upload(s: ServerProcess, repo: string, files: string[]): Promise<void> {
-  const dir = `up-${Math.random().toString(36).slice(2, 8)}`;
-  const form = new FormData();
-  for (const d of files) form.append('file', new Blob([await readFile(d)]), d.split('/').pop()!);
-  const up = await fetch(`${s.url}/api/files/${dir}`, { method: 'POST', body: form, headers: { authorization: `Bearer ${s.token}` } });
-  assert.is(up.status, 200, await up.text());
-  const add = await s.api('POST', `/api/repos/${repo}/file/${dir}`);
-  assert.is(add.status, 200, add.text);
+  const u = await uploadAndAdd(s, repo, files);
+  assert.is(u.status, 200, u.text);
 }
 
 const inRelease = async (s: ServerProcess, dist: string): Promise<string> => {

@@ -21,7 +21,7 @@ import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { FleetNode } from '../support/fleet-node.js';
 import { CLI, Project } from '../support/project.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startServerProcess, type ServerProcess, uploadAndAdd } from '../support/server-process.js';
 import { freePort } from '../support/ports.js';
 
 let s3: S3Server;
@@ -43,15 +43,7 @@ async function serve(args: string[], dataDir?: string): Promise<ServerProcess> {
   return s;
 }
 
-async function upload(s: ServerProcess, repo: string, files: string[]): Promise<{ status: number; text: string }> {
-  const dir = `up-${Math.random().toString(36).slice(2, 8)}`;
-  const form = new FormData();
-  for (const d of files) form.append('file', new Blob([await readFile(d)]), d.split('/').pop()!);
-  const up = await fetch(`${s.url}/api/files/${dir}`, { method: 'POST', body: form, headers: { authorization: `Bearer ${s.token}` } });
-  if (up.status !== 200) return { status: up.status, text: await up.text() };
-  const add = await s.api('POST', `/api/repos/${repo}/file/${dir}`);
-  return { status: add.status, text: add.text };
-}
+const upload = uploadAndAdd;
 
 async function aptInstall(s: ServerProcess, dist: string, pkg: string): Promise<string> {
   const node = await FleetNode.create('trixie');

@@ -5,7 +5,7 @@
 import { SERVE_ENV, SERVE_NODE_FLAGS } from '../../repo-server/runtime.js';
 import { apiCall } from './api-client.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -138,4 +138,18 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     api,
     stop,
   };
+}
+
+/**
+ * Uploads files from disk into a fresh upload directory and adds them to `repo`, as an aptly
+ * client does: the add's answer, or the upload's when that was refused.
+ */
+export async function uploadAndAdd(s: ServerProcess, repo: string, files: string[]): Promise<{ status: number; text: string }> {
+  const dir = `up-${Math.random().toString(36).slice(2, 8)}`;
+  const form = new FormData();
+  for (const f of files) form.append('file', new Blob([await readFile(f)]), f.split('/').pop()!);
+  const up = await fetch(`${s.url}/api/files/${dir}`, { method: 'POST', body: form, headers: { authorization: `Bearer ${s.token}` } });
+  if (up.status !== 200) return { status: up.status, text: await up.text() };
+  const add = await s.api('POST', `/api/repos/${repo}/file/${dir}`);
+  return { status: add.status, text: add.text };
 }
