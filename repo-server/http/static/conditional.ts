@@ -11,6 +11,9 @@ export interface ConditionalHeaders {
 /** A strong validator for content named by its SHA-256 (blobs, splices): it never changes under it. */
 export const hashEtag = (sha256: string): string => `"${sha256.slice(0, 40)}"`;
 
+/** The weak validator of a file on disk, from its size and mtime (the directory and S3 trees alike). */
+export const weakEtag = (st: { size: number; mtimeMs: number }): string => `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+
 /** HTTP dates have one-second resolution: compare at that resolution. */
 const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
 

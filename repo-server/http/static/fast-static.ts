@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
 import { readSplicedSync, readSpliceSync, SPLICE_SUFFIX } from '../../publish/spliced-files.js';
-import { hashEtag, notModified } from './conditional.js';
+import { hashEtag, notModified, weakEtag } from './conditional.js';
 
 /** A small file held in memory, with what its response headers need. */
 export interface CachedFile {
@@ -159,7 +159,7 @@ export class FastStatic {
     if (!entry || entry.ino !== st.ino || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs) {
       if (entry) this.evict(file);
       let body: Buffer;
-      let etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+      let etag = weakEtag(st);
       try {
         if (spliced) {
           const splice = readSpliceSync(file);

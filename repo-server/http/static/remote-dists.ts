@@ -8,11 +8,12 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemoteGenerations } from '../../publish/remote-generations.js';
-import { readSplice, splicedStream, SPLICE_SUFFIX } from '../../publish/spliced-files.js';
+import { SPLICE_SUFFIX } from '../../publish/spliced-files.js';
 import type { MetadataStore } from '../../storage/interfaces.js';
-import { hashEtag } from './conditional.js';
+import { weakEtag } from './conditional.js';
 import { contentTypeOf } from './fast-static.js';
 import type { RangedFile } from './ranged.js';
+import { spliceAt } from './spliced.js';
 
 /** The published distribution a path is under (the longest prefix wins) and the rest of it. */
 function distributionOf(store: Pick<MetadataStore, 'publishes'>, path: string): { prefix: string; distribution: string; generation: number; rest: string } | undefined {
@@ -41,23 +42,12 @@ export async function remoteDistsFile(store: Pick<MetadataStore, 'publishes'>, r
     return {
       size: st.size,
       // The same weak validator as the directory path's (fast-static.ts), from the listed mtime.
-      etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`,
+      etag: weakEtag(st),
       modified: st.mtime,
       contentType: contentTypeOf(path),
       name: path,
       open: (start, end) => createReadStream(file, { start, end }),
     };
   }
-  const descriptor = file + SPLICE_SUFFIX;
-  const dst = await stat(descriptor).catch(() => undefined);
-  if (!dst?.isFile()) return undefined;
-  const splice = await readSplice(descriptor);
-  return {
-    size: splice.size,
-    etag: hashEtag(splice.sha256),
-    modified: dst.mtime,
-    contentType: contentTypeOf(path),
-    name: path,
-    open: (start, end) => splicedStream(generationsDir, splice, start, end),
-  };
+  return spliceAt(file + SPLICE_SUFFIX, generationsDir, path);
 }

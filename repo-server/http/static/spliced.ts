@@ -14,7 +14,11 @@ export async function splicedFile(publicDir: string, generationsDir: string, pat
   if (path.includes('\0') || /(^|\/)\./.test(path)) return undefined;
   const file = join(publicDir, path);
   if (!file.startsWith(publicDir + sep)) return undefined;
-  const descriptor = file + SPLICE_SUFFIX;
+  return spliceAt(file + SPLICE_SUFFIX, generationsDir, path);
+}
+
+/** The splice whose descriptor is `descriptor` (a file of a generation), served as `path`. */
+export async function spliceAt(descriptor: string, generationsDir: string, path: string): Promise<RangedFile | undefined> {
   const st = await stat(descriptor).catch(() => undefined);
   if (!st?.isFile()) return undefined;
   const splice = await readSplice(descriptor);
