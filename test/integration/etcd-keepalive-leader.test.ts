@@ -5,8 +5,13 @@
 // grpc_server_msg_received_total{grpc_method="LeaseKeepAlive"} counts the keepalive messages it
 // received (the server's own /metrics says the same, debpkg_etcd_keepalive_member).
 //   1. a LeaseStream renewing 20 leases every 100 ms: after each change the renewals arrive at
-//      the new leader within a bound, no lease expires, and the longest gap between two
-//      renewals of one lease is far below the TTL (printed).
+//      the new leader within a bound and no lease expires. Across move-leader the longest gap
+//      between two renewals of one lease stays under 1 s. Across kill -9 the cluster itself has
+//      no leader for an election's time (1–2 election timeouts, longer on a loaded host), and no
+//      renewal can land then; what keeps leases alive is etcd's own rule that a new leader, at
+//      the first commit of its term, extends every lease to TTL + election timeout from then
+//      (etcdserver applyEntryNormal: lessor.Promote(ElectionTimeout)). So the bound that is the
+//      stream's to keep is from the election on: every lease renewed within the TTL of it.
 //   2. a server with 10 units beating through it: its stream is on the new leader within the
 //      bound after each change (its /metrics; etcd's counters would also count the renewals a
 //      server sends on the gateway when heartbeats wait), every heartbeat answers 200, no unit
@@ -135,17 +140,28 @@ test('a LeaseStream moves to the new leader after move-leader and after kill -9 
     const killed = await leaderNow();
     const killedAt = Date.now();
     await etcd.kill(killed);
+    // Polled every 100 ms, so a little after the election: a conservative start for the bound.
+    await within('etcd elects a new leader after kill -9', 15_000, async () => {
+      const l = await etcd.leader();
+      return l !== undefined && l !== killed;
+    });
+    const electedAt = Date.now();
     const tookKill = await within('renewals at the leader elected after kill -9', KILL_BOUND_MS + 1000, onLeader);
     await sleep(500);
     const gapKill = maxGap(killedAt - 500);
+    /** Per lease, its first renewal after the election; the latest of them, from the election. */
+    const afterElection = Math.max(...[...renewedAt.values()].map((t) => (t.find((x) => x >= electedAt) ?? Infinity) - electedAt));
     console.log(`  move-leader: renewals at the new leader within ${tookMove} ms (1 s sampling), longest renewal gap ${gapMove} ms`);
-    console.log(`  kill -9 leader: renewals at the new leader within ${tookKill} ms (1 s sampling), longest renewal gap ${gapKill} ms`);
+    console.log(
+      `  kill -9 leader: new leader seen after ${electedAt - killedAt} ms; every lease renewed ${afterElection} ms after it; ` +
+        `renewals at the new leader within ${tookKill} ms (1 s sampling); longest renewal gap ${gapKill} ms (the election included)`,
+    );
     // The sampling window is 1 s: the bounds hold for the move itself, the window on top.
     assert.ok(tookMove <= MOVE_BOUND_MS + 1000, `move-leader: ${tookMove} ms`);
     assert.ok(tookKill <= KILL_BOUND_MS + 1000, `kill -9: ${tookKill} ms`);
     assert.ok(stream.moves >= 1, 'the stream moved (make-before-break) at least once');
     assert.ok(gapMove < 1000, `longest renewal gap across move-leader: ${gapMove} ms`);
-    assert.ok(gapKill < TTL_S * 1000, `longest renewal gap across kill -9: ${gapKill} ms`);
+    assert.ok(afterElection < TTL_S * 1000, `every lease renewed within the TTL of the new leader's election: the last after ${afterElection} ms`);
     stop = true;
     await loop;
     assert.is(gone, 0, 'no renewal found its lease gone');

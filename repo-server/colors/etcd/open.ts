@@ -93,28 +93,47 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
   const engine = new EtcdSwaps(etcd, registry, election, lb, { probe: config.probe, probeTimeoutMs: config.probeTimeoutMs }, (msg, d) => log('info', msg, d));
   const lbConfig = config.lb;
 
+  /** Set once this leader's takeover (catch-up, adapter, reconcile) is done: swaps run only then. */
+  let ready = false;
+  let takeoverTimer: NodeJS.Timeout | undefined;
+  // A takeover that fails (etcd slow to answer the catch-up, the LB's socket refusing) is tried
+  // again while the role is ours: a swap the old leader left half-done must not wait for some
+  // unrelated change to resume it, and must not run against an adapter that never opened.
+  const takeOver = async (): Promise<void> => {
+    if (!election.isLeader) return;
+    const t0 = Date.now();
+    try {
+      await replica.catchUp();
+      // Re-opened on every takeover: the adapter reads what the LB runs now (its topology).
+      if (lbConfig) await lb.swapAdapter(() => openAdapter(lbConfig, dataDir, desired(), (msg, detail) => log('info', msg, detail)));
+      await lb.sync();
+      if (!election.isLeader) return;
+      ready = true;
+      log('info', 'load balancer taken over', { ms: Date.now() - t0 });
+      engine.resumeAll();
+    } catch (err) {
+      log('error', 'taking over the load balancer failed; trying again in 1 s', { err: String(err), ms: Date.now() - t0 });
+      takeoverTimer = setTimeout(() => void takeOver(), 1000);
+      takeoverTimer.unref();
+    }
+  };
   election.on('elected', () => {
     log('info', 'this server drives the load balancer now', { id });
-    void (async () => {
-      try {
-        await replica.catchUp();
-        // Re-opened on every takeover: the adapter reads what the LB runs now (its topology).
-        if (lbConfig) await lb.swapAdapter(() => openAdapter(lbConfig, dataDir, desired(), (msg, detail) => log('info', msg, detail)));
-        await lb.sync();
-        engine.resumeAll();
-      } catch (err) {
-        log('error', 'taking over the load balancer failed', { err: String(err) });
-      }
-    })();
+    ready = false;
+    void takeOver();
   });
   election.on('deposed', (why: string) => {
     log('info', 'this server no longer drives the load balancer', { why });
+    ready = false;
+    if (takeoverTimer) clearTimeout(takeoverTimer);
     void lb.close();
   });
   replica.on('change', () => {
     if (election.isLeader) lb.sync().catch((err: unknown) => log('error', 'load balancer update failed', { err: String(err) }));
   });
-  replica.on('swaps', () => engine.resumeAll());
+  replica.on('swaps', () => {
+    if (ready) engine.resumeAll();
+  });
   replica.on('leader-gone', () => election.poke());
   election.start();
 
@@ -133,6 +152,7 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
     keepalive: () => ({ member: leases.member(), moves: leases.moves }),
     close: async () => {
       clearInterval(housekeeping);
+      if (takeoverTimer) clearTimeout(takeoverTimer);
       await election.resign();
       await lb.close();
       replica.close();
