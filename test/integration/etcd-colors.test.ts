@@ -8,10 +8,12 @@
 //      503 naming etcd, HAProxy keeps its weights; when quorum returns no unit has expired, and
 //      the 503'd swap etcd commits then is refused at once (a new swap is accepted, no 409).
 //   3. a new server joins and serves the same registry.
+//   4. a takeover that fails at first (the LB's admin socket is gone when the new leader comes)
+//      is tried again: the half-done swap waits, and finishes once the socket is back.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,8 +116,8 @@ async function leaderPid(): Promise<number> {
   return Number(m[1]);
 }
 
-async function lbWeights(): Promise<Record<string, number>> {
-  const state = parseServersState(await runtimeCommand(socket, 'show servers state web'));
+async function lbWeights(at = socket): Promise<Record<string, number>> {
+  const state = parseServersState(await runtimeCommand(at, 'show servers state web'));
   return Object.fromEntries(state.map((s) => [s.name, s.weight]));
 }
 
@@ -276,6 +278,46 @@ test('a new server joins and serves the same registry without manual steps', asy
   // The swap answered 503 while quorum was lost reached etcd once quorum was back: recorded as
   // refused, once, never run.
   assert.equal(h.filter((r) => r.Result !== 'done').map((r) => `${r.Result}: ${r.Reason ?? ''}`), ['refused: etcd committed the request only after the requester had given up (answered 503): nothing was moved']);
+});
+
+test('a failed takeover is tried again: the half-done swap finishes once the LB answers', async () => {
+  assert.is((await service(servers.find((x) => x.alive())!)).Active, 'green');
+  const pid = await leaderPid();
+  const leader = servers.find((s) => s.pid === pid)!;
+  const asker = servers.find((s) => s !== leader && s.alive())!;
+  const swap = asker.api('POST', '/api/services/web/swap', { To: 'blue', Strategy: 'rolling', Steps: [20, 50, 100], Wait: '500ms' });
+  await waitFor('the first step on HAProxy', async () => colorWeight(await lbWeights(), 'blue') > 0, 10_000);
+  process.kill(leader.pid, 'SIGKILL');
+  // Within the lease TTL, so before any server can take over: the path the servers use is gone
+  // (HAProxy keeps its listener; only new connections by that name fail).
+  const away = `${socket}.away`;
+  await rename(socket, away);
+  let settled = false;
+  // Never left unhandled: on a failure the servers are stopped under a request still waiting.
+  swap.then(() => (settled = true), () => (settled = true));
+  try {
+    await sleep(2 * LEASE_TTL_S * 1000 + 2000);
+    assert.is(settled, false, 'the swap waits while the new leader cannot reach the LB');
+    const w = await lbWeights(away);
+    assert.ok(colorWeight(w, 'blue') > 0 && colorWeight(w, 'green') > 0, `HAProxy kept the first step's weights: ${JSON.stringify(w)}`);
+  } finally {
+    await rename(away, socket);
+  }
+  const backAt = Date.now();
+  const r = await Promise.race([swap, sleep(20_000).then((): never => {
+      throw new Error('the swap did not finish within 20 s of the socket coming back');
+    })]);
+  assert.is(r.status, 200, r.text);
+  const rec = r.json as SwapJson;
+  const tookMs = Date.parse(rec.Finished) - backAt;
+  console.log(`  the swap finished ${tookMs} ms after the LB's socket came back`);
+  assert.is(rec.Result, 'done');
+  assert.equal(rec.Steps.map((s) => s.Weight), [20, 50, 100], 'each step recorded once');
+  assert.ok(tookMs <= 5000, `finished ${tookMs} ms after the socket came back`);
+  const w = await lbWeights();
+  assert.is(colorWeight(w, 'green'), 0, JSON.stringify(w));
+  assert.ok(colorWeight(w, 'blue') > 0, JSON.stringify(w));
+  assert.equal(failures(load!.samples).length, 0, `failed requests: ${JSON.stringify(failures(load!.samples).slice(0, 3))}`);
 });
 
 test.run();
