@@ -8,6 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { EtcdConfig } from '../config.js';
 import { Unavailable } from '../model/errors.js';
+import { b64, compareJson, keepAliveAnswers, kvOf, opJson, prefixEnd, watchAnswer, type Compare, type Json, type KeyValue, type Op, type WatchEvent } from './etcd-wire.js';
 
 /** How to reach etcd: the connection part of the server's etcd configuration. */
 export type EtcdOptions = Omit<EtcdConfig, 'leaseTtlSeconds' | 'prefix' | 'repoPrefix' | 'maxTxnOps'>;
@@ -18,60 +19,8 @@ export class EtcdUnavailable extends Unavailable {
   }
 }
 
-export interface KeyValue {
-  key: string;
-  value: string;
-  createRevision: number;
-  modRevision: number;
-  lease: string;
-}
-
-export type Compare =
-  | { key: string; target: 'CREATE' | 'MOD' | 'VERSION'; result: 'EQUAL' | 'NOT_EQUAL' | 'GREATER' | 'LESS'; revision: number }
-  | { key: string; target: 'VALUE'; result: 'EQUAL' | 'NOT_EQUAL'; value: string };
-
-export type Op = { put: { key: string; value: string; lease?: string } } | { del: { key: string; prefix?: boolean } };
-
-export interface WatchEvent {
-  type: 'put' | 'delete';
-  kv: KeyValue;
-}
-
-type Json = Record<string, unknown>;
-
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: unknown): string => (typeof s === 'string' ? Buffer.from(s, 'base64').toString('utf8') : '');
-
-/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
-export function prefixEnd(prefix: string): string {
-  const b = Buffer.from(prefix, 'utf8');
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i]! < 0xff) return Buffer.concat([b.subarray(0, i), Buffer.from([b[i]! + 1])]).toString('base64');
-  }
-  return b64('\0');
-}
-
-function kvOf(j: Json): KeyValue {
-  return {
-    key: unb64(j.key),
-    value: unb64(j.value),
-    createRevision: Number(j.create_revision ?? 0),
-    modRevision: Number(j.mod_revision ?? 0),
-    lease: String(j.lease ?? '0'),
-  };
-}
-
-function opJson(op: Op): Json {
-  if ('put' in op) return { request_put: { key: b64(op.put.key), value: b64(op.put.value), ...(op.put.lease ? { lease: op.put.lease } : {}) } };
-  return { request_delete_range: { key: b64(op.del.key), ...(op.del.prefix ? { range_end: prefixEnd(op.del.key) } : {}) } };
-}
-
-function compareJson(c: Compare): Json {
-  const base = { key: b64(c.key), target: c.target, result: c.result };
-  if (c.target === 'VALUE') return { ...base, value: b64(c.value) };
-  const field = c.target === 'CREATE' ? 'create_revision' : c.target === 'MOD' ? 'mod_revision' : 'version';
-  return { ...base, [field]: String(c.revision) };
-}
+export type { Compare, KeyValue, Op, WatchEvent } from './etcd-wire.js';
+export { prefixEnd } from './etcd-wire.js';
 
 /** gRPC codes worth another member: unavailable, deadline exceeded, aborted (no leader, timeouts). */
 const RETRY_CODES = new Set([4, 10, 14]);
@@ -280,13 +229,7 @@ export class EtcdClient {
             (err) => reject(new Error((err as NodeJS.ErrnoException).code ?? err.message)),
           );
         });
-        for (const line of text.split('\n')) {
-          if (!line.trim()) continue;
-          const j = JSON.parse(line) as Json;
-          const r = j.result as Json | undefined;
-          if (!r) throw new Error(String((j.error as Json | undefined)?.message ?? j.error ?? 'keepalive failed'));
-          out.set(String(r.ID), Number(r.TTL ?? 0));
-        }
+        for (const [id, ttl] of keepAliveAnswers(text)) out.set(id, ttl);
         if (out.size < leases.length) throw new Error(`keepalive answered ${out.size} of ${leases.length}`);
         return out;
       } catch (err) {
@@ -338,20 +281,16 @@ export class EtcdClient {
               const line = buf.slice(0, nl);
               buf = buf.slice(nl + 1);
               if (!line.trim()) continue;
-              const j = JSON.parse(line) as Json;
-              const r = j.result as Json | undefined;
-              if (!r) continue;
-              if (r.compact_revision !== undefined && Number(r.compact_revision) > 0) {
+              const w = watchAnswer(line);
+              if (w === 'compacted') {
                 closed = true;
                 res.destroy();
                 onCompacted();
                 return;
               }
-              const events = ((r.events as Json[] | undefined) ?? []).map((e): WatchEvent => ({ type: e.type === 'DELETE' ? 'delete' : 'put', kv: kvOf(e.kv as Json) }));
-              const rev = Number((r.header as Json | undefined)?.revision ?? 0);
-              if (events.length > 0) {
-                next = Math.max(next, ...events.map((e) => e.kv.modRevision + 1));
-                onEvents(events, rev);
+              if (w && w.events.length > 0) {
+                next = Math.max(next, ...w.events.map((e) => e.kv.modRevision + 1));
+                onEvents(w.events, w.revision);
               }
             }
           });
