@@ -44,6 +44,23 @@ export interface GateResult {
   units: GateUnit[];
 }
 
+/**
+ * How the load balancer checks each unit of a service (HAProxy's active check; nginx, which has
+ * only passive checks, maps interval × fall onto max_fails/fail_timeout).
+ */
+export interface HealthCheck {
+  intervalMs: number;
+  /** Failed checks in a row before a unit is taken out. */
+  fall: number;
+  /** Passed checks in a row before it is put back. */
+  rise: number;
+  /** How long one check may take. */
+  timeoutMs: number;
+}
+
+/** What a service gets until its operator says otherwise. */
+export const DEFAULT_CHECK: HealthCheck = { intervalMs: 1000, fall: 2, rise: 1, timeoutMs: 2000 };
+
 export interface Traffic {
   active: Color | null;
   weights: Weights;
@@ -56,10 +73,15 @@ export interface ServiceRecord extends Traffic {
   healthPath: string;
   /** Healthy units the target color needs before traffic moves; default: all alive ones, ≥ 1. */
   minHealthy?: number;
+  /** The LB's check of each unit; DEFAULT_CHECK when absent. */
+  check?: HealthCheck;
   /** Traffic before the last swap: what rollback restores. */
   previous?: Traffic;
   units: Unit[];
 }
+
+/** What an operator may change of a service (PUT /api/services/<svc>). */
+export type ServiceEdit = Partial<Pick<ServiceRecord, 'listen' | 'previewAllow' | 'healthPath' | 'minHealthy' | 'check'>>;
 
 export type SwapResult = 'done' | 'refused' | 'reverted' | 'failed';
 

@@ -3,12 +3,12 @@
 // servers, etcd/) answer the same routes. Writes may be asynchronous (etcd answers them).
 
 import type { LbAdapter } from './lb/adapter.js';
-import type { HeartbeatInput, ServiceRecord, SwapRecord, Unit } from './model.js';
+import type { HeartbeatInput, ServiceEdit, ServiceRecord, SwapRecord, Unit } from './model.js';
 import type { SwapPreview, SwapRequest } from './swap.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
-export type ServiceEdit = Partial<Pick<ServiceRecord, 'listen' | 'previewAllow' | 'healthPath' | 'minHealthy'>>;
+export type { ServiceEdit } from './model.js';
 
 export interface ColorRegistry {
   readonly options: { ttlMs: number; intervalMs: number };

@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { Mutex } from '../../lib/concurrency.js';
 import { NotFound } from '../model/errors.js';
-import type { Color, HeartbeatInput, ServiceRecord, SwapRecord, Traffic, Unit } from './model.js';
+import type { Color, HeartbeatInput, ServiceEdit, ServiceRecord, SwapRecord, Traffic, Unit } from './model.js';
 import type { RegistrySnapshot, RegistryStore } from './registry-store.js';
 import type { ChangeFeed, RegistryChange } from './change-feed.js';
 
@@ -165,7 +165,7 @@ export class Registry extends EventEmitter implements ChangeFeed {
     return true;
   }
 
-  configure(name: string, edit: Partial<Pick<ServiceRecord, 'listen' | 'previewAllow' | 'healthPath' | 'minHealthy'>>): ServiceRecord {
+  configure(name: string, edit: ServiceEdit): ServiceRecord {
     const s = this.ensure(name);
     Object.assign(s, edit);
     this.changed(name);

@@ -49,6 +49,7 @@ export function lbService(s: ServiceRecord, alive: (u: Unit) => boolean): LbServ
     name: s.name,
     ...(s.listen ? { listen: s.listen } : {}),
     healthPath: s.healthPath,
+    ...(s.check ? { check: s.check } : {}),
     previewAllow: s.previewAllow,
     servers,
   };

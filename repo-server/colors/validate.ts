@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import { Invalid } from '../model/errors.js';
-import { COLORS, type Color, type Health } from './model.js';
+import { COLORS, DEFAULT_CHECK, type Color, type Health, type HealthCheck } from './model.js';
 
 export const SERVICE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const NODE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -96,4 +96,25 @@ export function durationMs(v: unknown, field: string): number {
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
+}
+
+/**
+ * A service's `Check` ({Interval, Fall, Rise, Timeout}, each optional) over `base`, the check it
+ * has now; null puts the defaults back. Bounds keep HAProxy's and nginx's own limits out of
+ * reach and a check from hammering a unit (≥ 100 ms apart).
+ */
+export function healthCheck(v: unknown, base: HealthCheck, field = 'Check'): HealthCheck {
+  if (v === null) return { ...DEFAULT_CHECK };
+  const b = objectBody(v, ['Interval', 'Fall', 'Rise', 'Timeout'], field);
+  const ms = (x: unknown, name: string): number => {
+    const n = durationMs(x, `${field}.${name}`);
+    if (n < 100 || n > 60_000) throw new Invalid(`${field}.${name} must be between 100ms and 60s`);
+    return n;
+  };
+  return {
+    intervalMs: b.Interval !== undefined ? ms(b.Interval, 'Interval') : base.intervalMs,
+    fall: b.Fall !== undefined ? intIn(b.Fall, `${field}.Fall`, 1, 100) : base.fall,
+    rise: b.Rise !== undefined ? intIn(b.Rise, `${field}.Rise`, 1, 100) : base.rise,
+    timeoutMs: b.Timeout !== undefined ? ms(b.Timeout, 'Timeout') : base.timeoutMs,
+  };
 }

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Invalid, NotFound, Unavailable } from '../model/errors.js';
-import type { Unit } from '../colors/model.js';
+import { DEFAULT_CHECK, type Unit } from '../colors/model.js';
 import { planSwap } from '../colors/strategy.js';
 import type { SwapRequest } from '../colors/swap.js';
 import * as v from '../colors/validate.js';
@@ -26,7 +26,7 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
 
   app.put('/:service', withSchema(ADMIN, { params: SERVICE_PARAMS, body: CONFIGURE_SERVICE }), async (req) => {
     const name = v.serviceName(param(req, 'service'));
-    const b = v.objectBody(req.body ?? {}, ['Listen', 'PreviewAllow', 'HealthPath', 'MinHealthy'], 'service');
+    const b = v.objectBody(req.body ?? {}, ['Listen', 'PreviewAllow', 'HealthPath', 'MinHealthy', 'Check'], 'service');
     const edit: Parameters<typeof registry.configure>[1] = {};
     if (b.Listen !== undefined) edit.listen = v.listen(b.Listen);
     if (b.PreviewAllow !== undefined) {
@@ -35,6 +35,8 @@ export const servicesPlugin: FastifyPluginAsync<ColorOptions> = async (app, { co
     }
     if (b.HealthPath !== undefined) edit.healthPath = v.healthPath(b.HealthPath);
     if (b.MinHealthy !== undefined) edit.minHealthy = v.intIn(b.MinHealthy, 'MinHealthy', 1, 10_000);
+    // Fields left out keep what the service has now.
+    if (b.Check !== undefined) edit.check = v.healthCheck(b.Check, registry.list().find((s) => s.name === name)?.check ?? DEFAULT_CHECK);
     const s = await registry.configure(name, edit);
     await colors.lb.sync();
     return serviceWire(s, alive, ttl());

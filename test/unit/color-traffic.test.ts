@@ -71,4 +71,19 @@ test('HAProxy render: one backend with both colors, preview backends, frontend o
   assert.not.match(noFrontend, /frontend/);
 });
 
+test("HAProxy render: a service's Check on every server line and as its backends' check timeout; a changed Check is topology (a reload)", () => {
+  const units = [unit('b1', 'blue'), unit('g1', 'green')];
+  const plain = { services: [lbService(service(units, 100, 0), () => true)] };
+  const check = { intervalMs: 500, fall: 3, rise: 2, timeoutMs: 1500 };
+  const checked = { services: [lbService({ ...service(units, 100, 0), check }, () => true)] };
+  const cfg = renderHaproxy(checked, { socket: '/s', stateFile: '/f' });
+  const servers = cfg.split('\n').filter((l) => l.startsWith('  server '));
+  assert.is(servers.length, 4, 'the traffic backend and both preview backends');
+  for (const l of servers) assert.match(l, / check inter 500ms fastinter 125ms downinter 500ms fall 3 rise 2$/, l);
+  assert.is(cfg.match(/  timeout check 1500ms\n/g)?.length, 3);
+  assert.match(renderHaproxy(plain, { socket: '/s', stateFile: '/f' }), /check inter 1000ms fastinter 250ms downinter 1000ms fall 2 rise 1/);
+  assert.is.not(topologyOf(checked), topologyOf(plain));
+  assert.is.not(topologyOf({ services: [lbService({ ...service(units, 100, 0), check: { ...check, fall: 4 } }, () => true)] }), topologyOf(checked));
+});
+
 test.run();

@@ -121,6 +121,8 @@ const bad: [string, (s: LbService) => LbService | LbService[], RegExp][] = [
   ['listen port 70000', (s) => ({ ...s, listen: '127.0.0.1:70000' }), /services\[0\]\.listen/],
   ['duplicate listen', (s) => [s, { ...s, name: 'other' }], /services\[1\]\.listen: 127\.0\.0\.1:9000 is already the listen address of service 'hello'/],
   ['duplicate service', (s) => [s, { ...s, listen: undefined }], /services\[1\]\.name: service 'hello' appears twice/],
+  ['check interval under 100 ms', (s) => ({ ...s, check: { intervalMs: 50, fall: 2, rise: 1, timeoutMs: 2000 } }), /services\[0\]\.check\.intervalMs: '50' must be a whole number from 100 to 60000/],
+  ['fractional check fall', (s) => ({ ...s, check: { intervalMs: 1000, fall: 1.5, rise: 1, timeoutMs: 2000 } }), /services\[0\]\.check\.fall/],
 ];
 
 for (const [what, mutate, message] of bad) {
@@ -137,7 +139,13 @@ test('refused: a run directory that would break the config', () => {
   assert.throws(() => renderNginx({ services: [service()] }, { runDir: RUN }, { ...DEFAULT_TUNING, workerProcesses: 0 }), /workerProcesses/);
 });
 
-test('real nginx -t accepts what is rendered (weights, zero weights, IPv6, empty colors)', () => {
+test("a service's Check becomes nginx's passive check on every server line; without one, nginx's defaults", () => {
+  const withCheck = renderNginx({ services: [service({ check: { intervalMs: 1500, fall: 3, rise: 2, timeoutMs: 1000 } })] }, { runDir: RUN });
+  for (const line of withCheck.split('\n').filter((l) => /^\s+server \S+:\d+/.test(l))) assert.match(line, / max_fails=3 fail_timeout=5s;/, line);
+  assert.not.match(renderNginx({ services: [service()] }, { runDir: RUN }), /max_fails/);
+});
+
+test('real nginx -t accepts what is rendered (weights, zero weights, IPv6, empty colors, a passive check)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nginx-config-'));
   try {
     const state: LbState = {
@@ -146,6 +154,7 @@ test('real nginx -t accepts what is rendered (weights, zero weights, IPv6, empty
         service({ name: 'empty', listen: '127.0.0.1:9001', previewAllow: [], servers: [] }),
         service({ name: 'idle', listen: undefined, servers: [server('green-z', 'green', 1, 0)] }),
         service({ name: 'six', listen: '127.0.0.1:9002', previewAllow: ['::1'], servers: [server('blue-x', 'blue', 80, 256, '::1')] }),
+        service({ name: 'checked', listen: '127.0.0.1:9003', check: { intervalMs: 200, fall: 2, rise: 1, timeoutMs: 2000 } }),
       ],
     };
     const file = join(dir, 'nginx.conf');

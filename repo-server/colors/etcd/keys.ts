@@ -6,7 +6,7 @@
 //   <p>audit/<svc>/<id>          append-only audit log (ids from <p>auditseq/<svc>)
 //   <p>leader                    the LB-driving server, bound to its session lease
 
-import type { Color, SwapStep, Traffic } from '../model.js';
+import type { Color, HealthCheck, SwapStep, Traffic } from '../model.js';
 
 export const DEFAULT_PREFIX = '/debpkg/colors/';
 
@@ -61,6 +61,7 @@ export interface ServiceSettings extends Traffic {
   previewAllow: string[];
   healthPath: string;
   minHealthy?: number;
+  check?: HealthCheck;
   previous?: Traffic;
 }
 

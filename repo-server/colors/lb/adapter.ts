@@ -3,7 +3,7 @@
 // or repeated call never leaves the LB diverged).
 
 import type { LbConfig } from '../../config.js';
-import type { Color } from '../model.js';
+import type { Color, HealthCheck } from '../model.js';
 
 export interface LbServer {
   /** Stable server name, unique within the service: `<color>-<node>` sanitised. */
@@ -20,6 +20,8 @@ export interface LbService {
   /** HOST:PORT the LB listens on for this service; services without one get no frontend. */
   listen?: string;
   healthPath: string;
+  /** How each unit is checked; DEFAULT_CHECK when absent. */
+  check?: HealthCheck;
   /** Source networks (CIDR) allowed to use the preview routes /blue/… and /green/…. */
   previewAllow: string[];
   /** Every alive unit of both colors; units of the idle color are present with weight 0. */

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '../../../lib/fs-atomic.js';
 import type { LbAdapter, LbAdapterKind, LbState } from './adapter.js';
-import { CHECK_OPTIONS, desiredBackends, hostPort, renderHaproxy, topologyOf } from './haproxy-config.js';
+import { backendChecks, desiredBackends, hostPort, renderHaproxy, topologyOf } from './haproxy-config.js';
 import { isRuntimeOk, parseServersState, runtimeCommand, RuntimeApiError } from './haproxy-runtime.js';
 import { validateState } from './state-check.js';
 
@@ -114,6 +114,7 @@ export class HaproxyAdapter implements LbAdapter {
     const raises: string[] = [];
     const lowers: string[] = [];
     const removals: string[] = [];
+    const checks = backendChecks(state);
     for (const [backend, desired] of desiredBackends(state)) {
       const current = parseServersState(await runtimeCommand(this.opts.socket, `show servers state ${backend}`));
       const byName = new Map(current.map((s) => [s.name, s]));
@@ -121,7 +122,7 @@ export class HaproxyAdapter implements LbAdapter {
         const id = `${backend}/${name}`;
         const have = byName.get(name);
         if (!have) {
-          adds.push([`add server ${id} ${hostPort(want.address, want.port)} weight ${want.weight} ${CHECK_OPTIONS}`, `enable health ${id}`, `enable server ${id}`]);
+          adds.push([`add server ${id} ${hostPort(want.address, want.port)} weight ${want.weight} ${checks.get(backend)!}`, `enable health ${id}`, `enable server ${id}`]);
           continue;
         }
         this.pendingDelete.delete(id);

@@ -55,9 +55,19 @@ function checkTuning(t: NginxTuning, paths: NginxPaths): void {
   checkInt(t.clientKeepaliveTimeoutS, 'clientKeepaliveTimeoutS', 0, 3600);
 }
 
+/**
+ * nginx (open source) has no active checks: a service's Check becomes its passive one, `fall`
+ * failed requests within interval × fall take a server out for as long (Rise and Timeout have
+ * no equivalent). Without a Check, nginx's own defaults (1 failure, 10 s).
+ */
+function passiveCheck(s: LbService): string {
+  if (!s.check) return '';
+  return ` max_fails=${s.check.fall} fail_timeout=${Math.max(1, Math.ceil((s.check.intervalMs * s.check.fall) / 1000))}s`;
+}
+
 interface UpstreamView {
   name: string;
-  servers: { hostPort: string; weight: string; comment: string }[];
+  servers: { hostPort: string; /** What follows the address on the `server` line: weight and passive check. */ options: string; comment: string }[];
   idle: { comment: string }[];
 }
 
@@ -71,7 +81,7 @@ function trafficUpstream(s: LbService): UpstreamView | undefined {
   if (live.length === 0) return undefined;
   return {
     name: s.name,
-    servers: live.map((v) => ({ hostPort: upstreamAddress(v.address, v.port), weight: ` weight=${v.weight}`, comment: v.name })),
+    servers: live.map((v) => ({ hostPort: upstreamAddress(v.address, v.port), options: ` weight=${v.weight}${passiveCheck(s)}`, comment: v.name })),
     idle: s.servers.filter((v) => v.weight === 0).map((v) => ({ comment: `${v.name} ${upstreamAddress(v.address, v.port)} weight 0` })),
   };
 }
@@ -80,7 +90,7 @@ function trafficUpstream(s: LbService): UpstreamView | undefined {
 function previewUpstream(s: LbService, c: Color): UpstreamView | undefined {
   const servers = s.servers.filter((v) => v.color === c);
   if (servers.length === 0) return undefined;
-  return { name: `${s.name}_${c}`, servers: servers.map((v) => ({ hostPort: upstreamAddress(v.address, v.port), weight: '', comment: v.name })), idle: [] };
+  return { name: `${s.name}_${c}`, servers: servers.map((v) => ({ hostPort: upstreamAddress(v.address, v.port), options: passiveCheck(s), comment: v.name })), idle: [] };
 }
 
 export function upstreamNames(state: LbState): string[] {

@@ -5,7 +5,7 @@
 // break in a value would otherwise become directives or a second runtime command.
 
 import { isIP } from 'node:net';
-import { COLORS } from '../model.js';
+import { COLORS, type HealthCheck } from '../model.js';
 import type { LbServer, LbState } from './adapter.js';
 
 export class LbConfigError extends Error {}
@@ -62,6 +62,17 @@ function checkCidr(v: string, field: string): void {
   if (!m || kind === 0 || bits > (kind === 4 ? 32 : 128)) fail(field, `'${shown(v)}' must be an address or CIDR network`);
 }
 
+/** Whole numbers in the API's bounds (colors/validate.ts healthCheck): they are rendered as numbers. */
+function checkHealthCheck(c: HealthCheck, at: string): void {
+  const whole = (v: unknown, field: string, min: number, max: number): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${at}.${field}`, `'${shown(String(v))}' must be a whole number from ${min} to ${max}`);
+  };
+  whole(c.intervalMs, 'intervalMs', 100, 60_000);
+  whole(c.timeoutMs, 'timeoutMs', 100, 60_000);
+  whole(c.fall, 'fall', 1, 100);
+  whole(c.rise, 'rise', 1, 100);
+}
+
 /** Every check the configs and runtime commands rely on; throws LbConfigError naming the field. */
 export function validateState(state: LbState): void {
   const listens = new Map<string, string>();
@@ -78,6 +89,7 @@ export function validateState(state: LbState): void {
       listens.set(s.listen, s.name);
     }
     if (typeof s.healthPath !== 'string' || !HEALTH_PATH_RE.test(s.healthPath)) fail(`${at}.healthPath`, `'${shown(String(s.healthPath))}' must be an absolute URL path of [A-Za-z0-9._~/-]`);
+    if (s.check !== undefined) checkHealthCheck(s.check, `${at}.check`);
     s.previewAllow.forEach((c, j) => checkCidr(c, `${at}.previewAllow[${j}]`));
     const serverNames = new Set<string>();
     s.servers.forEach((v, j) => {

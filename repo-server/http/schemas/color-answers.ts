@@ -43,6 +43,10 @@ export const SERVICE = tObject(
     PreviewAllow: tArray(tString(), 'who may reach the idle color (CIDR)'),
     HealthPath: tString(),
     MinHealthy: tNullable(tInteger()),
+    Check: tObject(
+      { Interval: tString('e.g. 1s or 500ms'), Fall: tInteger(), Rise: tInteger(), Timeout: tString() },
+      { description: 'how the load balancer checks each unit' },
+    ),
     Ttl: tNumber('seconds a unit\'s lease lasts'),
     Units: tArray(UNIT),
   },

@@ -32,14 +32,35 @@ export const HEARTBEAT: Schema = object(
   { required: ['Address', 'Port', 'Color', 'Version'], closed: true, what: 'unit', example: { Address: '10.0.0.5', Port: 8080, Color: 'green', Version: '1.4.2-1', Health: 'healthy' } },
 );
 
+const duration = (field: string, description: string): Schema => ({
+  anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' }],
+  description,
+  'x-error': `${field} must be a duration like 500ms, 5s or 2m`,
+});
+
+const CHECK: Schema = {
+  ...object(
+    {
+      Interval: duration('Check.Interval', 'time between two checks of a unit (100ms–60s, default 1s)'),
+      Fall: int(1, 100, 'failed checks in a row that take a unit out (default 2)'),
+      Rise: int(1, 100, 'passed checks in a row that put it back (default 1; HAProxy only)'),
+      Timeout: duration('Check.Timeout', 'how long one check may take (100ms–60s, default 2s; HAProxy only)'),
+    },
+    { closed: true, what: 'Check' },
+  ),
+  nullable: true,
+  description: 'how the load balancer checks each unit; fields left out keep their value, null restores the defaults',
+};
+
 export const CONFIGURE_SERVICE: Schema = object(
   {
     Listen: str('IP:PORT the load balancer binds for this service', { 'x-error': 'Listen must be IP:PORT, e.g. 127.0.0.1:9000' }),
     PreviewAllow: { type: 'array', items: { type: 'string', 'x-error': '{field} must be an address or CIDR network' }, description: 'who may reach the idle color', 'x-error': 'PreviewAllow must be a list of CIDR networks' },
     HealthPath: healthPath,
     MinHealthy: minHealthy,
+    Check: CHECK,
   },
-  { closed: true, what: 'service', example: { Listen: '127.0.0.1:9000', PreviewAllow: ['10.0.0.0/8'], MinHealthy: 2 } },
+  { closed: true, what: 'service', example: { Listen: '127.0.0.1:9000', PreviewAllow: ['10.0.0.0/8'], MinHealthy: 2, Check: { Interval: '2s', Fall: 3, Rise: 2 } } },
 );
 
 export const SWAP: Schema = object(

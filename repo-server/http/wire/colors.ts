@@ -2,7 +2,7 @@
 // gate verdicts, and the evidence a refused swap answers with. The domain (colors/) keeps its
 // records in its own words; aptly's PascalCase is spelled here only.
 
-import type { GateResult, SwapRecord, SwapStep, Traffic } from '../../colors/model.js';
+import type { GateResult, HealthCheck, SwapRecord, SwapStep, Traffic } from '../../colors/model.js';
 import type { GateRefused, SwapPreview } from '../../colors/swap.js';
 import type { GateRefusedWire, GateWire, SwapPreviewWire, SwapStepWire, SwapWire, TrafficWire } from '../wire.js';
 
@@ -11,6 +11,16 @@ export function trafficWire(t: Traffic | undefined): TrafficWire | null;
 export function trafficWire(t: Traffic | undefined): TrafficWire | null {
   return t ? { Active: t.active, Weights: { ...t.weights } } : null;
 }
+
+/** A duration as the API takes it back: whole seconds as `2s`, else `250ms`. */
+const durationWire = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
+export const checkWire = (c: HealthCheck): { Interval: string; Fall: number; Rise: number; Timeout: string } => ({
+  Interval: durationWire(c.intervalMs),
+  Fall: c.fall,
+  Rise: c.rise,
+  Timeout: durationWire(c.timeoutMs),
+});
 
 const gateWire = (g: GateResult): GateWire => ({
   Color: g.color,

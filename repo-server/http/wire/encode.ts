@@ -3,9 +3,9 @@
 
 import { sourceDetails } from '../../service/sources.js';
 import { parseParagraph } from '../../../deb/control.js';
-import type { Unit } from '../../colors/model.js';
+import { DEFAULT_CHECK, type Unit } from '../../colors/model.js';
 import type { ServiceRecord } from '../../colors/registry.js';
-import { trafficWire } from './colors.js';
+import { checkWire, trafficWire } from './colors.js';
 import type { ChangeReport, ImportReport } from '../../service/repos.js';
 import type { DiffEntry } from '../../service/snapshots.js';
 import type { PullDryRun } from '../../service/snapshot-pull.js';
@@ -150,6 +150,7 @@ export const serviceWire = (s: ServiceRecord, alive: (u: Unit) => boolean, ttlSe
   PreviewAllow: s.previewAllow,
   HealthPath: s.healthPath,
   MinHealthy: s.minHealthy ?? null,
+  Check: checkWire(s.check ?? DEFAULT_CHECK),
   Ttl: ttlSeconds,
   Units: s.units.map((u) => unitWire(u, alive(u))),
 });
