@@ -69,4 +69,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 // yargs' hideBin, without loading yargs: the arguments after `node main.js`.
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
+  // A failed command is done: what it left open (a server's half-made connections, timers) must
+  // not keep the process alive. stderr is written synchronously on Linux, so nothing is lost.
+  if (code !== EXIT.ok) process.exit(code);
 });

@@ -40,6 +40,8 @@ dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)
 # etcd-* tests: a real 3-member etcd cluster (3.4 on bookworm) on 127.0.x.y, and etcdctl
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
+# etcd-tls-auth test: a CA and certificates for etcd's TLS client-certificate mode
+have openssl || need+=(openssl)
 # aptly-client test: Debian's packaged aptly clients (aptly-api-client, python-aptly) drive the API;
 # aptly-api test: graphviz's dot renders /api/graph.svg and .png as aptly does
 [ -f /usr/lib/python3/dist-packages/aptly_api/__init__.py ] || need+=(python3-aptly-api-client)

@@ -7,25 +7,17 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { EtcdConfig } from '../config.js';
-import { Unavailable } from '../model/errors.js';
+import { EtcdUnavailable, plainAnswer, RetryableError, RETRY_CODES, tlsHint } from './etcd-errors.js';
 import { b64, compareJson, keepAliveAnswers, kvOf, opJson, prefixEnd, watchAnswer, type Compare, type Json, type KeyValue, type Op, type WatchEvent } from './etcd-wire.js';
 
 /** How to reach etcd: the connection part of the server's etcd configuration. */
 export type EtcdOptions = Omit<EtcdConfig, 'leaseTtlSeconds' | 'prefix' | 'repoPrefix' | 'maxTxnOps'>;
 
-export class EtcdUnavailable extends Unavailable {
-  constructor(what: string, cause: string) {
-    super(`etcd is unreachable (${what}: ${cause}); the registry is read-only until etcd's quorum is back`);
-  }
-}
 
+export { EtcdUnavailable } from './etcd-errors.js';
 export type { Compare, KeyValue, Op, WatchEvent } from './etcd-wire.js';
 export { prefixEnd } from './etcd-wire.js';
 
-/** gRPC codes worth another member: unavailable, deadline exceeded, aborted (no leader, timeouts). */
-const RETRY_CODES = new Set([4, 10, 14]);
-
-class RetryableError extends Error {}
 
 export class EtcdClient {
   private readonly endpoints: URL[];
@@ -86,10 +78,11 @@ export class EtcdClient {
           res.on('error', (e) => reject(new RetryableError(e.message)));
           res.on('end', () => {
             let j: Json;
+            const text = Buffer.concat(chunks).toString('utf8');
             try {
-              j = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+              j = JSON.parse(text) as Json;
             } catch {
-              return reject(new RetryableError(`HTTP ${res.statusCode}: not JSON`));
+              return reject(plainAnswer(res.statusCode ?? 0, text));
             }
             if (typeof j.error === 'string') {
               const code = Number(j.code ?? 0);
@@ -128,7 +121,7 @@ export class EtcdClient {
         if ((attempt + 1) % this.endpoints.length === 0) await new Promise((r) => setTimeout(r, 100));
       }
     }
-    throw new EtcdUnavailable(what, last);
+    throw new EtcdUnavailable(what, last + tlsHint(last));
   }
 
   /**
