@@ -18,10 +18,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(answer);
     return EXIT.ok;
   }
-  const build = argv[0] === 'build' ? (await import('./build-argv.js')).parseBuildArgv(argv) : undefined;
-  if (build !== undefined) {
+  const fast = argv[0] === 'build' || argv[0] === 'package' || argv[0] === 'pkg' ? await import('./build-argv.js') : undefined;
+  const build = fast?.parseBuildArgv(argv);
+  const pack = fast?.parsePackageArgv(argv);
+  if (build !== undefined || pack !== undefined) {
     try {
-      await (await import('./commands/build.js')).runBuild(build);
+      const commands = await import('./commands/build.js');
+      await (build !== undefined ? commands.runBuild(build) : commands.runPackage(pack!));
       return EXIT.ok;
     } catch (err) {
       reportError(err);

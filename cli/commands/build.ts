@@ -82,7 +82,7 @@ export async function runBuild(args: BuildArgs): Promise<void> {
   });
 }
 
-export function buildCommand(y: Argv, onBuild: (args: BuildArgs) => Promise<void> = runBuild): Argv {
+export function buildCommand(y: Argv, onBuild: (args: BuildArgs) => Promise<void> = runBuild, onPackage: (args: PackageArgs) => Promise<void> = runPackage): Argv {
   y.command<BuildArgs>(
     'build',
     'Build a .deb from a spec (nfpm field names)',
@@ -104,22 +104,25 @@ export function buildCommand(y: Argv, onBuild: (args: BuildArgs) => Promise<void
           .option('target', { alias: 't', type: 'string', describe: 'where to write the package: a directory, or the file name' })
           .option('packager', { alias: 'p', type: 'string', describe: 'packager: deb (the only one debpkg builds)' }),
       ) as Argv<PackageArgs>,
-    async (args) => {
-      const target = args.target;
-      const targetIsDir = target !== undefined && (target.endsWith('/') || isDirectory(target));
-      // nfpm guesses the packager from the target's extension when -p is missing.
-      const packager = args.packager ?? (target && !targetIsDir && extname(target) !== '' ? extname(target).slice(1) : undefined);
-      if (packager === undefined) throw new UsageError('a packager must be given (-p deb) when the target is a directory or not given');
-      if (packager !== 'deb') throw new UsageError(`debpkg builds only deb packages, not ${packager}: use -p deb`);
-      await run({
-        config: findConfig(args.config, PACKAGE_DEFAULTS),
-        output: outputOf(target, true),
-        baseDir: args['base-dir'] ?? process.cwd(),
-        strictEnv: args['strict-env'],
-        json: args.json,
-      });
-    },
+    onPackage,
   );
+}
+
+/** `debpkg package`: nfpm's command line over the same build (also run without yargs, cli/build-argv.ts). */
+export async function runPackage(args: PackageArgs): Promise<void> {
+  const target = args.target;
+  const targetIsDir = target !== undefined && (target.endsWith('/') || isDirectory(target));
+  // nfpm guesses the packager from the target's extension when -p is missing.
+  const packager = args.packager ?? (target && !targetIsDir && extname(target) !== '' ? extname(target).slice(1) : undefined);
+  if (packager === undefined) throw new UsageError('a packager must be given (-p deb) when the target is a directory or not given');
+  if (packager !== 'deb') throw new UsageError(`debpkg builds only deb packages, not ${packager}: use -p deb`);
+  await run({
+    config: findConfig(args.config, PACKAGE_DEFAULTS),
+    output: outputOf(target, true),
+    baseDir: args['base-dir'] ?? process.cwd(),
+    strictEnv: args['strict-env'],
+    json: args.json,
+  });
 }
 
 async function run(opts: RunOptions): Promise<void> {
