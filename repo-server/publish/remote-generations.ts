@@ -279,14 +279,20 @@ export class RemoteGenerations {
     this.complete.delete(dir);
   }
 
-  /** Unpublishes: every listing and object of the distribution goes from the store. */
+  /**
+   * Unpublishes: every listing and object of the distribution goes from the store. Called once
+   * the publish record is deleted (service/publishing.ts dropPublish), so a failure half-way
+   * leaves keys nothing names; the next publish of the name starts from pointer 0 and its
+   * prepare() deletes every listing and object under the prefix (test/unit/remote-generations-drop).
+   */
   async remove(d: DistributionId): Promise<void> {
+    // Forgotten first: what this process cached of the dropped generations is not reused.
+    for (const k of [...this.listings.keys()]) if (k.startsWith(`${this.base(d)}/`)) this.listings.delete(k);
+    for (const dir of [...this.complete.keys()]) if (dir.startsWith(this.local.root(d) + '/')) this.complete.delete(dir);
     const keys: string[] = [];
     for await (const key of this.store.list(`${this.base(d)}/`)) keys.push(key);
     // Listings first: an object is never deleted while a listing still names it.
     keys.sort((a, b) => Number(b.includes('/gen/')) - Number(a.includes('/gen/')));
     for (const k of keys) await this.store.delete(k);
-    for (const k of [...this.listings.keys()]) if (k.startsWith(`${this.base(d)}/`)) this.listings.delete(k);
-    for (const dir of [...this.complete.keys()]) if (dir.startsWith(this.local.root(d) + '/')) this.complete.delete(dir);
   }
 }
