@@ -308,6 +308,15 @@ export class EtcdStore implements MetadataStore {
     if (kv) await this.waitFor(kv.modRevision);
   }
 
+  /**
+   * The publish records as etcd holds them now (a linearizable read), ahead of this replica's
+   * watch: for the one answer that must not lag another server (http/static/remote-dists.ts).
+   */
+  async currentPublishes(): Promise<PublishRecord[]> {
+    const { kvs } = await this.etcd.range(`${this.prefix}pub/`, true);
+    return kvs.map((kv) => JSON.parse(kv.value) as PublishRecord);
+  }
+
   referencedBlobs(): Set<string> {
     const shas = new Set<string>();
     for (const p of this.packages.values()) for (const f of recordFiles(p)) shas.add(f.sha256);
