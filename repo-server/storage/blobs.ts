@@ -23,6 +23,7 @@ import { downloadBlob } from './blob-download.js';
 import { blobKey, type ByteStore } from './bytes.js';
 import { PackWriter, readFully } from './pack-writer.js';
 import type { BlobLocation } from './store.js';
+import type { SweepClaims } from './sweep-claims.js';
 
 export { PackWriter } from './pack-writer.js';
 
@@ -41,6 +42,8 @@ export class BlobStore {
   private readonly fetching = new Map<string, Promise<void>>();
   /** With a remote: the size bound of the local cache (storage/blob-cache.ts). */
   readonly cache: CacheLru | undefined;
+  /** With a remote: the orphan sweep's claims, which uploads check (storage/sweep-claims.ts). */
+  claims: SweepClaims | undefined;
 
   constructor(
     dataDir: string,
