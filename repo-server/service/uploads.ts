@@ -3,7 +3,8 @@
 // into one new pack, large ones into loose files. A request is all or nothing: its blobs are
 // durable before one commit names them, and a failed request leaves only unnamed files that
 // are removed at once (or by the start-up collection after a crash). With a remote byte store
-// (S3) every blob is a loose file, PUT to the remote before the commit (storage/blobs.ts).
+// (S3) every blob is a loose file, PUT to the remote before the commit (storage/blobs.ts), and
+// once the commit landed, PUT again if an orphan sweep claimed it meanwhile (storage/sweep-claims.ts).
 
 import { createHash, hash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';

@@ -19,6 +19,8 @@
 // (a linearizable read on etcd) sees it. A claim done before the mark finished its DELETE before
 // the upload's PUT began. A sweeper that dies mid-way leaves a claim "deleting": an upload waits
 // for it at most `staleMs`, then PUTs again anyway (the dead sweeper's DELETE is long over).
+// Tombstones are pruned once older than the grace: an upload request would have to last longer
+// than the grace between its mark and its check to miss one.
 
 import { forEachLimit } from '../../lib/concurrency.js';
 import type { EtcdClient, KeyValue } from '../cluster/etcd-client.js';

@@ -123,22 +123,27 @@ test('B, its watch held behind A\'s publish, answers the by-hash file of A\'s ne
     // The name apt read in A's InRelease of generation 2, asked of B.
     const wanted = `dists/stable/main/binary-amd64/by-hash/SHA256/${sha('Package: two\n')}`;
     assert.is(await remoteDistsFile(storeB, b.remote, b.genDir, wanted), undefined, 'without the catch-up: 404 (the lag this closes)');
+    const t0 = performance.now();
     assert.is(await text(await remoteDistsFile(storeB, b.remote, b.genDir, wanted, fresh)), 'Package: two\n', 'B answers it from generation 2');
-    assert.is(fresh.reads, readsBefore + 1);
+    const ms = performance.now() - t0;
+    const t1 = performance.now();
+    await remoteDistsFile(storeB, b.remote, b.genDir, wanted, fresh);
+    console.log(`  lagging replica: first answer (etcd read + copy of generation 2) ${ms.toFixed(1)} ms, the next (a read again) ${(performance.now() - t1).toFixed(1)} ms`);
+    assert.is(fresh.reads, readsBefore + 2, 'one read per miss');
     assert.is(storeB.publishes.get(`.\u0000stable`)?.generation, g1, 'answered while the watch was still held');
 
     // A scanner's junk under dists/ does not reach etcd.
     for (const junk of ['dists/stable/wp-login.php', 'dists/stable/../../etc/passwd', 'dists/stable/main/.env', 'dists/nothing/admin']) {
       assert.is(await remoteDistsFile(storeB, b.remote, b.genDir, junk, fresh), undefined);
     }
-    assert.is(fresh.reads, readsBefore + 1, 'no read for junk');
+    assert.is(fresh.reads, readsBefore + 2, 'no read for junk');
 
     // 30 concurrent misses (a by-hash name no generation has): one read, or two when some
     // arrived after the first had begun.
     const missing = `dists/stable/main/binary-amd64/by-hash/SHA256/${sha('never published')}`;
     const answers = await Promise.all(Array.from({ length: 30 }, () => remoteDistsFile(storeB, b.remote, b.genDir, missing, fresh)));
     assert.ok(answers.every((x) => x === undefined));
-    assert.ok(fresh.reads - readsBefore - 1 <= 2, `${fresh.reads - readsBefore - 1} reads for 30 concurrent misses`);
+    assert.ok(fresh.reads - readsBefore - 2 <= 2, `${fresh.reads - readsBefore - 2} reads for 30 concurrent misses`);
 
     clientB.release();
     await storeB.catchUp();
