@@ -12,7 +12,9 @@
 // resolves the pointer once per request and serves from its local copy of that listing's files,
 // fetched and verified by SHA-256 and size, so no client sees half a generation or two mixed.
 // Objects and listings of generations the pointer left behind are deleted by the next publish,
-// under the publish lock, after the pointer moved; those of a failed publish with it.
+// under the publish lock, after the pointer moved; those of a failed publish with it. A
+// distribution dropped and published again numbers its generations from 1 again: the listing
+// keeps the Release Date, so a local copy of the old one is not taken for the new one.
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -39,10 +41,24 @@ export interface Listing {
   generation: number;
   /** Unix seconds of the publish (the keep-by-age policy). */
   time: number;
+  /** The generation's Release Date (its manifest's); absent in listings written before it. */
+  date?: number;
   /** Paths relative to the generation directory. */
   files: Record<string, ListedFile>;
   /** Segments the generation's splices name, by path relative to the generations directory. */
   segments: Record<string, ListedFile>;
+}
+
+/**
+ * A distribution as its publish record names it: with the Release Date of the live generation,
+ * which tells this server's copies of an earlier distribution of the same name (dropped and
+ * published again, numbered from 1 again) from the record's generation of the same number.
+ */
+export type LiveDistribution = DistributionId & { lastDate?: number };
+
+/** Whether a listing (or a local copy's) can be the record's live generation. */
+function sameAs(l: Listing, d: LiveDistribution): boolean {
+  return d.lastDate === undefined || l.date === undefined || l.date === d.lastDate;
 }
 
 /** Marks a local generation directory as a complete, verified copy of its listing. */
@@ -99,10 +115,10 @@ export class RemoteGenerations {
    * A listing from the store. Those at or below the pointer are cached: a committed listing is
    * never rewritten (only a number past the pointer, never committed, is reused).
    */
-  private async readListing(d: DistributionId, n: number, committed = true): Promise<Listing | undefined> {
+  private async readListing(d: LiveDistribution, n: number, committed = true): Promise<Listing | undefined> {
     const key = this.listingKey(d, n);
     const cached = this.listings.get(key);
-    if (cached && committed) return cached;
+    if (cached && committed && sameAs(cached, d)) return cached;
     const body = await this.store.get(key);
     if (!body) return undefined;
     const chunks: Buffer[] = [];
@@ -118,7 +134,7 @@ export class RemoteGenerations {
    * listings beyond the kept ones (or never committed: numbered past `live`), then objects no
    * kept listing names. Returns the hashes the kept generations already hold on the store.
    */
-  async prepare(d: DistributionId, live: number, now: number): Promise<Set<string>> {
+  async prepare(d: LiveDistribution, live: number, now: number): Promise<Set<string>> {
     if (live > 0) {
       await this.fetch(d, live);
       await this.local.adopt(d, live, now);
@@ -152,7 +168,8 @@ export class RemoteGenerations {
    * not live until the caller commits the pointer.
    */
   async upload(draft: Draft, time: number, present: Set<string>): Promise<void> {
-    const listing: Listing = { generation: draft.generation, time, files: {}, segments: {} };
+    const manifest = await readFile(join(draft.dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { date?: number }, () => undefined);
+    const listing: Listing = { generation: draft.generation, time, ...(manifest?.date !== undefined ? { date: manifest.date } : {}), files: {}, segments: {} };
     const sources = new Map<string, string>();
     const describe = async (path: string): Promise<ListedFile> => {
       const [d, st] = await Promise.all([digestFile(path, ['sha256']), stat(path)]);
@@ -188,19 +205,22 @@ export class RemoteGenerations {
    * does not hold it yet (each file verified by SHA-256 and size). A later generation than the
    * local live one becomes the local live one (and older local copies are pruned).
    */
-  async ensure(d: DistributionId, n: number, now = Math.floor(Date.now() / 1000)): Promise<string> {
+  async ensure(d: LiveDistribution, n: number, now = Math.floor(Date.now() / 1000)): Promise<string> {
     const dir = join(this.local.root(d), String(n));
-    if (!this.complete.has(dir)) {
+    const held = this.complete.get(dir);
+    if (!held || !sameAs(held, d)) {
       await this.fetch(d, n);
       if (n > (await this.local.liveGeneration(d))) await this.local.adopt(d, n, now, false);
     }
     return dir;
   }
 
-  private fetch(d: DistributionId, n: number): Promise<Listing> {
+  private fetch(d: LiveDistribution, n: number): Promise<Listing> {
     const dir = join(this.local.root(d), String(n));
     const known = this.complete.get(dir);
-    if (known) return Promise.resolve(known);
+    if (known && sameAs(known, d)) return Promise.resolve(known);
+    // A copy of an earlier distribution of this name: fetched again over it.
+    if (known) this.complete.delete(dir);
     let p = this.fetching.get(dir);
     if (!p) {
       p = this.fetchOnce(d, n, dir).finally(() => this.fetching.delete(dir));
@@ -209,10 +229,10 @@ export class RemoteGenerations {
     return p;
   }
 
-  private async fetchOnce(d: DistributionId, n: number, dir: string): Promise<Listing> {
+  private async fetchOnce(d: LiveDistribution, n: number, dir: string): Promise<Listing> {
     // A copy made earlier (before a restart) is complete once its listing was written last.
     const saved = await readFile(join(dir, LOCAL_LISTING), 'utf8').then((t) => JSON.parse(t) as Listing, () => undefined);
-    if (saved) {
+    if (saved && sameAs(saved, d)) {
       this.complete.set(dir, saved);
       return saved;
     }

@@ -4,7 +4,9 @@
 // first, so the drop answers 200 and no server is left with a record naming a listing that was
 // deleted (before: the listings went, the object deletes failed, the drop answered 502 and the
 // record stayed, naming a generation no longer whole). What the failure leaves (objects no listing names)
-// is removed by the next publish of that name, which serves its own generation on both servers.
+// is removed by the next publish of that name, which serves its own generation on every server,
+// also on one that held a copy of the dropped distribution's generation of the same number
+// (before: it kept serving that copy, the dropped distribution's InRelease).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -92,6 +94,9 @@ test('a drop whose object deletes S3 refuses: 200, the record is gone on every s
   assert.is(first.status, 201, first.text);
   const oldInRelease = await fetch(`${a.url}/dists/${DIST}/InRelease`);
   assert.is(oldInRelease.status, 200);
+  // C holds a copy of generation 1 (served once); B never had one.
+  const c = await serve();
+  assert.is((await fetch(`${c.url}/dists/${DIST}/InRelease`)).status, 200);
   const oldObjects = await keys(`generations/_root/${DIST}/objects/`);
   assert.ok(oldObjects.length > 0);
 
@@ -123,7 +128,7 @@ test('a drop whose object deletes S3 refuses: 200, the record is gone on every s
   const named = new Set(Object.values(listing.files).map((f) => f.sha256));
   const objects = await keys(`generations/_root/${DIST}/objects/`);
   assert.equal(objects.filter((k) => !named.has(k.slice(k.lastIndexOf('/') + 1))), [], 'no object that no listing names');
-  for (const s of [a, b]) {
+  for (const s of [a, b, c]) {
     const r = await fetch(`${s.url}/dists/${DIST}/InRelease`);
     assert.is(r.status, 200);
     const body = Buffer.from(await r.arrayBuffer());

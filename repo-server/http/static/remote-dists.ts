@@ -28,6 +28,8 @@ interface Resolved {
   prefix: string;
   distribution: string;
   generation: number;
+  /** The live generation's Release Date: a local copy of another one of that number is not it. */
+  lastDate: number;
   rest: string;
 }
 
@@ -40,7 +42,7 @@ function distributionOf(records: Iterable<PublishRecord>, path: string): Resolve
     if (path.startsWith(head) && head.length > bestLen) {
       bestLen = head.length;
       // Read once: a publish committed while this request runs does not change its answer.
-      best = { prefix: rec.prefix, distribution: rec.distribution, generation: rec.generation, rest: path.slice(head.length) };
+      best = { prefix: rec.prefix, distribution: rec.distribution, generation: rec.generation, lastDate: rec.lastDate, rest: path.slice(head.length) };
     }
   }
   return best;
