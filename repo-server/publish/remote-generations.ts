@@ -22,6 +22,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { forEachLimit } from '../../lib/concurrency.js';
 import { digestFile } from '../../lib/digests.js';
 import { linkIfMissing, tempName } from '../../lib/fs-atomic.js';
 import { Corrupt } from '../model/errors.js';
@@ -64,15 +65,6 @@ function sameAs(l: Listing, d: LiveDistribution): boolean {
 /** Marks a local generation directory as a complete, verified copy of its listing. */
 const LOCAL_LISTING = '.listing.json';
 const PUT_CONCURRENCY = 8;
-
-async function inBatches<T>(items: T[], n: number, each: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await each(items[next++]!);
-    }),
-  );
-}
 
 async function walk(dir: string, out: string[] = []): Promise<string[]> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -158,7 +150,7 @@ export class RemoteGenerations {
       const sha = key.slice(key.lastIndexOf('/') + 1);
       if (!named.has(sha)) dead.push(key);
     }
-    await inBatches(dead, PUT_CONCURRENCY, (k) => this.store.delete(k));
+    await forEachLimit(dead, PUT_CONCURRENCY, (k) => this.store.delete(k));
     return named;
   }
 
@@ -191,7 +183,7 @@ export class RemoteGenerations {
       await this.store.put(this.objectKey(draft, sha), { data: createReadStream(path), size, sha256: sha });
       present.add(sha);
     };
-    await inBatches([...sources.keys()].filter((s) => !last.has(s)), PUT_CONCURRENCY, put);
+    await forEachLimit([...sources.keys()].filter((s) => !last.has(s)), PUT_CONCURRENCY, put);
     // The Release files after every index they list, InRelease the very last.
     for (const name of ['Release', 'Release.gpg', 'InRelease']) if (listing.files[name]) await put(listing.files[name].sha256);
     const text = Buffer.from(JSON.stringify(listing));
@@ -243,7 +235,7 @@ export class RemoteGenerations {
     for (const [cdir, l] of this.complete) for (const [rel, f] of Object.entries(l.files)) if (cdir.startsWith(this.local.root(d))) have.set(f.sha256, join(cdir, rel));
     const tmp = tempName(dir, 'fetch');
     try {
-      await inBatches(Object.entries(listing.files), PUT_CONCURRENCY, async ([rel, f]) => {
+      await forEachLimit(Object.entries(listing.files), PUT_CONCURRENCY, async ([rel, f]) => {
         const to = join(tmp, rel);
         await mkdir(dirname(to), { recursive: true });
         const from = have.get(f.sha256);
@@ -251,7 +243,7 @@ export class RemoteGenerations {
         else await this.download(d, f, to);
         await utimes(to, f.mtimeMs / 1000, f.mtimeMs / 1000);
       });
-      await inBatches(Object.entries(listing.segments), PUT_CONCURRENCY, async ([rel, f]) => {
+      await forEachLimit(Object.entries(listing.segments), PUT_CONCURRENCY, async ([rel, f]) => {
         const to = join(this.generationsDir, rel);
         const onDisk = await digestFile(to, ['sha256']).catch(() => undefined);
         if (onDisk?.sha256 === f.sha256) return;
