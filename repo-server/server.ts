@@ -96,7 +96,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const remote = blobs.remote instanceof S3Bytes ? blobs.remote : undefined;
   const graceMs = config.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS;
   const sweeps = remote
-    ? scheduleSweeps(() => sweepOrphans(store, remote, { graceMs, ...('catchUp' in store ? { catchUp: () => (store as { catchUp(): Promise<void> }).catchUp() } : {}) }), Math.min(Math.max(graceMs / 2, 60_000), 3_600_000), app.log)
+    ? scheduleSweeps(() => sweepOrphans(store, remote, { graceMs, claims: blobs.claims!, ...('catchUp' in store ? { catchUp: () => (store as { catchUp(): Promise<void> }).catchUp() } : {}) }), Math.min(Math.max(graceMs / 2, 60_000), 3_600_000), app.log)
     : undefined;
   const context: Context = {
     config,

@@ -12,7 +12,9 @@
 // resolves the pointer once per request and serves from its local copy of that listing's files,
 // fetched and verified by SHA-256 and size, so no client sees half a generation or two mixed.
 // Objects and listings of generations the pointer left behind are deleted by the next publish,
-// under the publish lock, after the pointer moved; those of a failed publish with it.
+// under the publish lock, after the pointer moved; those of a failed publish with it. A
+// distribution dropped and published again numbers its generations from 1 again: the listing
+// keeps the Release Date, so a local copy of the old one is not taken for the new one.
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -20,6 +22,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { forEachLimit } from '../../lib/concurrency.js';
 import { digestFile } from '../../lib/digests.js';
 import { linkIfMissing, tempName } from '../../lib/fs-atomic.js';
 import { Corrupt } from '../model/errors.js';
@@ -39,24 +42,29 @@ export interface Listing {
   generation: number;
   /** Unix seconds of the publish (the keep-by-age policy). */
   time: number;
+  /** The generation's Release Date (its manifest's); absent in listings written before it. */
+  date?: number;
   /** Paths relative to the generation directory. */
   files: Record<string, ListedFile>;
   /** Segments the generation's splices name, by path relative to the generations directory. */
   segments: Record<string, ListedFile>;
 }
 
+/**
+ * A distribution as its publish record names it: with the Release Date of the live generation,
+ * which tells this server's copies of an earlier distribution of the same name (dropped and
+ * published again, numbered from 1 again) from the record's generation of the same number.
+ */
+export type LiveDistribution = DistributionId & { lastDate?: number };
+
+/** Whether a listing (or a local copy's) can be the record's live generation. */
+function sameAs(l: Listing, d: LiveDistribution): boolean {
+  return d.lastDate === undefined || l.date === undefined || l.date === d.lastDate;
+}
+
 /** Marks a local generation directory as a complete, verified copy of its listing. */
 const LOCAL_LISTING = '.listing.json';
 const PUT_CONCURRENCY = 8;
-
-async function inBatches<T>(items: T[], n: number, each: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await each(items[next++]!);
-    }),
-  );
-}
 
 async function walk(dir: string, out: string[] = []): Promise<string[]> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -99,10 +107,10 @@ export class RemoteGenerations {
    * A listing from the store. Those at or below the pointer are cached: a committed listing is
    * never rewritten (only a number past the pointer, never committed, is reused).
    */
-  private async readListing(d: DistributionId, n: number, committed = true): Promise<Listing | undefined> {
+  private async readListing(d: LiveDistribution, n: number, committed = true): Promise<Listing | undefined> {
     const key = this.listingKey(d, n);
     const cached = this.listings.get(key);
-    if (cached && committed) return cached;
+    if (cached && committed && sameAs(cached, d)) return cached;
     const body = await this.store.get(key);
     if (!body) return undefined;
     const chunks: Buffer[] = [];
@@ -118,7 +126,7 @@ export class RemoteGenerations {
    * listings beyond the kept ones (or never committed: numbered past `live`), then objects no
    * kept listing names. Returns the hashes the kept generations already hold on the store.
    */
-  async prepare(d: DistributionId, live: number, now: number): Promise<Set<string>> {
+  async prepare(d: LiveDistribution, live: number, now: number): Promise<Set<string>> {
     if (live > 0) {
       await this.fetch(d, live);
       await this.local.adopt(d, live, now);
@@ -142,7 +150,7 @@ export class RemoteGenerations {
       const sha = key.slice(key.lastIndexOf('/') + 1);
       if (!named.has(sha)) dead.push(key);
     }
-    await inBatches(dead, PUT_CONCURRENCY, (k) => this.store.delete(k));
+    await forEachLimit(dead, PUT_CONCURRENCY, (k) => this.store.delete(k));
     return named;
   }
 
@@ -152,7 +160,8 @@ export class RemoteGenerations {
    * not live until the caller commits the pointer.
    */
   async upload(draft: Draft, time: number, present: Set<string>): Promise<void> {
-    const listing: Listing = { generation: draft.generation, time, files: {}, segments: {} };
+    const manifest = await readFile(join(draft.dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { date?: number }, () => undefined);
+    const listing: Listing = { generation: draft.generation, time, ...(manifest?.date !== undefined ? { date: manifest.date } : {}), files: {}, segments: {} };
     const sources = new Map<string, string>();
     const describe = async (path: string): Promise<ListedFile> => {
       const [d, st] = await Promise.all([digestFile(path, ['sha256']), stat(path)]);
@@ -174,7 +183,7 @@ export class RemoteGenerations {
       await this.store.put(this.objectKey(draft, sha), { data: createReadStream(path), size, sha256: sha });
       present.add(sha);
     };
-    await inBatches([...sources.keys()].filter((s) => !last.has(s)), PUT_CONCURRENCY, put);
+    await forEachLimit([...sources.keys()].filter((s) => !last.has(s)), PUT_CONCURRENCY, put);
     // The Release files after every index they list, InRelease the very last.
     for (const name of ['Release', 'Release.gpg', 'InRelease']) if (listing.files[name]) await put(listing.files[name].sha256);
     const text = Buffer.from(JSON.stringify(listing));
@@ -188,19 +197,22 @@ export class RemoteGenerations {
    * does not hold it yet (each file verified by SHA-256 and size). A later generation than the
    * local live one becomes the local live one (and older local copies are pruned).
    */
-  async ensure(d: DistributionId, n: number, now = Math.floor(Date.now() / 1000)): Promise<string> {
+  async ensure(d: LiveDistribution, n: number, now = Math.floor(Date.now() / 1000)): Promise<string> {
     const dir = join(this.local.root(d), String(n));
-    if (!this.complete.has(dir)) {
+    const held = this.complete.get(dir);
+    if (!held || !sameAs(held, d)) {
       await this.fetch(d, n);
       if (n > (await this.local.liveGeneration(d))) await this.local.adopt(d, n, now, false);
     }
     return dir;
   }
 
-  private fetch(d: DistributionId, n: number): Promise<Listing> {
+  private fetch(d: LiveDistribution, n: number): Promise<Listing> {
     const dir = join(this.local.root(d), String(n));
     const known = this.complete.get(dir);
-    if (known) return Promise.resolve(known);
+    if (known && sameAs(known, d)) return Promise.resolve(known);
+    // A copy of an earlier distribution of this name: fetched again over it.
+    if (known) this.complete.delete(dir);
     let p = this.fetching.get(dir);
     if (!p) {
       p = this.fetchOnce(d, n, dir).finally(() => this.fetching.delete(dir));
@@ -209,10 +221,10 @@ export class RemoteGenerations {
     return p;
   }
 
-  private async fetchOnce(d: DistributionId, n: number, dir: string): Promise<Listing> {
+  private async fetchOnce(d: LiveDistribution, n: number, dir: string): Promise<Listing> {
     // A copy made earlier (before a restart) is complete once its listing was written last.
     const saved = await readFile(join(dir, LOCAL_LISTING), 'utf8').then((t) => JSON.parse(t) as Listing, () => undefined);
-    if (saved) {
+    if (saved && sameAs(saved, d)) {
       this.complete.set(dir, saved);
       return saved;
     }
@@ -223,7 +235,7 @@ export class RemoteGenerations {
     for (const [cdir, l] of this.complete) for (const [rel, f] of Object.entries(l.files)) if (cdir.startsWith(this.local.root(d))) have.set(f.sha256, join(cdir, rel));
     const tmp = tempName(dir, 'fetch');
     try {
-      await inBatches(Object.entries(listing.files), PUT_CONCURRENCY, async ([rel, f]) => {
+      await forEachLimit(Object.entries(listing.files), PUT_CONCURRENCY, async ([rel, f]) => {
         const to = join(tmp, rel);
         await mkdir(dirname(to), { recursive: true });
         const from = have.get(f.sha256);
@@ -231,7 +243,7 @@ export class RemoteGenerations {
         else await this.download(d, f, to);
         await utimes(to, f.mtimeMs / 1000, f.mtimeMs / 1000);
       });
-      await inBatches(Object.entries(listing.segments), PUT_CONCURRENCY, async ([rel, f]) => {
+      await forEachLimit(Object.entries(listing.segments), PUT_CONCURRENCY, async ([rel, f]) => {
         const to = join(this.generationsDir, rel);
         const onDisk = await digestFile(to, ['sha256']).catch(() => undefined);
         if (onDisk?.sha256 === f.sha256) return;
@@ -279,14 +291,20 @@ export class RemoteGenerations {
     this.complete.delete(dir);
   }
 
-  /** Unpublishes: every listing and object of the distribution goes from the store. */
+  /**
+   * Unpublishes: every listing and object of the distribution goes from the store. Called once
+   * the publish record is deleted (service/publishing.ts dropPublish), so a failure half-way
+   * leaves keys nothing names; the next publish of the name starts from pointer 0 and its
+   * prepare() deletes every listing and object under the prefix (test/unit/remote-generations-drop).
+   */
   async remove(d: DistributionId): Promise<void> {
+    // Forgotten first: what this process cached of the dropped generations is not reused.
+    for (const k of [...this.listings.keys()]) if (k.startsWith(`${this.base(d)}/`)) this.listings.delete(k);
+    for (const dir of [...this.complete.keys()]) if (dir.startsWith(this.local.root(d) + '/')) this.complete.delete(dir);
     const keys: string[] = [];
     for await (const key of this.store.list(`${this.base(d)}/`)) keys.push(key);
     // Listings first: an object is never deleted while a listing still names it.
     keys.sort((a, b) => Number(b.includes('/gen/')) - Number(a.includes('/gen/')));
     for (const k of keys) await this.store.delete(k);
-    for (const k of [...this.listings.keys()]) if (k.startsWith(`${this.base(d)}/`)) this.listings.delete(k);
-    for (const dir of [...this.complete.keys()]) if (dir.startsWith(this.local.root(d) + '/')) this.complete.delete(dir);
   }
 }

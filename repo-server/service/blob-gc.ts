@@ -12,7 +12,8 @@
 // the drop has landed gets its location back (its bytes were not touched yet); on the other
 // side (service/uploads.ts) an upload whose reused blob lost its location writes it again.
 // With S3 the object itself is never deleted here: the orphan sweep (service/blob-sweep.ts)
-// deletes unnamed objects only past the grace period, so a re-upload racing this is safe.
+// deletes unnamed objects only past the grace period, under claims an upload racing it checks
+// (storage/sweep-claims.ts), so a re-upload racing either is safe.
 
 import { rm } from 'node:fs/promises';
 import type { BlobStore } from '../storage/blobs.js';

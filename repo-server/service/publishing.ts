@@ -213,11 +213,15 @@ export async function dropPublish(ctx: Context, prefixParam: string, distributio
   queueOf(ctx).barrier(publishId(prefix, distribution));
   await ctx.publishLocks.run(publishId(prefix, distribution), async () => {
     getPublish(ctx, prefix, distribution);
-    await ctx.publisher.unpublish({ prefix, distribution });
+    // The record goes first: a failure after it leaves files no record names (harmless, removed
+    // by the next publish of that name), never a record naming deleted files.
     await ctx.writes.run(async () => {
       const last = ![...ctx.store.publishes.values()].some((p) => p.prefix === prefix && p.distribution !== distribution);
       // The prefix's pool paths go with its last distribution (the blobs stay: package records name them).
       await ctx.store.commit([{ op: 'pub-del', prefix, distribution }, ...(last ? [{ op: 'pool-unpub' as const, prefix }] : [])]);
+    });
+    await ctx.publisher.unpublish({ prefix, distribution }).catch((err: unknown) => {
+      ctx.log.warn({ err, prefix, distribution }, 'distribution dropped; some of its files could not be deleted and are left for the next publish of that name');
     });
   });
 }

@@ -3,10 +3,12 @@
 // into one new pack, large ones into loose files. A request is all or nothing: its blobs are
 // durable before one commit names them, and a failed request leaves only unnamed files that
 // are removed at once (or by the start-up collection after a crash). With a remote byte store
-// (S3) every blob is a loose file, PUT to the remote before the commit (storage/blobs.ts).
+// (S3) every blob is a loose file, PUT to the remote before the commit (storage/blobs.ts), and
+// once the commit landed, PUT again if an orphan sweep claimed it meanwhile (storage/sweep-claims.ts).
 
 import { createHash, hash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { existsSync } from 'node:fs';
 import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Inspections } from '../packages/inspections.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -73,6 +75,8 @@ export class Uploads {
     // Blobs already stored, not written again: their bytes are kept until the commit has landed,
     // in case another server's GC dropped the location meanwhile (service/blob-gc.ts).
     const reused: { sha256: string; size: number; buf?: Buffer; tmp?: string }[] = [];
+    // Before any blob is PUT or relied on: a sweep claim done after this is this request's concern.
+    const mark = blobs.claims?.mark();
     try {
       for await (const part of parts) {
         const name = safeSegment(part.filename, 'file name');
@@ -110,6 +114,7 @@ export class Uploads {
       ops.push({ op: 'up', dir, files: received.map((r) => [r.name, r.sha256]) });
       await writes.run(() => store.commit(ops));
       await this.restoreLost(reused);
+      if (mark !== undefined) await this.putSweptAgain(mark, loose, reused);
       return received.map((r) => `${dir}/${r.name}`);
     } catch (err) {
       await pack.abort();
@@ -142,6 +147,31 @@ export class Uploads {
     }
     await forEachLimit(lost, 8, (r) => blobs.upload(r.sha256, r.size));
     await writes.run(() => store.commit(lost.map((r) => ({ op: 'loose' as const, sha256: r.sha256, size: r.size }))));
+  }
+
+  /**
+   * Blobs of this request whose object an orphan sweep may have deleted under it (claimed
+   * before this request's commit landed: storage/sweep-claims.ts): once that sweep is done, their
+   * bytes are PUT again (and named again if their location went meanwhile).
+   */
+  private async putSweptAgain(mark: number, loose: { sha256: string; size: number }[], reused: { sha256: string; size: number; buf?: Buffer; tmp?: string }[]): Promise<void> {
+    const { store, blobs, writes } = this.deps;
+    const mine = new Map<string, { sha256: string; size: number; buf?: Buffer; tmp?: string }>();
+    for (const b of [...loose, ...reused]) mine.set(b.sha256, b);
+    const swept = (await blobs.claims!.sweptSince(mark, mine.keys())).map((sha) => mine.get(sha)!);
+    if (swept.length === 0) return;
+    for (const r of swept) {
+      // New blobs are in this server's cache (pinned); reused ones come from the request's bytes.
+      if (existsSync(blobs.loosePath(r.sha256))) continue;
+      if (r.buf) await blobs.writeLoose(r.sha256, r.buf);
+      else if (r.tmp !== undefined) {
+        await blobs.commitLoose(r.tmp, r.sha256);
+        r.tmp = undefined;
+      }
+    }
+    await forEachLimit(swept, 8, (r) => blobs.upload(r.sha256, r.size));
+    const unnamed = swept.filter((r) => !store.blobs.has(r.sha256));
+    if (unnamed.length > 0) await writes.run(() => store.commit(unnamed.map((r) => ({ op: 'loose' as const, sha256: r.sha256, size: r.size }))));
   }
 
   /** One part: into memory while small, else streamed into a loose temp file; hashed either way. */

@@ -11,21 +11,23 @@
 // object store has no append, and one PUT per blob is what an upload costs either way. The
 // loose pool becomes a read-through cache: filled on ingest, and on first read of a blob
 // another server ingested (ensureLocal), so the synchronous readers keep reading local files.
+// Pack files are written by pack-writer.ts, cache downloads bounded by blob-download.ts.
 
-import { closeSync, createReadStream, openSync, readSync, statSync, type ReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, statSync, type ReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fsyncDir, tempName } from '../../lib/fs-atomic.js';
 import { writeFully } from '../../lib/write-fully.js';
 import { CacheLru, type CacheBounds } from './blob-cache.js';
+import { downloadBlob } from './blob-download.js';
 import { blobKey, type ByteStore } from './bytes.js';
+import { PackWriter, readFully } from './pack-writer.js';
 import type { BlobLocation } from './store.js';
+import type { SweepClaims } from './sweep-claims.js';
+
+export { PackWriter } from './pack-writer.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
-
-/** Pending appends are written in pieces of about this size. */
-const FLUSH_BYTES = 4 << 20;
 
 export class BlobStore {
   readonly packsDir: string;
@@ -40,6 +42,8 @@ export class BlobStore {
   private readonly fetching = new Map<string, Promise<void>>();
   /** With a remote: the size bound of the local cache (storage/blob-cache.ts). */
   readonly cache: CacheLru | undefined;
+  /** With a remote: the orphan sweep's claims, which uploads check (storage/sweep-claims.ts). */
+  claims: SweepClaims | undefined;
 
   constructor(
     dataDir: string,
@@ -98,48 +102,10 @@ export class BlobStore {
     this.cache?.forget(sha256);
     let p = this.fetching.get(sha256);
     if (!p) {
-      p = this.download(sha256, loc.size).finally(() => this.fetching.delete(sha256));
+      p = downloadBlob(this.remote, sha256, loc.size, this).finally(() => this.fetching.delete(sha256));
       this.fetching.set(sha256, p);
     }
     await p;
-  }
-
-  /**
-   * GETs a blob into a temp file, then names it. Bounded by the recorded size: an endpoint that
-   * sends more (a wrong object, a runaway body) is cut off as soon as it passes `size`, so it
-   * cannot fill the cache's disk; a short body fails too; the SHA-256 is checked last. Any
-   * failure removes the temp file.
-   */
-  private async download(sha256: string, size: number): Promise<void> {
-    const remote = this.remote!;
-    const body = await remote.get(blobKey(sha256));
-    if (!body) throw new Error(`blob ${sha256} is missing from ${remote.location} although the metadata names it`);
-    await mkdir(dirname(this.loosePath(sha256)), { recursive: true });
-    const { path, fh } = await this.newLoose().catch((e: unknown) => {
-      body.destroy();
-      throw e;
-    });
-    try {
-      const hasher = createHash('sha256');
-      let got = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        got += chunk.length;
-        if (got > size) throw new Error(`blob ${sha256} from ${remote.location} is longer than its recorded ${size} bytes; download stopped`);
-        hasher.update(chunk);
-        await writeFully(fh, chunk);
-      }
-      if (got < size) throw new Error(`blob ${sha256} from ${remote.location} ended after ${got} of its ${size} bytes`);
-      await fh.sync();
-      await fh.close();
-      const digest = hasher.digest('hex');
-      if (digest !== sha256) throw new Error(`blob ${sha256} from ${remote.location} reads back as ${digest}`);
-      await this.commitLoose(path, sha256);
-    } catch (e) {
-      body.destroy(); // leaving the loop early: stop reading the rest of the body
-      await fh.close().catch(() => undefined);
-      await rm(path, { force: true });
-      throw e;
-    }
   }
 
   async init(): Promise<void> {
@@ -303,88 +269,5 @@ export class BlobStore {
   /** Size of a pack file (for compaction decisions). */
   async packSize(id: string): Promise<number> {
     return (await stat(this.packPath(id))).size;
-  }
-}
-
-function readFully(fd: number, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) {
-    const n = readSync(fd, buf, done, buf.length - done, position + done);
-    if (n === 0) throw new Error('blob file is shorter than its index says');
-    done += n;
-  }
-}
-
-/**
- * Appends blobs to one new pack file. Appends are buffered and written in order in the
- * background; finish() makes the whole pack durable (data, then the directory entry).
- */
-export class PackWriter {
-  private size = 0;
-  private appended = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private chain: Promise<void> = Promise.resolve();
-  private fh: FileHandle | undefined;
-  private opened = false;
-
-  constructor(
-    readonly id: string,
-    private readonly path: string,
-    private readonly dir: string,
-  ) {}
-
-  get empty(): boolean {
-    return this.appended === 0;
-  }
-
-  /** Queues `buf`; returns its offset in the pack. */
-  append(buf: Buffer): number {
-    const offset = this.size;
-    this.size += buf.length;
-    this.appended++;
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    return offset;
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const position = this.size - this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.chain = this.chain.then(async () => {
-      if (!this.fh) {
-        this.opened = true;
-        this.fh = await open(this.path, 'wx', 0o644);
-      }
-      await writeFully(this.fh, data, position);
-    });
-    this.chain.catch(() => undefined); // surfaced by finish()
-  }
-
-  async finish(): Promise<void> {
-    if (this.empty) return;
-    this.flush();
-    await this.chain;
-    this.opened = true;
-    const fh = this.fh ?? (await open(this.path, 'wx', 0o644)); // only empty files: nothing was written
-    this.fh = undefined;
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsyncDir(this.dir);
-  }
-
-  /** Drops a pack whose request failed (it was never committed, so nothing names it). */
-  async abort(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    await this.fh?.close().catch(() => undefined);
-    this.fh = undefined;
-    if (this.opened) await unlink(this.path).catch(() => undefined);
   }
 }

@@ -308,6 +308,25 @@ export class EtcdStore implements MetadataStore {
     if (kv) await this.waitFor(kv.modRevision);
   }
 
+  /**
+   * Applies `ops` (keys outside the records, e.g. the orphan sweep's claims) only if no commit
+   * has landed since this replica was current: what the caller decided from the replica in this
+   * tick still holds when they apply. False when one did (catch up and decide again).
+   */
+  async ifCurrent(ops: EtcdOp[], what: string): Promise<boolean> {
+    const t = await this.etcd.txn([{ key: this.prefix + K.seq, target: 'MOD', result: 'EQUAL', revision: this.seqRev }], ops, [], what);
+    return t.succeeded;
+  }
+
+  /**
+   * The publish records as etcd holds them now (a linearizable read), ahead of this replica's
+   * watch: for the one answer that must not lag another server (http/static/remote-dists.ts).
+   */
+  async currentPublishes(): Promise<PublishRecord[]> {
+    const { kvs } = await this.etcd.range(`${this.prefix}pub/`, true);
+    return kvs.map((kv) => JSON.parse(kv.value) as PublishRecord);
+  }
+
   referencedBlobs(): Set<string> {
     const shas = new Set<string>();
     for (const p of this.packages.values()) for (const f of recordFiles(p)) shas.add(f.sha256);

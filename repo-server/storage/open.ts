@@ -22,6 +22,7 @@ import { EtcdStore } from './etcd-store.js';
 import type { MetadataStore } from './interfaces.js';
 import type { ByteStore } from './bytes.js';
 import { Store } from './store.js';
+import { EtcdSweepClaims, LocalSweepClaims } from './sweep-claims.js';
 
 export interface OpenedStorage {
   store: MetadataStore;
@@ -54,6 +55,7 @@ export async function openStorage(config: ServerConfig): Promise<OpenedStorage> 
     const store = await Store.open(join(data, 'db'));
     await migrateLegacyLayout(store, blobs, data);
     await collectAtStartup(store, blobs);
+    if (remote) blobs.claims = new LocalSweepClaims();
     return { store, blobs, publishLocks: new KeyedMutex(), shared, closeShared: () => undefined };
   }
   const { leaseTtlSeconds, repoPrefix = '/debpkg/repo/', maxTxnOps } = etcd;
@@ -66,5 +68,6 @@ export async function openStorage(config: ServerConfig): Promise<OpenedStorage> 
     // The lock holder publishes from what etcd holds now, not from a replica a watch behind.
     onAcquired: () => store.catchUp(),
   });
+  if (remote) blobs.claims = new EtcdSweepClaims(store, client, repoPrefix);
   return { store, blobs, publishLocks, shared, ...(onS3Alone ? { generationStore: remote } : {}), closeShared: () => client.close() };
 }

@@ -15,6 +15,7 @@ import { sweepOrphans } from '../../repo-server/service/blob-sweep.js';
 import { blobKey } from '../../repo-server/storage/bytes.js';
 import { S3Bytes } from '../../repo-server/storage/bytes-s3.js';
 import type { BlobLocation } from '../../repo-server/storage/records.js';
+import { LocalSweepClaims } from '../../repo-server/storage/sweep-claims.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 
 const t = suite('S3 orphan sweep on radosgw');
@@ -23,6 +24,10 @@ const bucket = `debpkg-sweep-${process.pid}`;
 const HOUR = 3_600_000;
 const on = (prefix: string): S3Bytes =>
   new S3Bytes({ endpoint: s3!.endpoint, region: s3!.region, accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey, bucket, prefix, rangeRequests: false });
+
+/** The metadata the sweep reads: locations only (no package record, upload or published path). */
+const only = (blobs: Map<string, BlobLocation>) => ({ blobs, referencedBlobs: () => new Set<string>(), referencedKeys: () => new Set<string>(), publishedPool: new Map<string, Map<string, string>>() });
+const claims = new LocalSweepClaims();
 
 async function putBlob(b: S3Bytes, text: string): Promise<string> {
   const data = Buffer.from(text);
@@ -47,11 +52,11 @@ t('unnamed objects go only past the grace; named ones and other keys stay', asyn
   await b.put('pool/ab/not-a-blob', { data: other, size: other.length, sha256: createHash('sha256').update(other).digest('hex') });
   const blobs = new Map<string, BlobLocation>([[named, { pack: '', offset: 0, size: 5 }]]);
 
-  const now = await sweepOrphans({ blobs }, b, { graceMs: HOUR });
+  const now = await sweepOrphans(only(blobs), b, { graceMs: HOUR, claims });
   assert.equal(now, { objects: 2, deleted: 0, deletedBytes: 0, young: 1, abortedUploads: 0 }, 'younger than the grace: kept');
   assert.ok(await b.stat(blobKey(orphan)));
 
-  const later = await sweepOrphans({ blobs }, b, { graceMs: HOUR, now: () => Date.now() + 2 * HOUR });
+  const later = await sweepOrphans(only(blobs), b, { graceMs: HOUR, claims, now: () => Date.now() + 2 * HOUR });
   assert.is(later.deleted, 1);
   assert.is(later.deletedBytes, 'orphan of a failed upload'.length);
   assert.is(await b.stat(blobKey(orphan)), undefined, 'the orphan is gone');
@@ -65,8 +70,9 @@ t('a blob the caught-up replica names (another server\'s commit just landed) is 
   const blobs = new Map<string, BlobLocation>();
   let checks = 0;
   // The metadata names the blob as the sweep's catch-up returns (another server's commit landed).
-  const r = await sweepOrphans({ blobs }, b, {
+  const r = await sweepOrphans(only(blobs), b, {
     graceMs: HOUR,
+    claims,
     now: () => Date.now() + 2 * HOUR,
     catchUp: async () => {
       checks++;
@@ -89,7 +95,7 @@ t('1,050 orphans over two listing pages: all past the grace deleted', async () =
     },
   );
   const t0 = Date.now();
-  const r = await sweepOrphans({ blobs: new Map() }, b, { graceMs: HOUR, now: () => Date.now() + 2 * HOUR });
+  const r = await sweepOrphans(only(new Map()), b, { graceMs: HOUR, claims, now: () => Date.now() + 2 * HOUR });
   assert.is(r.objects, 1050);
   assert.is(r.deleted, 1050);
   let left = 0;

@@ -14,7 +14,7 @@ import type { BlobSource } from './fast-static.js';
 import { resolvePoolBlob, sendPoolBlob } from './pool-files.js';
 import { answerSources, registerPublicFiles } from './public-files.js';
 import { sendRanged } from './ranged.js';
-import { remoteDistsFile } from './remote-dists.js';
+import { freshPublishesOf, remoteDistsFile } from './remote-dists.js';
 import { splicedFile } from './spliced.js';
 
 export interface TreeOptions {
@@ -47,6 +47,8 @@ export const treePlugin: FastifyPluginAsync<TreeOptions> = async (app, { ctx, ge
   // serve: false + one catch-all route: the plugin's own wildcard route reads every parent
   // directory on each request, which is slow in a pool directory with thousands of files.
   await app.register(fastifyStatic, { root: publicDir, serve: false, index: false, list: false, dotfiles: 'deny', cacheControl: false });
+  // A replica lagging the publisher reads the publish records from etcd before a dists/ 404.
+  const fresh = ctx.publisher.remote ? freshPublishesOf(store) : undefined;
   app.get('/*', PUBLIC, async (req, reply) => {
     const path = (req.params as { '*': string })['*'];
     if (path.endsWith('.sources') && (await answerSources(req, reply, ctx, path))) return reply;
@@ -60,7 +62,7 @@ export const treePlugin: FastifyPluginAsync<TreeOptions> = async (app, { ctx, ge
     // Generations on an object store: the live one is the metadata's, not the disk's.
     const remote = ctx.publisher.remote;
     if (remote) {
-      const file = await remoteDistsFile(store, remote, generationsDir, path);
+      const file = await remoteDistsFile(store, remote, generationsDir, path, fresh);
       if (!file) return reply.callNotFound();
       reply.hijack();
       return sendRanged(req.raw, reply.raw, file);
