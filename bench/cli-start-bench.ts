@@ -4,10 +4,15 @@
 // start-up, the floor no change can go under). When NODE_EXTRA_CA_CERTS is set (these machines
 // set it), Node reads and parses that bundle at every start: the floor and --version are also
 // measured without it. Runs are interleaved so that a busy machine slows every command alike;
-// medians are reported. Writes the "cli-start" section of docs/benchmarks.md.
+// medians are reported. Also a whole build of a one-file package, by `build` and by nfpm's
+// `package` (both read their arguments without yargs), and the same `package` in an argument
+// shape the quick reader leaves to yargs (`-fFILE`). Writes the "cli-start" section of
+// docs/benchmarks.md.
 
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { updateSection } from './report.js';
 
@@ -16,6 +21,13 @@ const BIN = `${ROOT}dist/cli/debpkg.cjs`;
 const MAIN = `${ROOT}dist/cli/main.js`;
 const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+
+// A one-file package, built in a directory of its own (each run overwrites the same .deb).
+const WORK = mkdtempSync(join(tmpdir(), 'debpkg-cli-bench-'));
+writeFileSync(join(WORK, 'hello.txt'), 'hello\n');
+writeFileSync(join(WORK, 'nfpm.yaml'), 'name: cli-bench\nversion: "1.0"\narch: all\nmaintainer: Bench <bench@example.org>\ndescription: start-up bench\ncontents:\n  - { src: hello.txt, dst: /usr/share/cli-bench/hello.txt }\n');
+const SPEC = join(WORK, 'nfpm.yaml');
+const OUT = join(WORK, 'out') + '/';
 
 /** Name, node's arguments, and extra environment (the help cache off: yargs answers). */
 const CASES: [string, string[], Record<string, string | undefined>?][] = [
@@ -26,6 +38,9 @@ const CASES: [string, string[], Record<string, string | undefined>?][] = [
   ['debpkg swap --help', [BIN, 'swap', '--help']],
   ['node dist/cli/main.js --version (ES module, not the executable)', [MAIN, '--version']],
   ['debpkg swap --help (yargs, DEBPKG_HELP_CACHE=0)', [BIN, 'swap', '--help'], { DEBPKG_HELP_CACHE: '0' }],
+  ['debpkg build -f nfpm.yaml -o out/ (a one-file package)', [BIN, 'build', '-f', SPEC, '-o', OUT]],
+  ['debpkg package -p deb -f nfpm.yaml -t out/ (the same)', [BIN, 'package', '-p', 'deb', '-f', SPEC, '-t', OUT]],
+  ['debpkg package -p deb -fnfpm.yaml -t out/ (the same through yargs)', [BIN, 'package', '-p', 'deb', `-f${SPEC}`, '-t', OUT]],
   ...(EXTRA_CA === undefined
     ? []
     : ([
@@ -39,7 +54,8 @@ function once(args: string[], extra: Record<string, string | undefined> = {}): n
   const env = { ...process.env, ...extra };
   for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
   const t0 = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { stdio: 'ignore', env });
+  // In the package's directory: `package` takes paths from the current directory, as nfpm does.
+  execFileSync(process.execPath, args, { stdio: 'ignore', env, cwd: WORK });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
@@ -65,4 +81,5 @@ const body = [
   ...rows,
 ].join('\n');
 console.log(body);
+rmSync(WORK, { recursive: true, force: true });
 if (process.env.BENCH_WRITE !== '0') await updateSection(`${ROOT}docs/benchmarks.md`, 'cli-start', body);
