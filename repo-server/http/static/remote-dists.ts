@@ -10,7 +10,9 @@
 // publish records are read from etcd itself (linearizable) and the path resolved once more.
 // Bounded: only names of apt's index files and by-hash names qualify (a scanner's junk never
 // reaches etcd), one read is in flight at a time and every request that arrived before it
-// started shares it, and a read slower than 2 s leaves the 404 standing.
+// started shares it, reads start at most every 100 ms (a client asking again and again for a
+// distribution that does not exist waits for the next one instead of making each its own), and
+// a read slower than 2 s leaves the 404 standing.
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -56,7 +58,8 @@ export type PublishReader = () => Promise<readonly PublishRecord[]>;
 
 /**
  * Linearizable reads of the publish records, shared: a request takes a ticket on arrival and is
- * answered by the first read that started after it; at most one read in flight, one queued.
+ * answered by the first read that started after it; at most one read in flight, one queued, and
+ * one started per `minGapMs`.
  */
 export class FreshPublishes {
   /** Reads made (for tests and metrics). */
@@ -64,10 +67,12 @@ export class FreshPublishes {
   private arrivals = 0;
   private current: { ticket: number; p: Promise<readonly PublishRecord[] | undefined> } | undefined;
   private queued: Promise<readonly PublishRecord[] | undefined> | undefined;
+  private lastStart = -Infinity;
 
   constructor(
     private readonly read: PublishReader,
     private readonly timeoutMs = 2000,
+    private readonly minGapMs = 100,
   ) {}
 
   ticket(): number {
@@ -78,7 +83,7 @@ export class FreshPublishes {
   since(ticket: number): Promise<readonly PublishRecord[] | undefined> {
     const cur = this.current;
     let p: Promise<readonly PublishRecord[] | undefined>;
-    if (!cur) p = this.start();
+    if (!cur) p = this.queued ?? this.start();
     else if (cur.ticket >= ticket) p = cur.p;
     else {
       // Begun before this request arrived: the next read, shared by all who arrive meanwhile.
@@ -95,8 +100,19 @@ export class FreshPublishes {
     return Promise.race([p, slow]).finally(() => clearTimeout(timer));
   }
 
+  /** The next read: now, or once `minGapMs` has passed since the last one began (shared meanwhile). */
   private start(): Promise<readonly PublishRecord[] | undefined> {
+    const wait = this.lastStart + this.minGapMs - Date.now();
+    if (wait <= 0) return this.startNow();
+    return (this.queued ??= new Promise<void>((r) => setTimeout(r, wait).unref()).then(() => {
+      this.queued = undefined;
+      return this.startNow();
+    }));
+  }
+
+  private startNow(): Promise<readonly PublishRecord[] | undefined> {
     this.reads++;
+    this.lastStart = Date.now();
     const entry = {
       ticket: this.arrivals,
       p: this.read().then(
