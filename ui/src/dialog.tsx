@@ -1,17 +1,32 @@
 // A modal dialog that keeps keyboard focus inside itself (Tab and Shift+Tab cycle), closes on
-// Escape, and gives focus back to what opened it.
+// Escape, and gives focus back to what opened it. What opened it is the element focused when it
+// mounts, or else the last button pressed (the focus can be elsewhere by then: the effect runs
+// after paint, and live updates re-render the page meanwhile); on close, if that element has
+// been replaced by a re-render, the button with the same label takes the focus.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
+/** The last button a click (pointer, Enter or Space) pressed, page-wide. */
+let lastPressed: HTMLElement | null = null;
+document.addEventListener('click', (e) => (lastPressed = (e.target as Element | null)?.closest<HTMLElement>('button') ?? null), true);
+
+/** Where the focus goes back to: `opener` itself, or its stand-in after a re-render. */
+function returnTarget(opener: HTMLElement | null): HTMLElement | null {
+  if (!opener || opener.isConnected) return opener;
+  const label = opener.textContent;
+  return [...document.querySelectorAll<HTMLElement>(opener.tagName)].find((el) => el.textContent === label) ?? null;
+}
+
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
+    const active = document.activeElement as HTMLElement | null;
+    const opener = active && active !== document.body && !box.current?.contains(active) ? active : lastPressed;
     const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
     (first ?? box.current)?.focus();
-    return () => opener?.focus();
+    return () => returnTarget(opener)?.focus();
   }, []);
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
