@@ -102,17 +102,23 @@ export class FreshPublishes {
 
   /** The next read: now, or once `minGapMs` has passed since the last one began (shared meanwhile). */
   private start(): Promise<readonly PublishRecord[] | undefined> {
-    const wait = this.lastStart + this.minGapMs - Date.now();
-    if (wait <= 0) return this.startNow();
-    return (this.queued ??= new Promise<void>((r) => setTimeout(r, wait).unref()).then(() => {
+    if (this.lastStart + this.minGapMs <= performance.now()) return this.startNow();
+    return (this.queued ??= this.gap().then(() => {
       this.queued = undefined;
       return this.startNow();
     }));
   }
 
+  /** Until `minGapMs` after the last start. Checked again on waking: a timer counts from the event loop's time at its tick, which can be behind. */
+  private async gap(): Promise<void> {
+    for (let wait = this.lastStart + this.minGapMs - performance.now(); wait > 0; wait = this.lastStart + this.minGapMs - performance.now()) {
+      await new Promise<void>((r) => setTimeout(r, Math.ceil(wait)).unref());
+    }
+  }
+
   private startNow(): Promise<readonly PublishRecord[] | undefined> {
     this.reads++;
-    this.lastStart = Date.now();
+    this.lastStart = performance.now();
     const entry = {
       ticket: this.arrivals,
       p: this.read().then(
