@@ -69,11 +69,7 @@ export const SWAP: Schema = object(
     Strategy: { type: 'string', enum: STRATEGIES, description: 'redblack (default): all at once; canary: Weight percent; rolling: Steps', 'x-error': `Strategy must be one of ${STRATEGIES.join(', ')}` },
     Weight: int(1, 99, 'canary: percent of traffic to the new color'),
     Steps: { type: 'array', items: int(1, 100), description: 'rolling: percentages, in order', 'x-error': 'Steps must be a list of percentages' },
-    Wait: {
-      anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' }],
-      description: 'between steps: seconds, or a duration like 500ms, 5s, 2m',
-      'x-error': 'Wait must be a duration like 500ms, 5s or 2m',
-    },
+    Wait: duration('Wait', 'between steps: seconds, or a duration like 500ms, 5s, 2m'),
     MinHealthy: minHealthy,
   },
   { required: ['To'], closed: true, what: 'swap', example: { To: 'green', Strategy: 'canary', Weight: 10 } },
