@@ -24,6 +24,35 @@ const TTL_MS = 2000;
  */
 const BIG_BOUND_MS = 10_000;
 const FRAME_BOUND_MS = 200;
+/**
+ * Kept in the page: every focus change (and a focused element's removal) with its time, so a
+ * failed focus check says what took the focus instead of only where it ended.
+ */
+const FOCUS_LOG = `(() => {
+  const log = (globalThis.__focusLog = []);
+  const name = (el) => !el || el === document.body ? 'body' : el.tagName.toLowerCase() + (el.textContent ? ' "' + el.textContent.slice(0, 30) + '"' : '') + (el.isConnected ? '' : ' (detached)');
+  const at = () => performance.now().toFixed(1);
+  addEventListener('focusin', (e) => log.push(at() + ' focusin ' + name(e.target)), true);
+  addEventListener('focusout', (e) => log.push(at() + ' focusout ' + name(e.target) + ' -> ' + name(e.relatedTarget)), true);
+  addEventListener('keydown', (e) => log.push(at() + ' keydown ' + e.key + ' on ' + name(e.target)), true);
+  addEventListener('click', (e) => log.push(at() + ' click ' + name(e.target)), true);
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.removedNodes) if (n.nodeType === 1 && (n.matches('button, .backdrop') || n.querySelector('button'))) log.push(at() + ' removed ' + name(n));
+  }).observe(document, { childList: true, subtree: true });
+})();`;
+
+const activeText = (p: Page): Promise<string> =>
+  p.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent);
+
+/** The focused element's text, and the focus log when `want` is not it. */
+async function focusedText(p: Page, want: string): Promise<string> {
+  const got = await activeText(p);
+  if (got !== want) {
+    const log = await p.evaluate(() => (globalThis as unknown as { __focusLog: string[] }).__focusLog);
+    process.stderr.write(`focus log (want "${want}"):\n  ${log.slice(-40).join('\n  ')}\n`);
+  }
+  return got;
+}
 let server: TestRepoServer;
 let browser: Browser;
 let page: Page;
@@ -62,6 +91,7 @@ test.before(async () => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.addInitScript(FOCUS_LOG);
 });
 
 test.after(async () => {
@@ -106,7 +136,7 @@ test('live: a unit appears; the gate preview refuses, then a canary and a rollba
   await page.screenshot({ path: `${SHOTS}/confirm-refused.png` });
   await page.keyboard.press('Escape');
   await page.waitForSelector('[role=dialog]', { state: 'detached' });
-  assert.is(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), 'Canary');
+  assert.is(await focusedText(page, 'Canary'), 'Canary');
 
   const beats = setInterval(() => void Promise.all([beat(blue), beat(green)]).catch(() => undefined), 400);
   await beat(green);
@@ -144,7 +174,7 @@ test('keyboard: Tab reaches the actions; the dialog keeps focus inside and close
   let reached = '';
   for (let i = 0; i < 30 && reached !== 'Rolling'; i++) {
     await page.keyboard.press('Tab');
-    reached = await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent);
+    reached = await activeText(page);
   }
   assert.is(reached, 'Rolling');
   await page.keyboard.press('Enter');
