@@ -37,7 +37,12 @@ const FOCUS_LOG = `(() => {
   addEventListener('keydown', (e) => log.push(at() + ' keydown ' + e.key + ' on ' + name(e.target)), true);
   addEventListener('click', (e) => log.push(at() + ' click ' + name(e.target)), true);
   new MutationObserver((records) => {
-    for (const r of records) for (const n of r.removedNodes) if (n.nodeType === 1 && (n.matches('button, .backdrop') || n.querySelector('button'))) log.push(at() + ' removed ' + name(n));
+    for (const r of records) for (const n of r.removedNodes) {
+      if (n.nodeType !== 1) continue;
+      if (n.matches('button, .backdrop') || n.querySelector('button')) log.push(at() + ' removed ' + name(n) + ', focus on ' + name(document.activeElement));
+      // Where the focus is as the dialog leaves the page (before any timer or frame runs).
+      if (n.matches('.backdrop')) globalThis.__focusAtClose = name(document.activeElement);
+    }
   }).observe(document, { childList: true, subtree: true });
 })();`;
 
@@ -137,6 +142,8 @@ test('live: a unit appears; the gate preview refuses, then a canary and a rollba
   await page.keyboard.press('Escape');
   await page.waitForSelector('[role=dialog]', { state: 'detached' });
   assert.is(await focusedText(page, 'Canary'), 'Canary');
+  // Back on the opener by the time the dialog left the page: never a moment on <body>.
+  assert.is(await page.evaluate(() => (globalThis as unknown as { __focusAtClose: string }).__focusAtClose), 'button "Canary"');
 
   const beats = setInterval(() => void Promise.all([beat(blue), beat(green)]).catch(() => undefined), 400);
   await beat(green);

@@ -1,10 +1,12 @@
 // A modal dialog that keeps keyboard focus inside itself (Tab and Shift+Tab cycle), closes on
-// Escape, and gives focus back to what opened it. What opened it is the element focused when it
-// mounts, or else the last button pressed (the focus can be elsewhere by then: the effect runs
-// after paint, and live updates re-render the page meanwhile); on close, if that element has
-// been replaced by a re-render, the button with the same label takes the focus.
+// Escape, and gives focus back to what opened it. A layout effect, not a passive one: Preact 11
+// runs a passive effect's cleanup after the next paint, once the dialog has left the page, so
+// the focus sat on <body> until then (what the CI saw); a layout cleanup runs while the dialog
+// is still there. What opened it is the element focused as it mounts, or else the last button
+// pressed (Safari does not focus a button on click); if that element has been replaced by a
+// re-render, the button with the same label takes the focus.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
@@ -21,7 +23,7 @@ function returnTarget(opener: HTMLElement | null): HTMLElement | null {
 
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
   const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const active = document.activeElement as HTMLElement | null;
     const opener = active && active !== document.body && !box.current?.contains(active) ? active : lastPressed;
     const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
