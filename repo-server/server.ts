@@ -38,6 +38,7 @@ import { Mutex } from '../lib/concurrency.js';
 import { openStorage } from './storage/open.js';
 import { S3Bytes } from './storage/bytes-s3.js';
 import { DEFAULT_BLOB_GRACE_MS, scheduleSweeps, sweepOrphans } from './service/blob-sweep.js';
+import { removeDroppedGenerations } from './service/generation-sweep.js';
 import type { Context } from './service/context.js';
 import { unpackLimits } from './service/context.js';
 import { Tasks } from './service/tasks.js';
@@ -96,7 +97,16 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const remote = blobs.remote instanceof S3Bytes ? blobs.remote : undefined;
   const graceMs = config.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS;
   const sweeps = remote
-    ? scheduleSweeps(() => sweepOrphans(store, remote, { graceMs, claims: blobs.claims!, ...('catchUp' in store ? { catchUp: () => (store as { catchUp(): Promise<void> }).catchUp() } : {}) }), Math.min(Math.max(graceMs / 2, 60_000), 3_600_000), app.log)
+    ? scheduleSweeps(
+        async () => {
+          const report = await sweepOrphans(store, remote, { graceMs, claims: blobs.claims!, ...('catchUp' in store ? { catchUp: () => (store as { catchUp(): Promise<void> }).catchUp() } : {}) });
+          // And the published files a failed drop left (service/generation-sweep.ts); `context` exists by the first run.
+          await removeDroppedGenerations(context);
+          return report;
+        },
+        Math.min(Math.max(graceMs / 2, 60_000), 3_600_000),
+        app.log,
+      )
     : undefined;
   const context: Context = {
     config,

@@ -31,6 +31,22 @@ export interface DistributionId {
   distribution: string;
 }
 
+/**
+ * Where a distribution's generations live under the generations directory (and on an object
+ * store): `<id>/<distribution>`, the id being the prefix with "/" as "_" (a prefix's parts never
+ * hold "_": service/names.ts), or `_root` for ".".
+ */
+export function generationsKey(d: DistributionId): string {
+  return `${d.prefix === '.' ? '_root' : d.prefix.replace(/\//g, '_')}/${d.distribution}`;
+}
+
+/** The distribution a `generationsKey` names. */
+export function distributionAt(key: string): DistributionId | undefined {
+  const m = /^([^/]+)\/([^/]+)$/.exec(key);
+  if (!m) return undefined;
+  return { prefix: m[1] === '_root' ? '.' : m[1]!.replace(/_/g, '/'), distribution: m[2]! };
+}
+
 /** A generation being written, not yet live. */
 export interface Draft extends DistributionId {
   /** generations/<prefix>/<dist> */
@@ -64,8 +80,7 @@ export class Generations {
   ) {}
 
   root(d: DistributionId): string {
-    const id = d.prefix === '.' ? '_root' : d.prefix.replace(/\//g, '_');
-    return join(this.generationsDir, id, d.distribution);
+    return join(this.generationsDir, generationsKey(d));
   }
 
   link(d: DistributionId): string {

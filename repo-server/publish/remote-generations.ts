@@ -28,7 +28,7 @@ import { linkIfMissing, tempName } from '../../lib/fs-atomic.js';
 import { Corrupt } from '../model/errors.js';
 import type { ByteStore } from '../storage/bytes.js';
 import type { CarryPolicy } from './by-hash.js';
-import type { DistributionId, Draft, Generations } from './generations.js';
+import { distributionAt, generationsKey, type DistributionId, type Draft, type Generations } from './generations.js';
 import { readSplice, SPLICE_SUFFIX } from './spliced-files.js';
 
 export interface ListedFile {
@@ -92,7 +92,7 @@ export class RemoteGenerations {
 
   /** Where the store keeps this distribution's generations: generations/<id>/<dist>. */
   private base(d: DistributionId): string {
-    return `generations/${relative(this.generationsDir, this.local.root(d))}`;
+    return `generations/${generationsKey(d)}`;
   }
 
   private listingKey(d: DistributionId, n: number): string {
@@ -284,6 +284,17 @@ export class RemoteGenerations {
       await rm(to, { force: true });
       throw new Corrupt(`${this.store.location}/${key}: ${size} bytes with SHA-256 ${sha}, expected ${f.size} bytes with ${f.sha256}`);
     }
+  }
+
+  /** Every distribution with a key on the store (dropped ones whose removal failed included). */
+  async distributions(): Promise<DistributionId[]> {
+    const found = new Map<string, DistributionId>();
+    for await (const key of this.store.list('generations/')) {
+      const at = key.split('/', 3).slice(1).join('/');
+      const d = found.has(at) ? undefined : distributionAt(at);
+      if (d) found.set(at, d);
+    }
+    return [...found.values()];
   }
 
   /** Forgets what was pruned locally (the local generations directory removed it). */

@@ -2,9 +2,11 @@
 // blobs nothing names any more are collected (blob-gc.ts; files of the published pool stay
 // while a published prefix serves them). It waits for the publishes of every distribution
 // that exists when it starts, so no publish is between reading its packages and recording
-// their pool paths while records go.
+// their pool paths while records go. On an object store, the published files a failed drop
+// left are deleted too (generation-sweep.ts).
 
 import { collectBlobs } from './blob-gc.js';
+import { removeDroppedGenerations } from './generation-sweep.js';
 import type { Context } from './context.js';
 
 export interface CleanupReport {
@@ -12,6 +14,8 @@ export interface CleanupReport {
   blobsDropped: number;
   packsRemoved: number;
   packsCompacted: number;
+  /** Dropped distributions whose published files on the object store were left, now deleted. */
+  distributionsRemoved: number;
 }
 
 /** What a cleanup tells as it goes: lines of output, and package records deleted so far. */
@@ -27,7 +31,7 @@ export async function cleanupDb(ctx: Context, io: CleanupProgress): Promise<Clea
   const ids = [...ctx.store.publishes.keys()].sort();
   const underPublishLocks = (i: number, fn: () => Promise<CleanupReport>): Promise<CleanupReport> =>
     i === ids.length ? fn() : ctx.publishLocks.run(ids[i]!, () => underPublishLocks(i + 1, fn));
-  return underPublishLocks(0, () =>
+  const report = await underPublishLocks(0, () =>
     ctx.writes.run(async () => {
       io.out('Loading local repos, snapshots and published repos...');
       const referenced = ctx.store.referencedKeys();
@@ -43,7 +47,11 @@ export async function cleanupDb(ctx: Context, io: CleanupProgress): Promise<Clea
       io.out('Deleting unreferenced files...');
       const gc = await collectBlobs(ctx.store, ctx.blobs);
       io.out(`Deleted ${gc.dropped} files (${gc.packsRemoved} packs removed, ${gc.packsCompacted} compacted)`);
-      return { packagesDeleted: unreferenced.length, blobsDropped: gc.dropped, packsRemoved: gc.packsRemoved, packsCompacted: gc.packsCompacted };
+      return { packagesDeleted: unreferenced.length, blobsDropped: gc.dropped, packsRemoved: gc.packsRemoved, packsCompacted: gc.packsCompacted, distributionsRemoved: 0 };
     }),
   );
+  // After the locks above: each dropped name's own lock is taken there, never while holding others.
+  const dropped = await removeDroppedGenerations(ctx);
+  if (dropped.length > 0) io.out(`Deleted the published files of ${dropped.length} dropped distributions: ${dropped.map((d) => `${d.prefix}/${d.distribution}`).join(', ')}`);
+  return { ...report, distributionsRemoved: dropped.length };
 }

@@ -6,7 +6,9 @@
 // record stayed, naming a generation no longer whole). What the failure leaves (objects no listing names)
 // is removed by the next publish of that name, which serves its own generation on every server,
 // also on one that held a copy of the dropped distribution's generation of the same number
-// (before: it kept serving that copy, the dropped distribution's InRelease).
+// (before: it kept serving that copy, the dropped distribution's InRelease). What it leaves of a
+// name nobody publishes again goes with `db cleanup` (service/generation-sweep.ts; before: kept
+// for ever).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -135,6 +137,31 @@ test('a drop whose object deletes S3 refuses: 200, the record is gone on every s
     assert.match(body.toString(), /^Origin: again$/m, s.url);
     assert.is(sha256(body), listing.files.InRelease!.sha256);
   }
+});
+
+test('what a failed drop left of a name never published again goes with db cleanup, on another server; published names keep theirs', async () => {
+  const [a, b, c] = servers;
+  const gone = 'gone';
+  // Under a nested prefix: the store's key (team_web) is turned back into the prefix team/web.
+  const pub = await a!.api('POST', '/api/publish/team_web', { Sources: [{ Name: 'd' }], Distribution: gone, Architectures: ['amd64'] });
+  assert.is(pub.status, 201, pub.text);
+  const goneObjects = await keys(`generations/team_web/${gone}/objects/`);
+  assert.ok(goneObjects.length > 0);
+  const kept = await keys(`generations/_root/${DIST}/`);
+  await setPolicy({ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:DeleteObject'], Resource: [`arn:aws:s3:::${BUCKET}/${PREFIX}/generations/team_web/${gone}/objects/*`] });
+  try {
+    const dropped = await a!.api('DELETE', `/api/publish/team_web/${gone}`);
+    assert.is(dropped.status, 200, dropped.text);
+  } finally {
+    await setPolicy(undefined);
+  }
+  assert.equal(await keys(`generations/team_web/${gone}/objects/`), goneObjects, 'the refused deletes left the objects');
+
+  const cleanup = await c!.api('POST', '/api/db/cleanup');
+  assert.is(cleanup.status, 200, cleanup.text);
+  assert.equal(await keys(`generations/team_web/${gone}/`), [], 'nothing of the dropped distribution is left');
+  assert.equal(await keys(`generations/_root/${DIST}/`), kept, 'the published distribution keeps every key');
+  for (const s of [a!, b!, c!]) assert.is((await fetch(`${s.url}/dists/${DIST}/InRelease`)).status, 200, s.url);
 });
 
 test.run();

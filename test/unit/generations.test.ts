@@ -1,13 +1,14 @@
 // Generations: numbering past the live, recorded and left-over ones; seal (manifest, every
 // written file dated the Release Date) before swap (refused otherwise); the swap is a symlink
-// rename; pruning keeps the last N or young generations and drops crashed attempts.
+// rename; pruning keeps the last N or young generations and drops crashed attempts. A
+// distribution's key under the generations directory turns back into the distribution.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generations, type Draft, type Manifest } from '../../repo-server/publish/generations.js';
+import { distributionAt, Generations, generationsKey, type Draft, type Manifest } from '../../repo-server/publish/generations.js';
 
 let root = '';
 test.before(async () => {
@@ -81,6 +82,14 @@ test('prune: keeps the last N generations or young ones, drops crashed attempts;
   await g.remove(dist);
   assert.not.ok(await stat(genRoot).then(() => true, () => false));
   assert.not.ok(await lstat(join(root, 'c', 'public', 'team/x', 'dists', 'stable')).then(() => true, () => false));
+});
+
+test('generationsKey and distributionAt are inverse; other keys name no distribution', () => {
+  for (const d of [dist, { prefix: '.', distribution: 'bookworm' }, { prefix: 'a/b/c', distribution: 'x-y.z' }]) {
+    assert.equal(distributionAt(generationsKey(d)), d);
+  }
+  assert.is(generationsKey({ prefix: '.', distribution: 'stable' }), '_root/stable');
+  for (const k of ['_root', '_root/stable/objects', '', 'a//b']) assert.is(distributionAt(k), undefined, k);
 });
 
 test.run();
