@@ -40,9 +40,12 @@ export function generationsKey(d: DistributionId): string {
   return `${d.prefix === '.' ? '_root' : d.prefix.replace(/\//g, '_')}/${d.distribution}`;
 }
 
-/** The distribution a `generationsKey` names. */
+/** A `generationsKey` as a valid prefix and distribution make it (service/names.ts). */
+const KEY = /^(_root|[A-Za-z0-9][A-Za-z0-9.+~-]*(?:_[A-Za-z0-9][A-Za-z0-9.+~-]*)*)\/([A-Za-z0-9][A-Za-z0-9._-]*)$/;
+
+/** The distribution a `generationsKey` names; undefined for a key no distribution has. */
 export function distributionAt(key: string): DistributionId | undefined {
-  const m = /^([^/]+)\/([^/]+)$/.exec(key);
+  const m = KEY.exec(key);
   if (!m) return undefined;
   return { prefix: m[1] === '_root' ? '.' : m[1]!.replace(/_/g, '/'), distribution: m[2]! };
 }
@@ -208,6 +211,20 @@ export class Generations {
   /** Resolves once no pruning runs (before the data directory is closed). */
   async idle(): Promise<void> {
     await Promise.all(this.pruning.values());
+  }
+
+  /** Every distribution with a directory here. */
+  async distributions(): Promise<DistributionId[]> {
+    const found: DistributionId[] = [];
+    const dirs = async (dir: string): Promise<string[]> =>
+      (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const id of await dirs(this.generationsDir)) {
+      for (const name of await dirs(join(this.generationsDir, id))) {
+        const d = distributionAt(`${id}/${name}`);
+        if (d) found.push(d);
+      }
+    }
+    return found;
   }
 
   /** Unpublishes: dists/<dist> and every generation go. */

@@ -16,7 +16,7 @@ import type { Signer } from '../pgp/signer.js';
 import type { PackageRecord, PublishRecord } from '../storage/store.js';
 import { ArchitectureScan } from './architectures.js';
 import { carryByHash } from './by-hash.js';
-import { Generations } from './generations.js';
+import { Generations, generationsKey, type DistributionId } from './generations.js';
 import type { IndexType } from './index-type.js';
 import { INDEX_TYPES } from './index-types.js';
 import { writeIndexes } from './index-writer.js';
@@ -175,6 +175,12 @@ export class Publisher {
   /** Resolves once no pruning runs (before the data directory is closed). */
   async idle(): Promise<void> {
     await this.generations.idle();
+  }
+
+  /** Every distribution with generations on this server's disk or on the object store. */
+  async storedDistributions(): Promise<DistributionId[]> {
+    const all = [...(await this.generations.distributions()), ...((await this.remote?.distributions()) ?? [])];
+    return [...new Map(all.map((d) => [generationsKey(d), d])).values()];
   }
 
   async unpublish(rec: Pick<PublishRecord, 'prefix' | 'distribution'>): Promise<void> {

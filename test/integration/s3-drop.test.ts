@@ -8,12 +8,12 @@
 // also on one that held a copy of the dropped distribution's generation of the same number
 // (before: it kept serving that copy, the dropped distribution's InRelease). What it leaves of a
 // name nobody publishes again goes with `db cleanup` (service/generation-sweep.ts; before: kept
-// for ever).
+// for ever): the bucket's keys by any server's, each server's local copies by its own.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateSigningKey } from '../../repo-server/pgp/signer.js';
@@ -139,7 +139,7 @@ test('a drop whose object deletes S3 refuses: 200, the record is gone on every s
   }
 });
 
-test('what a failed drop left of a name never published again goes with db cleanup, on another server; published names keep theirs', async () => {
+test('what a failed drop left of a name never published again goes with db cleanup on another server, and a third server\'s copy with its own; published names keep theirs', async () => {
   const [a, b, c] = servers;
   const gone = 'gone';
   // Under a nested prefix: the store's key (team_web) is turned back into the prefix team/web.
@@ -147,6 +147,10 @@ test('what a failed drop left of a name never published again goes with db clean
   assert.is(pub.status, 201, pub.text);
   const goneObjects = await keys(`generations/team_web/${gone}/objects/`);
   assert.ok(goneObjects.length > 0);
+  // C serves it once: a local copy of its generation on C's own disk.
+  assert.is((await fetch(`${c!.url}/team/web/dists/${gone}/InRelease`)).status, 200);
+  const cCopy = join(c!.dataDir, 'generations', 'team_web', gone);
+  assert.ok((await readdir(cCopy)).length > 0, 'C holds a copy');
   const kept = await keys(`generations/_root/${DIST}/`);
   await setPolicy({ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:DeleteObject'], Resource: [`arn:aws:s3:::${BUCKET}/${PREFIX}/generations/team_web/${gone}/objects/*`] });
   try {
@@ -157,9 +161,13 @@ test('what a failed drop left of a name never published again goes with db clean
   }
   assert.equal(await keys(`generations/team_web/${gone}/objects/`), goneObjects, 'the refused deletes left the objects');
 
-  const cleanup = await c!.api('POST', '/api/db/cleanup');
+  const cleanup = await b!.api('POST', '/api/db/cleanup');
   assert.is(cleanup.status, 200, cleanup.text);
-  assert.equal(await keys(`generations/team_web/${gone}/`), [], 'nothing of the dropped distribution is left');
+  assert.equal(await keys(`generations/team_web/${gone}/`), [], 'nothing of the dropped distribution is left on the bucket');
+  assert.ok((await readdir(cCopy)).length > 0, "B's cleanup leaves C's disk alone");
+  // C's own cleanup finds its copy with nothing left on the bucket to point at it.
+  assert.is((await c!.api('POST', '/api/db/cleanup')).status, 200);
+  assert.is(await readdir(cCopy).catch(() => 'gone'), 'gone', "C's copy went with C's cleanup");
   assert.equal(await keys(`generations/_root/${DIST}/`), kept, 'the published distribution keeps every key');
   for (const s of [a!, b!, c!]) assert.is((await fetch(`${s.url}/dists/${DIST}/InRelease`)).status, 200, s.url);
 });
