@@ -17,16 +17,15 @@
 // keeps the Release Date, so a local copy of the old one is not taken for the new one.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import { forEachLimit } from '../../lib/concurrency.js';
 import { digestFile } from '../../lib/digests.js';
 import { linkIfMissing, tempName } from '../../lib/fs-atomic.js';
 import { Corrupt } from '../model/errors.js';
 import type { ByteStore } from '../storage/bytes.js';
+import { copyVerified, NotAsRecorded } from '../storage/verified-copy.js';
 import type { CarryPolicy } from './by-hash.js';
 import { distributionAt, generationsKey, type DistributionId, type Draft, type Generations } from './generations.js';
 import { readSplice, SPLICE_SUFFIX } from './spliced-files.js';
@@ -264,25 +263,22 @@ export class RemoteGenerations {
     return listing;
   }
 
-  /** One object into `to`, refused unless it has the listed size and SHA-256. */
+  /** One object into `to`, refused unless it has the listed size and SHA-256 (read no further than the size). */
   private async download(d: DistributionId, f: ListedFile, to: string): Promise<void> {
     const key = this.objectKey(d, f.sha256);
     const body = await this.store.get(key);
     if (!body) throw new Corrupt(`${this.store.location}/${key} is missing`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
+    const fh = await open(to, 'w').catch((e: unknown) => {
+      body.destroy();
+      throw e;
     });
-    await pipeline(body, count, createWriteStream(to));
-    const sha = hash.digest('hex');
-    if (sha !== f.sha256 || size !== f.size) {
+    try {
+      await copyVerified(body, fh, f, `${this.store.location}/${key}`);
+    } catch (e) {
       await rm(to, { force: true });
-      throw new Corrupt(`${this.store.location}/${key}: ${size} bytes with SHA-256 ${sha}, expected ${f.size} bytes with ${f.sha256}`);
+      throw e instanceof NotAsRecorded ? new Corrupt(e.message) : e;
+    } finally {
+      await fh.close().catch(() => undefined);
     }
   }
 

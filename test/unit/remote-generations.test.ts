@@ -1,7 +1,8 @@
 // Remote generations (publish/remote-generations.ts) on the directory byte store (the S3 one
 // runs the same code in test/integration/s3-generations.test.ts): a generation one server
 // uploaded is copied whole by another, with mtimes kept; an object whose bytes are not the
-// listed ones is refused and no copy is left; pruning after the pointer moved removes old
+// listed ones is refused and no copy is left, and one whose body runs past the listed size is
+// read no further than that; pruning after the pointer moved removes old
 // listings, never-committed ones and the objects no kept listing names.
 
 import { test } from 'uvu';
@@ -12,7 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generations, type Draft } from '../../repo-server/publish/generations.js';
 import { RemoteGenerations } from '../../repo-server/publish/remote-generations.js';
+import { Readable } from 'node:stream';
+import { Corrupt } from '../../repo-server/model/errors.js';
 import { DirectoryBytes } from '../../repo-server/storage/bytes-dir.js';
+import type { ByteRange } from '../../repo-server/storage/bytes.js';
 
 let root = '';
 test.before(async () => {
@@ -24,6 +28,26 @@ test.after(async () => {
 
 const dist = { prefix: '.', distribution: 'stable' };
 const keep = { keepGenerations: 2, keepSeconds: 0 };
+
+/** A directory store whose GETs of keys matching `runaway.key` answer `total` bytes of junk, counting what was read. */
+class Runaway extends DirectoryBytes {
+  runaway: { key: RegExp; total: number } | undefined;
+  pulled = 0;
+  override async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    const r = this.runaway;
+    if (!r || !r.key.test(key)) return super.get(key, range);
+    const self = this;
+    return Readable.from(
+      (function* () {
+        for (let left = r.total; left > 0; left -= 64 * 1024) {
+          self.pulled += 64 * 1024;
+          yield Buffer.alloc(64 * 1024, 1);
+        }
+      })(),
+      { objectMode: false, highWaterMark: 1 },
+    );
+  }
+}
 
 /** One server: its own generations directory and public tree, the shared store. */
 function server(name: string, store: DirectoryBytes): { g: Generations; remote: RemoteGenerations } {
@@ -69,8 +93,24 @@ test('an object whose bytes are not the listed ones is refused, and no copy is l
   // Tampered behind the store's back (a bad disk, a rogue writer): same key, other bytes.
   await writeFile(join(root, 'store2', 'generations', '_root', 'stable', 'objects', sha), 'owt');
   const err = await b.remote.ensure(dist, d.generation).then(() => undefined, (e: unknown) => e as Error);
-  assert.match(err?.message ?? 'resolved', /expected 3 bytes with/);
+  assert.match(err?.message ?? 'resolved', /objects\/[0-9a-f]{64} reads back as [0-9a-f]{64}, expected [0-9a-f]{64}/);
+  assert.instance(err, Corrupt);
   const left = await readdir(join(root, 'b2', 'gen', '_root', 'stable')).catch(() => [] as string[]);
+  assert.equal(left.filter((n) => n === String(d.generation)), [], 'no generation directory from the refused copy');
+});
+
+test('an object whose body runs past its listed size is cut off there, and no copy is left', async () => {
+  const store = new Runaway(join(root, 'store4'));
+  const a = server('a4', store);
+  const b = server('b4', store);
+  const d = await publish(a, 0, 'four', 1_700_000_000);
+  // 64 MiB offered for a 4-byte object: a server reading it all would fill its disk.
+  store.runaway = { key: /\/objects\//, total: 64 << 20 };
+  const err = await b.remote.ensure(dist, d.generation).then(() => undefined, (e: unknown) => e as Error);
+  assert.match(err?.message ?? 'resolved', /is longer than its recorded \d+ bytes; download stopped/);
+  // Each object fetched at once stops after its first chunk (the stream may have read one ahead).
+  assert.ok(store.pulled <= 1 << 20, `read ${store.pulled} bytes of the runaway bodies`);
+  const left = await readdir(join(root, 'b4', 'gen', '_root', 'stable')).catch(() => [] as string[]);
   assert.equal(left.filter((n) => n === String(d.generation)), [], 'no generation directory from the refused copy');
 });
 
