@@ -14,7 +14,8 @@
 // Objects and listings of generations the pointer left behind are deleted by the next publish,
 // under the publish lock, after the pointer moved; those of a failed publish with it. A
 // distribution dropped and published again numbers its generations from 1 again: the listing
-// keeps the Release Date, so a local copy of the old one is not taken for the new one.
+// keeps the Release Date, so a local copy of the old one is not taken for the new one. The
+// listing's form and its bounded read are in generation-listing.ts.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -27,39 +28,9 @@ import { Corrupt } from '../model/errors.js';
 import type { ByteStore } from '../storage/bytes.js';
 import { copyVerified, NotAsRecorded } from '../storage/verified-copy.js';
 import type { CarryPolicy } from './by-hash.js';
-import { distributionAt, generationsKey, type DistributionId, type Draft, type Generations } from './generations.js';
+import { generationBase, readStoredListing, sameAs, type ListedFile, type Listing, type LiveDistribution } from './generation-listing.js';
+import { distributionAt, type DistributionId, type Draft, type Generations } from './generations.js';
 import { readSplice, SPLICE_SUFFIX } from './spliced-files.js';
-
-export interface ListedFile {
-  sha256: string;
-  size: number;
-  /** Milliseconds: served as Last-Modified, so If-Modified-Since agrees on every server. */
-  mtimeMs: number;
-}
-
-export interface Listing {
-  generation: number;
-  /** Unix seconds of the publish (the keep-by-age policy). */
-  time: number;
-  /** The generation's Release Date (its manifest's); absent in listings written before it. */
-  date?: number;
-  /** Paths relative to the generation directory. */
-  files: Record<string, ListedFile>;
-  /** Segments the generation's splices name, by path relative to the generations directory. */
-  segments: Record<string, ListedFile>;
-}
-
-/**
- * A distribution as its publish record names it: with the Release Date of the live generation,
- * which tells this server's copies of an earlier distribution of the same name (dropped and
- * published again, numbered from 1 again) from the record's generation of the same number.
- */
-export type LiveDistribution = DistributionId & { lastDate?: number };
-
-/** Whether a listing (or a local copy's) can be the record's live generation. */
-function sameAs(l: Listing, d: LiveDistribution): boolean {
-  return d.lastDate === undefined || l.date === undefined || l.date === d.lastDate;
-}
 
 /** Marks a local generation directory as a complete, verified copy of its listing. */
 const LOCAL_LISTING = '.listing.json';
@@ -89,17 +60,12 @@ export class RemoteGenerations {
     private readonly keep: CarryPolicy,
   ) {}
 
-  /** Where the store keeps this distribution's generations: generations/<id>/<dist>. */
-  private base(d: DistributionId): string {
-    return `generations/${generationsKey(d)}`;
-  }
-
   private listingKey(d: DistributionId, n: number): string {
-    return `${this.base(d)}/gen/${n}.json`;
+    return `${generationBase(d)}/gen/${n}.json`;
   }
 
   private objectKey(d: DistributionId, sha256: string): string {
-    return `${this.base(d)}/objects/${sha256}`;
+    return `${generationBase(d)}/objects/${sha256}`;
   }
 
   /**
@@ -110,11 +76,8 @@ export class RemoteGenerations {
     const key = this.listingKey(d, n);
     const cached = this.listings.get(key);
     if (cached && committed && sameAs(cached, d)) return cached;
-    const body = await this.store.get(key);
-    if (!body) return undefined;
-    const chunks: Buffer[] = [];
-    for await (const c of body) chunks.push(c as Buffer);
-    const listing = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Listing;
+    const listing = await readStoredListing(this.store, key);
+    if (!listing) return undefined;
     if (committed) this.listings.set(key, listing);
     return listing;
   }
@@ -131,7 +94,7 @@ export class RemoteGenerations {
       await this.local.adopt(d, live, now);
     }
     const kept: Listing[] = [];
-    for await (const key of this.store.list(`${this.base(d)}/gen/`)) {
+    for await (const key of this.store.list(`${generationBase(d)}/gen/`)) {
       const n = Number(/\/(\d+)\.json$/.exec(key)?.[1]);
       if (!Number.isInteger(n)) continue;
       const listing = n <= live ? await this.readListing(d, n) : undefined;
@@ -145,7 +108,7 @@ export class RemoteGenerations {
     const named = new Set<string>();
     for (const l of kept) for (const f of [...Object.values(l.files), ...Object.values(l.segments)]) named.add(f.sha256);
     const dead: string[] = [];
-    for await (const key of this.store.list(`${this.base(d)}/objects/`)) {
+    for await (const key of this.store.list(`${generationBase(d)}/objects/`)) {
       const sha = key.slice(key.lastIndexOf('/') + 1);
       if (!named.has(sha)) dead.push(key);
     }
@@ -306,10 +269,10 @@ export class RemoteGenerations {
    */
   async remove(d: DistributionId): Promise<void> {
     // Forgotten first: what this process cached of the dropped generations is not reused.
-    for (const k of [...this.listings.keys()]) if (k.startsWith(`${this.base(d)}/`)) this.listings.delete(k);
+    for (const k of [...this.listings.keys()]) if (k.startsWith(`${generationBase(d)}/`)) this.listings.delete(k);
     for (const dir of [...this.complete.keys()]) if (dir.startsWith(this.local.root(d) + '/')) this.complete.delete(dir);
     const keys: string[] = [];
-    for await (const key of this.store.list(`${this.base(d)}/`)) keys.push(key);
+    for await (const key of this.store.list(`${generationBase(d)}/`)) keys.push(key);
     // Listings first: an object is never deleted while a listing still names it.
     keys.sort((a, b) => Number(b.includes('/gen/')) - Number(a.includes('/gen/')));
     for (const k of keys) await this.store.delete(k);

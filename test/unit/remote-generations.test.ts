@@ -2,7 +2,7 @@
 // runs the same code in test/integration/s3-generations.test.ts): a generation one server
 // uploaded is copied whole by another, with mtimes kept; an object whose bytes are not the
 // listed ones is refused and no copy is left, and one whose body runs past the listed size is
-// read no further than that; pruning after the pointer moved removes old
+// read no further than that, as is a listing past its bound; pruning after the pointer moved removes old
 // listings, never-committed ones and the objects no kept listing names.
 
 import { test } from 'uvu';
@@ -112,6 +112,23 @@ test('an object whose body runs past its listed size is cut off there, and no co
   assert.ok(store.pulled <= 1 << 20, `read ${store.pulled} bytes of the runaway bodies`);
   const left = await readdir(join(root, 'b4', 'gen', '_root', 'stable')).catch(() => [] as string[]);
   assert.equal(left.filter((n) => n === String(d.generation)), [], 'no generation directory from the refused copy');
+});
+
+test('a listing over its bound is refused without reading the rest, and so is one that is not JSON', async () => {
+  const store = new Runaway(join(root, 'store5'));
+  const a = server('a5', store);
+  const b = server('b5', store);
+  const d = await publish(a, 0, 'five', 1_700_000_000);
+  store.runaway = { key: /\/gen\/\d+\.json$/, total: 1 << 30 };
+  const err = await b.remote.ensure(dist, d.generation).then(() => undefined, (e: unknown) => e as Error);
+  assert.instance(err, Corrupt);
+  assert.match(err?.message ?? 'resolved', /gen\/1\.json is over 67108864 bytes/);
+  assert.ok(store.pulled <= (64 << 20) + (128 << 10), `read ${store.pulled} bytes of a 1 GiB listing`);
+  store.runaway = undefined;
+  await writeFile(join(root, 'store5', 'generations', '_root', 'stable', 'gen', `${d.generation}.json`), '{"files":');
+  const bad = await b.remote.ensure(dist, d.generation).then(() => undefined, (e: unknown) => e as Error);
+  assert.instance(bad, Corrupt);
+  assert.match(bad?.message ?? 'resolved', /gen\/1\.json is not a listing/);
 });
 
 test('the next publish deletes listings beyond the kept ones, uncommitted ones, and unnamed objects', async () => {
