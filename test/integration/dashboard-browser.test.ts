@@ -12,6 +12,7 @@ import { startBackend, type Backend } from '../support/color-backends.js';
 import { debFileName, makeDeb } from '../support/deb-fixture.js';
 import { TestRepoServer, TEST_NODE_TOKEN, TEST_TOKEN } from '../support/repo-server.js';
 import { freePort } from '../support/ports.js';
+import { startAll } from '../support/start-all.js';
 import { parseServersState, runtimeCommand } from '../../repo-server/colors/lb/haproxy-runtime.js';
 import { lbPaths } from '../../repo-server/colors/lb/index.js';
 
@@ -89,7 +90,7 @@ test.before(async () => {
   server = await TestRepoServer.start({ color: { ttlMs: TTL_MS, lb: { adapter: 'haproxy', manage: true } } });
   const cfg = await server.api('PUT', '/api/services/web', { Listen: `127.0.0.1:${await freePort()}` });
   assert.is(cfg.status, 200, cfg.text);
-  [blue, green] = await Promise.all([startBackend('b1', 'blue', '127.0.0.2'), startBackend('g1', 'green', '127.0.0.3')]);
+  [blue, green] = await startAll([startBackend('b1', 'blue', '127.0.0.2'), startBackend('g1', 'green', '127.0.0.3')]);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => {

@@ -13,6 +13,7 @@ import { TestRepoServer, TEST_NODE_TOKEN } from '../support/repo-server.js';
 import { runtimeCommand, parseServersState } from '../../repo-server/colors/lb/haproxy-runtime.js';
 import { lbPaths } from '../../repo-server/colors/lb/index.js';
 import { freePort } from '../support/ports.js';
+import { startAll } from '../support/start-all.js';
 
 let server: TestRepoServer;
 let backends: Backend[] = [];
@@ -54,7 +55,7 @@ async function configure(check: unknown): Promise<{ status: number; json: Record
 
 test.before(async () => {
   server = await TestRepoServer.start({ color: { ttlMs: 5000, lb: { adapter: 'haproxy', manage: true } } });
-  backends = await Promise.all([startBackend('b1', 'blue', '127.0.0.2'), startBackend('b2', 'blue', '127.0.0.3'), startBackend('b3', 'blue', '127.0.0.4')]);
+  backends = await startAll([startBackend('b1', 'blue', '127.0.0.2'), startBackend('b2', 'blue', '127.0.0.3'), startBackend('b3', 'blue', '127.0.0.4')]);
   const cfg = await server.api('PUT', '/api/services/web', { Listen: `127.0.0.1:${await freePort()}` });
   assert.is(cfg.status, 200, cfg.text);
   for (const b of backends.slice(0, 2)) beating.add(b.node);

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type Backend } from '../support/color-backends.js';
 import { debFileName, makeDeb } from '../support/deb-fixture.js';
 import { TestRepoServer, TEST_NODE_TOKEN, TEST_TOKEN } from '../support/repo-server.js';
+import { startAll } from '../support/start-all.js';
 
 const METRICS_TOKEN = 'test-metrics-token';
 const TTL_MS = 1500;
@@ -40,7 +41,7 @@ async function beat(b: Backend): Promise<number> {
 
 test.before(async () => {
   server = await TestRepoServer.start({ metricsToken: METRICS_TOKEN, color: { ttlMs: TTL_MS } });
-  backends = await Promise.all([startBackend('b1', 'blue', '127.0.0.2'), startBackend('g1', 'green', '127.0.0.3')]);
+  backends = await startAll([startBackend('b1', 'blue', '127.0.0.2'), startBackend('g1', 'green', '127.0.0.3')]);
 });
 
 test.after(async () => {

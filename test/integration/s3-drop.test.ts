@@ -21,6 +21,7 @@ import { S3Bytes } from '../../repo-server/storage/bytes-s3.js';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startAll } from '../support/start-all.js';
 
 let s3: S3Server | undefined;
 let etcd: EtcdCluster | undefined;
@@ -69,7 +70,7 @@ async function setPolicy(statement: object | undefined): Promise<void> {
 }
 
 test.before(async () => {
-  [s3, etcd] = await Promise.all([startS3Server(), startEtcdCluster()]);
+  [s3, etcd] = await startAll([startS3Server(), startEtcdCluster()]);
   await bucket().checkAccess(true);
   const k = await mkdtemp(join(tmp, 'debpkg-s3drop-key-'));
   await loadOrCreateSigningKey(k, { name: 'debpkg s3 drop test key' });

@@ -27,6 +27,7 @@ import { freePort } from '../support/ports.js';
 import { CLI, Project } from '../support/project.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import { startServerProcess, type ServerProcess, uploadAndAdd } from '../support/server-process.js';
+import { startAll } from '../support/start-all.js';
 
 let s3: S3Server | undefined;
 let etcd: EtcdCluster;
@@ -94,7 +95,7 @@ async function bucketKeys(prefix: string): Promise<string[]> {
 }
 
 test.before(async () => {
-  [s3, etcd, project] = await Promise.all([startS3Server(), startEtcdCluster(), Project.create()]);
+  [s3, etcd, project] = await startAll([startS3Server(), startEtcdCluster(), Project.create()]);
   await bucket().checkAccess(true);
   const keys = await mkdtemp(join(tmp, 'debpkg-s3gen-key-'));
   await loadOrCreateSigningKey(keys, { name: 'debpkg s3 group test key' });

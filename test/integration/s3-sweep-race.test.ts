@@ -32,6 +32,7 @@ import { Store } from '../../repo-server/storage/store.js';
 import { EtcdSweepClaims, LocalSweepClaims, type SweepClaims } from '../../repo-server/storage/sweep-claims.js';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { startAll } from '../support/start-all.js';
 
 const t = suite('S3 orphan sweep against a re-upload of the same blob');
 let s3: S3Server | undefined;
@@ -165,7 +166,7 @@ for (const mode of ['embedded', 'etcd'] as const) {
 }
 
 t.before(async () => {
-  [s3, etcd] = await Promise.all([startS3Server(), startEtcdCluster()]);
+  [s3, etcd] = await startAll([startS3Server(), startEtcdCluster()]);
   await on('').checkAccess(true);
 });
 t.after(async () => {
