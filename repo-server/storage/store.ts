@@ -269,8 +269,14 @@ export class Store implements MetadataStore {
       publishedPool: [...this.publishedPool].map(([prefix, files]) => ({ prefix, files: [...files] })),
     };
     const fresh = await open(this.journalPath(next), 'w');
-    await fresh.sync();
-    await writeFileAtomic(join(this.dir, 'state.json'), JSON.stringify(snapshot));
+    try {
+      await fresh.sync();
+      await writeFileAtomic(join(this.dir, 'state.json'), JSON.stringify(snapshot));
+    } catch (e) {
+      // state.json still names the old journal, which stays open: the new one is not used.
+      await fresh.close().catch(() => undefined);
+      throw e;
+    }
     const old = this.journalPath(this.journalNumber);
     await this.journal.close();
     this.journal = fresh;
