@@ -59,11 +59,24 @@ export interface RepoServer {
 }
 
 export async function createRepoServer(partial: ServerOverrides & { logger?: boolean | object } = {}): Promise<RepoServer> {
+  // A start that fails half-way (a configured signing key missing, a plugin refusing) closes
+  // what it had opened, last first: the journal, etcd's connections, the listener.
+  const opened: (() => unknown)[] = [];
+  try {
+    return await startRepoServer(partial, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function startRepoServer(partial: ServerOverrides & { logger?: boolean | object }, opened: (() => unknown)[]): Promise<RepoServer> {
   const { logger = true, ...rest } = partial;
   const config = defaultConfig(rest);
   const data = resolve(config.dataDir);
   config.dataDir = data;
   const { store, blobs, publishLocks, shared, generationStore, closeShared } = await openStorage(config);
+  opened.push(closeShared, () => store.close());
   // A group on S3 alone shares no directory: its secrets are given to each server by its
   // operator, never made up by one server (another would sign or authenticate differently).
   if (generationStore) await groupSecretsGiven(config, join(shared, 'keys'));
@@ -93,6 +106,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
   const metrics = new ServerMetrics();
   const units = new UnitFront(config);
   const app = await createHttpApp({ config, front: fast, logger, routes, metrics, units });
+  opened.push(() => app.close());
   // S3: objects no location names are deleted once older than the grace (service/blob-sweep.ts).
   const remote = blobs.remote instanceof S3Bytes ? blobs.remote : undefined;
   const graceMs = config.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS;
@@ -108,6 +122,7 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
         app.log,
       )
     : undefined;
+  opened.push(() => sweeps?.stop());
   const context: Context = {
     config,
     store,
@@ -123,7 +138,9 @@ export async function createRepoServer(partial: ServerOverrides & { logger?: boo
     log: app.log,
   };
   const tasks = new Tasks();
+  opened.push(() => context.inspections.close());
   const colors = await openColorGroups(data, config.color, app.log, undefined, config.etcd, metrics.domain);
+  opened.push(() => colors.close());
   metrics.watch(colors, store);
 
   // One plugin per resource, at aptly's paths; each route declares who may call it (auth.ts).

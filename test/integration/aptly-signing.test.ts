@@ -7,7 +7,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -16,6 +16,13 @@ import { parseSpec } from '../../builder/spec.js';
 import { exec, FleetNode, HOST_ENV, SUITES } from '../support/fleet-node.js';
 import { Project } from '../support/project.js';
 import { TestRepoServer } from '../support/repo-server.js';
+
+/** Files under `dir` this process holds open (from /proc/self/fd). */
+async function openUnder(dir: string): Promise<string[]> {
+  const fds = await readdir('/proc/self/fd');
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t.startsWith(`${dir}/`));
+}
 
 const CONFIG: openpgp.PartialConfig = { preferredHashAlgorithm: openpgp.enums.hash.sha512, v6Keys: false };
 
@@ -176,6 +183,8 @@ test('serve --gpg-key: the configured keys sign publishes that name none; a key 
     const wrong = await TestRepoServer.start({ signingKeys: [fx.stranger.fpr] }, dir).catch((e: unknown) => void (err = e));
     await wrong?.stop(true);
     assert.match(String(err), /no key [0-9A-F]{40} in the server's keyring default/);
+    // The failed start closed what it had opened (its journal was left to the garbage collector).
+    assert.equal(await openUnder(dir), [], 'descriptors the failed start left open');
     const s = await TestRepoServer.start({ signingKeys: [fx.next.fpr] }, dir);
     try {
       assert.is((await s.api('POST', '/api/repos', { Name: 'r' })).status, 201);
