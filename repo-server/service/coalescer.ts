@@ -22,28 +22,36 @@ export class Coalescer<C, R> {
   ) {}
 
   submit(key: string, change: C): Promise<R> {
-    let batch = this.pending.get(key);
+    const batch = this.pending.get(key);
     let resolve!: (r: R) => void;
     let reject!: (e: unknown) => void;
     const result = new Promise<R>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    if (!batch) {
-      const fresh: Queued<C, R>[] = [];
-      batch = fresh;
+    if (batch) batch.push({ change, resolve, reject });
+    else {
+      // In the batch before its run is asked for: a lock that runs it at once finds it there.
+      const fresh: Queued<C, R>[] = [{ change, resolve, reject }];
       this.pending.set(key, fresh);
-      void this.locks.run(key, async () => {
-        // From here on, later requests form the next batch.
-        if (this.pending.get(key) === fresh) this.pending.delete(key);
-        try {
-          await this.process(key, fresh);
-        } catch (err) {
+      this.locks
+        .run(key, async () => {
+          // From here on, later requests form the next batch.
+          if (this.pending.get(key) === fresh) this.pending.delete(key);
+          try {
+            await this.process(key, fresh);
+          } catch (err) {
+            for (const q of fresh) q.reject(err);
+          }
+        })
+        .catch((err: unknown) => {
+          // The lock itself failed (etcd without quorum): this batch never ran. Its requests get
+          // the error (a 503 naming etcd), and later ones start a batch of their own. Unhandled,
+          // this rejection ended the server process.
+          if (this.pending.get(key) === fresh) this.pending.delete(key);
           for (const q of fresh) q.reject(err);
-        }
-      });
+        });
     }
-    batch.push({ change, resolve, reject });
     return result;
   }
 

@@ -7,7 +7,9 @@
 //   3. 200 apt-get update runs spread over the three replicas during repeated publishes
 //      (through all three): 0 failures;
 //   4. a restarted server and a brand-new one serve the same tree and registry, no manual steps;
-//   5. a lock holder killed -9 loses the lock within its lease TTL.
+//   5. a lock holder killed -9 loses the lock within its lease TTL;
+//   6. one etcd member down: repo writes and publishes go on; two down: reads and the apt tree
+//      answer, writes are refused (503 naming etcd) within a bound; quorum back: writes again.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -191,6 +193,59 @@ test('a lock holder killed -9 loses the lock within its lease TTL', async () => 
     process.stderr.write(`  [etcd-repo] a killed lock holder's lock came free after ${ms} ms (TTL ${LEASE_TTL_S} s)\n`);
   } finally {
     client.close();
+  }
+});
+
+test('one etcd member down: repo writes and publishes go on; two down: reads and the apt tree answer, writes 503 naming etcd; quorum back: writes again', async () => {
+  const live = servers.filter((s) => s.alive());
+  assert.ok(live.length >= 3, `${live.length} servers alive`);
+  const [a, b, c] = live as [ServerProcess, ServerProcess, ServerProcess];
+  await etcd.kill(0);
+  try {
+    assert.is((await a.api('POST', '/api/repos', { Name: 'q' })).status, 201);
+    await upload(b, 'q', [debs[0]!]);
+    const pub = await c.api('POST', '/api/publish/:.', { Sources: [{ Name: 'q' }], Distribution: 'quorum', Architectures: ['amd64'] });
+    assert.is(pub.status, 201, pub.text);
+    const before = await agreedInRelease('quorum');
+
+    await etcd.kill(1);
+    try {
+      // Writes are refused, each with a clear error, within a bound (no request hangs on etcd).
+      for (const [what, s, send] of [
+        ['a repo create', a, () => a.api('POST', '/api/repos', { Name: 'no-quorum' })],
+        ['a publish', b, () => b.api('PUT', '/api/publish/:./quorum', {})],
+        ['an upload', c, () => uploadAndAdd(c, 'q', [debs[1]!])],
+      ] as const) {
+        const t0 = Date.now();
+        const r = await send().catch((e: Error) => {
+          throw new Error(`${what}: ${e.message} (${e.cause instanceof Error ? e.cause.message : ''}); server ${s.alive() ? 'alive' : `gone ${JSON.stringify(s.exit())}`}:\n${s.output().slice(-4000)}`);
+        });
+        const ms = Date.now() - t0;
+        assert.is(r.status, 503, `${what} without quorum: ${r.status} ${r.text}`);
+        assert.match(r.text, /etcd/, `${what}: the error names etcd`);
+        assert.ok(ms < 30_000, `${what} took ${ms} ms to be refused`);
+        process.stderr.write(`  [etcd-repo] no quorum: ${what} refused (503) after ${ms} ms\n`);
+      }
+      // Reads answer from each server's replica, and the published tree is served unchanged.
+      for (const s of live) {
+        const keys = (await s.api('GET', '/api/repos/q/packages')).json as string[];
+        assert.is(keys.length, 1, `${s.url} reads the repo without quorum`);
+        assert.is(await inRelease(s, 'quorum'), before, `${s.url} serves the same InRelease`);
+      }
+    } finally {
+      await etcd.restart(1);
+    }
+    await etcd.waitQuorum();
+    // Writes work again once quorum is back (servers may take a moment to reconnect).
+    let again = { status: 0, text: '' };
+    for (let i = 0; i < 20 && again.status !== 201; i++) {
+      again = await a.api('POST', '/api/repos', { Name: 'after-quorum' });
+      if (again.status !== 201) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.is(again.status, 201, again.text);
+    assert.is((await b.api('PUT', '/api/publish/:./quorum', {})).status, 200);
+  } finally {
+    await etcd.restart(0);
   }
 });
 

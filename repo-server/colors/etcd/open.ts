@@ -126,7 +126,8 @@ export async function openEtcdColorGroups(dataDir: string, config: ColorConfig, 
     log('info', 'this server no longer drives the load balancer', { why });
     ready = false;
     if (takeoverTimer) clearTimeout(takeoverTimer);
-    void lb.close();
+    // The adapter's close may fail (its socket gone): logged, never an unhandled rejection.
+    lb.close().catch((err: unknown) => log('error', 'closing the load balancer adapter failed', { err: String(err) }));
   });
   replica.on('change', () => {
     if (election.isLeader) lb.sync().catch((err: unknown) => log('error', 'load balancer update failed', { err: String(err) }));
