@@ -215,6 +215,10 @@ test('one etcd member down: repo writes and publishes go on; two down: reads and
         ['a repo create', a, () => a.api('POST', '/api/repos', { Name: 'no-quorum' })],
         ['a publish', b, () => b.api('PUT', '/api/publish/:./quorum', {})],
         ['an upload', c, () => uploadAndAdd(c, 'q', [debs[1]!])],
+        ['a snapshot', a, () => a.api('POST', '/api/repos/q/snapshots', { Name: 'snap-no-quorum' })],
+        ['a repo edit', b, () => b.api('PUT', '/api/repos/q', { Comment: 'edited without quorum' })],
+        ['a drop', c, () => c.api('DELETE', '/api/publish/:./quorum')],
+        ['a db cleanup', a, () => a.api('POST', '/api/db/cleanup')],
       ] as const) {
         const t0 = Date.now();
         const r = await send().catch((e: Error) => {
@@ -228,6 +232,7 @@ test('one etcd member down: repo writes and publishes go on; two down: reads and
       }
       // Reads answer from each server's replica, and the published tree is served unchanged.
       for (const s of live) {
+        assert.ok(s.alive(), `${s.url} still runs: ${s.output().slice(-2000)}`);
         const keys = (await s.api('GET', '/api/repos/q/packages')).json as string[];
         assert.is(keys.length, 1, `${s.url} reads the repo without quorum`);
         assert.is(await inRelease(s, 'quorum'), before, `${s.url} serves the same InRelease`);
