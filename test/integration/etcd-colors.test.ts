@@ -225,6 +225,15 @@ test('one etcd member down: heartbeats and swaps go on; two down: reads answer, 
   const swap = await live[1]!.api('POST', '/api/services/web/swap', { To: 'green' });
   assert.is(swap.status, 503, swap.text);
   assert.match((swap.json as { error: string }).error, /etcd/);
+  // Other writes are refused too, and no server goes down over them (a publish did, in the repo).
+  for (const [what, r] of [
+    ['a service edit', await live[0]!.api('PUT', '/api/services/web', { MinHealthy: 2 })],
+    ['a rollback', await live[1]!.api('POST', '/api/services/web/rollback', {})],
+  ] as const) {
+    assert.is(r.status, 503, `${what} without quorum: ${r.status} ${r.text}`);
+    assert.match(r.text, /etcd/, what);
+  }
+  for (const s of live) assert.ok(s.alive(), `${s.url} still runs: ${s.output().slice(-2000)}`);
   const read = await service(live[0]!);
   assert.is(read.Active, 'blue');
   // Past the unit TTL without quorum: leases cannot be renewed, nor can they expire.
@@ -304,9 +313,14 @@ test('a failed takeover is tried again: the half-done swap finishes once the LB 
     await rename(away, socket);
   }
   const backAt = Date.now();
-  const r = await Promise.race([swap, sleep(20_000).then((): never => {
+  // The bound's timer is cancelled once the swap answers (else it holds the process 20 s).
+  const bound = new AbortController();
+  const r = await Promise.race([
+    swap,
+    sleep(20_000, undefined, { signal: bound.signal }).then((): never => {
       throw new Error('the swap did not finish within 20 s of the socket coming back');
-    })]);
+    }),
+  ]).finally(() => bound.abort());
   assert.is(r.status, 200, r.text);
   const rec = r.json as SwapJson;
   const tookMs = Date.parse(rec.Finished) - backAt;
