@@ -230,6 +230,19 @@ test('one etcd member down: repo writes and publishes go on; two down: reads and
         assert.ok(ms < 30_000, `${what} took ${ms} ms to be refused`);
         process.stderr.write(`  [etcd-repo] no quorum: ${what} refused (503) after ${ms} ms\n`);
       }
+      // As aptly tasks (`_async`): accepted (202), and the task fails naming etcd.
+      for (const [what, s, path, method] of [
+        ['an async publish', b, '/api/publish/:./quorum?_async=true', 'PUT'],
+        ['an async snapshot', c, '/api/repos/q/snapshots?_async=true', 'POST'],
+      ] as const) {
+        const r = await s.api(method, path, method === 'PUT' ? {} : { Name: 'async-no-quorum' });
+        assert.is(r.status, 202, `${what}: ${r.text}`);
+        const id = (r.json as { ID: number }).ID;
+        const done = (await s.api('GET', `/api/tasks/${id}/wait`)).json as { State: number };
+        const output = (await s.api('GET', `/api/tasks/${id}/output`)).json as string;
+        assert.is(done.State, 3, `${what}: task state ${done.State}: ${output}`);
+        assert.match(output, /etcd/, `${what}: ${output}`);
+      }
       // Reads answer from each server's replica, and the published tree is served unchanged.
       for (const s of live) {
         assert.ok(s.alive(), `${s.url} still runs: ${s.output().slice(-2000)}`);
