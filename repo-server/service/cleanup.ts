@@ -29,7 +29,8 @@ const BATCH = 10_000;
 
 export async function cleanupDb(ctx: Context, io: CleanupProgress): Promise<CleanupReport> {
   const ids = [...ctx.store.publishes.keys()].sort();
-  const underPublishLocks = (i: number, fn: () => Promise<CleanupReport>): Promise<CleanupReport> =>
+  type Collected = Omit<CleanupReport, 'distributionsRemoved'>;
+  const underPublishLocks = (i: number, fn: () => Promise<Collected>): Promise<Collected> =>
     i === ids.length ? fn() : ctx.publishLocks.run(ids[i]!, () => underPublishLocks(i + 1, fn));
   const report = await underPublishLocks(0, () =>
     ctx.writes.run(async () => {
@@ -47,7 +48,7 @@ export async function cleanupDb(ctx: Context, io: CleanupProgress): Promise<Clea
       io.out('Deleting unreferenced files...');
       const gc = await collectBlobs(ctx.store, ctx.blobs);
       io.out(`Deleted ${gc.dropped} files (${gc.packsRemoved} packs removed, ${gc.packsCompacted} compacted)`);
-      return { packagesDeleted: unreferenced.length, blobsDropped: gc.dropped, packsRemoved: gc.packsRemoved, packsCompacted: gc.packsCompacted, distributionsRemoved: 0 };
+      return { packagesDeleted: unreferenced.length, blobsDropped: gc.dropped, packsRemoved: gc.packsRemoved, packsCompacted: gc.packsCompacted };
     }),
   );
   // After the locks above: each dropped name's own lock is taken there, never while holding others.
